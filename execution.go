@@ -1,0 +1,630 @@
+package flowfabric
+
+import (
+	"strconv"
+
+	"github.com/google/uuid"
+)
+
+// Execution is the complete stored record of one execution. Backends load
+// and store it; the methods below are the state machine, written once for
+// every backend. A method either returns an error and leaves the record
+// untouched, or mutates the record and returns the side effects the
+// backend must write in the same transaction.
+type Execution struct {
+	ID             ExecutionID
+	Namespace      string
+	Lane           string
+	Kind           string
+	Priority       int32
+	Capabilities   []string // normalized required set; empty matches any worker
+	Tags           map[string]string
+	Policy         *ExecutionPolicy
+	IdempotencyKey string
+	// Seq is the creation order, assigned by the backend; FIFO within a
+	// priority follows it, also after retries.
+	Seq int64
+
+	State          StateVector
+	BlockingDetail string
+
+	// AttemptCount is how many attempts were ever minted; the current
+	// attempt, if any, has index AttemptCount-1 (resumes reuse it).
+	AttemptCount     uint32
+	CurrentAttemptID string
+
+	LeaseID          string
+	LeaseEpoch       uint64 // per execution, only grows, never cleared
+	LeaseExpiresAtMs int64
+	LeaseTTLMs       int64
+	WorkerID         string
+	WorkerInstanceID string
+	LastHeartbeatMs  int64
+
+	RetryCount   int
+	ReclaimCount int
+	ReplayCount  int
+
+	ReadyAtMs           int64 // when not_eligible_until_time: when it becomes eligible
+	AttemptDeadlineMs   int64 // 0 when no attempt timeout is armed
+	ExecutionDeadlineMs int64 // 0 when no execution deadline
+
+	CreatedAtMs   int64
+	StartedAtMs   int64
+	CompletedAtMs int64
+	UpdatedAtMs   int64
+
+	ProgressPct     int // -1 when never reported
+	ProgressMessage string
+
+	FailureReason string
+	FailureClass  string
+	CancelReason  string
+	CancelledBy   string
+}
+
+// CurrentAttemptIndex returns the index of the current attempt and
+// whether one exists.
+func (e *Execution) CurrentAttemptIndex() (uint32, bool) {
+	if e.AttemptCount == 0 {
+		return 0, false
+	}
+	return e.AttemptCount - 1, true
+}
+
+// Claimable reports whether a claim may take the execution now: ready to
+// run (runnable and eligible) or holding a lost lease awaiting reclaim.
+// Backends index exactly this predicate.
+func (e *Execution) Claimable() bool {
+	s := e.State
+	if s.LifecyclePhase == PhaseRunnable && s.EligibilityState == EligibleNow {
+		return true
+	}
+	return s.LifecyclePhase == PhaseActive &&
+		(s.OwnershipState == OwnershipLeaseExpired || s.OwnershipState == OwnershipLeaseRevoked)
+}
+
+// Effects are the writes beside the execution row that a transition
+// requires, all in the same transaction.
+type Effects struct {
+	InsertAttempt  *Attempt
+	UpdateAttempts []AttemptUpdate
+	// Result is stored when StoreResult is set (completion).
+	StoreResult bool
+	Result      []byte
+	// Event is the outbox row for this transition, if any.
+	Event *Event
+}
+
+// AttemptUpdate changes the lifecycle of an existing attempt.
+type AttemptUpdate struct {
+	Index            uint32
+	Lifecycle        AttemptLifecycle
+	LeaseEpoch       uint64 // 0 leaves it unchanged
+	WorkerID         string // "" leaves it unchanged
+	WorkerInstanceID string
+	EndedAtMs        int64
+	FailureReason    string
+	FailureClass     string
+}
+
+// EventKind names an outbox event family.
+type EventKind string
+
+const EventCompletion EventKind = "completion"
+
+// Event is one outbox row, written in the transaction of its transition.
+type Event struct {
+	Kind        EventKind
+	ExecutionID ExecutionID
+	Lane        string
+	Namespace   string
+	Outcome     TerminalOutcome
+	AtMs        int64
+}
+
+// CreateSpec is validated input for a new execution.
+type CreateSpec struct {
+	ID             ExecutionID
+	Namespace      string
+	Lane           string
+	Kind           string
+	Priority       int64
+	Capabilities   []string
+	Tags           map[string]string
+	Policy         *ExecutionPolicy
+	IdempotencyKey string
+	Input          []byte
+	DelayUntilMs   int64
+	DeadlineAtMs   int64
+}
+
+// NewExecution validates spec and returns the initial record (W0, or D0
+// when DelayUntilMs is in the future). A zero ID is minted from the lane.
+func NewExecution(spec CreateSpec, nowMs int64) (*Execution, error) {
+	if spec.Lane == "" {
+		spec.Lane = "default"
+	}
+	if err := ValidateLane(spec.Lane); err != nil {
+		return nil, err
+	}
+	if err := ValidateKind(spec.Kind); err != nil {
+		return nil, err
+	}
+	if len(spec.Namespace) > MaxIdentifierBytes {
+		return nil, Validation(KindInvalidInput, "namespace: too long")
+	}
+	if len(spec.IdempotencyKey) > MaxIdentifierBytes {
+		return nil, Validation(KindInvalidInput, "idempotency_key: %d bytes, at most %d", len(spec.IdempotencyKey), MaxIdentifierBytes)
+	}
+	if len(spec.Input) > MaxInputBytes {
+		return nil, Validation(KindPayloadTooLarge, "input: %d bytes, at most %d", len(spec.Input), MaxInputBytes)
+	}
+	caps, err := NormalizeCapabilities("required", spec.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	if err := ValidateTags(spec.Tags); err != nil {
+		return nil, err
+	}
+	if err := spec.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if spec.DelayUntilMs < 0 || spec.DeadlineAtMs < 0 {
+		return nil, Validation(KindInvalidInput, "delay_until_ms and deadline_at_ms must not be negative")
+	}
+	id := spec.ID
+	if id.IsZero() {
+		id = NewExecutionID(spec.Lane)
+	}
+	e := &Execution{
+		ID:             id,
+		Namespace:      spec.Namespace,
+		Lane:           spec.Lane,
+		Kind:           spec.Kind,
+		Priority:       ClampPriority(spec.Priority),
+		Capabilities:   caps,
+		Tags:           spec.Tags,
+		Policy:         spec.Policy,
+		IdempotencyKey: spec.IdempotencyKey,
+		CreatedAtMs:    nowMs,
+		UpdatedAtMs:    nowMs,
+		ProgressPct:    -1,
+	}
+	deadline := spec.DeadlineAtMs
+	if rel := spec.Policy.DeadlineMs(); rel > 0 && (deadline == 0 || nowMs+rel < deadline) {
+		deadline = nowMs + rel
+	}
+	e.ExecutionDeadlineMs = deadline
+	if spec.DelayUntilMs > nowMs {
+		e.State = vecDelayed(BlockingWaitingForDelay, AttemptPendingFirst)
+		e.ReadyAtMs = spec.DelayUntilMs
+	} else {
+		e.State = vecReady(AttemptPendingFirst)
+	}
+	return e, nil
+}
+
+// ClaimArgs are the worker-side inputs of a claim.
+type ClaimArgs struct {
+	WorkerID         string
+	WorkerInstanceID string
+	LeaseTTLMs       int64
+	// LeaseID and AttemptID are minted by the caller (fresh UUIDs); a
+	// resumed claim ignores AttemptID.
+	LeaseID   string
+	AttemptID string
+}
+
+// Claim takes the lease: a fresh attempt for pending first/retry/replay
+// work, the same attempt for interrupted work (delay, resume), or a new
+// reclaim attempt for an active execution whose lease expired or was
+// revoked. The epoch grows by exactly one in every case.
+func (e *Execution) Claim(nowMs int64, a ClaimArgs, backend BackendTag) (Handle, *Effects, error) {
+	if !e.Claimable() && !e.dueForPromotion(nowMs) {
+		return Handle{}, nil, StateError(KindNotRunnable, "execution %s is %s", e.ID, e.State)
+	}
+	if a.LeaseID == "" {
+		a.LeaseID = uuid.NewString()
+	}
+	if a.AttemptID == "" {
+		a.AttemptID = uuid.NewString()
+	}
+	fx := &Effects{}
+	kind := HandleFresh
+	var typ AttemptType
+	switch {
+	case e.State.LifecyclePhase == PhaseActive:
+		typ, kind = AttemptReclaim, HandleReclaimed
+		e.ReclaimCount++
+	case e.State.AttemptState == AttemptInterrupted:
+		kind = HandleResumed
+	case e.State.AttemptState == AttemptPendingRetry:
+		typ = AttemptRetry
+	case e.State.AttemptState == AttemptPendingReplay:
+		typ = AttemptReplay
+	default:
+		typ = AttemptInitial
+	}
+	e.LeaseEpoch++
+	e.LeaseID = a.LeaseID
+	e.LeaseTTLMs = a.LeaseTTLMs
+	e.LeaseExpiresAtMs = nowMs + a.LeaseTTLMs
+	e.WorkerID = a.WorkerID
+	e.WorkerInstanceID = a.WorkerInstanceID
+	e.LastHeartbeatMs = nowMs
+	e.ReadyAtMs = 0
+	if kind == HandleResumed {
+		idx, _ := e.CurrentAttemptIndex()
+		fx.UpdateAttempts = append(fx.UpdateAttempts, AttemptUpdate{
+			Index: idx, Lifecycle: AttemptStarted, LeaseEpoch: e.LeaseEpoch,
+			WorkerID: a.WorkerID, WorkerInstanceID: a.WorkerInstanceID,
+		})
+	} else {
+		e.CurrentAttemptID = a.AttemptID
+		fx.InsertAttempt = &Attempt{
+			ExecutionID: e.ID, Index: e.AttemptCount, ID: a.AttemptID, Type: typ,
+			Lifecycle: AttemptStarted, LeaseEpoch: e.LeaseEpoch,
+			WorkerID: a.WorkerID, WorkerInstanceID: a.WorkerInstanceID, StartedAtMs: nowMs,
+		}
+		e.AttemptCount++
+		if t := e.Policy.AttemptTimeoutMs(); t > 0 {
+			e.AttemptDeadlineMs = nowMs + t
+		} else {
+			e.AttemptDeadlineMs = 0
+		}
+	}
+	if e.StartedAtMs == 0 {
+		e.StartedAtMs = nowMs
+	}
+	e.State = vecRunning()
+	e.BlockingDetail = ""
+	e.UpdatedAtMs = nowMs
+	idx, _ := e.CurrentAttemptIndex()
+	h := Handle{Backend: backend, Kind: kind, Lease: Lease{
+		ExecutionID: e.ID, AttemptIndex: idx, AttemptID: e.CurrentAttemptID,
+		LeaseID: e.LeaseID, LeaseEpoch: e.LeaseEpoch, LeaseTTLMs: uint64(a.LeaseTTLMs),
+		Lane: e.Lane, WorkerInstanceID: a.WorkerInstanceID,
+	}}
+	return h, fx, nil
+}
+
+func (e *Execution) dueForPromotion(nowMs int64) bool {
+	return e.State.LifecyclePhase == PhaseRunnable && e.State.EligibilityState == NotEligibleUntilTime &&
+		e.ReadyAtMs <= nowMs
+}
+
+// notActive builds the replay-reconciliation carrier for e.
+func (e *Execution) notActive() *Error {
+	return NotActive(NotActiveDetail{
+		LifecyclePhase:  e.State.LifecyclePhase,
+		TerminalOutcome: e.State.TerminalOutcome,
+		LeaseEpoch:      e.LeaseEpoch,
+		AttemptID:       e.CurrentAttemptID,
+	})
+}
+
+// FenceResult tells the caller of CheckFence whether the check itself
+// changed the record (an expired lease is marked in the same atomic step)
+// and must therefore be stored even though the operation failed.
+type FenceResult struct {
+	MarkedExpired bool
+	Effects       *Effects
+}
+
+// CheckFence applies the lease validation order of spec §3.3: not active,
+// revoked, expired (marking the lease expired), then a fence mismatch.
+func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
+	if f.LeaseID == "" && f.AttemptID == "" && f.LeaseEpoch == 0 {
+		return FenceResult{}, Validation(KindFenceRequired, "a lease fence is required")
+	}
+	if f.LeaseID == "" || f.AttemptID == "" || f.LeaseEpoch == 0 {
+		return FenceResult{}, Validation(KindPartialFence, "lease_id, lease_epoch and attempt_id must all be set")
+	}
+	if e.State.LifecyclePhase != PhaseActive {
+		return FenceResult{}, e.notActive()
+	}
+	switch e.State.OwnershipState {
+	case OwnershipLeaseRevoked:
+		return FenceResult{}, StateError(KindLeaseRevoked, "lease of %s was revoked", e.ID)
+	case OwnershipLeaseExpired:
+		if f.LeaseEpoch == e.LeaseEpoch {
+			return FenceResult{}, StateError(KindLeaseExpired, "lease of %s expired", e.ID)
+		}
+		return FenceResult{}, StateError(KindStaleLease, "lease epoch %d is stale (current %d)", f.LeaseEpoch, e.LeaseEpoch)
+	}
+	if nowMs >= e.LeaseExpiresAtMs {
+		fx := e.MarkLeaseExpired(nowMs)
+		return FenceResult{MarkedExpired: true, Effects: fx}, StateError(KindLeaseExpired, "lease of %s expired", e.ID)
+	}
+	if f.LeaseID != e.LeaseID || f.LeaseEpoch != e.LeaseEpoch || f.AttemptID != e.CurrentAttemptID {
+		return FenceResult{}, StateError(KindStaleLease, "lease epoch %d is stale (current %d)", f.LeaseEpoch, e.LeaseEpoch)
+	}
+	return FenceResult{}, nil
+}
+
+// LeaseExpired reports whether e holds a live lease that is due.
+func (e *Execution) LeaseExpired(nowMs int64) bool {
+	return e.State.LifecyclePhase == PhaseActive && e.State.OwnershipState == OwnershipLeased && nowMs >= e.LeaseExpiresAtMs
+}
+
+// MarkLeaseExpired moves a due active lease to "expired, awaiting
+// reclaim" (AX), ending the attempt as interrupted_reclaimed. When the
+// reclaim cap is already reached the execution fails terminally with
+// reason max_reclaims_exceeded instead. It returns nil when the lease is
+// not due (a renewal raced the caller).
+func (e *Execution) MarkLeaseExpired(nowMs int64) *Effects {
+	if !e.LeaseExpired(nowMs) {
+		return nil
+	}
+	idx, _ := e.CurrentAttemptIndex()
+	if e.ReclaimCount >= e.Policy.ReclaimCap() {
+		fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptInterruptedReclaimed, EndedAtMs: nowMs,
+			FailureReason: "lease_expired", FailureClass: string(FailureInfra)}}}
+		e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, fx)
+		e.FailureReason = "max_reclaims_exceeded"
+		e.FailureClass = string(FailureInfra)
+		return fx
+	}
+	e.State = vecActiveLost(OwnershipLeaseExpired)
+	e.BlockingDetail = "lease expired; awaiting reclaim"
+	e.AttemptDeadlineMs = 0
+	e.UpdatedAtMs = nowMs
+	return &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptInterruptedReclaimed, EndedAtMs: nowMs,
+		FailureReason: "lease_expired", FailureClass: string(FailureInfra)}}}
+}
+
+// terminate writes a terminal vector, clears the lease (keeping epoch and
+// attempt id for replay reconciliation) and queues the completion event.
+func (e *Execution) terminate(nowMs int64, outcome TerminalOutcome, attempt AttemptState, fx *Effects) {
+	if e.AttemptCount == 0 {
+		attempt = AttemptStateNone
+	}
+	e.State = vecTerminal(outcome, attempt)
+	e.BlockingDetail = ""
+	e.clearLease()
+	e.ReadyAtMs = 0
+	e.AttemptDeadlineMs = 0
+	e.CompletedAtMs = nowMs
+	e.UpdatedAtMs = nowMs
+	fx.Event = &Event{Kind: EventCompletion, ExecutionID: e.ID, Lane: e.Lane, Namespace: e.Namespace, Outcome: outcome, AtMs: nowMs}
+}
+
+func (e *Execution) clearLease() {
+	e.LeaseID = ""
+	e.LeaseExpiresAtMs = 0
+	e.WorkerID = ""
+	e.WorkerInstanceID = ""
+}
+
+// Renew extends a live lease to now + ttl. The epoch and lease id do not
+// change.
+func (e *Execution) Renew(nowMs int64, f Fence, ttlMs int64) (FenceResult, error) {
+	if fr, err := e.CheckFence(nowMs, f); err != nil {
+		return fr, err
+	}
+	e.LeaseExpiresAtMs = nowMs + ttlMs
+	e.LastHeartbeatMs = nowMs
+	e.UpdatedAtMs = nowMs
+	return FenceResult{}, nil
+}
+
+// Progress records the latest progress report.
+func (e *Execution) Progress(nowMs int64, f Fence, pct int, msg string) (FenceResult, error) {
+	if pct < -1 || pct > 100 {
+		return FenceResult{}, Validation(KindInvalidInput, "progress percent %d outside [0, 100]", pct)
+	}
+	if len(msg) > MaxReasonBytes {
+		return FenceResult{}, Validation(KindInvalidInput, "progress message: %d bytes, at most %d", len(msg), MaxReasonBytes)
+	}
+	if fr, err := e.CheckFence(nowMs, f); err != nil {
+		return fr, err
+	}
+	if pct >= 0 {
+		e.ProgressPct = pct
+	}
+	e.ProgressMessage = msg
+	e.LastHeartbeatMs = nowMs
+	e.UpdatedAtMs = nowMs
+	return FenceResult{}, nil
+}
+
+// replayed reports whether err shows that the terminal operation carrying
+// fence f already committed with outcome want.
+func replayed(err error, f Fence, want TerminalOutcome) bool {
+	ee, ok := AsError(err)
+	if !ok || ee.NotActive == nil {
+		return false
+	}
+	d := ee.NotActive
+	return d.LifecyclePhase == PhaseTerminal && d.TerminalOutcome == want &&
+		d.LeaseEpoch == f.LeaseEpoch && d.AttemptID == f.AttemptID
+}
+
+// Complete ends the attempt successfully and stores result. A replay of a
+// completion that already committed under the same fence returns
+// (nil, nil): success, nothing to write.
+func (e *Execution) Complete(nowMs int64, f Fence, result []byte) (*Effects, FenceResult, error) {
+	if len(result) > MaxResultBytes {
+		return nil, FenceResult{}, Validation(KindPayloadTooLarge, "result: %d bytes, at most %d", len(result), MaxResultBytes)
+	}
+	fr, err := e.CheckFence(nowMs, f)
+	if err != nil {
+		if replayed(err, f, OutcomeSuccess) {
+			return nil, FenceResult{}, nil
+		}
+		return nil, fr, err
+	}
+	idx, _ := e.CurrentAttemptIndex()
+	fx := &Effects{StoreResult: true, Result: result,
+		UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptEndedSuccess, EndedAtMs: nowMs}}}
+	e.terminate(nowMs, OutcomeSuccess, AttemptTerminalState, fx)
+	return fx, FenceResult{}, nil
+}
+
+// FailOutcome is the result of a worker-reported failure.
+type FailOutcome struct {
+	RetryScheduled bool  `json:"retry_scheduled"`
+	DelayUntilMs   int64 `json:"delay_until_ms"` // 0 on replay, when the delay is unknown
+}
+
+// Fail ends the attempt as failed. With retries left by the policy (and a
+// class other than permanent, unless the policy retries permanent
+// failures) the execution waits in retry backoff and the next claim mints
+// a retry attempt; otherwise it becomes terminal failed. A replay under
+// the same fence returns the same outcome without writing.
+func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass, rnd func() float64) (FailOutcome, *Effects, FenceResult, error) {
+	if len(reason) > MaxReasonBytes {
+		reason = reason[:MaxReasonBytes]
+	}
+	fr, err := e.CheckFence(nowMs, f)
+	if err != nil {
+		if replayed(err, f, OutcomeFailed) {
+			return FailOutcome{}, nil, FenceResult{}, nil
+		}
+		if ee, ok := AsError(err); ok && ee.NotActive != nil && ee.NotActive.LifecyclePhase == PhaseRunnable &&
+			ee.NotActive.LeaseEpoch == f.LeaseEpoch && e.State.AttemptState == AttemptPendingRetry {
+			return FailOutcome{RetryScheduled: true}, nil, FenceResult{}, nil
+		}
+		return FailOutcome{}, nil, fr, err
+	}
+	idx, _ := e.CurrentAttemptIndex()
+	fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptEndedFailure, EndedAtMs: nowMs,
+		FailureReason: reason, FailureClass: string(class)}}}
+	e.FailureReason = reason
+	e.FailureClass = string(class)
+	retryable := class != FailurePermanent || (e.Policy != nil && e.Policy.Retry != nil && e.Policy.Retry.RetryPermanent)
+	if retryable && e.RetryCount < e.Policy.MaxRetries() {
+		delay := e.Policy.Retry.Backoff.BackoffMs(e.RetryCount, rnd)
+		e.RetryCount++
+		e.clearLease()
+		e.CurrentAttemptID = ""
+		e.AttemptDeadlineMs = 0
+		e.UpdatedAtMs = nowMs
+		if delay > 0 {
+			e.State = vecDelayed(BlockingWaitingForRetryBackoff, AttemptPendingRetry)
+			e.ReadyAtMs = nowMs + delay
+		} else {
+			e.State = vecReady(AttemptPendingRetry)
+			e.ReadyAtMs = 0
+		}
+		e.BlockingDetail = "retry " + strconv.Itoa(e.RetryCount) + " of " + strconv.Itoa(e.Policy.MaxRetries()) + " after: " + truncate(reason, 200)
+		return FailOutcome{RetryScheduled: true, DelayUntilMs: nowMs + delay}, fx, FenceResult{}, nil
+	}
+	e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, fx)
+	return FailOutcome{}, fx, FenceResult{}, nil
+}
+
+// Cancel is the lease holder's cooperative cancel: terminal cancelled,
+// fenced in every phase. A replay under the same fence succeeds.
+func (e *Execution) Cancel(nowMs int64, f Fence, reason string) (*Effects, FenceResult, error) {
+	fr, err := e.CheckFence(nowMs, f)
+	if err != nil {
+		if replayed(err, f, OutcomeCancelled) {
+			return nil, FenceResult{}, nil
+		}
+		return nil, fr, err
+	}
+	idx, _ := e.CurrentAttemptIndex()
+	fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptEndedCancelled, EndedAtMs: nowMs,
+		FailureReason: truncate(reason, MaxReasonBytes)}}}
+	e.CancelReason = truncate(reason, MaxReasonBytes)
+	e.CancelledBy = "lease_holder"
+	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, fx)
+	return fx, FenceResult{}, nil
+}
+
+// Delay releases the lease and parks the execution until untilMs, keeping
+// the attempt (interrupted); the next claim resumes the same attempt.
+func (e *Execution) Delay(nowMs int64, f Fence, untilMs int64) (*Effects, FenceResult, error) {
+	fr, err := e.CheckFence(nowMs, f)
+	if err != nil {
+		return nil, fr, err
+	}
+	idx, _ := e.CurrentAttemptIndex()
+	fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptSuspended}}}
+	e.clearLease()
+	e.AttemptDeadlineMs = 0
+	e.UpdatedAtMs = nowMs
+	if untilMs > nowMs {
+		e.State = vecDelayed(BlockingWaitingForDelay, AttemptInterrupted)
+		e.ReadyAtMs = untilMs
+	} else {
+		e.State = vecReady(AttemptInterrupted)
+		e.ReadyAtMs = 0
+	}
+	e.BlockingDetail = ""
+	return fx, FenceResult{}, nil
+}
+
+// OperatorCancel cancels from any non-terminal phase without a fence.
+// An already terminal execution yields the not-active carrier.
+func (e *Execution) OperatorCancel(nowMs int64, reason, source string) (*Effects, error) {
+	if e.State.LifecyclePhase == PhaseTerminal {
+		return nil, e.notActive()
+	}
+	fx := &Effects{}
+	if idx, ok := e.CurrentAttemptIndex(); ok && e.State.AttemptState != AttemptTerminalState &&
+		(e.State.LifecyclePhase == PhaseActive || e.State.AttemptState == AttemptInterrupted) &&
+		e.State.OwnershipState != OwnershipLeaseExpired && e.State.OwnershipState != OwnershipLeaseRevoked {
+		fx.UpdateAttempts = append(fx.UpdateAttempts, AttemptUpdate{Index: idx, Lifecycle: AttemptEndedCancelled,
+			EndedAtMs: nowMs, FailureReason: truncate(reason, MaxReasonBytes)})
+	}
+	if source == "" {
+		source = "operator_override"
+	}
+	e.CancelReason = truncate(reason, MaxReasonBytes)
+	e.CancelledBy = source
+	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, fx)
+	return fx, nil
+}
+
+// Expire makes the execution terminal "expired" for reason
+// ("attempt_timeout" or "execution_deadline"), whatever its phase. It
+// returns nil for an execution that is already terminal.
+func (e *Execution) Expire(nowMs int64, reason string) *Effects {
+	if e.State.LifecyclePhase == PhaseTerminal {
+		return nil
+	}
+	fx := &Effects{}
+	if idx, ok := e.CurrentAttemptIndex(); ok && (e.State.AttemptState == AttemptRunning || e.State.AttemptState == AttemptInterrupted) &&
+		e.State.OwnershipState != OwnershipLeaseExpired && e.State.OwnershipState != OwnershipLeaseRevoked {
+		fx.UpdateAttempts = append(fx.UpdateAttempts, AttemptUpdate{Index: idx, Lifecycle: AttemptEndedFailure,
+			EndedAtMs: nowMs, FailureReason: reason, FailureClass: string(FailureTimeout)})
+	}
+	e.FailureReason = reason
+	e.FailureClass = string(FailureTimeout)
+	e.terminate(nowMs, OutcomeExpired, AttemptTerminalState, fx)
+	return fx
+}
+
+// AttemptTimedOut reports whether the armed attempt timeout is due.
+func (e *Execution) AttemptTimedOut(nowMs int64) bool {
+	return e.State.LifecyclePhase == PhaseActive && e.AttemptDeadlineMs > 0 && nowMs >= e.AttemptDeadlineMs
+}
+
+// DeadlinePassed reports whether the execution deadline is due.
+func (e *Execution) DeadlinePassed(nowMs int64) bool {
+	return e.State.LifecyclePhase != PhaseTerminal && e.ExecutionDeadlineMs > 0 && nowMs >= e.ExecutionDeadlineMs
+}
+
+// PromoteIfDue makes delayed work eligible once its time has come,
+// preserving attempt_state (D0→W0, BR→WR, DI→RI). It reports whether it
+// changed anything.
+func (e *Execution) PromoteIfDue(nowMs int64) bool {
+	if !e.dueForPromotion(nowMs) {
+		return false
+	}
+	e.State = vecReady(e.State.AttemptState)
+	e.BlockingDetail = ""
+	e.ReadyAtMs = 0
+	e.UpdatedAtMs = nowMs
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,210 @@
+package flowfabric
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+)
+
+// Priority bounds: larger is more urgent; values are clamped on create and
+// on change of priority.
+const (
+	MinPriority = 0
+	MaxPriority = 9000
+)
+
+// ClampPriority clamps p into [MinPriority, MaxPriority].
+func ClampPriority(p int64) int32 {
+	if p < MinPriority {
+		return MinPriority
+	}
+	if p > MaxPriority {
+		return MaxPriority
+	}
+	return int32(p)
+}
+
+// Defaults applied when a policy leaves a field unset.
+const (
+	DefaultMaxReclaimCount = 100
+	DefaultMaxReplayCount  = 10
+	DefaultLeaseTTLMs      = 30_000
+	MinLeaseTTLMs          = 100
+	MaxLeaseTTLMs          = 24 * 60 * 60 * 1000
+	MaxClaimBatch          = 1000
+)
+
+// ExecutionPolicy is frozen at creation. Unset optional fields are omitted
+// from its JSON form.
+type ExecutionPolicy struct {
+	Retry           *RetryPolicy   `json:"retry_policy,omitempty"`
+	Timeout         *TimeoutPolicy `json:"timeout_policy,omitempty"`
+	MaxReclaimCount *int           `json:"max_reclaim_count,omitempty"`
+	MaxReplayCount  *int           `json:"max_replay_count,omitempty"`
+}
+
+// TimeoutPolicy bounds one attempt and the whole execution.
+type TimeoutPolicy struct {
+	// AttemptTimeoutMs, when set, expires an attempt that runs longer; the
+	// execution becomes terminal "expired" without consulting the retry
+	// policy.
+	AttemptTimeoutMs *int64 `json:"attempt_timeout_ms,omitempty"`
+	// ExecutionDeadlineMs, when set, is a relative deadline from creation.
+	ExecutionDeadlineMs *int64 `json:"execution_deadline_ms,omitempty"`
+}
+
+// RetryPolicy decides whether a failed attempt is retried and after how
+// long. MaxRetries counts retries after the first attempt.
+type RetryPolicy struct {
+	MaxRetries int             `json:"max_retries"`
+	Backoff    BackoffStrategy `json:"backoff"`
+	// RetryPermanent, when true, retries even failures classified
+	// permanent. By default a permanent failure is terminal at once.
+	RetryPermanent bool `json:"retry_permanent,omitempty"`
+}
+
+// BackoffStrategy is tagged by Type: "fixed" uses DelayMs; "exponential"
+// uses InitialDelayMs·Multiplier^retries capped at MaxDelayMs, with
+// optional full jitter in [Jitter·d, d] where Jitter is a fraction in
+// [0,1].
+type BackoffStrategy struct {
+	Type           string  `json:"type"`
+	DelayMs        int64   `json:"delay_ms,omitempty"`
+	InitialDelayMs int64   `json:"initial_delay_ms,omitempty"`
+	MaxDelayMs     int64   `json:"max_delay_ms,omitempty"`
+	Multiplier     float64 `json:"multiplier,omitempty"`
+	Jitter         float64 `json:"jitter,omitempty"`
+}
+
+// Validate checks the policy's shape; errors are invalid_policy_json.
+func (p *ExecutionPolicy) Validate() error {
+	if p == nil {
+		return nil
+	}
+	if r := p.Retry; r != nil {
+		if r.MaxRetries < 0 || r.MaxRetries > 10_000 {
+			return Validation(KindInvalidPolicy, "retry_policy.max_retries: %d outside [0, 10000]", r.MaxRetries)
+		}
+		b := r.Backoff
+		switch b.Type {
+		case "", "fixed":
+			if b.DelayMs < 0 {
+				return Validation(KindInvalidPolicy, "retry_policy.backoff.delay_ms: negative")
+			}
+		case "exponential":
+			if b.InitialDelayMs < 0 || b.MaxDelayMs < 0 {
+				return Validation(KindInvalidPolicy, "retry_policy.backoff: negative delay")
+			}
+			if b.Multiplier != 0 && (b.Multiplier < 1 || math.IsNaN(b.Multiplier) || math.IsInf(b.Multiplier, 0)) {
+				return Validation(KindInvalidPolicy, "retry_policy.backoff.multiplier: want >= 1")
+			}
+			if b.Jitter < 0 || b.Jitter > 1 || math.IsNaN(b.Jitter) {
+				return Validation(KindInvalidPolicy, "retry_policy.backoff.jitter: want a fraction in [0, 1]")
+			}
+		default:
+			return Validation(KindInvalidPolicy, "retry_policy.backoff.type %q: want fixed or exponential", b.Type)
+		}
+	}
+	if t := p.Timeout; t != nil {
+		if t.AttemptTimeoutMs != nil && *t.AttemptTimeoutMs <= 0 {
+			return Validation(KindInvalidPolicy, "timeout_policy.attempt_timeout_ms: must be positive")
+		}
+		if t.ExecutionDeadlineMs != nil && *t.ExecutionDeadlineMs <= 0 {
+			return Validation(KindInvalidPolicy, "timeout_policy.execution_deadline_ms: must be positive")
+		}
+	}
+	if p.MaxReclaimCount != nil && *p.MaxReclaimCount < 0 {
+		return Validation(KindInvalidPolicy, "max_reclaim_count: negative")
+	}
+	if p.MaxReplayCount != nil && *p.MaxReplayCount < 0 {
+		return Validation(KindInvalidPolicy, "max_replay_count: negative")
+	}
+	return nil
+}
+
+// ParsePolicy decodes and validates a policy document. Empty input or "{}"
+// is the default policy (no retry, no timeouts).
+func ParsePolicy(raw []byte) (*ExecutionPolicy, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var p ExecutionPolicy
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, Validation(KindInvalidPolicy, "policy: %v", err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// MaxRetries is the number of retries the policy allows (0 without one).
+func (p *ExecutionPolicy) MaxRetries() int {
+	if p == nil || p.Retry == nil {
+		return 0
+	}
+	return p.Retry.MaxRetries
+}
+
+// ReclaimCap is the number of lease reclaims allowed before the execution
+// fails with max_reclaims_exceeded.
+func (p *ExecutionPolicy) ReclaimCap() int {
+	if p == nil || p.MaxReclaimCount == nil {
+		return DefaultMaxReclaimCount
+	}
+	return *p.MaxReclaimCount
+}
+
+// AttemptTimeoutMs returns the attempt timeout, 0 when none.
+func (p *ExecutionPolicy) AttemptTimeoutMs() int64 {
+	if p == nil || p.Timeout == nil || p.Timeout.AttemptTimeoutMs == nil {
+		return 0
+	}
+	return *p.Timeout.AttemptTimeoutMs
+}
+
+// DeadlineMs returns the relative execution deadline, 0 when none.
+func (p *ExecutionPolicy) DeadlineMs() int64 {
+	if p == nil || p.Timeout == nil || p.Timeout.ExecutionDeadlineMs == nil {
+		return 0
+	}
+	return *p.Timeout.ExecutionDeadlineMs
+}
+
+// BackoffMs returns the delay before retry number retries+1, where retries
+// is the number of retries already scheduled. rnd supplies jitter in [0,1);
+// nil uses a process-local source.
+func (b BackoffStrategy) BackoffMs(retries int, rnd func() float64) int64 {
+	switch b.Type {
+	case "exponential":
+		initial := b.InitialDelayMs
+		if initial == 0 {
+			initial = 1000
+		}
+		mult := b.Multiplier
+		if mult == 0 {
+			mult = 2
+		}
+		maxd := b.MaxDelayMs
+		if maxd == 0 {
+			maxd = 60_000
+		}
+		d := float64(initial) * math.Pow(mult, float64(retries))
+		if d > float64(maxd) || math.IsInf(d, 0) || math.IsNaN(d) {
+			d = float64(maxd)
+		}
+		if b.Jitter > 0 {
+			if rnd == nil {
+				rnd = rand.Float64
+			}
+			d = d*(1-b.Jitter) + d*b.Jitter*rnd()
+		}
+		return int64(d)
+	case "fixed", "":
+		if b.Type == "" && b.DelayMs == 0 {
+			return 1000
+		}
+		return b.DelayMs
+	}
+	return 1000
+}
