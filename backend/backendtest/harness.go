@@ -1,0 +1,32 @@
+// Package backendtest is the conformance suite every backend must pass.
+// It is written once against backend.Backend and run by each
+// implementation's tests:
+//
+//	func TestConformance(t *testing.T) {
+//		backendtest.Run(t, func(t *testing.T) backendtest.Harness { ... })
+//	}
+//
+// Each test asks the factory for a fresh, isolated backend (its own schema
+// or file) driven by a fake clock, and runs in parallel.
+package backendtest
+
+import (
+	"testing"
+
+	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/internal/clock"
+)
+
+// Harness is one isolated backend under test.
+type Harness struct {
+	Backend backend.Backend
+	// Clock drives the backend's notion of now; tests advance it instead
+	// of sleeping.
+	Clock *clock.Fake
+	// Reopen, when set, closes the backend and opens the same store again
+	// (used for durability checks).
+	Reopen func(t *testing.T) backend.Backend
+}
+
+// Factory builds a fresh harness; it registers its own cleanup.
+type Factory func(t *testing.T) Harness
