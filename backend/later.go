@@ -199,5 +199,5 @@ func (Unimplemented) ReadSummary(context.Context, ff.ExecutionID, uint32) ([]byt
 	return nil, ff.Unavailable("read_summary")
 }
 func (Unimplemented) ReadCompletions(context.Context, EventCursor, int) ([]CompletionEvent, EventCursor, error) {
-	return nil, 0, ff.Unavailable("subscribe_completion")
+	return nil, "", ff.Unavailable("subscribe_completion")
 }

@@ -313,9 +313,10 @@ type LanePage struct {
 	NextCursor string     `json:"next_cursor,omitempty"`
 }
 
-// EventCursor is a position in the completion outbox; zero is the
-// beginning.
-type EventCursor int64
+// EventCursor is an opaque position in the completion outbox; the empty
+// cursor is the beginning. Cursors are gap-free: an event that commits
+// after a later one was read is still delivered after that cursor.
+type EventCursor string
 
 // CompletionEvent is one completion outbox row.
 type CompletionEvent struct {
