@@ -1,0 +1,108 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+// claimLoop claims work into free concurrency slots until ctx is done.
+// Each claim asks for min(free slots, ClaimBatch) tasks; a full batch is
+// followed at once by another claim, anything less means the lanes are
+// (nearly) drained and the loop waits for a wake-up or its poll timer.
+func (w *Worker) claimLoop(ctx context.Context) {
+	var wake <-chan struct{}
+	if s, ok := w.transport.(WorkSubscriber); ok {
+		ch, unsubscribe := s.SubscribeWork(w.cfg.Lanes)
+		defer unsubscribe()
+		wake = ch
+	}
+	idle := newIdler(w.cfg, wake)
+	defer idle.stop()
+	for ctx.Err() == nil {
+		n := w.slots.take(w.cfg.ClaimBatch)
+		if n == 0 {
+			select {
+			case <-ctx.Done():
+			case <-w.slots.freed:
+			}
+			continue
+		}
+		claimedAt := time.Now()
+		tasks, err := w.transport.Claim(ctx, backend.ClaimParams{
+			WorkerID: w.cfg.WorkerID, WorkerInstanceID: w.cfg.InstanceID, Lanes: w.cfg.Lanes,
+			Capabilities: w.cfg.Capabilities, LeaseTTLMs: w.cfg.LeaseTTL.Milliseconds(), Max: n,
+		})
+		if len(tasks) > n {
+			tasks = tasks[:n] // never run more than the slots reserved
+		}
+		w.slots.put(n - len(tasks))
+		for _, c := range tasks {
+			w.start(c, claimedAt)
+		}
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				w.log.Warn("worker: claim failed", "error", err)
+				idle.backoff(ctx)
+			}
+		case len(tasks) == n:
+			idle.reset()
+		default:
+			if len(tasks) > 0 {
+				idle.reset()
+			}
+			idle.wait(ctx)
+		}
+	}
+}
+
+// idler decides how long an idle claim loop waits. With wake-ups it waits
+// for one, or PollInterval as a fallback; without, it polls with a
+// backoff from PollBackoffMin doubling to PollBackoffMax.
+type idler struct {
+	wake     <-chan struct{}
+	poll     time.Duration
+	minDelay time.Duration
+	maxDelay time.Duration
+	cur      time.Duration
+	timer    *time.Timer
+}
+
+func newIdler(cfg Config, wake <-chan struct{}) *idler {
+	lo := min(PollBackoffMin, cfg.PollBackoffMax)
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &idler{wake: wake, poll: cfg.PollInterval, minDelay: lo, maxDelay: cfg.PollBackoffMax, cur: lo, timer: t}
+}
+
+func (i *idler) reset() { i.cur = i.minDelay }
+
+func (i *idler) stop() { i.timer.Stop() }
+
+// wait waits for a wake-up or the poll timer.
+func (i *idler) wait(ctx context.Context) {
+	if i.wake != nil {
+		i.sleep(ctx, i.poll, i.wake)
+		return
+	}
+	i.backoff(ctx)
+}
+
+// backoff waits the current backoff, ignoring wake-ups, and grows it.
+func (i *idler) backoff(ctx context.Context) {
+	d := i.cur
+	i.cur = min(i.cur*2, i.maxDelay)
+	i.sleep(ctx, d, nil)
+}
+
+func (i *idler) sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
+	i.timer.Reset(d)
+	defer i.timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+	case <-i.timer.C:
+	}
+}

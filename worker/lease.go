@@ -1,0 +1,210 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	ff "github.com/flowfabric-go/flowfabric"
+)
+
+// renewBatchMax bounds one RenewMany call.
+const renewBatchMax = 128
+
+// renewer keeps the leases of running attempts alive. Each lease is
+// renewed LeaseTTL/3 after its last successful renewal; leases falling due
+// within a quarter of that interval are renewed together with one
+// RenewMany. A renewal error that shows the attempt is no longer owned
+// cancels the handler's context; any other error is retried soon, until
+// the lease's local expiry estimate passes.
+type renewer struct {
+	t        Transport
+	log      *slog.Logger
+	ttl      time.Duration
+	interval time.Duration
+
+	mu     sync.Mutex
+	leases map[*Task]*leaseState
+	kick   chan struct{}
+}
+
+// leaseState tracks one lease. Invariant: expires is never later than the
+// engine's lease expiry (it is measured from before the call that set it).
+type leaseState struct {
+	due     time.Time // next renewal
+	expires time.Time // local, conservative estimate of the lease's end
+}
+
+func newRenewer(t Transport, log *slog.Logger, ttl time.Duration) *renewer {
+	return &renewer{t: t, log: log, ttl: ttl, interval: max(ttl/3, time.Millisecond),
+		leases: map[*Task]*leaseState{}, kick: make(chan struct{}, 1)}
+}
+
+// add starts renewing t's lease, obtained by a claim issued at claimedAt.
+func (r *renewer) add(t *Task, claimedAt time.Time) {
+	r.mu.Lock()
+	r.leases[t] = &leaseState{due: claimedAt.Add(r.interval), expires: claimedAt.Add(r.ttl)}
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// remove stops renewing t. After it returns, the renewer never cancels
+// t's context, so the caller may read the context's cause as final.
+func (r *renewer) remove(t *Task) {
+	r.mu.Lock()
+	delete(r.leases, t)
+	r.mu.Unlock()
+}
+
+// run renews leases until ctx is done.
+func (r *renewer) run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		timer.Reset(r.nextWait(time.Now()))
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+			continue
+		case <-timer.C:
+		}
+		r.renewDue(ctx)
+	}
+}
+
+// nextWait is the time until the earliest renewal (an hour when idle).
+func (r *renewer) nextWait(now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	wait := time.Hour
+	for _, s := range r.leases {
+		wait = min(wait, s.due.Sub(now))
+	}
+	return max(wait, 0)
+}
+
+// renewDue renews every lease due now or within a quarter interval.
+func (r *renewer) renewDue(ctx context.Context) {
+	horizon := time.Now().Add(r.interval / 4)
+	r.mu.Lock()
+	var due []*Task
+	for t, s := range r.leases {
+		if !s.due.After(horizon) {
+			due = append(due, t)
+		}
+	}
+	r.mu.Unlock()
+	for len(due) > 0 && ctx.Err() == nil {
+		n := min(len(due), renewBatchMax)
+		r.renewBatch(ctx, due[:n])
+		due = due[n:]
+	}
+}
+
+func (r *renewer) renewBatch(ctx context.Context, tasks []*Task) {
+	start := time.Now()
+	errs := make([]error, len(tasks))
+	if len(tasks) == 1 {
+		_, errs[0] = r.t.Renew(ctx, tasks[0].handle)
+	} else {
+		hs := make([]ff.Handle, len(tasks))
+		for i, t := range tasks {
+			hs[i] = t.handle
+		}
+		for i, res := range r.t.RenewMany(ctx, hs) {
+			if i < len(errs) {
+				errs[i] = res.Err
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return // stopping: a cancelled call says nothing about the lease
+	}
+	for i, t := range tasks {
+		r.apply(ctx, t, start, errs[i])
+	}
+}
+
+// apply records the outcome of one renewal issued at start.
+func (r *renewer) apply(ctx context.Context, t *Task, start time.Time, err error) {
+	if err == nil {
+		r.update(t, func(s *leaseState) { s.due, s.expires = start.Add(r.interval), start.Add(r.ttl) })
+		return
+	}
+	if cause, lost := leaseLostCause(err); lost {
+		r.drop(t, r.refine(ctx, t, cause))
+		return
+	}
+	now := time.Now()
+	r.log.Warn("worker: lease renewal failed; retrying", "execution_id", t.ExecutionID.String(), "error", err)
+	var expired bool
+	r.update(t, func(s *leaseState) {
+		s.due = now.Add(min(r.interval/2, time.Second))
+		expired = !now.Before(s.expires)
+	})
+	if expired {
+		r.drop(t, fmt.Errorf("%w: not renewed before its expiry: %w", ErrLeaseLost, err))
+	}
+}
+
+func (r *renewer) update(t *Task, fn func(*leaseState)) {
+	r.mu.Lock()
+	if s, ok := r.leases[t]; ok {
+		fn(s)
+	}
+	r.mu.Unlock()
+}
+
+// drop stops renewing t and cancels its handler with cause, unless the
+// handler already finished (remove ran first).
+func (r *renewer) drop(t *Task, cause error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.leases[t]; !ok {
+		return
+	}
+	delete(r.leases, t)
+	r.log.Debug("worker: attempt no longer owned; cancelling handler", "execution_id", t.ExecutionID.String(),
+		"attempt_index", t.AttemptIndex, "cause", cause)
+	t.lose(cause)
+}
+
+// refine turns a lost lease into a cancellation when the execution was in
+// fact cancelled (an operator cancel may surface as a revoked or stale
+// lease).
+func (r *renewer) refine(ctx context.Context, t *Task, cause error) error {
+	if errors.Is(cause, ErrExecutionCancelled) {
+		return cause
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if st, err := r.t.ReadExecutionState(rctx, t.ExecutionID); err == nil && st == ff.PublicCancelled {
+		return fmt.Errorf("%w: %w", ErrExecutionCancelled, cause)
+	}
+	return cause
+}
+
+// leaseLostCause reports whether err, from a lease-bound call, shows that
+// the attempt is no longer owned, and the cancellation cause to use.
+func leaseLostCause(err error) (error, bool) {
+	switch ff.KindOf(err) {
+	case ff.KindExecutionNotActive:
+		return fmt.Errorf("%w: %w", ErrExecutionCancelled, err), true
+	case ff.KindStaleLease, ff.KindLeaseExpired, ff.KindLeaseRevoked, ff.KindNoActiveLease, ff.KindNotFound:
+		return fmt.Errorf("%w: %w", ErrLeaseLost, err), true
+	}
+	return nil, false
+}
+
+// isOwnershipCause reports whether a context cause means the attempt is
+// no longer owned.
+func isOwnershipCause(cause error) bool {
+	return errors.Is(cause, ErrLeaseLost) || errors.Is(cause, ErrExecutionCancelled)
+}

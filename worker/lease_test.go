@@ -1,0 +1,163 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/worker"
+)
+
+// These tests exercise real-time lease renewal, so they are not run in
+// parallel with the rest of the package.
+
+// causeBox records a handler context's cancellation cause.
+type causeBox struct{ v atomic.Pointer[error] }
+
+func (c *causeBox) set(err error) { c.v.Store(&err) }
+
+func (c *causeBox) get() error {
+	if p := c.v.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func TestLeaseRenewalKeepsLongHandlerAlive(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		maintain(t, b) // expires any lease that is not renewed in time
+		var cancelled causeBox
+		startWorker(t, b, worker.Config{LeaseTTL: 300 * time.Millisecond}, func(w *worker.Worker) {
+			w.Register("long", func(ctx context.Context, _ *worker.Task) (any, error) {
+				select {
+				case <-time.After(time.Second):
+					return "finished", nil
+				case <-ctx.Done():
+					cancelled.set(context.Cause(ctx))
+					return nil, ctx.Err()
+				}
+			})
+		})
+		id := submit(t, b, "long", nil, nil)
+		waitState(t, b, id, ff.PublicCompleted)
+		require.NoError(t, cancelled.get(), "the handler's context must not be cancelled")
+		attempts, err := b.ListAttempts(t.Context(), id)
+		require.NoError(t, err)
+		require.Len(t, attempts, 1, "the lease never lapsed, so no reclaim attempt")
+		require.Equal(t, ff.AttemptEndedSuccess, attempts[0].Lifecycle)
+	})
+}
+
+func TestOperatorCancelCancelsHandler(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		started, returned := newSignal(), newSignal()
+		var cause causeBox
+		startWorker(t, b, worker.Config{LeaseTTL: 300 * time.Millisecond}, func(w *worker.Worker) {
+			w.Register("cancellable", func(ctx context.Context, _ *worker.Task) (any, error) {
+				defer returned.fire()
+				started.fire()
+				<-ctx.Done()
+				cause.set(context.Cause(ctx))
+				return nil, ctx.Err()
+			})
+		})
+		id := submit(t, b, "cancellable", nil, retryPolicy(3))
+		started.wait(t)
+		_, err := b.CancelExecution(t.Context(), backend.CancelExecutionParams{ExecutionID: id, Reason: "operator says stop"})
+		require.NoError(t, err)
+		returned.wait(t)
+		require.ErrorIs(t, cause.get(), worker.ErrExecutionCancelled)
+
+		snap, err := b.DescribeExecution(t.Context(), id)
+		require.NoError(t, err)
+		require.Equal(t, ff.PublicCancelled, snap.PublicState, "the handler's error must not turn into a failure or retry")
+		require.Equal(t, "operator says stop", snap.CancelReason)
+		attempts, err := b.ListAttempts(t.Context(), id)
+		require.NoError(t, err)
+		require.Len(t, attempts, 1)
+		require.Equal(t, ff.AttemptEndedCancelled, attempts[0].Lifecycle)
+	})
+}
+
+func TestKilledWorkerIsReclaimed(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		started := newSignal()
+		var killedCause causeBox
+		a, err := worker.New(b, worker.Config{WorkerID: "crashy", LeaseTTL: 300 * time.Millisecond, Logger: testLogger(t)})
+		require.NoError(t, err)
+		a.Register("job", func(ctx context.Context, _ *worker.Task) (any, error) {
+			started.fire()
+			<-ctx.Done()
+			killedCause.set(context.Cause(ctx))
+			return "must not be reported", nil
+		})
+		runErr := make(chan error, 1)
+		go func() { runErr <- a.Run(context.Background()) }()
+		t.Cleanup(a.Kill)
+
+		id := submit(t, b, "job", nil, nil)
+		started.wait(t)
+		a.Kill()
+		require.NoError(t, <-runErr)
+		require.ErrorIs(t, killedCause.get(), worker.ErrKilled)
+		st, err := b.ReadExecutionState(t.Context(), id)
+		require.NoError(t, err)
+		require.Equal(t, ff.PublicActive, st, "a killed worker reports nothing")
+
+		maintain(t, b)
+		var seen atomic.Pointer[worker.Task]
+		startWorker(t, b, worker.Config{WorkerID: "rescuer"}, func(w *worker.Worker) {
+			w.Register("job", func(_ context.Context, tk *worker.Task) (any, error) {
+				seen.Store(tk)
+				return "rescued", nil
+			})
+		})
+		waitState(t, b, id, ff.PublicCompleted)
+		tk := seen.Load()
+		require.NotNil(t, tk)
+		require.EqualValues(t, 1, tk.AttemptIndex)
+		require.Equal(t, ff.AttemptReclaim, tk.AttemptType)
+		raw, err := b.GetExecutionResult(t.Context(), id)
+		require.NoError(t, err)
+		require.JSONEq(t, `"rescued"`, string(raw))
+		attempts, err := b.ListAttempts(t.Context(), id)
+		require.NoError(t, err)
+		require.Len(t, attempts, 2)
+		require.Equal(t, ff.AttemptInterruptedReclaimed, attempts[0].Lifecycle)
+		require.Equal(t, ff.AttemptReclaim, attempts[1].Type)
+		require.Equal(t, ff.AttemptEndedSuccess, attempts[1].Lifecycle)
+	})
+}
+
+func TestProgressAfterCancelReportsLoss(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		started, proceed := newSignal(), newSignal()
+		var progressErr, cause causeBox
+		startWorker(t, b, worker.Config{}, func(w *worker.Worker) {
+			w.Register("chatty", func(ctx context.Context, tk *worker.Task) (any, error) {
+				started.fire()
+				<-proceed.ch
+				err := tk.Progress(ctx, 10, "still here")
+				progressErr.set(err)
+				<-ctx.Done() // Progress noticed the loss and cancelled ctx
+				cause.set(context.Cause(ctx))
+				return nil, errors.New("ignored")
+			})
+		})
+		id := submit(t, b, "chatty", nil, nil)
+		started.wait(t)
+		_, err := b.CancelExecution(t.Context(), backend.CancelExecutionParams{ExecutionID: id, Reason: "stop"})
+		require.NoError(t, err)
+		proceed.fire()
+		require.Eventually(t, func() bool { return cause.get() != nil }, waitTimeout, time.Millisecond)
+		require.True(t, ff.HasKind(progressErr.get(), ff.KindExecutionNotActive), "progress error: %v", progressErr.get())
+		require.ErrorIs(t, cause.get(), worker.ErrExecutionCancelled)
+		waitState(t, b, id, ff.PublicCancelled)
+	})
+}
