@@ -1,0 +1,139 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/server/wire"
+)
+
+// CreateExecution creates an execution (POST /v1/executions). A matched
+// idempotency key returns the existing execution with Duplicate set.
+func (c *Client) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
+	req := wire.CreateExecutionRequest{
+		Kind: p.Kind, Lane: p.Lane, Namespace: p.Namespace, Priority: p.Priority,
+		RequiredCapabilities: p.RequiredCapabilities, IdempotencyKey: p.IdempotencyKey,
+		DelayUntilMs: p.DelayUntilMs, DeadlineAtMs: p.DeadlineAtMs, Tags: p.Tags,
+	}
+	req.Input, req.InputBase64 = wire.EncodePayload(p.Input)
+	if !p.ExecutionID.IsZero() {
+		req.ExecutionID = p.ExecutionID.String()
+	}
+	if p.Policy != nil {
+		raw, err := json.Marshal(p.Policy)
+		if err != nil {
+			return backend.CreateExecutionResult{}, ff.Validation(ff.KindInvalidPolicy, "policy: %v", err)
+		}
+		req.Policy = raw
+	}
+	var out wire.CreateExecutionResponse
+	if _, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/executions", in: req}, &out); err != nil {
+		return backend.CreateExecutionResult{}, err
+	}
+	return backend.CreateExecutionResult{ExecutionID: out.ExecutionID, PublicState: out.PublicState, Duplicate: out.Duplicate}, nil
+}
+
+// DescribeExecution returns the snapshot (GET /v1/executions/{id}).
+func (c *Client) DescribeExecution(ctx context.Context, id ff.ExecutionID) (backend.ExecutionSnapshot, error) {
+	var out backend.ExecutionSnapshot
+	_, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "")}, &out)
+	return out, err
+}
+
+// ReadExecutionState returns the public state (GET .../state).
+func (c *Client) ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error) {
+	var out ff.PublicState
+	_, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "/state")}, &out)
+	return out, err
+}
+
+// GetExecutionResult returns the stored result bytes unchanged (GET
+// .../result); not_found until the execution completed, nil when it
+// completed without a result.
+func (c *Client) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]byte, error) {
+	resp, err := c.send(ctx, call{method: http.MethodGet, path: executionPath(id, "/result")})
+	if err != nil {
+		return nil, err
+	}
+	if resp.status == http.StatusNoContent {
+		return nil, nil
+	}
+	return resp.body, nil
+}
+
+// ListAttempts returns every attempt, oldest first (GET .../attempts).
+func (c *Client) ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Attempt, error) {
+	var out wire.AttemptList
+	_, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "/attempts")}, &out)
+	return out.Attempts, err
+}
+
+// CancelExecution is an operator cancel (POST .../cancel); it returns the
+// public state afterwards.
+func (c *Client) CancelExecution(ctx context.Context, p backend.CancelExecutionParams) (ff.PublicState, error) {
+	var out wire.CancelExecutionResponse
+	_, err := c.do(ctx, call{method: http.MethodPost, path: executionPath(p.ExecutionID, "/cancel"),
+		in: wire.CancelExecutionRequest{Reason: p.Reason, Source: p.Source}}, &out)
+	return out.PublicState, err
+}
+
+// ListExecutions pages executions in id order (GET /v1/executions).
+func (c *Client) ListExecutions(ctx context.Context, p backend.ListExecutionsParams) (backend.ExecutionPage, error) {
+	q := url.Values{}
+	if p.Lane != "" {
+		q.Set("lane", p.Lane)
+	}
+	if p.PublicState != "" {
+		q.Set("public_state", string(p.PublicState))
+	}
+	if p.Partition != nil {
+		q.Set("partition", strconv.Itoa(int(*p.Partition)))
+	}
+	if p.Cursor != "" {
+		q.Set("cursor", p.Cursor)
+	}
+	if p.Limit != 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	var out backend.ExecutionPage
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/executions", query: q}, &out)
+	return out, err
+}
+
+// ListLanes pages lanes with their queue depth (GET /v1/lanes).
+func (c *Client) ListLanes(ctx context.Context, p backend.ListLanesParams) (backend.LanePage, error) {
+	q := url.Values{}
+	if p.Cursor != "" {
+		q.Set("cursor", p.Cursor)
+	}
+	if p.Limit != 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	var out backend.LanePage
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/lanes", query: q}, &out)
+	return out, err
+}
+
+// Healthz checks that the server and its backend answer (GET /healthz).
+func (c *Client) Healthz(ctx context.Context) error {
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/healthz"}, nil)
+	return err
+}
+
+// Capabilities returns the backend's capability snapshot.
+func (c *Client) Capabilities(ctx context.Context) (backend.Capabilities, error) {
+	var out backend.Capabilities
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/capabilities"}, &out)
+	return out, err
+}
+
+// OpenAPI returns the server's OpenAPI 3.1 document.
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	resp, err := c.send(ctx, call{method: http.MethodGet, path: "/v1/openapi.json"})
+	return resp.body, err
+}

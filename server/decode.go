@@ -1,0 +1,131 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/server/wire"
+)
+
+// decodeBody reads the (already capped) body into dst. Unknown fields are
+// ignored. A body must be JSON with a JSON Content-Type (415 otherwise);
+// an empty body is accepted only on routes whose body is optional, and
+// leaves dst untouched.
+func decodeBody(r *http.Request, dst any) error {
+	rt, _ := r.Context().Value(routeKey{}).(*route)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(mbe.Limit)
+		}
+		return ff.Transport("read request body", err, false)
+	}
+	ct := r.Header.Get("Content-Type")
+	if len(bytes.TrimSpace(raw)) == 0 {
+		if ct != "" && !isJSONType(ct) {
+			return unsupportedType(ct)
+		}
+		if rt != nil && rt.bodyOptional {
+			return nil
+		}
+		return ff.Validation(wire.KindInvalidJSON, "request body is empty")
+	}
+	if !isJSONType(ct) {
+		return unsupportedType(ct)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return ff.Validation(wire.KindInvalidJSON, "invalid JSON: trailing data after the object")
+	}
+	return nil
+}
+
+func isJSONType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+func unsupportedType(ct string) error {
+	if ct == "" {
+		ct = "none"
+	}
+	return ff.Validation(wire.KindUnsupportedMediaType, "Content-Type %s: want application/json", ct)
+}
+
+// jsonError explains a decode failure without echoing the body.
+func jsonError(err error) error {
+	if e, ok := ff.AsError(err); ok {
+		return e
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return ff.Validation(wire.KindInvalidJSON, "invalid JSON at offset %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return ff.Validation(wire.KindInvalidJSON, "invalid JSON: field %s: cannot use a JSON %s as %s", field, typ.Value, typ.Type)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ff.Validation(wire.KindInvalidJSON, "invalid JSON: unexpected end of input")
+	}
+	return ff.Validation(wire.KindInvalidJSON, "invalid JSON: %v", err)
+}
+
+// pathExecutionID parses the {id} path value.
+func pathExecutionID(r *http.Request) (ff.ExecutionID, error) {
+	return ff.ParseExecutionID(r.PathValue("id"))
+}
+
+// parseHandle parses a handle's text form, naming field in errors.
+func parseHandle(field, s string) (ff.Handle, error) {
+	if s == "" {
+		return ff.Handle{}, ff.Validation(ff.KindInvalidInput, "%s: required", field)
+	}
+	h, err := ff.ParseHandle(s)
+	if err != nil {
+		return ff.Handle{}, fmt.Errorf("%s: %w", field, err)
+	}
+	return h, nil
+}
+
+// query parses the query string strictly (Request.URL.Query drops
+// malformed pairs silently).
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, ff.Validation(ff.KindInvalidInput, "query string: %v", err)
+	}
+	return q, nil
+}
+
+// queryInt reads an optional integer query parameter.
+func queryInt(q url.Values, name string, bits int) (int64, bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(v, 10, bits)
+	if err != nil {
+		return 0, false, ff.Validation(ff.KindInvalidInput, "query %s=%q: want an integer", name, v)
+	}
+	return n, true, nil
+}

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/server/wire"
+)
+
+// healthz pings the backend; any failure is 503 so load balancers take
+// the instance out whatever the cause.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.b.Ping(ctx); err != nil {
+		e := asAPIError(err)
+		body := wire.BodyOf(e)
+		s.writeJSON(w, r, http.StatusServiceUnavailable, body)
+		return nil
+	}
+	s.writeJSON(w, r, http.StatusOK, wire.Health{Status: "ok", Backend: s.b.Label()})
+	return nil
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	s.metricsH.ServeHTTP(w, r)
+	return nil
+}
+
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(s.openapi)
+	return nil
+}
+
+func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) error {
+	s.writeJSON(w, r, http.StatusOK, s.b.Capabilities())
+	return nil
+}
+
+func (s *Server) listLanes(w http.ResponseWriter, r *http.Request) error {
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
+	limit, _, err := queryInt(q, "limit", 32)
+	if err != nil {
+		return err
+	}
+	if limit < 0 || limit > 1000 {
+		return ff.Validation(ff.KindInvalidInput, "query limit=%d: outside [1, 1000]", limit)
+	}
+	page, err := s.b.ListLanes(r.Context(), backend.ListLanesParams{Cursor: q.Get("cursor"), Limit: int(limit)})
+	if err != nil {
+		return err
+	}
+	if page.Lanes == nil {
+		page.Lanes = []backend.LaneInfo{}
+	}
+	s.writeJSON(w, r, http.StatusOK, page)
+	return nil
+}

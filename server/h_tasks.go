@@ -1,0 +1,207 @@
+package server
+
+import (
+	"net/http"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/server/wire"
+)
+
+// Lease-bound task routes. Every one carries the handle minted by claim;
+// the backend checks its fence inside the write.
+
+func (s *Server) complete(w http.ResponseWriter, r *http.Request) error {
+	var req wire.CompleteRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	p, err := completeParams("handle", req)
+	if err != nil {
+		return err
+	}
+	if err := s.b.Complete(r.Context(), p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func completeParams(field string, req wire.CompleteRequest) (backend.CompleteParams, error) {
+	h, err := parseHandle(field, req.Handle)
+	if err != nil {
+		return backend.CompleteParams{}, err
+	}
+	res, err := wire.DecodePayload("result", req.Result, req.ResultBase64)
+	if err != nil {
+		return backend.CompleteParams{}, err
+	}
+	return backend.CompleteParams{Handle: h, Result: res}, nil
+}
+
+// completeMany validates each item on its own: a malformed item fails
+// alone, the valid ones go to the backend in one batch.
+func (s *Server) completeMany(w http.ResponseWriter, r *http.Request) error {
+	var req wire.CompleteManyRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if len(req.Items) > wire.MaxBatchItems {
+		return ff.Validation(ff.KindInvalidInput, "items: %d given, at most %d", len(req.Items), wire.MaxBatchItems)
+	}
+	out := make([]wire.ItemResult, len(req.Items))
+	var ps []backend.CompleteParams
+	var at []int
+	for i, it := range req.Items {
+		p, err := completeParams("items.handle", it)
+		if err != nil {
+			out[i].Error = errorBody(err)
+			continue
+		}
+		ps = append(ps, p)
+		at = append(at, i)
+	}
+	if len(ps) > 0 {
+		errs := s.b.CompleteMany(r.Context(), ps)
+		for j, err := range errs {
+			if err != nil && j < len(at) {
+				out[at[j]].Error = errorBody(err)
+			}
+		}
+	}
+	s.writeJSON(w, r, http.StatusOK, wire.CompleteManyResponse{Results: out})
+	return nil
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request) error {
+	var req wire.FailRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	h, err := parseHandle("handle", req.Handle)
+	if err != nil {
+		return err
+	}
+	out, err := s.b.Fail(r.Context(), backend.FailParams{Handle: h, Reason: req.Reason,
+		Classification: ff.ParseFailureClass(req.Classification)})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, wire.FailResponse{RetryScheduled: out.RetryScheduled, DelayUntilMs: out.DelayUntilMs})
+	return nil
+}
+
+func (s *Server) renew(w http.ResponseWriter, r *http.Request) error {
+	var req wire.HandleRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	h, err := parseHandle("handle", req.Handle)
+	if err != nil {
+		return err
+	}
+	ren, err := s.b.Renew(r.Context(), h)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, wire.RenewResponse{LeaseExpiresAtMs: ren.LeaseExpiresAtMs, LeaseEpoch: ren.LeaseEpoch})
+	return nil
+}
+
+func (s *Server) renewMany(w http.ResponseWriter, r *http.Request) error {
+	var req wire.RenewManyRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if len(req.Handles) > wire.MaxBatchItems {
+		return ff.Validation(ff.KindInvalidInput, "handles: %d given, at most %d", len(req.Handles), wire.MaxBatchItems)
+	}
+	out := make([]wire.RenewItem, len(req.Handles))
+	var hs []ff.Handle
+	var at []int
+	for i, text := range req.Handles {
+		h, err := parseHandle("handles", text)
+		if err != nil {
+			out[i].Error = errorBody(err)
+			continue
+		}
+		hs = append(hs, h)
+		at = append(at, i)
+	}
+	if len(hs) > 0 {
+		for j, res := range s.b.RenewMany(r.Context(), hs) {
+			if j >= len(at) {
+				break
+			}
+			if res.Err != nil {
+				out[at[j]].Error = errorBody(res.Err)
+				continue
+			}
+			out[at[j]].LeaseExpiresAtMs = res.Renewal.LeaseExpiresAtMs
+			out[at[j]].LeaseEpoch = res.Renewal.LeaseEpoch
+		}
+	}
+	s.writeJSON(w, r, http.StatusOK, wire.RenewManyResponse{Results: out})
+	return nil
+}
+
+func (s *Server) progress(w http.ResponseWriter, r *http.Request) error {
+	var req wire.ProgressRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	h, err := parseHandle("handle", req.Handle)
+	if err != nil {
+		return err
+	}
+	pct := -1
+	if req.Percent != nil {
+		pct = *req.Percent
+		if pct < 0 {
+			return ff.Validation(ff.KindInvalidInput, "percent %d outside [0, 100]", pct)
+		}
+	}
+	if err := s.b.Progress(r.Context(), backend.ProgressParams{Handle: h, Percent: pct, Message: req.Message}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) delay(w http.ResponseWriter, r *http.Request) error {
+	var req wire.DelayRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	h, err := parseHandle("handle", req.Handle)
+	if err != nil {
+		return err
+	}
+	if err := s.b.Delay(r.Context(), backend.DelayParams{Handle: h, UntilMs: req.DelayUntilMs}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) error {
+	var req wire.TaskCancelRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	h, err := parseHandle("handle", req.Handle)
+	if err != nil {
+		return err
+	}
+	if err := s.b.Cancel(r.Context(), backend.CancelParams{Handle: h, Reason: req.Reason}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// errorBody renders one batch item's error.
+func errorBody(err error) *wire.ErrorBody {
+	b := wire.BodyOf(asAPIError(err))
+	return &b
+}

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/server/wire"
+)
+
+// ServeHTTP runs the request through the stack: panic recovery, request
+// metrics and logging, CORS, route lookup, auth, then the route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	label := "unmatched"
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("http handler panic", "method", r.Method, "route", label,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !sw.wroteHeader {
+				s.writeError(sw, r, ff.Bug("internal error: %v", p))
+			}
+		}
+		s.observe(r, label, sw.status(), time.Since(start))
+	}()
+
+	if s.cors.apply(sw, r) {
+		label = "preflight"
+		return
+	}
+	h, pattern := s.mux.Handler(r)
+	rt := s.byPatt[pattern]
+	if rt != nil {
+		label = rt.path
+	}
+	if (rt == nil || !rt.public) && !s.authorized(r) {
+		s.writeError(sw, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.KindUnauthorized,
+			Detail: "missing or invalid Authorization header"})
+		return
+	}
+	if rt == nil {
+		s.notRouted(sw, r)
+		return
+	}
+	h.ServeHTTP(sw, r)
+}
+
+// authorized checks the bearer token in constant time.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.token == nil {
+		return true
+	}
+	got := []byte(r.Header.Get("Authorization"))
+	return subtle.ConstantTimeCompare(got, s.token) == 1
+}
+
+// notRouted answers a request no pattern matched: 405 with Allow when the
+// path exists under another method, else 404.
+func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range s.methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		for _, m := range allow {
+			w.Header().Add("Allow", m)
+		}
+		s.writeError(w, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.KindMethodNotAllowed,
+			Detail: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
+		return
+	}
+	s.writeError(w, r, &ff.Error{Class: ff.ClassNotFound, Kind: wire.KindRouteNotFound,
+		Detail: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+}
+
+// adapt turns a route handler into an http.Handler: it caps the body and
+// renders a returned error.
+func (s *Server) adapt(rt *route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.limit > 0 {
+			if r.ContentLength > rt.limit {
+				s.writeError(w, r, tooLarge(rt.limit))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, rt.limit)
+		}
+		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
+		if err := rt.handle(s, w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) observe(r *http.Request, route string, status int, d time.Duration) {
+	s.metrics.observe(r.Method, route, status, d)
+	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case route == "/healthz" || route == "/metrics":
+		level = slog.LevelDebug
+	}
+	s.log.LogAttrs(r.Context(), level, "http request",
+		slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.Duration("duration", d))
+}
+
+// routeKey carries the serving *route in the request context.
+type routeKey struct{}
+
+// statusWriter records the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code        int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.code, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) status() int {
+	if !w.wroteHeader {
+		return http.StatusOK
+	}
+	return w.code
+}

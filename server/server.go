@@ -1,0 +1,180 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+// Config configures a Server. The zero value is usable: no auth, no CORS,
+// slog.Default(), default body limits and a private metrics registry.
+type Config struct {
+	// APIToken, when non-empty, requires "Authorization: Bearer <token>"
+	// on every route except /healthz and /metrics.
+	APIToken string
+	// CORSOrigins lists the browser origins allowed to call the API; nil
+	// allows none (no CORS headers), ["*"] allows any.
+	CORSOrigins []string
+	// Logger receives one line per request; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes caps request bodies per tier; zero fields take defaults.
+	MaxBodyBytes BodyLimits
+	// Registry is served at /metrics and receives the HTTP metrics. Nil
+	// creates a private registry with the Go and process collectors.
+	// Register backend metrics (instrument.Wrap) in the same registry.
+	Registry *prometheus.Registry
+}
+
+// BodyLimits are the request body caps, in bytes, by route tier.
+type BodyLimits struct {
+	// Create caps POST /v1/executions (the input may be 1 MiB).
+	Create int64
+	// Complete caps POST /v1/tasks/complete (the result may be 1 MiB).
+	Complete int64
+	// Batch caps complete-many and renew-many.
+	Batch int64
+	// Control caps every other route with a body.
+	Control int64
+}
+
+// Default body limits: payload caps plus room for the envelope.
+const (
+	DefaultCreateLimit   = ff.MaxInputBytes + 64<<10
+	DefaultCompleteLimit = ff.MaxResultBytes + 64<<10
+	DefaultBatchLimit    = 16 << 20
+	DefaultControlLimit  = 64 << 10
+)
+
+func (l BodyLimits) withDefaults() BodyLimits {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.Create, DefaultCreateLimit)
+	def(&l.Complete, DefaultCompleteLimit)
+	def(&l.Batch, DefaultBatchLimit)
+	def(&l.Control, DefaultControlLimit)
+	return l
+}
+
+// Option tunes a Server beyond Config.
+type Option func(*Server)
+
+// WithClaimPollInterval sets how often a long-polling claim re-tries
+// without a wake-up (default 1 s). Wake-ups are hints, so the poll is the
+// safety net for work that becomes claimable without one.
+func WithClaimPollInterval(d time.Duration) Option {
+	return func(s *Server) {
+		if d > 0 {
+			s.claimPoll = d
+		}
+	}
+}
+
+// WithShutdownGrace sets how long Serve waits for in-flight requests to
+// finish after its context ends (default 15 s).
+func WithShutdownGrace(d time.Duration) Option {
+	return func(s *Server) {
+		if d > 0 {
+			s.grace = d
+		}
+	}
+}
+
+// Server is the HTTP API over one backend. It is an http.Handler; Serve
+// and ListenAndServe run it with graceful shutdown.
+type Server struct {
+	b       backend.Backend
+	log     *slog.Logger
+	token   []byte // "Bearer <token>", nil when auth is off
+	cors    corsPolicy
+	limits  BodyLimits
+	reg     *prometheus.Registry
+	metrics *httpMetrics
+
+	mux      *http.ServeMux
+	routes   []*route
+	byPatt   map[string]*route
+	methods  []string // every method some route uses, for 405 detection
+	metricsH http.Handler
+	openapi  []byte
+
+	claimPoll time.Duration
+	grace     time.Duration
+
+	// closing is closed when a graceful shutdown begins: long-polling
+	// claims return at once so the drain is not held up by them.
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// New builds the server. It panics only on programming errors (a route
+// table that does not register, a metric that cannot be created).
+func New(cfg Config, b backend.Backend, opts ...Option) *Server {
+	s := &Server{
+		b: b, log: cfg.Logger, limits: cfg.MaxBodyBytes.withDefaults(), reg: cfg.Registry,
+		cors: newCORSPolicy(cfg.CORSOrigins), claimPoll: time.Second, grace: 15 * time.Second,
+		closing: make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if cfg.APIToken != "" {
+		s.token = []byte("Bearer " + cfg.APIToken)
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.metrics = newHTTPMetrics(s.reg)
+	s.metricsH = metricsHandler(s.reg, s.log)
+	s.register(s.routeTable())
+	s.openapi = mustOpenAPI(s.routes)
+	return s
+}
+
+// RouteInfo describes one registered route.
+type RouteInfo struct {
+	Method  string
+	Pattern string // ServeMux path pattern, e.g. /v1/executions/{id}
+	Public  bool   // served without auth
+}
+
+// Routes lists every route the server registers, in table order.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, 0, len(s.routes))
+	for _, rt := range s.routes {
+		out = append(out, RouteInfo{Method: rt.method, Pattern: rt.path, Public: rt.public})
+	}
+	return out
+}
+
+func (s *Server) register(table []*route) {
+	s.mux = http.NewServeMux()
+	s.byPatt = map[string]*route{}
+	seen := map[string]bool{}
+	for _, rt := range table {
+		pattern := rt.method + " " + rt.path
+		s.mux.Handle(pattern, s.adapt(rt))
+		s.byPatt[pattern] = rt
+		s.routes = append(s.routes, rt)
+		if !seen[rt.method] {
+			seen[rt.method] = true
+			s.methods = append(s.methods, rt.method)
+		}
+	}
+}
+
+// beginShutdown releases long-polling claims; it is idempotent.
+func (s *Server) beginShutdown() { s.closeOnce.Do(func() { close(s.closing) }) }

@@ -1,0 +1,173 @@
+package wire
+
+import (
+	"net/http"
+	"strings"
+
+	ff "github.com/flowfabric-go/flowfabric"
+)
+
+// Kinds the HTTP layer produces itself (the engine's kinds live in the
+// root package).
+const (
+	KindInvalidJSON          = "invalid_json"
+	KindUnsupportedMediaType = "unsupported_media_type"
+	KindUnauthorized         = "unauthorized"
+	KindRouteNotFound        = "route_not_found"
+	KindMethodNotAllowed     = "method_not_allowed"
+)
+
+// ErrorBody is every error response: {"error", "kind", "retryable"} plus
+// optional detail. Class is the engine error class, so clients can
+// rebuild the typed error exactly.
+type ErrorBody struct {
+	Error        string              `json:"error"`
+	Kind         string              `json:"kind"`
+	Retryable    bool                `json:"retryable"`
+	Class        ff.ErrorClass       `json:"class,omitempty"`
+	Entity       string              `json:"entity,omitempty"`
+	RetryAfterMs int64               `json:"retry_after_ms,omitempty"`
+	NotActive    *ff.NotActiveDetail `json:"not_active,omitempty"`
+	LimitBytes   int64               `json:"limit_bytes,omitempty"`
+}
+
+// BodyOf renders an engine error.
+func BodyOf(e *ff.Error) ErrorBody {
+	return ErrorBody{
+		Error: e.Error(), Kind: e.Kind, Retryable: e.Retryable(), Class: e.Class,
+		Entity: e.Entity, RetryAfterMs: e.RetryAfterMs, NotActive: e.NotActive,
+	}
+}
+
+// StatusOf maps an engine error to its HTTP status. The mapping is the
+// API contract: clients decide retries from kind/retryable, not status.
+func StatusOf(e *ff.Error) int {
+	switch e.Class {
+	case ff.ClassNotFound:
+		return http.StatusNotFound
+	case ff.ClassValidation:
+		switch e.Kind {
+		case ff.KindPayloadTooLarge:
+			return http.StatusRequestEntityTooLarge
+		case KindUnsupportedMediaType:
+			return http.StatusUnsupportedMediaType
+		case KindUnauthorized:
+			return http.StatusUnauthorized
+		case KindMethodNotAllowed:
+			return http.StatusMethodNotAllowed
+		}
+		return http.StatusBadRequest
+	case ff.ClassContention, ff.ClassConflict, ff.ClassState:
+		return http.StatusConflict
+	case ff.ClassUnavailable:
+		return http.StatusServiceUnavailable
+	case ff.ClassResourceExhausted:
+		return http.StatusTooManyRequests
+	case ff.ClassTimeout:
+		return http.StatusGatewayTimeout
+	case ff.ClassTransport:
+		if e.Retryable() {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusInternalServerError
+	}
+	return http.StatusInternalServerError
+}
+
+// ToError rebuilds the typed error from a response body and its status.
+// The class comes from the body when the server sent one, else it is
+// derived from the status and kind.
+func (b ErrorBody) ToError(status int) *ff.Error {
+	detail := strings.TrimPrefix(b.Error, b.Kind+": ")
+	if detail == b.Kind {
+		detail = ""
+	}
+	e := &ff.Error{
+		Class: b.Class, Kind: b.Kind, Detail: detail, Entity: b.Entity,
+		RetryAfterMs: b.RetryAfterMs, NotActive: b.NotActive,
+	}
+	if e.Kind == "" {
+		e.Kind = kindForStatus(status, b.Retryable)
+	}
+	if !knownClass(e.Class) {
+		e.Class = classFor(status, e.Kind, b.Retryable)
+	}
+	return e
+}
+
+// ErrorForStatus builds the error for a response without a decodable
+// body (a proxy page, an empty 502).
+func ErrorForStatus(status int, text string) *ff.Error {
+	retryable := status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
+		status == http.StatusGatewayTimeout || status == http.StatusTooManyRequests
+	kind := kindForStatus(status, retryable)
+	return &ff.Error{Class: classFor(status, kind, retryable), Kind: kind, Detail: text}
+}
+
+func kindForStatus(status int, retryable bool) string {
+	switch status {
+	case http.StatusNotFound:
+		return ff.KindNotFound
+	case http.StatusUnauthorized:
+		return KindUnauthorized
+	case http.StatusRequestEntityTooLarge:
+		return ff.KindPayloadTooLarge
+	case http.StatusUnsupportedMediaType:
+		return KindUnsupportedMediaType
+	case http.StatusMethodNotAllowed:
+		return KindMethodNotAllowed
+	case http.StatusTooManyRequests:
+		return ff.KindResourceExhausted
+	case http.StatusBadRequest:
+		return ff.KindInvalidInput
+	case http.StatusConflict:
+		if retryable {
+			return ff.KindContention
+		}
+		return ff.KindConflict
+	}
+	if retryable {
+		return ff.KindTransport
+	}
+	return "transport_fatal"
+}
+
+// stateKinds are the kinds the engine raises with ClassState.
+var stateKinds = map[string]bool{
+	ff.KindStaleLease: true, ff.KindLeaseExpired: true, ff.KindLeaseRevoked: true,
+	ff.KindExecutionNotTerminal: true, ff.KindMaxReplaysExhausted: true, ff.KindTerminal: true,
+	ff.KindNotRunnable: true,
+}
+
+func classFor(status int, kind string, retryable bool) ff.ErrorClass {
+	switch {
+	case status == http.StatusNotFound:
+		return ff.ClassNotFound
+	case status == http.StatusConflict && retryable:
+		return ff.ClassContention
+	case status == http.StatusConflict && stateKinds[kind]:
+		return ff.ClassState
+	case status == http.StatusConflict:
+		return ff.ClassConflict
+	case status == http.StatusTooManyRequests:
+		return ff.ClassResourceExhausted
+	case status == http.StatusGatewayTimeout && kind == ff.KindTimeout:
+		return ff.ClassTimeout
+	case status == http.StatusServiceUnavailable && kind == ff.KindUnavailable:
+		return ff.ClassUnavailable
+	case status >= 400 && status < 500:
+		return ff.ClassValidation
+	case status == http.StatusInternalServerError && kind == ff.KindBug:
+		return ff.ClassBug
+	}
+	return ff.ClassTransport
+}
+
+func knownClass(c ff.ErrorClass) bool {
+	switch c {
+	case ff.ClassNotFound, ff.ClassValidation, ff.ClassContention, ff.ClassConflict, ff.ClassState,
+		ff.ClassBug, ff.ClassTransport, ff.ClassUnavailable, ff.ClassResourceExhausted, ff.ClassTimeout:
+		return true
+	}
+	return false
+}
