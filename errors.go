@@ -151,8 +151,12 @@ func KindOf(err error) string {
 	return KindTransport
 }
 
-// ClassOf returns the class of err (transport for foreign errors).
+// ClassOf returns the class of err, "" for nil, and transport for errors
+// that are not engine errors (mirroring KindOf).
 func ClassOf(err error) ErrorClass {
+	if err == nil {
+		return ""
+	}
 	if e, ok := AsError(err); ok {
 		return e.Class
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -112,7 +113,7 @@ func ValidateIdentifier(field, v string) error {
 		return Validation(KindInvalidInput, "%s: not valid UTF-8", field)
 	}
 	for _, r := range v {
-		if r <= 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x85 || r == 0xa0 {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return Validation(KindInvalidInput, "%s %q: whitespace or control character", field, v)
 		}
 	}

@@ -65,7 +65,7 @@ type RetryPolicy struct {
 
 // BackoffStrategy is tagged by Type: "fixed" uses DelayMs; "exponential"
 // uses InitialDelayMs·Multiplier^retries capped at MaxDelayMs, with
-// optional full jitter in [Jitter·d, d] where Jitter is a fraction in
+// optional jitter in [(1-Jitter)·d, d] where Jitter is a fraction in
 // [0,1].
 type BackoffStrategy struct {
 	Type           string  `json:"type"`
