@@ -1,0 +1,144 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+const (
+	// qClaimHeads reads the head of one (lane, signature) slice of the
+	// claim index, already in claim order: no sort, no backlog scan.
+	qClaimHeads = `SELECT seq, priority FROM ff_execution INDEXED BY ff_execution_claim
+WHERE ready = 1 AND lane = ? AND cap_sig = ?
+ORDER BY priority DESC, seq LIMIT ?`
+	qClaimInput    = `SELECT input FROM ff_execution_payload WHERE seq = ?`
+	qAttemptTypeOf = `SELECT attempt_type FROM ff_attempt WHERE execution_id = ? AND attempt_index = ?`
+)
+
+// head is a claim candidate.
+type head struct {
+	seq      int64
+	priority int64
+}
+
+// Claim takes up to p.Max claimable executions from p.Lanes whose
+// requirements the worker's capabilities satisfy, highest priority first
+// and FIFO (creation order) within a priority, across all the lanes.
+//
+// It computes in Go which interned capability sets the worker satisfies,
+// reads the head of each (lane, set) slice of the claim index with
+// LIMIT p.Max, merges the heads and claims the first p.Max, all in one
+// write transaction.
+func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.ClaimedTask, error) {
+	have, err := p.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	lanes := slices.Compact(slices.Sorted(slices.Values(p.Lanes)))
+	var tasks []backend.ClaimedTask
+	err = b.write(ctx, "sqlite: claim", func(w *writeTx) error {
+		tasks = tasks[:0]
+		if err := b.caps.refresh(ctx, w.tx); err != nil {
+			return err
+		}
+		heads, err := w.claimHeads(lanes, b.caps.satisfied(have), p.Max)
+		if err != nil {
+			return err
+		}
+		args := ff.ClaimArgs{WorkerID: p.WorkerID, WorkerInstanceID: p.WorkerInstanceID, LeaseTTLMs: p.LeaseTTLMs}
+		for _, h := range heads {
+			t, ok, err := w.claimOne(h.seq, args)
+			if err != nil {
+				return err
+			}
+			if ok {
+				tasks = append(tasks, t)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tasks, nil
+}
+
+// claimHeads returns the first n candidates in claim order over every
+// (lane, signature) pair.
+func (w *writeTx) claimHeads(lanes []string, sigs []int64, n int) ([]head, error) {
+	var heads []head
+	for _, lane := range lanes {
+		for _, sig := range sigs {
+			rows, err := w.query("sqlite: claim", qClaimHeads, lane, sig, n)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var h head
+				if err := rows.Scan(&h.seq, &h.priority); err != nil {
+					rows.Close()
+					return nil, driverError("sqlite: claim", err)
+				}
+				heads = append(heads, h)
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return nil, driverError("sqlite: claim", err)
+			}
+		}
+	}
+	slices.SortFunc(heads, func(a, b head) int {
+		if c := cmp.Compare(b.priority, a.priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	if len(heads) > n {
+		heads = heads[:n]
+	}
+	return heads, nil
+}
+
+// claimOne applies the claim transition to the execution at seq. ok is
+// false if it is no longer claimable (it cannot change under the write
+// lock; the check guards the invariant).
+func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, bool, error) {
+	r, err := w.loadSeq(seq)
+	if err != nil {
+		return backend.ClaimedTask{}, false, err
+	}
+	e := &r.e
+	if !e.Claimable() {
+		return backend.ClaimedTask{}, false, nil
+	}
+	h, fx, err := e.Claim(w.now, args, ff.BackendSQLite)
+	if err != nil {
+		return backend.ClaimedTask{}, false, err
+	}
+	if err := w.save(r, true, fx); err != nil {
+		return backend.ClaimedTask{}, false, err
+	}
+	t := backend.ClaimedTask{
+		Handle: h, ExecutionID: e.ID, Lane: e.Lane, Kind: e.Kind, Priority: e.Priority, Tags: e.Tags,
+		AttemptIndex: h.Lease.AttemptIndex, AttemptID: h.Lease.AttemptID, LeaseEpoch: e.LeaseEpoch,
+		LeaseExpiresAtMs: e.LeaseExpiresAtMs,
+	}
+	if err := w.queryRow(qClaimInput, seq).Scan(&t.Input); err != nil {
+		return backend.ClaimedTask{}, false, driverError("sqlite: claim: read input", err)
+	}
+	if fx.InsertAttempt != nil {
+		t.AttemptType = fx.InsertAttempt.Type
+	} else {
+		var typ string
+		if err := w.queryRow(qAttemptTypeOf, e.ID.String(), int64(t.AttemptIndex)).Scan(&typ); err != nil {
+			return backend.ClaimedTask{}, false, driverError("sqlite: claim: read attempt", err)
+		}
+		t.AttemptType = ff.AttemptType(typ)
+	}
+	return t, true, nil
+}

@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	ff "github.com/flowfabric-go/flowfabric"
+)
+
+const (
+	qInsertAttempt = `INSERT INTO ff_attempt (execution_id, attempt_index, attempt_id, attempt_type, lifecycle,
+  lease_epoch, worker_id, worker_instance_id, started_at_ms, ended_at_ms, failure_reason, failure_class)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	// qUpdateAttempt applies an AttemptUpdate: zero values leave a column
+	// unchanged.
+	qUpdateAttempt = `UPDATE ff_attempt SET
+  lifecycle = ?1,
+  lease_epoch = CASE WHEN ?2 > 0 THEN ?2 ELSE lease_epoch END,
+  worker_id = CASE WHEN ?3 <> '' THEN ?3 ELSE worker_id END,
+  worker_instance_id = CASE WHEN ?4 <> '' THEN ?4 ELSE worker_instance_id END,
+  ended_at_ms = CASE WHEN ?5 > 0 THEN ?5 ELSE ended_at_ms END,
+  failure_reason = CASE WHEN ?6 <> '' THEN ?6 ELSE failure_reason END,
+  failure_class = CASE WHEN ?7 <> '' THEN ?7 ELSE failure_class END
+WHERE execution_id = ?8 AND attempt_index = ?9`
+
+	// qStoreResult upserts: a later replay may complete again.
+	qStoreResult = `INSERT INTO ff_execution_result (seq, result, stored_at_ms) VALUES (?, ?, ?)
+ON CONFLICT (seq) DO UPDATE SET result = excluded.result, stored_at_ms = excluded.stored_at_ms`
+
+	qInsertCompletion = `INSERT INTO ff_completion_event (execution_id, partition_key, namespace, lane, outcome, at_ms)
+VALUES (?, ?, ?, ?, ?, ?)`
+)
+
+// writeEffects writes a transition's side effects for e.
+func (w *writeTx) writeEffects(e *ff.Execution, fx *ff.Effects) error {
+	if fx == nil {
+		return nil
+	}
+	id := e.ID.String()
+	if a := fx.InsertAttempt; a != nil {
+		if _, err := w.exec("sqlite: insert attempt", qInsertAttempt, id, int64(a.Index), a.ID, string(a.Type),
+			string(a.Lifecycle), int64(a.LeaseEpoch), a.WorkerID, a.WorkerInstanceID, a.StartedAtMs, a.EndedAtMs,
+			a.FailureReason, a.FailureClass); err != nil {
+			return err
+		}
+	}
+	for _, u := range fx.UpdateAttempts {
+		res, err := w.exec("sqlite: update attempt", qUpdateAttempt, string(u.Lifecycle), int64(u.LeaseEpoch),
+			u.WorkerID, u.WorkerInstanceID, u.EndedAtMs, u.FailureReason, u.FailureClass, id, int64(u.Index))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ff.Bug("attempt %d of %s: %d rows updated", u.Index, id, n)
+		}
+	}
+	if fx.StoreResult {
+		result := fx.Result
+		if result == nil {
+			result = []byte{}
+		}
+		if _, err := w.exec("sqlite: store result", qStoreResult, e.Seq, result, w.now); err != nil {
+			return err
+		}
+	}
+	if ev := fx.Event; ev != nil {
+		if _, err := w.exec("sqlite: insert completion event", qInsertCompletion, ev.ExecutionID.String(),
+			int64(ev.ExecutionID.Partition), ev.Namespace, ev.Lane, string(ev.Outcome), ev.AtMs); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	ff "github.com/flowfabric-go/flowfabric"
+)
+
+// Sentinel causes carried (as Err) by the *flowfabric.Error values Open,
+// Migrate and MigrationStatus return, for errors.Is.
+var (
+	// ErrNotFlowFabric: the file is not SQLite, or is a SQLite database
+	// with tables but without FlowFabric's version table. It is never
+	// modified.
+	ErrNotFlowFabric = errors.New("not a FlowFabric database")
+	// ErrSchemaTooOld: the schema needs migrations this binary carries and
+	// AutoMigrate is off.
+	ErrSchemaTooOld = errors.New("database schema is older than this binary")
+	// ErrSchemaTooNew: the schema was migrated by a newer binary. Nothing
+	// is touched.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+	// ErrNotWritable: the file or its directory cannot be written (or the
+	// directory does not exist).
+	ErrNotWritable = errors.New("database path is not writable")
+	// ErrClosed: the backend was closed.
+	ErrClosed = errors.New("sqlite backend is closed")
+)
+
+// schemaError builds the error for a database Open must not use.
+func schemaError(cause error, format string, args ...any) *ff.Error {
+	e := ff.Validation(ff.KindSchemaMismatch, format, args...)
+	e.Class = ff.ClassUnavailable
+	e.Err = cause
+	return e
+}
+
+// openError builds the error for a path that cannot be opened.
+func openError(cause error, format string, args ...any) *ff.Error {
+	e := ff.Validation(ff.KindInvalidInput, format, args...)
+	e.Err = cause
+	return e
+}
+
+// driverError wraps a driver failure as a transport error, retryable when
+// SQLite reports a lock it could not get in time.
+func driverError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := ff.AsError(err); ok {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return ff.Transport(op, err, false) // the caller gave up
+	}
+	return ff.Transport(op, err, isBusy(err))
+}
+
+// isBusy reports SQLITE_BUSY or SQLITE_LOCKED (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
+}
+
+// isNotADB reports SQLITE_NOTADB.
+func isNotADB(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB
+}

@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"context"
+	"strconv"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+// maxEventBatch bounds one ReadCompletions page.
+const maxEventBatch = 1000
+
+// ReadCompletions returns up to limit completion events after the
+// exclusive cursor, in commit order, and the cursor to resume from (after
+// when there is nothing new). A cursor is the decimal outbox id; the
+// single writer commits ids in order, so no event can appear later below
+// a cursor already returned.
+func (b *Backend) ReadCompletions(ctx context.Context, after backend.EventCursor, limit int) ([]backend.CompletionEvent, backend.EventCursor, error) {
+	switch {
+	case limit < 0:
+		return nil, after, ff.Validation(ff.KindInvalidInput, "limit %d: must not be negative", limit)
+	case limit == 0:
+		limit = 100
+	case limit > maxEventBatch:
+		limit = maxEventBatch
+	}
+	from, err := parseCursor(after)
+	if err != nil {
+		return nil, after, err
+	}
+	if err := b.readable("sqlite: read completions"); err != nil {
+		return nil, after, err
+	}
+	rows, err := b.r.QueryContext(ctx, `SELECT id, execution_id, lane, outcome, at_ms FROM ff_completion_event
+WHERE id > ? ORDER BY id LIMIT ?`, from, limit)
+	if err != nil {
+		return nil, after, driverError("sqlite: read completions", err)
+	}
+	defer rows.Close()
+	out := []backend.CompletionEvent{}
+	next := after
+	for rows.Next() {
+		var ev backend.CompletionEvent
+		var id string
+		var seq int64
+		if err := rows.Scan(&seq, &id, &ev.Lane, &ev.Outcome, &ev.AtMs); err != nil {
+			return nil, after, driverError("sqlite: read completions", err)
+		}
+		if ev.ExecutionID, err = ff.ParseExecutionID(id); err != nil {
+			return nil, after, ff.Corruption("stored execution_id %q: %v", id, err)
+		}
+		ev.Cursor = backend.EventCursor(strconv.FormatInt(seq, 10))
+		out = append(out, ev)
+		next = ev.Cursor
+	}
+	if err := rows.Err(); err != nil {
+		return nil, after, driverError("sqlite: read completions", err)
+	}
+	return out, next, nil
+}
+
+func parseCursor(c backend.EventCursor) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(string(c), 10, 64)
+	if err != nil || n < 0 {
+		return 0, ff.Validation(ff.KindInvalidInput, "cursor %q: not a cursor of this backend", string(c))
+	}
+	return n, nil
+}
