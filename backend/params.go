@@ -301,7 +301,8 @@ type ListLanesParams struct {
 	Limit  int
 }
 
-// LaneInfo is a lane with its queue depth by public state.
+// LaneInfo is a lane with its queue depth by public state. Counts cover
+// live (non-terminal) executions only; terminal states are absent.
 type LaneInfo struct {
 	Name   string                   `json:"name"`
 	Counts map[ff.PublicState]int64 `json:"counts"`

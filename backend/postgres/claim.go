@@ -1,0 +1,143 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/jackc/pgx/v5"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+// claimSQL takes up to $3 claimable executions in one statement.
+//
+// For every (lane, satisfied capability signature) pair it walks the
+// ff_execution_claim index in claim order (priority desc, creation seq)
+// with SKIP LOCKED, so an incompatible row never blocks a lane and no
+// backlog is sorted; the small per-pair heads are merged and cut to $3.
+// The update mirrors flowfabric.Execution.Claim: a fresh attempt for
+// pending work, the same attempt for interrupted work, a reclaim attempt
+// for a lost lease; the epoch grows by one in every case. The attempt row
+// is inserted, or for a resume re-started, by the same statement.
+const claimSQL = `WITH sigs AS (
+	SELECT id FROM ff_capability_set WHERE tokens <@ $2::text[]
+), picked AS (
+	SELECT c.* FROM unnest($1::text[]) AS l(lane)
+	CROSS JOIN sigs
+	CROSS JOIN LATERAL (
+		SELECT e.id, e.priority, e.seq, e.lifecycle_phase AS old_phase, e.attempt_state AS old_attempt_state
+		FROM ff_execution e
+		WHERE e.ready AND e.lane = l.lane AND e.cap_sig = sigs.id
+		ORDER BY e.priority DESC, e.seq
+		LIMIT $3
+		FOR UPDATE SKIP LOCKED
+	) c
+	ORDER BY c.priority DESC, c.seq
+	LIMIT $3
+), kind AS (
+	SELECT p.*,
+		p.old_phase = 'active' AS is_reclaim,
+		p.old_phase <> 'active' AND p.old_attempt_state = 'attempt_interrupted' AS is_resume,
+		CASE WHEN p.old_phase = 'active' THEN 'reclaim'
+		     WHEN p.old_attempt_state = 'pending_retry_attempt' THEN 'retry'
+		     WHEN p.old_attempt_state = 'pending_replay_attempt' THEN 'replay'
+		     ELSE 'initial' END AS attempt_type,
+		coalesce($6::bigint, ff_now_ms()) AS now
+	FROM picked p
+), upd AS (
+	UPDATE ff_execution e SET
+		lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
+		blocking_reason = 'none', terminal_outcome = 'none', attempt_state = 'running_attempt',
+		public_state = 'active', ready = false, blocking_detail = '',
+		reclaim_count = e.reclaim_count + k.is_reclaim::int,
+		lease_epoch = e.lease_epoch + 1,
+		lease_id = gen_random_uuid()::text,
+		lease_ttl_ms = $7,
+		lease_expires_at_ms = k.now + $7,
+		worker_id = $4, worker_instance_id = $5, last_heartbeat_ms = k.now,
+		current_attempt_id = CASE WHEN k.is_resume THEN e.current_attempt_id ELSE gen_random_uuid()::text END,
+		attempt_count = e.attempt_count + (NOT k.is_resume)::int,
+		attempt_deadline_ms = CASE WHEN k.is_resume THEN e.attempt_deadline_ms
+		                           WHEN e.attempt_timeout_ms > 0 THEN k.now + e.attempt_timeout_ms ELSE 0 END,
+		ready_at_ms = 0,
+		started_at_ms = CASE WHEN e.started_at_ms = 0 THEN k.now ELSE e.started_at_ms END,
+		updated_at_ms = k.now
+	FROM kind k
+	WHERE e.id = k.id
+	RETURNING e.id, e.partition, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1 AS attempt_index,
+		e.current_attempt_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms,
+		k.attempt_type, k.is_resume, k.is_reclaim, k.now
+), att AS (
+	INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
+		lease_epoch, worker_id, worker_instance_id, started_at_ms)
+	SELECT u.id, u.attempt_index, u.partition, u.current_attempt_id, u.attempt_type, 'started',
+		u.lease_epoch, $4, $5, u.now
+	FROM upd u
+	ON CONFLICT (execution_id, attempt_index) DO UPDATE SET
+		lifecycle = 'started', lease_epoch = EXCLUDED.lease_epoch,
+		worker_id = EXCLUDED.worker_id, worker_instance_id = EXCLUDED.worker_instance_id
+	RETURNING execution_id, attempt_type
+)
+SELECT u.id, u.lane, u.kind, u.priority, u.attempt_index, u.current_attempt_id, u.lease_id, u.lease_epoch,
+	u.lease_expires_at_ms, a.attempt_type, u.is_resume, u.is_reclaim, p.input, p.tags
+FROM upd u JOIN att a ON a.execution_id = u.id JOIN ff_payload p ON p.execution_id = u.id
+ORDER BY u.priority DESC, u.seq`
+
+// Claim implements backend.Lifecycle.
+func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.ClaimedTask, error) {
+	caps, err := p.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	if caps == nil {
+		caps = []string{}
+	}
+	rows, err := b.pool.Query(ctx, claimSQL, p.Lanes, caps, p.Max, p.WorkerID, p.WorkerInstanceID, b.nowArg(), p.LeaseTTLMs)
+	if err != nil {
+		return nil, mapPgError("claim", err)
+	}
+	tasks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (backend.ClaimedTask, error) {
+		var (
+			t               backend.ClaimedTask
+			id, attemptType string
+			idx             int32
+			resume, reclaim bool
+			tags            []byte
+			leaseID         string
+		)
+		if err := row.Scan(&id, &t.Lane, &t.Kind, &t.Priority, &idx, &t.AttemptID, &leaseID, &t.LeaseEpoch,
+			&t.LeaseExpiresAtMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
+			return t, err
+		}
+		eid, err := ff.ParseExecutionID(id)
+		if err != nil {
+			return t, ff.Corruption("claim: execution id %q: %v", id, err)
+		}
+		if len(tags) > 2 {
+			if err := json.Unmarshal(tags, &t.Tags); err != nil {
+				return t, ff.Corruption("claim: tags of %s: %v", id, err)
+			}
+		}
+		t.ExecutionID = eid
+		t.AttemptIndex = uint32(idx)
+		t.AttemptType = ff.AttemptType(attemptType)
+		kind := ff.HandleFresh
+		switch {
+		case reclaim:
+			kind = ff.HandleReclaimed
+		case resume:
+			kind = ff.HandleResumed
+		}
+		t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: kind, Lease: ff.Lease{
+			ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: leaseID,
+			LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(p.LeaseTTLMs), Lane: t.Lane,
+			WorkerInstanceID: p.WorkerInstanceID,
+		}}
+		return t, nil
+	})
+	if err != nil {
+		return nil, opErr("claim", err)
+	}
+	return tasks, nil
+}

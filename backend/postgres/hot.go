@@ -1,0 +1,239 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+// fenceSQL is the full lease fence of the hot statements, over an input
+// row i carrying (id, lease_id, epoch, attempt_id, now).
+const fenceSQL = `e.id = i.id AND e.lifecycle_phase = 'active' AND e.ownership_state = 'leased'
+	AND e.lease_id = i.lease_id AND e.lease_epoch = i.epoch AND e.current_attempt_id = i.attempt_id
+	AND e.lease_expires_at_ms > i.now`
+
+// completeSQL completes many attempts in one statement: the fenced state
+// change (mirroring flowfabric.Execution.Complete), the attempt end, the
+// result and the completion outbox row. Rows that fail the fence are simply
+// not returned; the caller resolves them on the slow path.
+const completeSQL = `WITH i AS (
+	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
+	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bytea[]) AS x(id, lease_id, epoch, attempt_id, result)
+), upd AS (
+	UPDATE ff_execution e SET
+		lifecycle_phase = 'terminal', ownership_state = 'unowned', eligibility_state = 'not_applicable',
+		blocking_reason = 'none', terminal_outcome = 'success', attempt_state = 'attempt_terminal',
+		public_state = 'completed', ready = false, blocking_detail = '',
+		lease_id = '', lease_expires_at_ms = 0, worker_id = '', worker_instance_id = '',
+		ready_at_ms = 0, attempt_deadline_ms = 0, completed_at_ms = i.now, updated_at_ms = i.now
+	FROM i
+	WHERE ` + fenceSQL + `
+	RETURNING e.id, e.partition, e.lane, e.namespace, e.attempt_count - 1 AS attempt_index, i.result, i.now
+), att AS (
+	UPDATE ff_attempt a SET lifecycle = 'ended_success', ended_at_ms = u.now
+	FROM upd u WHERE a.execution_id = u.id AND a.attempt_index = u.attempt_index
+), res AS (
+	INSERT INTO ff_result (execution_id, partition, result)
+	SELECT id, partition, result FROM upd
+	ON CONFLICT (execution_id) DO UPDATE SET result = EXCLUDED.result
+), ev AS (
+	INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)
+	SELECT 'completion', id, partition, lane, namespace, 'success', now FROM upd
+)
+SELECT id FROM upd`
+
+// renewSQL extends many leases in one statement. Renewals commit with
+// synchronous_commit off: losing the last heartbeats in a crash only
+// shortens a lease, never corrupts state.
+const renewSQL = `WITH i AS (
+	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
+	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS x(id, lease_id, epoch, attempt_id, ttl)
+)
+UPDATE ff_execution e SET lease_expires_at_ms = i.now + i.ttl, last_heartbeat_ms = i.now, updated_at_ms = i.now
+FROM i
+WHERE ` + fenceSQL + ` AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+RETURNING e.id, e.lease_expires_at_ms, e.lease_epoch`
+
+// Complete implements backend.Lifecycle.
+func (b *Backend) Complete(ctx context.Context, p backend.CompleteParams) error {
+	return b.CompleteMany(ctx, []backend.CompleteParams{p})[0]
+}
+
+// CompleteMany implements backend.Lifecycle: one statement for every
+// attempt whose fence holds, then the slow path for the rest.
+func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams) []error {
+	errs := make([]error, len(ps))
+	var (
+		ids, leaseIDs, attemptIDs []string
+		epochs                    []int64
+		results                   [][]byte
+		pos                       = map[string]int{}
+		slow                      []int
+	)
+	for i, p := range ps {
+		if err := p.Handle.CheckBackend(ff.BackendPostgres); err != nil {
+			errs[i] = err
+			continue
+		}
+		if len(p.Result) > ff.MaxResultBytes {
+			errs[i] = ff.Validation(ff.KindPayloadTooLarge, "result: %d bytes, at most %d", len(p.Result), ff.MaxResultBytes)
+			continue
+		}
+		l := p.Handle.Lease
+		id := l.ExecutionID.String()
+		if _, dup := pos[id]; dup {
+			slow = append(slow, i)
+			continue
+		}
+		pos[id] = i
+		res := p.Result
+		if res == nil {
+			res = []byte{}
+		}
+		ids = append(ids, id)
+		leaseIDs = append(leaseIDs, l.LeaseID)
+		epochs = append(epochs, int64(l.LeaseEpoch))
+		attemptIDs = append(attemptIDs, l.AttemptID)
+		results = append(results, res)
+	}
+	if len(ids) > 0 {
+		rows, err := b.pool.Query(ctx, completeSQL, ids, leaseIDs, epochs, attemptIDs, results, b.nowArg())
+		var done []string
+		if err == nil {
+			done, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
+		if err != nil {
+			err = mapPgError("complete", err)
+			for _, i := range pos {
+				errs[i] = err
+			}
+			return errs
+		}
+		for _, id := range done {
+			delete(pos, id)
+		}
+		for _, i := range pos {
+			slow = append(slow, i)
+		}
+	}
+	for _, i := range slow {
+		errs[i] = b.completeSlow(ctx, ps[i])
+	}
+	return errs
+}
+
+// completeSlow resolves a completion whose fast fence failed: a replay of
+// a committed completion succeeds; anything else gets its precise error
+// (and an expired lease is marked).
+func (b *Backend) completeSlow(ctx context.Context, p backend.CompleteParams) error {
+	l := p.Handle.Lease
+	return b.mutate(ctx, "complete", l.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
+		fx, fr, err := e.Complete(now, l.Fence(), p.Result)
+		return fenceOutcome(fx, fr, err)
+	})
+}
+
+// fenceOutcome turns a transition's results into a mutation's.
+func fenceOutcome(fx *ff.Effects, fr ff.FenceResult, err error) (*ff.Effects, bool, bool, error) {
+	if fr.MarkedExpired {
+		return fr.Effects, true, true, err
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	return fx, fx != nil, false, nil
+}
+
+// Renew implements backend.Lifecycle.
+func (b *Backend) Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal, error) {
+	r := b.RenewMany(ctx, []ff.Handle{h})[0]
+	return r.Renewal, r.Err
+}
+
+// RenewMany implements backend.Lifecycle.
+func (b *Backend) RenewMany(ctx context.Context, hs []ff.Handle) []backend.RenewResult {
+	out := make([]backend.RenewResult, len(hs))
+	var (
+		ids, leaseIDs, attemptIDs []string
+		epochs, ttls              []int64
+		pos                       = map[string]int{}
+		slow                      []int
+	)
+	for i, h := range hs {
+		if err := h.CheckBackend(ff.BackendPostgres); err != nil {
+			out[i].Err = err
+			continue
+		}
+		l := h.Lease
+		id := l.ExecutionID.String()
+		if _, dup := pos[id]; dup {
+			slow = append(slow, i)
+			continue
+		}
+		pos[id] = i
+		ids = append(ids, id)
+		leaseIDs = append(leaseIDs, l.LeaseID)
+		epochs = append(epochs, int64(l.LeaseEpoch))
+		attemptIDs = append(attemptIDs, l.AttemptID)
+		ttls = append(ttls, leaseTTL(l))
+	}
+	if len(ids) > 0 {
+		rows, err := b.pool.Query(ctx, renewSQL, ids, leaseIDs, epochs, attemptIDs, ttls, b.nowArg())
+		if err != nil {
+			err = mapPgError("renew", err)
+			for _, i := range pos {
+				out[i].Err = err
+			}
+			return out
+		}
+		var (
+			id      string
+			expires int64
+			epoch   uint64
+		)
+		_, err = pgx.ForEachRow(rows, []any{&id, &expires, &epoch}, func() error {
+			i := pos[id]
+			out[i].Renewal = backend.LeaseRenewal{LeaseExpiresAtMs: expires, LeaseEpoch: epoch}
+			delete(pos, id)
+			return nil
+		})
+		if err != nil {
+			err = mapPgError("renew", err)
+			for _, i := range pos {
+				out[i].Err = err
+			}
+			return out
+		}
+		for _, i := range pos {
+			slow = append(slow, i)
+		}
+	}
+	for _, i := range slow {
+		out[i].Renewal, out[i].Err = b.renewSlow(ctx, hs[i])
+	}
+	return out
+}
+
+func (b *Backend) renewSlow(ctx context.Context, h ff.Handle) (backend.LeaseRenewal, error) {
+	var r backend.LeaseRenewal
+	l := h.Lease
+	err := b.mutate(ctx, "renew", l.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
+		fr, err := e.Renew(now, l.Fence(), leaseTTL(l))
+		if err == nil {
+			r = backend.LeaseRenewal{LeaseExpiresAtMs: e.LeaseExpiresAtMs, LeaseEpoch: e.LeaseEpoch}
+			return nil, true, false, nil
+		}
+		return fenceOutcome(nil, fr, err)
+	})
+	return r, err
+}
+
+func leaseTTL(l ff.Lease) int64 {
+	if l.LeaseTTLMs == 0 || l.LeaseTTLMs > ff.MaxLeaseTTLMs {
+		return ff.DefaultLeaseTTLMs
+	}
+	return int64(l.LeaseTTLMs)
+}

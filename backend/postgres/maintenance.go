@@ -1,0 +1,139 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	ff "github.com/flowfabric-go/flowfabric"
+)
+
+// sweep locks up to limit due records (SKIP LOCKED, so concurrent sweepers
+// split the work), re-checks each with the state machine and writes every
+// change in one transaction with pipelined statements. dueSQL selects the
+// candidate ids in due order; apply returns nil when a row is no longer
+// due.
+func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply func(e *ff.Execution, now int64) *ff.Effects) (int, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return 0, mapPgError(op, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	rows, err := tx.Query(ctx, `WITH due AS (`+dueSQL+` LIMIT $2 FOR UPDATE SKIP LOCKED)
+		SELECT `+recordColumns+`, coalesce($1::bigint, ff_now_ms())`+recordFrom+` JOIN due ON due.id = e.id`,
+		b.nowArg(), limit)
+	if err != nil {
+		return 0, mapPgError(op, err)
+	}
+	var recs []*ff.Execution
+	var now int64
+	for rows.Next() {
+		e, err := scanRecord(rows, &now)
+		if err != nil {
+			rows.Close()
+			return 0, opErr(op, err)
+		}
+		recs = append(recs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, mapPgError(op, err)
+	}
+	batch := &pgx.Batch{}
+	var woke []string
+	changed := 0
+	for _, e := range recs {
+		fx := apply(e, now)
+		if fx == nil {
+			continue
+		}
+		changed++
+		queueRecordWrite(batch, e, fx)
+		if e.Claimable() {
+			woke = append(woke, e.Lane)
+		}
+	}
+	if changed == 0 {
+		return 0, nil
+	}
+	if err := execBatch(ctx, tx, batch); err != nil {
+		return 0, mapPgError(op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, mapPgError(op, err)
+	}
+	b.wake(woke...)
+	return changed, nil
+}
+
+// ExpireLeases implements backend.Maintenance.
+func (b *Backend) ExpireLeases(ctx context.Context, limit int) (int, error) {
+	return b.sweep(ctx, "expire leases", `SELECT id FROM ff_execution
+		WHERE ownership_state = 'leased' AND lease_expires_at_ms <= coalesce($1::bigint, ff_now_ms())
+		ORDER BY lease_expires_at_ms`, limit, func(e *ff.Execution, now int64) *ff.Effects {
+		return e.MarkLeaseExpired(now)
+	})
+}
+
+// ExpireAttemptTimeouts implements backend.Maintenance.
+func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, limit int) (int, error) {
+	return b.sweep(ctx, "expire attempt timeouts", `SELECT id FROM ff_execution
+		WHERE attempt_deadline_ms > 0 AND attempt_deadline_ms <= coalesce($1::bigint, ff_now_ms())
+		ORDER BY attempt_deadline_ms`, limit, func(e *ff.Execution, now int64) *ff.Effects {
+		if !e.AttemptTimedOut(now) {
+			return nil
+		}
+		return e.Expire(now, "attempt_timeout")
+	})
+}
+
+// ExpireDeadlines implements backend.Maintenance.
+func (b *Backend) ExpireDeadlines(ctx context.Context, limit int) (int, error) {
+	return b.sweep(ctx, "expire deadlines", `SELECT id FROM ff_execution
+		WHERE execution_deadline_ms > 0 AND lifecycle_phase <> 'terminal'
+		AND execution_deadline_ms <= coalesce($1::bigint, ff_now_ms())
+		ORDER BY execution_deadline_ms`, limit, func(e *ff.Execution, now int64) *ff.Effects {
+		if !e.DeadlinePassed(now) {
+			return nil
+		}
+		return e.Expire(now, "execution_deadline")
+	})
+}
+
+// promoteSQL is flowfabric.Execution.PromoteIfDue as one set-based
+// statement: due delayed rows become eligible, attempt_state preserved.
+const promoteSQL = `WITH due AS (
+	SELECT id FROM ff_execution
+	WHERE eligibility_state = 'not_eligible_until_time' AND ready_at_ms <= coalesce($1::bigint, ff_now_ms())
+	ORDER BY ready_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED
+)
+UPDATE ff_execution e SET eligibility_state = 'eligible_now', blocking_reason = 'waiting_for_worker',
+	public_state = 'waiting', ready = true, blocking_detail = '', ready_at_ms = 0,
+	updated_at_ms = coalesce($1::bigint, ff_now_ms())
+FROM due WHERE e.id = due.id AND e.lifecycle_phase = 'runnable'
+RETURNING e.lane`
+
+// PromoteDelayed implements backend.Maintenance.
+func (b *Backend) PromoteDelayed(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := b.pool.Query(ctx, promoteSQL, b.nowArg(), limit)
+	if err != nil {
+		return 0, mapPgError("promote delayed", err)
+	}
+	lanes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, mapPgError("promote delayed", err)
+	}
+	seen := map[string]bool{}
+	for _, l := range lanes {
+		if !seen[l] {
+			seen[l] = true
+			b.wake(l)
+		}
+	}
+	return len(lanes), nil
+}

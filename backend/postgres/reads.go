@@ -1,0 +1,277 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+func (b *Backend) loadRecord(ctx context.Context, id ff.ExecutionID) (*ff.Execution, error) {
+	e, err := scanRecord(b.pool.QueryRow(ctx, `SELECT `+recordColumns+recordFrom+` WHERE e.id = $1`, id.String()))
+	if err == pgx.ErrNoRows {
+		return nil, ff.NotFound("execution", "%s", id)
+	}
+	if err != nil {
+		return nil, opErr("describe execution", err)
+	}
+	return e, nil
+}
+
+// DescribeExecution implements backend.Reads.
+func (b *Backend) DescribeExecution(ctx context.Context, id ff.ExecutionID) (backend.ExecutionSnapshot, error) {
+	e, err := b.loadRecord(ctx, id)
+	if err != nil {
+		return backend.ExecutionSnapshot{}, err
+	}
+	return backend.SnapshotOf(e), nil
+}
+
+// ReadExecutionState implements backend.Reads.
+func (b *Backend) ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error) {
+	var s string
+	err := b.pool.QueryRow(ctx, `SELECT public_state FROM ff_execution WHERE id = $1`, id.String()).Scan(&s)
+	if err == pgx.ErrNoRows {
+		return "", ff.NotFound("execution", "%s", id)
+	}
+	if err != nil {
+		return "", mapPgError("read execution state", err)
+	}
+	return ff.PublicState(s), nil
+}
+
+// GetExecutionResult implements backend.Reads.
+func (b *Backend) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]byte, error) {
+	var (
+		outcome string
+		result  []byte
+	)
+	err := b.pool.QueryRow(ctx, `SELECT e.terminal_outcome, r.result FROM ff_execution e
+		LEFT JOIN ff_result r ON r.execution_id = e.id WHERE e.id = $1`, id.String()).Scan(&outcome, &result)
+	if err == pgx.ErrNoRows {
+		return nil, ff.NotFound("execution", "%s", id)
+	}
+	if err != nil {
+		return nil, mapPgError("get execution result", err)
+	}
+	if outcome != string(ff.OutcomeSuccess) || result == nil {
+		return nil, ff.NotFound("result", "of %s: execution has not completed", id)
+	}
+	return result, nil
+}
+
+// ListAttempts implements backend.Reads.
+func (b *Backend) ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Attempt, error) {
+	var exists bool
+	if err := b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ff_execution WHERE id = $1)`, id.String()).Scan(&exists); err != nil {
+		return nil, mapPgError("list attempts", err)
+	}
+	if !exists {
+		return nil, ff.NotFound("execution", "%s", id)
+	}
+	rows, err := b.pool.Query(ctx, `SELECT attempt_index, attempt_id, attempt_type, lifecycle, lease_epoch, worker_id,
+		worker_instance_id, started_at_ms, ended_at_ms, failure_reason, failure_class
+		FROM ff_attempt WHERE execution_id = $1 ORDER BY attempt_index`, id.String())
+	if err != nil {
+		return nil, mapPgError("list attempts", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Attempt, error) {
+		a := ff.Attempt{ExecutionID: id}
+		var idx int32
+		var typ, life string
+		err := r.Scan(&idx, &a.ID, &typ, &life, &a.LeaseEpoch, &a.WorkerID, &a.WorkerInstanceID,
+			&a.StartedAtMs, &a.EndedAtMs, &a.FailureReason, &a.FailureClass)
+		a.Index, a.Type, a.Lifecycle = uint32(idx), ff.AttemptType(typ), ff.AttemptLifecycle(life)
+		return a, err
+	})
+	if err != nil {
+		return nil, mapPgError("list attempts", err)
+	}
+	if out == nil {
+		out = []ff.Attempt{}
+	}
+	return out, nil
+}
+
+// ListExecutions implements backend.Reads.
+func (b *Backend) ListExecutions(ctx context.Context, p backend.ListExecutionsParams) (backend.ExecutionPage, error) {
+	if err := p.Normalize(); err != nil {
+		return backend.ExecutionPage{}, err
+	}
+	var part any
+	if p.Partition != nil {
+		part = int16(*p.Partition)
+	}
+	rows, err := b.pool.Query(ctx, `SELECT id, lane, kind, public_state, priority, created_at_ms FROM ff_execution
+		WHERE ($1::smallint IS NULL OR partition = $1) AND ($2 = '' OR lane = $2) AND ($3 = '' OR public_state = $3)
+		AND id > $4 ORDER BY id LIMIT $5`, part, p.Lane, string(p.PublicState), p.Cursor, p.Limit+1)
+	if err != nil {
+		return backend.ExecutionPage{}, mapPgError("list executions", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (backend.ExecutionSummary, error) {
+		var s backend.ExecutionSummary
+		var id, state string
+		if err := r.Scan(&id, &s.Lane, &s.Kind, &state, &s.Priority, &s.CreatedAtMs); err != nil {
+			return s, err
+		}
+		eid, err := ff.ParseExecutionID(id)
+		if err != nil {
+			return s, ff.Corruption("list executions: id %q: %v", id, err)
+		}
+		s.ExecutionID, s.PublicState = eid, ff.PublicState(state)
+		return s, nil
+	})
+	if err != nil {
+		return backend.ExecutionPage{}, opErr("list executions", err)
+	}
+	page := backend.ExecutionPage{Executions: list}
+	if len(list) > p.Limit {
+		page.Executions = list[:p.Limit]
+		page.NextCursor = list[p.Limit-1].ExecutionID.String()
+	}
+	if page.Executions == nil {
+		page.Executions = []backend.ExecutionSummary{}
+	}
+	return page, nil
+}
+
+// ListLanes implements backend.Reads. Counts cover live (non-terminal)
+// executions.
+func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (backend.LanePage, error) {
+	limit := p.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if limit < 0 || limit > 1000 {
+		return backend.LanePage{}, ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", limit)
+	}
+	rows, err := b.pool.Query(ctx, `SELECT name FROM ff_lane WHERE name > $1 ORDER BY name LIMIT $2`, p.Cursor, limit+1)
+	if err != nil {
+		return backend.LanePage{}, mapPgError("list lanes", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return backend.LanePage{}, mapPgError("list lanes", err)
+	}
+	page := backend.LanePage{Lanes: []backend.LaneInfo{}}
+	if len(names) > limit {
+		names = names[:limit]
+		page.NextCursor = names[limit-1]
+	}
+	idx := map[string]int{}
+	for _, n := range names {
+		idx[n] = len(page.Lanes)
+		page.Lanes = append(page.Lanes, backend.LaneInfo{Name: n, Counts: map[ff.PublicState]int64{}})
+	}
+	if len(names) == 0 {
+		return page, nil
+	}
+	rows, err = b.pool.Query(ctx, `SELECT lane, public_state, count(*) FROM ff_execution
+		WHERE lifecycle_phase <> 'terminal' AND lane = ANY($1) GROUP BY lane, public_state`, names)
+	if err != nil {
+		return backend.LanePage{}, mapPgError("list lanes: counts", err)
+	}
+	var (
+		lane, state string
+		n           int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&lane, &state, &n}, func() error {
+		page.Lanes[idx[lane]].Counts[ff.PublicState(state)] = n
+		return nil
+	})
+	if err != nil {
+		return backend.LanePage{}, mapPgError("list lanes: counts", err)
+	}
+	return page, nil
+}
+
+// ReadCompletions implements backend.Events. The cursor is "xid:id" and
+// rows are ordered by writing transaction: only rows written by
+// transactions older than every running one are returned, so a row that
+// commits late is never skipped. When rows already committed are held back
+// by a running transaction, the read waits (up to completionSettle) for
+// the horizon to pass them, so a reader sees its own completed work.
+func (b *Backend) ReadCompletions(ctx context.Context, after backend.EventCursor, limit int) ([]backend.CompletionEvent, backend.EventCursor, error) {
+	if limit <= 0 || limit > 1000 {
+		return nil, after, ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", limit)
+	}
+	xid, id, err := parseCursor(after)
+	if err != nil {
+		return nil, after, err
+	}
+	deadline := time.Now().Add(completionSettle)
+	for {
+		out, next, held, err := b.readCompletionsOnce(ctx, xid, id, limit, after)
+		if err != nil || held == 0 || len(out) == limit || time.Now().After(deadline) {
+			return out, next, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, next, nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// completionSettle bounds how long ReadCompletions waits for committed
+// rows held back by older running transactions.
+const completionSettle = 2 * time.Second
+
+func (b *Backend) readCompletionsOnce(ctx context.Context, xid uint64, id int64, limit int, after backend.EventCursor) ([]backend.CompletionEvent, backend.EventCursor, int, error) {
+	rows, err := b.pool.Query(ctx, `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+		SELECT xid::text, id, execution_id, lane, outcome, at_ms, xid < h.xmin AS settled
+		FROM ff_event, h
+		WHERE kind = 'completion' AND (xid, id) > ($1::text::xid8, $2)
+		ORDER BY xid, id LIMIT $3`, strconv.FormatUint(xid, 10), id, limit)
+	if err != nil {
+		return nil, after, 0, mapPgError("read completions", err)
+	}
+	var (
+		out     []backend.CompletionEvent
+		x       string
+		eventID int64
+		eid     string
+		lane    string
+		outcome string
+		at      int64
+		settled bool
+		held    int
+	)
+	next := after
+	_, err = pgx.ForEachRow(rows, []any{&x, &eventID, &eid, &lane, &outcome, &at, &settled}, func() error {
+		if !settled || held > 0 {
+			held++
+			return nil
+		}
+		parsed, err := ff.ParseExecutionID(eid)
+		if err != nil {
+			return ff.Corruption("event %d: execution id: %v", eventID, err)
+		}
+		next = backend.EventCursor(x + ":" + strconv.FormatInt(eventID, 10))
+		out = append(out, backend.CompletionEvent{Cursor: next, ExecutionID: parsed, Lane: lane,
+			Outcome: ff.TerminalOutcome(outcome), AtMs: at})
+		return nil
+	})
+	if err != nil {
+		return nil, after, 0, opErr("read completions", err)
+	}
+	return out, next, held, nil
+}
+
+func parseCursor(c backend.EventCursor) (uint64, int64, error) {
+	if c == "" {
+		return 0, 0, nil
+	}
+	xs, is, ok := strings.Cut(string(c), ":")
+	xid, err1 := strconv.ParseUint(xs, 10, 64)
+	id, err2 := strconv.ParseInt(is, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, ff.Validation(ff.KindInvalidInput, "event cursor %q: malformed", string(c))
+	}
+	return xid, id, nil
+}

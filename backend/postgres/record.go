@@ -1,0 +1,207 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	ff "github.com/flowfabric-go/flowfabric"
+)
+
+// recordColumns selects a whole execution record: the hot row e joined
+// with its payload row p.
+const recordColumns = `e.id, e.namespace, e.lane, e.kind, e.priority, e.seq, e.idempotency_key,
+	e.lifecycle_phase, e.ownership_state, e.eligibility_state, e.blocking_reason, e.terminal_outcome,
+	e.attempt_state, e.public_state, e.blocking_detail,
+	e.attempt_count, e.current_attempt_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms, e.lease_ttl_ms,
+	e.worker_id, e.worker_instance_id, e.last_heartbeat_ms,
+	e.retry_count, e.reclaim_count, e.replay_count,
+	e.ready_at_ms, e.attempt_deadline_ms, e.execution_deadline_ms,
+	e.created_at_ms, e.started_at_ms, e.completed_at_ms, e.updated_at_ms,
+	e.progress_pct, e.progress_message, e.failure_reason, e.failure_class, e.cancel_reason, e.cancelled_by,
+	p.tags, p.policy, p.capabilities`
+
+const recordFrom = ` FROM ff_execution e JOIN ff_payload p ON p.execution_id = e.id`
+
+// scanRecord decodes one row selected with recordColumns (plus any
+// trailing destinations in extra).
+func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
+	var (
+		e        ff.Execution
+		id       string
+		st       [7]string
+		tags     []byte
+		policy   []byte
+		priority int32
+		attempts int32
+		pct      int16
+	)
+	dest := []any{&id, &e.Namespace, &e.Lane, &e.Kind, &priority, &e.Seq, &e.IdempotencyKey,
+		&st[0], &st[1], &st[2], &st[3], &st[4], &st[5], &st[6], &e.BlockingDetail,
+		&attempts, &e.CurrentAttemptID, &e.LeaseID, &e.LeaseEpoch, &e.LeaseExpiresAtMs, &e.LeaseTTLMs,
+		&e.WorkerID, &e.WorkerInstanceID, &e.LastHeartbeatMs,
+		&e.RetryCount, &e.ReclaimCount, &e.ReplayCount,
+		&e.ReadyAtMs, &e.AttemptDeadlineMs, &e.ExecutionDeadlineMs,
+		&e.CreatedAtMs, &e.StartedAtMs, &e.CompletedAtMs, &e.UpdatedAtMs,
+		&pct, &e.ProgressMessage, &e.FailureReason, &e.FailureClass, &e.CancelReason, &e.CancelledBy,
+		&tags, &policy, &e.Capabilities}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	parsed, err := ff.ParseExecutionID(id)
+	if err != nil {
+		return nil, ff.Corruption("execution: id: %v", err)
+	}
+	e.ID = parsed
+	e.Priority = priority
+	e.AttemptCount = uint32(attempts)
+	e.ProgressPct = int(pct)
+	e.State = ff.StateVector{
+		LifecyclePhase: ff.LifecyclePhase(st[0]), OwnershipState: ff.OwnershipState(st[1]),
+		EligibilityState: ff.EligibilityState(st[2]), BlockingReason: ff.BlockingReason(st[3]),
+		TerminalOutcome: ff.TerminalOutcome(st[4]), AttemptState: ff.AttemptState(st[5]),
+		PublicState: ff.PublicState(st[6]),
+	}
+	if len(tags) > 0 {
+		if err := json.Unmarshal(tags, &e.Tags); err != nil {
+			return nil, ff.Corruption("execution %s: tags: %v", id, err)
+		}
+	}
+	if len(policy) > 0 && string(policy) != "null" {
+		e.Policy = &ff.ExecutionPolicy{}
+		if err := json.Unmarshal(policy, e.Policy); err != nil {
+			return nil, ff.Corruption("execution %s: policy: %v", id, err)
+		}
+	}
+	if len(e.Capabilities) == 0 {
+		e.Capabilities = nil
+	}
+	return &e, nil
+}
+
+// updateRecordSQL rewrites every mutable column of the hot row: the state
+// vector is always written whole.
+const updateRecordSQL = `UPDATE ff_execution SET
+	priority = $2, lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5, blocking_reason = $6,
+	terminal_outcome = $7, attempt_state = $8, public_state = $9, ready = $10, blocking_detail = $11,
+	attempt_count = $12, current_attempt_id = $13, lease_id = $14, lease_epoch = $15, lease_expires_at_ms = $16,
+	lease_ttl_ms = $17, worker_id = $18, worker_instance_id = $19, last_heartbeat_ms = $20,
+	retry_count = $21, reclaim_count = $22, replay_count = $23,
+	ready_at_ms = $24, attempt_deadline_ms = $25, execution_deadline_ms = $26,
+	started_at_ms = $27, completed_at_ms = $28, updated_at_ms = $29,
+	progress_pct = $30, progress_message = $31, failure_reason = $32, failure_class = $33,
+	cancel_reason = $34, cancelled_by = $35
+	WHERE id = $1`
+
+func updateArgs(e *ff.Execution) []any {
+	s := e.State
+	return []any{e.ID.String(), e.Priority, string(s.LifecyclePhase), string(s.OwnershipState), string(s.EligibilityState),
+		string(s.BlockingReason), string(s.TerminalOutcome), string(s.AttemptState), string(s.PublicState), e.Claimable(),
+		e.BlockingDetail, int32(e.AttemptCount), e.CurrentAttemptID, e.LeaseID, e.LeaseEpoch, e.LeaseExpiresAtMs,
+		e.LeaseTTLMs, e.WorkerID, e.WorkerInstanceID, e.LastHeartbeatMs,
+		e.RetryCount, e.ReclaimCount, e.ReplayCount,
+		e.ReadyAtMs, e.AttemptDeadlineMs, e.ExecutionDeadlineMs,
+		e.StartedAtMs, e.CompletedAtMs, e.UpdatedAtMs,
+		int16(e.ProgressPct), e.ProgressMessage, e.FailureReason, e.FailureClass,
+		e.CancelReason, e.CancelledBy}
+}
+
+// queueRecordWrite appends the record rewrite and its effects to batch.
+func queueRecordWrite(batch *pgx.Batch, e *ff.Execution, fx *ff.Effects) {
+	batch.Queue(updateRecordSQL, updateArgs(e)...)
+	if fx == nil {
+		return
+	}
+	part := int16(e.ID.Partition)
+	id := e.ID.String()
+	for _, u := range fx.UpdateAttempts {
+		batch.Queue(`UPDATE ff_attempt SET lifecycle = $3,
+			lease_epoch = CASE WHEN $4::bigint > 0 THEN $4 ELSE lease_epoch END,
+			worker_id = CASE WHEN $5 <> '' THEN $5 ELSE worker_id END,
+			worker_instance_id = CASE WHEN $6 <> '' THEN $6 ELSE worker_instance_id END,
+			ended_at_ms = CASE WHEN $7::bigint > 0 THEN $7 ELSE ended_at_ms END,
+			failure_reason = CASE WHEN $8 <> '' THEN $8 ELSE failure_reason END,
+			failure_class = CASE WHEN $9 <> '' THEN $9 ELSE failure_class END
+			WHERE execution_id = $1 AND attempt_index = $2`,
+			id, int32(u.Index), string(u.Lifecycle), u.LeaseEpoch, u.WorkerID, u.WorkerInstanceID, u.EndedAtMs,
+			u.FailureReason, u.FailureClass)
+	}
+	if a := fx.InsertAttempt; a != nil {
+		batch.Queue(`INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
+			lease_epoch, worker_id, worker_instance_id, started_at_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+			id, int32(a.Index), part, a.ID, string(a.Type), string(a.Lifecycle), a.LeaseEpoch, a.WorkerID,
+			a.WorkerInstanceID, a.StartedAtMs)
+	}
+	if fx.StoreResult {
+		res := fx.Result
+		if res == nil {
+			res = []byte{}
+		}
+		batch.Queue(`INSERT INTO ff_result (execution_id, partition, result) VALUES ($1, $2, $3)
+			ON CONFLICT (execution_id) DO UPDATE SET result = EXCLUDED.result`, id, part, res)
+	}
+	if ev := fx.Event; ev != nil {
+		batch.Queue(`INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, string(ev.Kind), id, part, ev.Lane, ev.Namespace, string(ev.Outcome), ev.AtMs)
+	}
+}
+
+// execBatch sends batch in one round trip and checks every result.
+func execBatch(ctx context.Context, tx pgx.Tx, batch *pgx.Batch) error {
+	if batch.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, batch)
+	for i := 0; i < batch.Len(); i++ {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return fmt.Errorf("batch statement %d: %w", i, err)
+		}
+	}
+	return br.Close()
+}
+
+// mutation is a transition applied to one locked record. It returns the
+// effects to write (nil with write=false for a no-op) and the error to
+// report; when keep is true the record is written even though err is not
+// nil (a fence check that marked the lease expired).
+type mutation func(e *ff.Execution, nowMs int64) (fx *ff.Effects, write bool, keep bool, err error)
+
+// mutate runs fn against execution id under a row lock in one transaction.
+func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn mutation) error {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return mapPgError(op, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var now int64
+	row := tx.QueryRow(ctx, `SELECT `+recordColumns+`, coalesce($2::bigint, ff_now_ms())`+recordFrom+
+		` WHERE e.id = $1 FOR UPDATE OF e`, id.String(), b.nowArg())
+	e, err := scanRecord(row, &now)
+	if err == pgx.ErrNoRows {
+		return ff.NotFound("execution", "%s", id)
+	}
+	if err != nil {
+		return opErr(op, err)
+	}
+	fx, write, keep, ferr := fn(e, now)
+	if ferr != nil && !keep {
+		return ferr
+	}
+	if write {
+		batch := &pgx.Batch{}
+		queueRecordWrite(batch, e, fx)
+		if err := execBatch(ctx, tx, batch); err != nil {
+			return mapPgError(op, err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return mapPgError(op, err)
+		}
+		if e.Claimable() {
+			b.wake(e.Lane)
+		}
+	}
+	return ferr
+}
