@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+func newLanesCmd(env Env) *cobra.Command {
+	o := &clientOptions{}
+	var p backend.ListLanesParams
+	cmd := &cobra.Command{
+		Use:   "lanes",
+		Short: "List lanes with their executions by state",
+		Example: `  flowfabric lanes
+  flowfabric lanes --json --server http://ff.internal:8080`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ctx, cancel := o.client(cmd.Context())
+			defer cancel()
+			page, err := c.ListLanes(ctx, p)
+			if err != nil {
+				return fmt.Errorf("list lanes: %w", err)
+			}
+			return printer{env.Stdout, o.json}.emit(page, func(w io.Writer) error {
+				cols := []ff.PublicState{ff.PublicWaiting, ff.PublicDelayed, ff.PublicActive, ff.PublicCompleted,
+					ff.PublicFailed, ff.PublicCancelled, ff.PublicExpired}
+				head := []string{"LANE"}
+				for _, c := range cols {
+					head = append(head, string(c))
+				}
+				rows := [][]string{head}
+				for _, l := range page.Lanes {
+					row := []string{l.Name}
+					for _, c := range cols {
+						row = append(row, strconv.FormatInt(l.Counts[c], 10))
+					}
+					rows = append(rows, row)
+				}
+				if err := table(w, rows); err != nil {
+					return err
+				}
+				if page.NextCursor != "" {
+					_, err := fmt.Fprintf(w, "more: --cursor %s\n", page.NextCursor)
+					return err
+				}
+				return nil
+			})
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().IntVar(&p.Limit, "limit", 0, "page size")
+	cmd.Flags().StringVar(&p.Cursor, "cursor", "", "start after this lane (from the previous page)")
+	return cmd
+}
