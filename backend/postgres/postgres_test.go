@@ -13,7 +13,7 @@ import (
 	"github.com/flowfabric-go/flowfabric/internal/pgtest"
 )
 
-func openFresh(t *testing.T, c clock.Clock) (*postgres.Backend, string) {
+func openFresh(t testing.TB, c clock.Clock) (*postgres.Backend, string) {
 	t.Helper()
 	url := pgtest.Schema(t)
 	b, err := postgres.Open(context.Background(), postgres.Options{URL: url, Clock: c, AutoMigrate: true, MaxConns: 8})
