@@ -37,7 +37,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		label = "preflight"
 		return
 	}
-	h, pattern := s.mux.Handler(r)
+	_, pattern := s.mux.Handler(r)
 	rt := s.byPatt[pattern]
 	if rt != nil {
 		label = rt.path
@@ -51,7 +51,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.notRouted(sw, r)
 		return
 	}
-	h.ServeHTTP(sw, r)
+	// The mux itself serves, so it sets the path values (Handler's
+	// lookup above does not).
+	s.mux.ServeHTTP(sw, r)
 }
 
 // authorized checks the bearer token in constant time.
