@@ -167,7 +167,7 @@ func (e *env) do(method, path string, body any, headers ...string) reply {
 }
 
 func (e *env) post(path string, body any) reply { return e.do(http.MethodPost, path, body) }
-func (e *env) get(path string) reply           { return e.do(http.MethodGet, path, nil) }
+func (e *env) get(path string) reply            { return e.do(http.MethodGet, path, nil) }
 
 // create posts an execution and returns its id text.
 func (e *env) create(req map[string]any) string {
