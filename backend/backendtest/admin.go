@@ -1,0 +1,119 @@
+package backendtest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+// Identity, health and the capability snapshot: a flag is true exactly
+// when the operation can be called.
+
+func init() {
+	register("Admin/LabelAndPing", testAdminLabelPing)
+	register("Admin/CoreCapabilities", testAdminCoreCapabilities)
+	register("Admin/CapabilityFlagsMatchBehaviour", testAdminFlagsMatch)
+}
+
+func testAdminLabelPing(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	require.NotEmpty(t, e.b.Label())
+	require.NoError(t, e.b.Ping(e.ctx))
+}
+
+func testAdminCoreCapabilities(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	c := e.b.Capabilities()
+	require.NotEmpty(t, c.Family)
+	require.NotEmpty(t, c.Version)
+	s := c.Supports
+	core := backend.CoreSupports()
+	for name, pair := range map[string][2]bool{
+		"create_execution":     {core.CreateExecution, s.CreateExecution},
+		"claim":                {core.Claim, s.Claim},
+		"claim_batch":          {core.ClaimBatch, s.ClaimBatch},
+		"renew":                {core.Renew, s.Renew},
+		"progress":             {core.Progress, s.Progress},
+		"complete":             {core.Complete, s.Complete},
+		"fail":                 {core.Fail, s.Fail},
+		"cancel":               {core.Cancel, s.Cancel},
+		"delay":                {core.Delay, s.Delay},
+		"cancel_execution":     {core.CancelExecution, s.CancelExecution},
+		"describe_execution":   {core.DescribeExecution, s.DescribeExecution},
+		"read_execution_state": {core.ReadExecutionState, s.ReadExecutionState},
+		"get_execution_result": {core.GetExecutionResult, s.GetExecutionResult},
+		"list_executions":      {core.ListExecutions, s.ListExecutions},
+		"list_lanes":           {core.ListLanes, s.ListLanes},
+		"leader_election":      {core.LeaderElection, s.LeaderElection},
+	} {
+		require.True(t, pair[0], "CoreSupports lists %s", name)
+		require.True(t, pair[1], "a first-wave backend supports %s", name)
+	}
+}
+
+// For each later-wave feature, the flag and the behaviour agree: false
+// means the operation answers unavailable; true means it does not. Probes
+// are reads of things that do not exist, so they have no side effects.
+func testAdminFlagsMatch(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	s := e.b.Capabilities().Supports
+	ghost := randomID()
+	probes := []struct {
+		name string
+		flag bool
+		call func(ctx context.Context, b backend.Backend) error
+	}{
+		{"flows", s.Flows, func(ctx context.Context, b backend.Backend) error {
+			_, err := b.DescribeFlow(ctx, "00000000-0000-4000-8000-000000000000")
+			return err
+		}},
+		{"waitpoints", s.Waitpoints, func(ctx context.Context, b backend.Backend) error {
+			_, err := b.ListPendingWaitpoints(ctx, ghost)
+			return err
+		}},
+		{"budget_admin", s.BudgetAdmin, func(ctx context.Context, b backend.Backend) error {
+			_, err := b.GetBudgetStatus(ctx, "no-such-budget")
+			return err
+		}},
+		{"streams", s.Streams, func(ctx context.Context, b backend.Backend) error {
+			_, err := b.ReadSummary(ctx, ghost, 0)
+			return err
+		}},
+		{"change_priority", s.ChangePriority, func(ctx context.Context, b backend.Backend) error {
+			return b.ChangePriority(ctx, ghost, 1)
+		}},
+		{"replay_execution", s.ReplayExecution, func(ctx context.Context, b backend.Backend) error {
+			_, err := b.ReplayExecution(ctx, ghost)
+			return err
+		}},
+		{"revoke_lease", s.RevokeLease, func(ctx context.Context, b backend.Backend) error {
+			return b.RevokeLease(ctx, ghost, "probe")
+		}},
+	}
+	for _, p := range probes {
+		err := p.call(e.ctx, e.b)
+		if p.flag {
+			require.False(t, ff.HasKind(err, ff.KindUnavailable), "%s is reported supported but answers unavailable", p.name)
+		} else {
+			requireKind(t, err, ff.KindUnavailable, "%s is reported unsupported", p.name)
+			require.Equal(t, ff.ClassUnavailable, ff.ClassOf(err))
+		}
+	}
+	// Creating calls are probed only when unsupported, where they must not
+	// do anything.
+	if !s.Flows {
+		_, err := e.b.CreateFlow(e.ctx, backend.CreateFlowParams{Kind: "k"})
+		requireKind(t, err, ff.KindUnavailable)
+	}
+	if !s.BudgetAdmin {
+		requireKind(t, e.b.CreateBudget(e.ctx, backend.CreateBudgetParams{BudgetID: "b"}), ff.KindUnavailable)
+	}
+	if !s.QuotaAdmin {
+		requireKind(t, e.b.CreateQuotaPolicy(e.ctx, backend.CreateQuotaParams{QuotaID: "q"}), ff.KindUnavailable)
+	}
+	e.nothingWritten()
+}

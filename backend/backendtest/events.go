@@ -1,0 +1,179 @@
+package backendtest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+// The completion outbox (spec §9.7 item 15) and lane wake-ups.
+
+func init() {
+	register("Events/OneCompletionPerTerminalTransition", testEventsPerTransition)
+	register("Events/NoneForNonTerminal", testEventsNoneForNonTerminal)
+	register("Events/CursorPaging", testEventsCursorPaging)
+	register("Events/SubscribeWork", testEventsSubscribeWork)
+}
+
+// Every way of ending an execution writes exactly one completion event
+// with its outcome, lane and time.
+func testEventsPerTransition(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	type want struct {
+		id      ff.ExecutionID
+		outcome ff.TerminalOutcome
+		lane    string
+		at      int64
+	}
+	var wants []want
+	record := func(id ff.ExecutionID, outcome ff.TerminalOutcome, lane string) {
+		wants = append(wants, want{id, outcome, lane, e.now()})
+		e.advance(10)
+	}
+
+	id := e.createIn("ev-complete")
+	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: e.claim("ev-complete").Handle}))
+	record(id, ff.OutcomeSuccess, "ev-complete")
+
+	id = e.createIn("ev-fail")
+	_, err := e.b.Fail(e.ctx, backend.FailParams{Handle: e.claim("ev-fail").Handle, Reason: "x"})
+	require.NoError(t, err)
+	record(id, ff.OutcomeFailed, "ev-fail")
+
+	id = e.createIn("ev-cancel")
+	require.NoError(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: e.claim("ev-cancel").Handle, Reason: "stop"}))
+	record(id, ff.OutcomeCancelled, "ev-cancel")
+
+	id = e.createIn("ev-opcancel")
+	_, err = e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: id, Reason: "operator"})
+	require.NoError(t, err)
+	record(id, ff.OutcomeCancelled, "ev-opcancel")
+
+	id = e.create(backend.CreateExecutionParams{Lane: "ev-timeout", Policy: attemptTimeout(1_000)})
+	e.claim("ev-timeout")
+	e.advance(1_000)
+	require.Equal(t, 1, e.expireTimeouts())
+	record(id, ff.OutcomeExpired, "ev-timeout")
+
+	id = e.create(backend.CreateExecutionParams{Lane: "ev-deadline", DeadlineAtMs: e.now() + 1})
+	e.advance(1)
+	require.Equal(t, 1, e.expireDeadlines())
+	record(id, ff.OutcomeExpired, "ev-deadline")
+
+	id = e.create(backend.CreateExecutionParams{Lane: "ev-reclaims", Policy: &ff.ExecutionPolicy{MaxReclaimCount: ptr(0)}})
+	e.expireLease(e.claim("ev-reclaims"))
+	record(id, ff.OutcomeFailed, "ev-reclaims")
+
+	evs := e.completions()
+	require.Len(t, evs, len(wants), "exactly one event per terminal transition")
+	for i, w := range wants {
+		ev := evs[i]
+		require.Equal(t, w.id, ev.ExecutionID, "event %d is in commit order", i)
+		require.Equal(t, w.outcome, ev.Outcome, "event %d", i)
+		require.Equal(t, w.lane, ev.Lane, "event %d", i)
+		require.Equal(t, w.at, ev.AtMs, "event %d", i)
+		require.NotEmpty(t, ev.Cursor, "event %d has a cursor", i)
+		s := e.consistent(w.id)
+		require.True(t, s.PublicState.IsTerminal())
+	}
+}
+
+func testEventsNoneForNonTerminal(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	id := e.create(backend.CreateExecutionParams{Lane: "nt", Policy: retryPolicy(1, 0)})
+	task := e.claim("nt")
+	_, err := e.b.Renew(e.ctx, task.Handle)
+	require.NoError(t, err)
+	require.NoError(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 5}))
+	out, err := e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle, Reason: "retry me"})
+	require.NoError(t, err)
+	require.True(t, out.RetryScheduled)
+	task = e.claim("nt")
+	require.NoError(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, UntilMs: e.now() + 100}))
+	e.advance(100)
+	require.Equal(t, 1, e.promote())
+	task = e.claim("nt")
+	e.expireLease(task)
+	task = e.claim("nt")
+	require.Empty(t, e.completions(), "retry, delay, promotion, expiry and reclaim are not terminal")
+	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}))
+	e.oneCompletion(id, ff.OutcomeSuccess)
+}
+
+func testEventsCursorPaging(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	var order []ff.ExecutionID
+	for range 5 {
+		id := e.createIn("cp")
+		require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: e.claim("cp").Handle}))
+		order = append(order, id)
+	}
+	var (
+		cur   backend.EventCursor
+		got   []ff.ExecutionID
+		sizes []int
+	)
+	for range 10 {
+		evs, next, err := e.b.ReadCompletions(e.ctx, cur, 2)
+		require.NoError(t, err)
+		if len(evs) == 0 {
+			break
+		}
+		require.NotEmpty(t, next, "a non-empty read returns a cursor")
+		sizes = append(sizes, len(evs))
+		for _, ev := range evs {
+			got = append(got, ev.ExecutionID)
+		}
+		cur = next
+	}
+	require.Equal(t, []int{2, 2, 1}, sizes)
+	require.Equal(t, order, got)
+
+	// Reading again from the last cursor gives nothing until a new event
+	// commits, then exactly that event.
+	evs, _, err := e.b.ReadCompletions(e.ctx, cur, 10)
+	require.NoError(t, err)
+	require.Empty(t, evs)
+	id := e.createIn("cp")
+	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: e.claim("cp").Handle}))
+	evs, _, err = e.b.ReadCompletions(e.ctx, cur, 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.Equal(t, id, evs[0].ExecutionID)
+
+	// A cursor taken mid-way resumes mid-way.
+	first, mid, err := e.b.ReadCompletions(e.ctx, "", 3)
+	require.NoError(t, err)
+	require.Len(t, first, 3)
+	rest, _, err := e.b.ReadCompletions(e.ctx, mid, 100)
+	require.NoError(t, err)
+	require.Len(t, rest, 3)
+	require.Equal(t, order[3], rest[0].ExecutionID)
+	require.Equal(t, id, rest[2].ExecutionID)
+}
+
+// A subscriber to a lane is woken when work is created there. The wait
+// is generous: this checks the wake-up happens, not how fast.
+func testEventsSubscribeWork(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ch, cancel := e.b.SubscribeWork([]string{"wake"})
+	defer cancel()
+	// Drain a wake-up the subscription itself may have produced.
+	select {
+	case <-ch:
+	default:
+	}
+	e.createIn("wake")
+	select {
+	case <-ch:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no wake-up after creating work on the subscribed lane")
+	}
+	e.claim("wake")
+	cancel()
+	cancel() // idempotent
+}
