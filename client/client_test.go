@@ -1,0 +1,395 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/sqlite"
+	"github.com/flowfabric-go/flowfabric/client"
+	"github.com/flowfabric-go/flowfabric/internal/clock"
+	"github.com/flowfabric-go/flowfabric/server"
+	"github.com/flowfabric-go/flowfabric/server/wire"
+)
+
+var epoch = time.UnixMilli(1_700_000_000_000)
+
+type env struct {
+	b     backend.Backend
+	clock *clock.Fake
+	ts    *httptest.Server
+	c     *client.Client
+}
+
+// newEnv runs a real server over a SQLite file and returns a client for
+// it; the server requires token when it is non-empty.
+func newEnv(t *testing.T, token string, opts ...client.Option) *env {
+	t.Helper()
+	fake := clock.NewFake(epoch)
+	b, err := sqlite.Open(context.Background(), sqlite.Options{
+		Path: filepath.Join(t.TempDir(), "ff.db"), Clock: fake, AutoMigrate: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	srv := server.New(server.Config{APIToken: token, Logger: slog.New(slog.DiscardHandler)}, b,
+		server.WithClaimPollInterval(time.Hour))
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	if token != "" {
+		opts = append([]client.Option{client.WithToken(token)}, opts...)
+	}
+	return &env{b: b, clock: fake, ts: ts, c: client.New(ts.URL, opts...)}
+}
+
+// The client is a drop-in for the worker-facing part of the seam.
+var _ interface {
+	Claim(context.Context, backend.ClaimParams) ([]backend.ClaimedTask, error)
+	Renew(context.Context, ff.Handle) (backend.LeaseRenewal, error)
+	RenewMany(context.Context, []ff.Handle) []backend.RenewResult
+	Progress(context.Context, backend.ProgressParams) error
+	Complete(context.Context, backend.CompleteParams) error
+	CompleteMany(context.Context, []backend.CompleteParams) []error
+	Fail(context.Context, backend.FailParams) (ff.FailOutcome, error)
+	Delay(context.Context, backend.DelayParams) error
+	Cancel(context.Context, backend.CancelParams) error
+	ReadExecutionState(context.Context, ff.ExecutionID) (ff.PublicState, error)
+	CreateExecution(context.Context, backend.CreateExecutionParams) (backend.CreateExecutionResult, error)
+	DescribeExecution(context.Context, ff.ExecutionID) (backend.ExecutionSnapshot, error)
+	GetExecutionResult(context.Context, ff.ExecutionID) ([]byte, error)
+	ListAttempts(context.Context, ff.ExecutionID) ([]ff.Attempt, error)
+	ListExecutions(context.Context, backend.ListExecutionsParams) (backend.ExecutionPage, error)
+	ListLanes(context.Context, backend.ListLanesParams) (backend.LanePage, error)
+	CancelExecution(context.Context, backend.CancelExecutionParams) (ff.PublicState, error)
+} = (*client.Client)(nil)
+
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "tok")
+	ctx := t.Context()
+	require.NoError(t, e.c.Healthz(ctx))
+	caps, err := e.c.Capabilities(ctx)
+	require.NoError(t, err)
+	require.True(t, caps.Supports.CreateExecution)
+
+	res, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Lane: "l", Kind: "k", Priority: 5,
+		Input: []byte(`{"a":1}`), Tags: map[string]string{"app.x": "y"}, IdempotencyKey: "key-1",
+		Policy: &ff.ExecutionPolicy{Retry: &ff.RetryPolicy{MaxRetries: 1, Backoff: ff.BackoffStrategy{Type: "fixed", DelayMs: 1000}}}})
+	require.NoError(t, err)
+	require.False(t, res.Duplicate)
+	require.Equal(t, ff.PublicWaiting, res.PublicState)
+	dup, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Lane: "l", Kind: "k", IdempotencyKey: "key-1"})
+	require.NoError(t, err)
+	require.True(t, dup.Duplicate)
+	require.Equal(t, res.ExecutionID, dup.ExecutionID)
+
+	snap, err := e.c.DescribeExecution(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, res.ExecutionID, snap.ExecutionID)
+	require.EqualValues(t, 5, snap.Priority)
+	require.JSONEq(t, `{"retry_policy":{"max_retries":1,"backoff":{"type":"fixed","delay_ms":1000}}}`, string(snap.Policy))
+
+	tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w1", Lanes: []string{"l"}, LeaseTTLMs: 5000})
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	task := tasks[0]
+	require.Equal(t, res.ExecutionID, task.ExecutionID)
+	require.Equal(t, []byte(`{"a":1}`), task.Input)
+	require.Equal(t, res.ExecutionID, task.Handle.Lease.ExecutionID)
+	require.Equal(t, ff.AttemptInitial, task.AttemptType)
+	require.Equal(t, epoch.UnixMilli()+5000, task.LeaseExpiresAtMs)
+	require.Equal(t, map[string]string{"app.x": "y"}, task.Tags)
+
+	require.NoError(t, e.c.Progress(ctx, backend.ProgressParams{Handle: task.Handle, Percent: 50, Message: "half"}))
+	require.NoError(t, e.c.Progress(ctx, backend.ProgressParams{Handle: task.Handle, Percent: -1, Message: "still"}))
+	snap, err = e.c.DescribeExecution(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.NotNil(t, snap.ProgressPct)
+	require.Equal(t, 50, *snap.ProgressPct)
+	require.Equal(t, "still", snap.ProgressMessage)
+
+	e.clock.Advance(time.Second)
+	ren, err := e.c.Renew(ctx, task.Handle)
+	require.NoError(t, err)
+	require.Equal(t, epoch.UnixMilli()+1000+5000, ren.LeaseExpiresAtMs)
+	require.Equal(t, task.LeaseEpoch, ren.LeaseEpoch)
+
+	out, err := e.c.Fail(ctx, backend.FailParams{Handle: task.Handle, Reason: "flaky", Classification: ff.FailureTransient})
+	require.NoError(t, err)
+	require.True(t, out.RetryScheduled)
+	require.Equal(t, epoch.UnixMilli()+1000+1000, out.DelayUntilMs)
+	st, err := e.c.ReadExecutionState(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, ff.PublicDelayed, st)
+
+	e.clock.Advance(2 * time.Second)
+	_, err = e.b.PromoteDelayed(ctx, 10)
+	require.NoError(t, err)
+	tasks, err = e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w2", Lanes: []string{"l"}})
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	require.Equal(t, ff.AttemptRetry, tasks[0].AttemptType)
+	require.EqualValues(t, 1, tasks[0].AttemptIndex)
+
+	_, err = e.c.GetExecutionResult(ctx, res.ExecutionID)
+	requireKind(t, err, ff.ClassNotFound, ff.KindNotFound, false)
+
+	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle, Result: []byte(`{"ok":true}`)}))
+	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle, Result: []byte(`{"ok":true}`)}), "replay is safe")
+	got, err := e.c.GetExecutionResult(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, `{"ok":true}`, string(got))
+
+	atts, err := e.c.ListAttempts(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Len(t, atts, 2)
+	require.Equal(t, ff.AttemptEndedFailure, atts[0].Lifecycle)
+	require.Equal(t, ff.AttemptEndedSuccess, atts[1].Lifecycle)
+	require.Equal(t, "w2", atts[1].WorkerID)
+
+	// The old lease is fenced out: a state (or contention) error, typed.
+	err = e.c.Complete(ctx, backend.CompleteParams{Handle: task.Handle})
+	var fe *ff.Error
+	require.ErrorAs(t, err, &fe)
+	require.Contains(t, []ff.ErrorClass{ff.ClassState, ff.ClassContention}, fe.Class)
+	require.Equal(t, fe.Class == ff.ClassContention, fe.Retryable())
+}
+
+func TestBinaryPayloads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	ctx := t.Context()
+	in := []byte{0, 1, 2, 0xff}
+	res, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "bin", Input: in})
+	require.NoError(t, err)
+	tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w"})
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	require.Equal(t, in, tasks[0].Input)
+	out := []byte("plain text, not JSON")
+	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle, Result: out}))
+	got, err := e.c.GetExecutionResult(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, out, got)
+
+	// No input and no result travel as nothing.
+	res2, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "empty"})
+	require.NoError(t, err)
+	tasks, err = e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w"})
+	require.NoError(t, err)
+	require.Empty(t, tasks[0].Input)
+	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle}))
+	got, err = e.c.GetExecutionResult(ctx, res2.ExecutionID)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func TestBatches(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	ctx := t.Context()
+	for range 3 {
+		_, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Lane: "b"})
+		require.NoError(t, err)
+	}
+	tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"b"}, Max: 5})
+	require.NoError(t, err)
+	require.Len(t, tasks, 3)
+
+	require.NoError(t, e.c.Cancel(ctx, backend.CancelParams{Handle: tasks[1].Handle, Reason: "stop"}))
+	rr := e.c.RenewMany(ctx, []ff.Handle{tasks[0].Handle, tasks[1].Handle, tasks[2].Handle})
+	require.Len(t, rr, 3)
+	require.NoError(t, rr[0].Err)
+	require.Equal(t, tasks[0].LeaseEpoch, rr[0].Renewal.LeaseEpoch)
+	require.Error(t, rr[1].Err, "the cancelled task has no lease")
+	_, isFF := ff.AsError(rr[1].Err)
+	require.True(t, isFF)
+	require.NoError(t, rr[2].Err)
+
+	errs := e.c.CompleteMany(ctx, []backend.CompleteParams{
+		{Handle: tasks[0].Handle, Result: []byte(`1`)}, {Handle: tasks[1].Handle}, {Handle: tasks[2].Handle, Result: []byte(`3`)}})
+	require.Len(t, errs, 3)
+	require.NoError(t, errs[0])
+	require.Error(t, errs[1])
+	require.NoError(t, errs[2])
+	for i, want := range map[int]string{0: "1", 2: "3"} {
+		got, err := e.c.GetExecutionResult(ctx, tasks[i].ExecutionID)
+		require.NoError(t, err)
+		require.Equal(t, want, string(got))
+	}
+	require.Empty(t, e.c.RenewMany(ctx, nil))
+	require.Empty(t, e.c.CompleteMany(ctx, nil))
+}
+
+func TestDelayAndOperatorCancel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	ctx := t.Context()
+	res, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k"})
+	require.NoError(t, err)
+	tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w"})
+	require.NoError(t, err)
+	require.NoError(t, e.c.Delay(ctx, backend.DelayParams{Handle: tasks[0].Handle, UntilMs: epoch.UnixMilli() + 10_000}))
+	st, err := e.c.ReadExecutionState(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, ff.PublicDelayed, st)
+
+	st, err = e.c.CancelExecution(ctx, backend.CancelExecutionParams{ExecutionID: res.ExecutionID, Reason: "ops"})
+	require.NoError(t, err)
+	require.Equal(t, ff.PublicCancelled, st)
+	snap, err := e.c.DescribeExecution(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, "ops", snap.CancelReason)
+
+	_, err = e.c.CancelExecution(ctx, backend.CancelExecutionParams{ExecutionID: ff.NewExecutionID("x")})
+	requireKind(t, err, ff.ClassNotFound, ff.KindNotFound, false)
+}
+
+func TestListings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "")
+	ctx := t.Context()
+	want := map[ff.ExecutionID]bool{}
+	for i := range 5 {
+		lane := "x"
+		if i == 4 {
+			lane = "y"
+		}
+		res, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Lane: lane})
+		require.NoError(t, err)
+		want[res.ExecutionID] = true
+	}
+	got := map[ff.ExecutionID]bool{}
+	p := backend.ListExecutionsParams{Limit: 2}
+	for range 10 {
+		page, err := e.c.ListExecutions(ctx, p)
+		require.NoError(t, err)
+		for _, x := range page.Executions {
+			got[x.ExecutionID] = true
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		p.Cursor = page.NextCursor
+	}
+	require.Equal(t, want, got)
+
+	page, err := e.c.ListExecutions(ctx, backend.ListExecutionsParams{Lane: "y", PublicState: ff.PublicWaiting})
+	require.NoError(t, err)
+	require.Len(t, page.Executions, 1)
+	part := page.Executions[0].ExecutionID.Partition
+	page, err = e.c.ListExecutions(ctx, backend.ListExecutionsParams{Partition: &part, Lane: "y"})
+	require.NoError(t, err)
+	require.Len(t, page.Executions, 1)
+
+	lanes, err := e.c.ListLanes(ctx, backend.ListLanesParams{Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, lanes.Lanes, 1)
+	require.Equal(t, "x", lanes.Lanes[0].Name)
+	require.EqualValues(t, 4, lanes.Lanes[0].Counts[ff.PublicWaiting])
+	lanes, err = e.c.ListLanes(ctx, backend.ListLanesParams{Cursor: lanes.NextCursor})
+	require.NoError(t, err)
+	require.Equal(t, "y", lanes.Lanes[0].Name)
+
+	_, err = e.c.ListExecutions(ctx, backend.ListExecutionsParams{Limit: 5000})
+	requireKind(t, err, ff.ClassValidation, ff.KindInvalidInput, false)
+
+	doc, err := e.c.OpenAPI(ctx)
+	require.NoError(t, err)
+	require.Contains(t, string(doc), `"openapi": "3.1.0"`)
+}
+
+func TestClaimWaitLongPolls(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "", client.WithClaimWait(20*time.Second))
+	ctx := t.Context()
+	type result struct {
+		tasks []backend.ClaimedTask
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"slow"}})
+		done <- result{tasks, err}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	res, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Lane: "slow"})
+	require.NoError(t, err)
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+		require.Len(t, r.tasks, 1)
+		require.Equal(t, res.ExecutionID, r.tasks[0].ExecutionID)
+	case <-time.After(15 * time.Second):
+		t.Fatal("long-poll claim not woken")
+	}
+
+	// Without wait, nothing claimable is an empty result, not an error.
+	plain := client.New(e.ts.URL)
+	tasks, err := plain.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"slow"}})
+	require.NoError(t, err)
+	require.Empty(t, tasks)
+}
+
+func TestTypedErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "tok")
+	ctx := t.Context()
+
+	_, err := e.c.DescribeExecution(ctx, ff.NewExecutionID("x"))
+	requireKind(t, err, ff.ClassNotFound, ff.KindNotFound, false)
+	require.ErrorIs(t, err, &ff.Error{Class: ff.ClassNotFound})
+
+	_, err = e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", RequiredCapabilities: []string{"bad cap"}})
+	requireKind(t, err, ff.ClassValidation, ff.KindInvalidCapabilities, false)
+
+	_, err = e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Input: make([]byte, ff.MaxInputBytes+1)})
+	requireKind(t, err, ff.ClassValidation, ff.KindPayloadTooLarge, false)
+
+	_, err = e.c.Claim(ctx, backend.ClaimParams{WorkerID: ""})
+	requireKind(t, err, ff.ClassValidation, ff.KindInvalidInput, false)
+
+	noAuth := client.New(e.ts.URL)
+	_, err = noAuth.Capabilities(ctx)
+	requireKind(t, err, ff.ClassValidation, wire.KindUnauthorized, false)
+	require.NoError(t, noAuth.Healthz(ctx), "healthz needs no token")
+
+	// A dead server is a retryable transport error.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	url := dead.URL
+	dead.Close()
+	_, err = client.New(url).ReadExecutionState(ctx, ff.NewExecutionID("x"))
+	requireKind(t, err, ff.ClassTransport, ff.KindTransport, true)
+
+	// A cancelled context is not retryable and keeps the context error.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = e.c.ReadExecutionState(cctx, ff.NewExecutionID("x"))
+	require.ErrorIs(t, err, context.Canceled)
+	require.False(t, ff.IsRetryable(err))
+
+	// A non-JSON error page (a proxy) still yields a typed error.
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	err = client.New(proxy.URL).Healthz(ctx)
+	requireKind(t, err, ff.ClassTransport, ff.KindTransport, true)
+}
+
+func requireKind(t *testing.T, err error, class ff.ErrorClass, kind string, retryable bool) {
+	t.Helper()
+	require.Error(t, err)
+	var fe *ff.Error
+	require.True(t, errors.As(err, &fe), "not a *flowfabric.Error: %T %v", err, err)
+	require.Equal(t, class, fe.Class, "%v", err)
+	require.Equal(t, kind, fe.Kind, "%v", err)
+	require.Equal(t, retryable, fe.Retryable(), "%v", err)
+}
