@@ -33,10 +33,12 @@ func TestLeaseRenewalKeepsLongHandlerAlive(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		maintain(t, b) // expires any lease that is not renewed in time
 		var cancelled causeBox
-		startWorker(t, b, worker.Config{LeaseTTL: 300 * time.Millisecond}, func(w *worker.Worker) {
+		// The handler outlives three lease TTLs. (The TTL leaves renewal
+		// 2/3 of it as slack, so a loaded machine does not lose it.)
+		startWorker(t, b, worker.Config{LeaseTTL: 500 * time.Millisecond}, func(w *worker.Worker) {
 			w.Register("long", func(ctx context.Context, _ *worker.Task) (any, error) {
 				select {
-				case <-time.After(time.Second):
+				case <-time.After(1500 * time.Millisecond):
 					return "finished", nil
 				case <-ctx.Done():
 					cancelled.set(context.Cause(ctx))

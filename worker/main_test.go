@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -62,9 +63,14 @@ func openPostgres(t *testing.T) backend.Backend {
 	return b
 }
 
-// testLogger sends warnings and errors to the test log.
+// testLogger sends warnings and errors to the test log (everything with
+// FF_TEST_LOG=debug).
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if os.Getenv("FF_TEST_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
 }
 
 type tWriter struct{ t *testing.T }
@@ -118,8 +124,13 @@ func retryPolicy(n int) *ff.ExecutionPolicy {
 	return &ff.ExecutionPolicy{Retry: &ff.RetryPolicy{MaxRetries: n, Backoff: ff.BackoffStrategy{Type: "fixed", DelayMs: 0}}}
 }
 
+// stateReader is a backend or a client.
+type stateReader interface {
+	ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error)
+}
+
 // waitState waits until id is in state want.
-func waitState(t *testing.T, b backend.Backend, id ff.ExecutionID, want ff.PublicState) {
+func waitState(t *testing.T, b stateReader, id ff.ExecutionID, want ff.PublicState) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	var last ff.PublicState
