@@ -1,0 +1,102 @@
+// Package server is FlowFabric's HTTP API: JSON over net/http's ServeMux,
+// a thin layer over one backend.Backend. It owns auth, CORS, body limits,
+// request logging and metrics, panic recovery, the error-to-status
+// mapping and the OpenAPI document; every behaviour lives in the backend.
+//
+// # Running it
+//
+//	reg := prometheus.NewRegistry()
+//	b := instrument.Wrap(store, reg)                 // backend metrics, optional
+//	srv := server.New(server.Config{APIToken: tok, Registry: reg, Logger: log}, b)
+//	err := srv.ListenAndServe(ctx, "127.0.0.1:8080") // or srv.Serve(ctx, listener)
+//
+// *Server is an http.Handler, so it can also be mounted in any http.Server
+// or httptest.NewServer. Serve and ListenAndServe return when ctx ends,
+// after a graceful shutdown: stop accepting, release long-polling claims
+// (they answer 204), wait up to the grace (WithShutdownGrace, default 15 s)
+// for in-flight requests, then close what is left. They return nil after
+// a clean drain. A Server is served once.
+//
+// # Routes
+//
+// Execution ids are "{fp:N}:<uuid>", percent-encoded in paths. Handles
+// are the text form minted by claim ("ffh1.…"). Input and result are any
+// JSON value, stored byte for byte; bytes that are not JSON travel base64
+// in input_base64/result_base64 instead. Unknown body fields are ignored.
+//
+//	GET  /healthz                        {status:"ok", backend}; pings the backend, 503 when it fails. No auth.
+//	GET  /metrics                        Prometheus text format. No auth.
+//	GET  /v1/openapi.json                OpenAPI 3.1 document of every route, generated from this table.
+//	GET  /v1/capabilities                backend.Capabilities.
+//	POST /v1/executions                  create. Body: kind, lane ("default"), input, execution_id,
+//	                                     namespace, priority, required_capabilities, idempotency_key,
+//	                                     delay_until_ms, deadline_at_ms, tags, policy.
+//	                                     201 {execution_id, public_state}; an idempotency key already seen
+//	                                     answers 200 with the same body plus "duplicate": true.
+//	GET  /v1/executions                  ?lane=&public_state=&partition=&cursor=&limit= (default 50, max 1000).
+//	                                     {executions:[{execution_id, lane, kind, public_state, priority,
+//	                                     created_at_ms}], next_cursor} in id order; next_cursor is absent on
+//	                                     the last page.
+//	GET  /v1/executions/{id}             backend.ExecutionSnapshot: state vector, attempt count, lease,
+//	                                     progress, timestamps.
+//	GET  /v1/executions/{id}/state       the public state as a bare JSON string ("waiting").
+//	GET  /v1/executions/{id}/result      the stored result (application/json, or octet-stream when not
+//	                                     JSON); 204 when completed without one; 404 until completed.
+//	GET  /v1/executions/{id}/attempts    {attempts:[flowfabric.Attempt]} oldest first.
+//	POST /v1/executions/{id}/cancel      operator cancel. Optional body {reason, source}.
+//	                                     200 {execution_id, public_state}.
+//	GET  /v1/lanes                       ?cursor=&limit= {lanes:[{name, counts:{public_state: n}}], next_cursor}.
+//	POST /v1/workers/{worker_id}/claim   body (optional): lanes (["default"]), capabilities, lease_ttl_ms
+//	                                     (30000), max (1), worker_instance_id, wait_ms (long-poll, at most
+//	                                     30000). 200 {tasks:[{handle, execution_id, lane, kind, input,
+//	                                     priority, tags, attempt_index, attempt_id, attempt_type,
+//	                                     lease_epoch, lease_expires_at_ms}]}, or 204 when nothing is
+//	                                     claimable.
+//	POST /v1/tasks/complete              {handle, result}. 204. Replays after a lost reply are safe.
+//	POST /v1/tasks/complete-many         {items:[{handle, result}]} (at most 1000).
+//	                                     200 {results:[{error?}]} aligned with items.
+//	POST /v1/tasks/fail                  {handle, reason, classification (transient|permanent|infra_crash|
+//	                                     timeout|cancelled)}. 200 {retry_scheduled, delay_until_ms}.
+//	POST /v1/tasks/renew                 {handle}. 200 {lease_expires_at_ms, lease_epoch}.
+//	POST /v1/tasks/renew-many            {handles:[...]} (at most 1000). 200 {results:[{lease_expires_at_ms,
+//	                                     lease_epoch} | {error}]} aligned with handles.
+//	POST /v1/tasks/progress              {handle, percent (absent: unchanged), message}. 204.
+//	POST /v1/tasks/delay                 {handle, delay_until_ms}. 204; the next claim resumes the attempt.
+//	POST /v1/tasks/cancel                {handle, reason}: the lease holder cancels. 204.
+//
+// # Errors
+//
+// Every error, including malformed JSON, bad ids or query strings,
+// unknown routes (404 route_not_found) and wrong methods (405
+// method_not_allowed, with Allow), is
+//
+//	{"error": message, "kind": stable kind, "retryable": bool, "class": error class, ...}
+//
+// with optional entity, retry_after_ms, not_active (replay reconciliation
+// detail) and limit_bytes. The status follows the class of the
+// *flowfabric.Error: not_found 404; validation 400 (payload_too_large 413,
+// unsupported_media_type 415, unauthorized 401); contention 409
+// (retryable); conflict 409; state 409; unavailable 503;
+// resource_exhausted 429; timeout 504; transport 503 when retryable, else
+// 500; bug 500 (also a recovered panic). Malformed JSON is 400
+// invalid_json; a body without a JSON Content-Type is 415. Clients decide
+// retries from kind and retryable, never from the status alone.
+//
+// # Limits, auth, CORS
+//
+// Bodies are capped per route (Config.MaxBodyBytes): create 1 MiB + 64 KiB,
+// complete 1 MiB + 64 KiB, complete-many and renew-many 16 MiB, every other
+// route 64 KiB; over the cap is 413 payload_too_large with limit_bytes.
+// With Config.APIToken set, every route but /healthz and /metrics needs
+// "Authorization: Bearer <token>" (constant-time compare; 401
+// unauthorized otherwise). Config.CORSOrigins lists allowed browser
+// origins (["*"] for any); preflights are answered before auth.
+//
+// # Observability
+//
+// One slog line per request (method, route pattern, path, status,
+// duration; errors at Error level, health and metrics at Debug), and
+// ff_http_requests_total / ff_http_request_duration_seconds by method,
+// route pattern ("unmatched" for no route) and status in Config.Registry.
+// Backend metrics come from package backend/instrument.
+package server
