@@ -15,7 +15,6 @@ const (
 	qClaimHeads = `SELECT seq, priority FROM ff_execution INDEXED BY ff_execution_claim
 WHERE ready = 1 AND lane = ? AND cap_sig = ?
 ORDER BY priority DESC, seq LIMIT ?`
-	qClaimInput    = `SELECT input FROM ff_execution_payload WHERE seq = ?`
 	qAttemptTypeOf = `SELECT attempt_type FROM ff_attempt WHERE execution_id = ? AND attempt_index = ?`
 )
 
@@ -108,7 +107,8 @@ func (w *writeTx) claimHeads(lanes []string, sigs []int64, n int) ([]head, error
 // false if it is no longer claimable (it cannot change under the write
 // lock; the check guards the invariant).
 func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, bool, error) {
-	r, err := w.loadSeq(seq)
+	var input []byte
+	r, err := w.loadRow(w.queryRow(qLoadForClaim, seq), "", &input)
 	if err != nil {
 		return backend.ClaimedTask{}, false, err
 	}
@@ -128,9 +128,7 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 		AttemptIndex: h.Lease.AttemptIndex, AttemptID: h.Lease.AttemptID, LeaseEpoch: e.LeaseEpoch,
 		LeaseExpiresAtMs: e.LeaseExpiresAtMs,
 	}
-	if err := w.queryRow(qClaimInput, seq).Scan(&t.Input); err != nil {
-		return backend.ClaimedTask{}, false, driverError("sqlite: claim: read input", err)
-	}
+	t.Input = input
 	if fx.InsertAttempt != nil {
 		t.AttemptType = fx.InsertAttempt.Type
 	} else {

@@ -276,7 +276,7 @@ func writerQueries() []string {
 		qLoadByID, qLoadBySeq, qInsertExecution, qUpdateExecution, qInsertPayload,
 		qInsertAttempt, qUpdateAttempt, qStoreResult, qInsertCompletion,
 		qFindIdempotent, qIDExists, qRegisterLane, qFindCapSet, qInsertCapSet,
-		qClaimHeads, qClaimInput, qAttemptTypeOf,
+		qClaimHeads, qLoadForClaim, qAttemptTypeOf,
 		qDueLeases, qDueAttempts, qDueDeadlines, qDueDelayed,
 	}
 }

@@ -26,6 +26,8 @@ const execFrom = ` FROM ff_execution e JOIN ff_execution_payload p ON p.seq = e.
 const (
 	qLoadByID  = `SELECT ` + execColumns + execFrom + ` WHERE e.execution_id = ?`
 	qLoadBySeq = `SELECT ` + execColumns + execFrom + ` WHERE e.seq = ?`
+	// qLoadForClaim also reads the input, which only a claim returns.
+	qLoadForClaim = `SELECT ` + execColumns + `, p.input` + execFrom + ` WHERE e.seq = ?`
 )
 
 // qInsertExecution inserts a new row; seq is assigned by SQLite.
@@ -66,16 +68,16 @@ type row struct {
 
 type scanner interface{ Scan(dest ...any) error }
 
-// scanExecution decodes one execColumns row. caps resolves the
-// capability signature to its tokens.
-func scanExecution(s scanner, caps func(sig int64) ([]string, error)) (*row, error) {
+// scanExecution decodes one execColumns row, then extra columns into
+// extra. caps resolves the capability signature to its tokens.
+func scanExecution(s scanner, caps func(sig int64) ([]string, error), extra ...any) (*row, error) {
 	var r row
 	e := &r.e
 	var id, tags string
 	var policy sql.NullString
 	var epoch int64
 	var attemptCount int64
-	if err := s.Scan(&e.Seq, &id, &e.Namespace, &e.Lane, &e.Kind, &e.Priority, &r.capSig, &e.IdempotencyKey,
+	dest := []any{&e.Seq, &id, &e.Namespace, &e.Lane, &e.Kind, &e.Priority, &r.capSig, &e.IdempotencyKey,
 		&e.State.LifecyclePhase, &e.State.OwnershipState, &e.State.EligibilityState, &e.State.BlockingReason,
 		&e.State.TerminalOutcome, &e.State.AttemptState, &e.State.PublicState, &e.BlockingDetail,
 		&attemptCount, &e.CurrentAttemptID, &e.LeaseID, &epoch, &e.LeaseExpiresAtMs, &e.LeaseTTLMs,
@@ -84,7 +86,8 @@ func scanExecution(s scanner, caps func(sig int64) ([]string, error)) (*row, err
 		&e.ReadyAtMs, &e.AttemptDeadlineMs, &e.ExecutionDeadlineMs,
 		&e.CreatedAtMs, &e.StartedAtMs, &e.CompletedAtMs, &e.UpdatedAtMs,
 		&e.ProgressPct, &e.ProgressMessage, &e.FailureReason, &e.FailureClass, &e.CancelReason, &e.CancelledBy,
-		&tags, &policy); err != nil {
+		&tags, &policy}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	parsed, err := ff.ParseExecutionID(id)
@@ -189,8 +192,8 @@ func (w *writeTx) loadSeq(seq int64) (*row, error) {
 	return w.loadRow(w.queryRow(qLoadBySeq, seq), "")
 }
 
-func (w *writeTx) loadRow(r *sql.Row, id string) (*row, error) {
-	got, err := scanExecution(r, func(sig int64) ([]string, error) { return w.b.caps.tokens(w.ctx, w.tx, sig) })
+func (w *writeTx) loadRow(r *sql.Row, id string, extra ...any) (*row, error) {
+	got, err := scanExecution(r, func(sig int64) ([]string, error) { return w.b.caps.tokens(w.ctx, w.tx, sig) }, extra...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ff.NotFound("execution", "%s", id)
 	}

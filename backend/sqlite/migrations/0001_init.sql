@@ -34,11 +34,14 @@ CREATE TABLE ff_lane (
 
 -- One row per execution: every field of flowfabric.Execution as a typed
 -- column. seq is the creation order (FIFO within a priority) and the rowid,
--- so the claim index carries it for free. Columns that never change after
+-- so the claim index carries it for free. It is not AUTOINCREMENT (which
+-- costs a sqlite_sequence write per insert): a new row always gets a seq
+-- above every existing row, which is all FIFO needs, and the side tables
+-- keyed by seq are deleted with their execution. Columns that never change after
 -- creation (execution_id .. idempotency_key, created_at_ms) are never in an
 -- UPDATE's SET list, so their indexes are never touched by transitions.
 CREATE TABLE ff_execution (
-    seq                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq                   INTEGER PRIMARY KEY,
     execution_id          TEXT    NOT NULL UNIQUE,
     partition_key         INTEGER NOT NULL,
     namespace             TEXT    NOT NULL,
