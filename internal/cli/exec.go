@@ -36,7 +36,7 @@ func newExecCmd(env Env) *cobra.Command {
 func parseID(s string) (ff.ExecutionID, error) {
 	id, err := ff.ParseExecutionID(s)
 	if err != nil {
-		return id, usagef("execution id %q: %v (ids look like {fp:12}:<uuid>; quote the braces in your shell)", s, err)
+		return id, usagef("%q is not an execution id: want {fp:N}:<uuid> (quote the braces in your shell)", s)
 	}
 	return id, nil
 }

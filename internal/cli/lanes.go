@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -16,7 +17,7 @@ func newLanesCmd(env Env) *cobra.Command {
 	var p backend.ListLanesParams
 	cmd := &cobra.Command{
 		Use:   "lanes",
-		Short: "List lanes with their executions by state",
+		Short: "List lanes with their queue depth (non-terminal executions by state)",
 		Example: `  flowfabric lanes
   flowfabric lanes --json --server http://ff.internal:8080`,
 		Args: noArgs,
@@ -28,19 +29,21 @@ func newLanesCmd(env Env) *cobra.Command {
 				return fmt.Errorf("list lanes: %w", err)
 			}
 			return printer{env.Stdout, o.json}.emit(page, func(w io.Writer) error {
-				cols := []ff.PublicState{ff.PublicWaiting, ff.PublicDelayed, ff.PublicActive, ff.PublicCompleted,
-					ff.PublicFailed, ff.PublicCancelled, ff.PublicExpired}
-				head := []string{"LANE"}
-				for _, c := range cols {
-					head = append(head, string(c))
-				}
-				rows := [][]string{head}
+				// Lanes report queue depth: non-terminal executions only.
+				cols := []ff.PublicState{ff.PublicWaiting, ff.PublicDelayed, ff.PublicActive}
+				rows := [][]string{{"LANE", "WAITING", "DELAYED", "ACTIVE", "OTHER"}}
 				for _, l := range page.Lanes {
 					row := []string{l.Name}
+					var other int64
+					for st, n := range l.Counts {
+						if !slices.Contains(cols, st) {
+							other += n
+						}
+					}
 					for _, c := range cols {
 						row = append(row, strconv.FormatInt(l.Counts[c], 10))
 					}
-					rows = append(rows, row)
+					rows = append(rows, append(row, strconv.FormatInt(other, 10)))
 				}
 				if err := table(w, rows); err != nil {
 					return err

@@ -55,7 +55,12 @@ read stdin. The same --idempotency-key returns the existing execution.`,
 			if err != nil {
 				return fmt.Errorf("submit: %w", err)
 			}
-			return printer{env.Stdout, o.json}.emit(res, func(w io.Writer) error {
+			out := struct {
+				ExecutionID ff.ExecutionID `json:"execution_id"`
+				PublicState ff.PublicState `json:"public_state"`
+				Duplicate   bool           `json:"duplicate"`
+			}{res.ExecutionID, res.PublicState, res.Duplicate}
+			return printer{env.Stdout, o.json}.emit(out, func(w io.Writer) error {
 				note := ""
 				if res.Duplicate {
 					note = " (existing execution for this idempotency key)"
