@@ -98,9 +98,10 @@ func Open(ctx context.Context, o Options) (*Backend, error) {
 		b.clock = clock.Real{}
 	}
 	if err := b.openPools(ctx, o.AutoMigrate); err != nil {
-		b.closePools()
+		_ = b.closePools()
 		return nil, err
 	}
+	log.Debug("sqlite: opened", "path", abs, "schema_version", latest)
 	return b, nil
 }
 

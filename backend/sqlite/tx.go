@@ -40,6 +40,14 @@ func (b *Backend) write(ctx context.Context, op string, fn func(w *writeTx) erro
 	if err != nil {
 		return driverError(op+": begin", err)
 	}
+	// The writer has one connection: a transaction left open would stall
+	// every later write, so a panic in fn rolls back before it unwinds.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
 	w := &writeTx{ctx: ctx, b: b, tx: tx, now: b.clock.Now().UnixMilli()}
 	ferr := fn(w)
 	var keep *commitThen
