@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -199,7 +200,16 @@ func TestClaimLongPoll(t *testing.T) {
 
 		got := make(chan reply, 1)
 		go func() {
-			got <- e.post("/v1/workers/w1/claim", map[string]any{"lanes": []string{"lp"}, "wait_ms": 20000})
+			// No require in this goroutine: report through the channel.
+			resp, err := http.Post(e.ts.URL+"/v1/workers/w1/claim", "application/json",
+				strings.NewReader(`{"lanes":["lp"],"wait_ms":20000}`))
+			if err != nil {
+				got <- reply{status: -1, body: []byte(err.Error())}
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			got <- reply{status: resp.StatusCode, header: resp.Header, body: body}
 		}()
 		// Create once the claim is waiting (its subscription precedes its
 		// first claim, so creating early is also fine).
