@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -30,19 +31,16 @@ var (
 	ErrClosed = errors.New("sqlite backend is closed")
 )
 
-// schemaError builds the error for a database Open must not use.
+// schemaError builds the error for a schema this binary must not use
+// as it is (older without auto-migration, or newer).
 func schemaError(cause error, format string, args ...any) *ff.Error {
-	e := ff.Validation(ff.KindSchemaMismatch, format, args...)
-	e.Class = ff.ClassUnavailable
-	e.Err = cause
-	return e
+	return &ff.Error{Class: ff.ClassUnavailable, Kind: ff.KindSchemaMismatch, Detail: fmt.Sprintf(format, args...), Err: cause}
 }
 
-// openError builds the error for a path that cannot be opened.
+// openError builds the error for a path that cannot be used: not a
+// FlowFabric database, not writable, not a file.
 func openError(cause error, format string, args ...any) *ff.Error {
-	e := ff.Validation(ff.KindInvalidInput, format, args...)
-	e.Err = cause
-	return e
+	return &ff.Error{Class: ff.ClassValidation, Kind: ff.KindInvalidInput, Detail: fmt.Sprintf(format, args...), Err: cause}
 }
 
 // driverError wraps a driver failure as a transport error, retryable when
