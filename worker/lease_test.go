@@ -56,6 +56,37 @@ func TestLeaseRenewalKeepsLongHandlerAlive(t *testing.T) {
 	})
 }
 
+func TestRenewalsAreBatched(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		maintain(t, b)
+		const n = 5
+		ids := make([]ff.ExecutionID, n)
+		for i := range ids {
+			ids[i] = submit(t, b, "long", nil, nil)
+		}
+		// All five are claimed by one claim, so their renewals fall due
+		// together.
+		tr := &pollingTransport{Transport: b}
+		startWorker(t, tr, worker.Config{Concurrency: n, LeaseTTL: 500 * time.Millisecond}, func(w *worker.Worker) {
+			w.Register("long", func(ctx context.Context, _ *worker.Task) (any, error) {
+				select {
+				case <-time.After(1200 * time.Millisecond):
+					return nil, nil
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			})
+		})
+		for _, id := range ids {
+			waitState(t, b, id, ff.PublicCompleted)
+			attempts, err := b.ListAttempts(t.Context(), id)
+			require.NoError(t, err)
+			require.Len(t, attempts, 1)
+		}
+		require.Positive(t, tr.renewMany.Load(), "renewals due together go in one RenewMany")
+	})
+}
+
 func TestOperatorCancelCancelsHandler(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		started, returned := newSignal(), newSignal()

@@ -195,11 +195,23 @@ func (s *signal) wait(t *testing.T) {
 }
 
 // pollingTransport hides the backend's SubscribeWork (so the worker polls)
-// and counts completions.
+// and counts completions and renewals.
 type pollingTransport struct {
 	worker.Transport
 	completed    atomic.Int64
 	completeMany atomic.Int64
+	renew        atomic.Int64
+	renewMany    atomic.Int64
+}
+
+func (p *pollingTransport) Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal, error) {
+	p.renew.Add(1)
+	return p.Transport.Renew(ctx, h)
+}
+
+func (p *pollingTransport) RenewMany(ctx context.Context, hs []ff.Handle) []backend.RenewResult {
+	p.renewMany.Add(1)
+	return p.Transport.RenewMany(ctx, hs)
 }
 
 func (p *pollingTransport) Complete(ctx context.Context, c backend.CompleteParams) error {
