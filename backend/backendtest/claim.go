@@ -28,6 +28,7 @@ func init() {
 	register("Claim/Capabilities/CaseSensitive", testClaimCapabilityCase)
 	register("Claim/Capabilities/EmptyRequirementMatchesAll", testClaimCapabilityEmpty)
 	register("Claim/Capabilities/IncompatibleHeadDoesNotBlock", testClaimCapabilityHead)
+	register("Claim/Capabilities/ReclaimAndResumeRouted", testClaimCapabilityReentry)
 	register("Claim/HandleTextRoundTrip", testClaimHandleText)
 	register("Claim/ActiveNotClaimable", testClaimActiveNotClaimable)
 }
@@ -80,6 +81,12 @@ func testClaimFreshTask(t *testing.T, h Harness) {
 	require.Equal(t, now, as[0].StartedAtMs)
 
 	e.claimNone("q")
+
+	// The worker instance defaults to the worker id.
+	e.createIn("q")
+	task = e.claimWith(backend.ClaimParams{WorkerID: "w7", Lanes: []string{"q"}})
+	require.Equal(t, "w7", task.Handle.Lease.WorkerInstanceID)
+	require.Equal(t, "w7", e.consistent(task.ExecutionID).Lease.WorkerInstanceID)
 }
 
 // Spec §9.7 item 1: n workers race for one execution; exactly one gets
@@ -334,6 +341,26 @@ func testClaimCapabilityHead(t *testing.T, h Harness) {
 	e.state(head, ff.PublicWaiting)
 	got := e.claimWith(backend.ClaimParams{WorkerID: "g", Lanes: []string{"caps"}, Capabilities: []string{"gpu"}})
 	require.Equal(t, head, got.ExecutionID)
+}
+
+// Re-entry paths route by capability like a fresh claim: a reclaim or a
+// resume goes only to a capable worker.
+func testClaimCapabilityReentry(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	id := e.create(backend.CreateExecutionParams{Lane: "caps", RequiredCapabilities: []string{"gpu"}})
+	gpu := backend.ClaimParams{WorkerID: "g", Lanes: []string{"caps"}, Capabilities: []string{"gpu"}, LeaseTTLMs: defaultTTL}
+	cpu := backend.ClaimParams{WorkerID: "c", Lanes: []string{"caps"}, Capabilities: []string{"cpu"}, LeaseTTLMs: defaultTTL}
+
+	e.expireLease(e.claimWith(gpu))
+	e.claimNoneWith(cpu)
+	re := e.claimWith(gpu)
+	require.Equal(t, ff.HandleReclaimed, re.Handle.Kind)
+
+	require.NoError(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: re.Handle, UntilMs: e.now()}))
+	e.claimNoneWith(cpu)
+	resumed := e.claimWith(gpu)
+	require.Equal(t, ff.HandleResumed, resumed.Handle.Kind)
+	require.Equal(t, id, resumed.ExecutionID)
 }
 
 // A handle survives its text form: what a remote worker sends back works.

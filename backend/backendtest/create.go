@@ -19,6 +19,7 @@ func init() {
 	register("Create/PriorityClamped", testCreatePriorityClamped)
 	register("Create/MintedIDPartitions", testCreateMintedIDPartitions)
 	register("Create/ExplicitIDKept", testCreateExplicitIDKept)
+	register("Create/ExplicitIDTaken", testCreateExplicitIDTaken)
 	register("Create/IdempotencyKey", testCreateIdempotencyKey)
 	register("Create/DelayUntil", testCreateDelayUntil)
 	register("Create/DelayUntilInPastIsReady", testCreateDelayUntilInPast)
@@ -113,6 +114,19 @@ func testCreateExplicitIDKept(t *testing.T, h Harness) {
 	task := e.claim("workers-a")
 	require.Equal(t, want, task.ExecutionID)
 	require.Equal(t, want, task.Handle.Lease.ExecutionID)
+}
+
+// Reusing an explicit id without an idempotency key is a conflict and
+// leaves the first execution untouched.
+func testCreateExplicitIDTaken(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	id := ff.ExecutionID{Partition: 86, UUID: uuid.New()}
+	e.create(backend.CreateExecutionParams{ExecutionID: id, Kind: "first"})
+	_, err := e.b.CreateExecution(e.ctx, backend.CreateExecutionParams{ExecutionID: id, Kind: "second"})
+	requireKind(t, err, ff.KindDuplicateExecution)
+	require.Equal(t, ff.ClassConflict, ff.ClassOf(err))
+	require.Equal(t, "first", e.state(id, ff.PublicWaiting).Kind)
+	require.Len(t, e.listAll(backend.ListExecutionsParams{}), 1)
 }
 
 func testCreateIdempotencyKey(t *testing.T, h Harness) {

@@ -17,6 +17,7 @@ func init() {
 	register("Events/NoneForNonTerminal", testEventsNoneForNonTerminal)
 	register("Events/CursorPaging", testEventsCursorPaging)
 	register("Events/SubscribeWork", testEventsSubscribeWork)
+	register("Events/SubscribeWorkWokenBySweeps", testEventsSubscribeWorkSweeps)
 }
 
 // Every way of ending an execution writes exactly one completion event
@@ -162,18 +163,46 @@ func testEventsSubscribeWork(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	ch, cancel := e.b.SubscribeWork([]string{"wake"})
 	defer cancel()
-	// Drain a wake-up the subscription itself may have produced.
+	drain(ch) // a wake-up the subscription itself may have produced
+	e.createIn("wake")
+	e.awaitWake(ch, "creating work on the subscribed lane")
+	e.claim("wake")
+	cancel()
+	cancel() // idempotent
+}
+
+// awaitWake waits (generously) for a wake-up on ch.
+func (e *env) awaitWake(ch <-chan struct{}, what string) {
+	e.t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(15 * time.Second):
+		e.t.Fatalf("no wake-up after %s", what)
+	}
+}
+
+// drain empties a pending wake-up, if any.
+func drain(ch <-chan struct{}) {
 	select {
 	case <-ch:
 	default:
 	}
-	e.createIn("wake")
-	select {
-	case <-ch:
-	case <-time.After(15 * time.Second):
-		t.Fatal("no wake-up after creating work on the subscribed lane")
-	}
-	e.claim("wake")
-	cancel()
-	cancel() // idempotent
+}
+
+// Work that becomes claimable through a sweep wakes the lane too:
+// promotion of delayed work and expiry of a lease.
+func testEventsSubscribeWorkSweeps(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ch, cancel := e.b.SubscribeWork([]string{"sweep"})
+	defer cancel()
+	e.create(backend.CreateExecutionParams{Lane: "sweep", DelayUntilMs: e.now() + 1_000})
+	drain(ch)
+	e.advance(1_000)
+	require.Equal(t, 1, e.promote())
+	e.awaitWake(ch, "promoting delayed work")
+
+	task := e.claim("sweep")
+	drain(ch)
+	e.expireLease(task)
+	e.awaitWake(ch, "a lease expired and became reclaimable")
 }

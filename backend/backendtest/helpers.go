@@ -233,6 +233,9 @@ func (e *env) listAll(p backend.ListExecutionsParams) []backend.ExecutionSummary
 func (e *env) nothingWritten() {
 	e.t.Helper()
 	require.Empty(e.t, e.listAll(backend.ListExecutionsParams{}), "a rejected call wrote an execution")
+	lanes, err := e.b.ListLanes(e.ctx, backend.ListLanesParams{})
+	require.NoError(e.t, err)
+	require.Empty(e.t, lanes.Lanes, "a rejected call created a lane")
 }
 
 // expireLease lets the lease of task lapse and sweeps it, requiring

@@ -25,6 +25,7 @@ func init() {
 	register("Fail/RetryPermanentOptIn", testFailRetryPermanent)
 	register("Fail/ReplayWithRetryLeft", testFailReplayRetry)
 	register("Fail/ReplayTerminal", testFailReplayTerminal)
+	register("Fail/HandleDeadWhileRetryPending", testFailHandleDeadWhileRetryPending)
 	register("Delay/ResumesSameAttempt", testDelayResumes)
 	register("Delay/PastUntilReadyAtOnce", testDelayPast)
 	register("Delay/SecondDelayNotActive", testDelayTwice)
@@ -303,6 +304,24 @@ func testFailReplayTerminal(t *testing.T, h Harness) {
 	e.oneCompletion(id, ff.OutcomeFailed)
 	// A complete with the failed handle is not a replay.
 	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+}
+
+// Spec §9.6: after a retry was scheduled, the failed attempt's handle can
+// no longer complete or cancel the execution (worker cancel is fenced in
+// every phase).
+func testFailHandleDeadWhileRetryPending(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	id := e.create(backend.CreateExecutionParams{Lane: "hd", Policy: retryPolicy(1, 1_000)})
+	task := e.claim("hd")
+	_, err := e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle, Reason: "x"})
+	require.NoError(t, err)
+	requireKind(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 1}), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, UntilMs: e.now()}), ff.KindExecutionNotActive)
+	s := e.state(id, ff.PublicDelayed)
+	require.Equal(t, ff.AttemptPendingRetry, s.StateVector.AttemptState)
+	require.Empty(t, e.completions())
 }
 
 // Spec §9.7 item 6 (delay): the next claim resumes the same attempt.

@@ -19,6 +19,7 @@ func init() {
 	register("Deadline/AbsoluteFromRunnable", testDeadlineAbsoluteRunnable)
 	register("Deadline/PolicyRelativeFromActive", testDeadlinePolicyActive)
 	register("Deadline/FromDelayed", testDeadlineFromDelayed)
+	register("Deadline/FromLeaseExpired", testDeadlineFromLeaseExpired)
 	register("Deadline/EarlierOfBothWins", testDeadlineEarlierWins)
 	register("Deadline/TerminalUntouched", testDeadlineTerminalUntouched)
 	register("Maintenance/SweepLimits", testMaintenanceLimits)
@@ -158,6 +159,21 @@ func testDeadlineFromDelayed(t *testing.T, h Harness) {
 	e.advance(60_000)
 	require.Zero(t, e.promote(), "an expired execution is never promoted")
 	e.claimNone("dd")
+}
+
+// An execution whose lease expired (awaiting reclaim) still expires at
+// its deadline; its already ended attempt is not rewritten.
+func testDeadlineFromLeaseExpired(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	id := e.create(backend.CreateExecutionParams{Lane: "dx", DeadlineAtMs: e.now() + 2*defaultTTL})
+	e.expireLease(e.claim("dx"))
+	e.advance(defaultTTL)
+	require.Equal(t, 1, e.expireDeadlines())
+	s := e.state(id, ff.PublicExpired)
+	require.Equal(t, "execution_deadline", s.FailureReason)
+	require.Equal(t, ff.AttemptInterruptedReclaimed, e.attempts(id)[0].Lifecycle)
+	e.claimNone("dx")
+	e.oneCompletion(id, ff.OutcomeExpired)
 }
 
 func testDeadlineEarlierWins(t *testing.T, h Harness) {

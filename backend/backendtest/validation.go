@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -103,6 +104,12 @@ func testValidationClaim(t *testing.T, h Harness) {
 		{"lease ttl too short", func(p *backend.ClaimParams) { p.LeaseTTLMs = 50 }, ff.KindInvalidInput},
 		{"lease ttl too long", func(p *backend.ClaimParams) { p.LeaseTTLMs = ff.MaxLeaseTTLMs + 1 }, ff.KindInvalidInput},
 		{"bad lane", func(p *backend.ClaimParams) { p.Lanes = []string{"v", "bad\x7flane"} }, ff.KindInvalidInput},
+		{"65 lanes", func(p *backend.ClaimParams) {
+			p.Lanes = nil
+			for i := range 65 {
+				p.Lanes = append(p.Lanes, "l"+strconv.Itoa(i))
+			}
+		}, ff.KindInvalidInput},
 		{"capability with comma", func(p *backend.ClaimParams) { p.Capabilities = []string{"gpu,cuda"} }, ff.KindInvalidCapabilities},
 		{"capability with space", func(p *backend.ClaimParams) { p.Capabilities = []string{"gpu cuda"} }, ff.KindInvalidCapabilities},
 	}
