@@ -40,6 +40,12 @@ type Config struct {
 	Observer Observer // optional
 }
 
+// Validate reports a configuration New would refuse, without a backend.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 func (c Config) withDefaults() (Config, error) {
 	if c.LeaderName == "" {
 		c.LeaderName = DefaultLeaderName

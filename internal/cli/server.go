@@ -139,6 +139,12 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 	if o.shutdownGrace <= 0 {
 		return usagef("--shutdown-grace must be positive")
 	}
+	if o.claimPoll <= 0 {
+		return usagef("--claim-poll-interval must be positive")
+	}
+	if err := o.engine.Validate(); err != nil {
+		return usageError{err}
+	}
 	o.engine.Logger = log
 
 	openCtx, cancelOpen := context.WithTimeout(ctx, openTimeout)
@@ -161,7 +167,7 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 	var sup *engine.Supervisor
 	if o.reconcilers {
 		if sup, err = engine.New(b, o.engine); err != nil {
-			return usageError{err}
+			return err
 		}
 	}
 	srv := server.New(server.Config{APIToken: o.apiToken, CORSOrigins: o.corsList(), Logger: log, Registry: reg}, b,
