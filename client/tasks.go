@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
@@ -18,7 +19,7 @@ func (c *Client) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.Cl
 		return nil, err
 	}
 	req := wire.ClaimRequest{Lanes: p.Lanes, Capabilities: p.Capabilities, LeaseTTLMs: p.LeaseTTLMs,
-		Max: p.Max, WorkerInstanceID: p.WorkerInstanceID, WaitMs: c.claimWait.Milliseconds()}
+		Max: p.Max, WorkerInstanceID: p.WorkerInstanceID, WaitMs: c.waitFor(ctx).Milliseconds()}
 	var out wire.ClaimResponse
 	status, err := c.do(ctx, call{method: http.MethodPost,
 		path: "/v1/workers/" + url.PathEscape(p.WorkerID) + "/claim", in: req}, &out)
@@ -34,6 +35,21 @@ func (c *Client) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.Cl
 		tasks = append(tasks, task)
 	}
 	return tasks, nil
+}
+
+// claimMargin is left between a long-poll's end and the caller's
+// deadline, for the answer to travel back.
+const claimMargin = 500 * time.Millisecond
+
+// waitFor is the long-poll wait for a claim under ctx: the configured
+// wait, shortened so the server answers before ctx's deadline (a claim
+// cut off by the deadline could lose tasks it had already leased).
+func (c *Client) waitFor(ctx context.Context) time.Duration {
+	wait := c.claimWait
+	if dl, ok := ctx.Deadline(); ok && wait > 0 {
+		wait = min(wait, max(time.Until(dl)-claimMargin, 0))
+	}
+	return wait
 }
 
 func claimedTask(t wire.ClaimedTask) (backend.ClaimedTask, error) {
