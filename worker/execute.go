@@ -63,7 +63,7 @@ func (w *Worker) settle(t *Task, result any, err error) {
 		w.log.Debug("worker: killed; attempt abandoned", "execution_id", t.ExecutionID.String())
 		return
 	}
-	if cause, lost := t.ownershipLost(); lost {
+	if cause := t.lostCause(); cause != nil {
 		w.log.Debug("worker: attempt no longer owned; outcome not reported",
 			"execution_id", t.ExecutionID.String(), "attempt_index", t.AttemptIndex, "cause", cause)
 		return
@@ -141,10 +141,7 @@ func (w *Worker) logOutcome(t *Task, op string, err error) {
 	}
 }
 
-func isLost(err error) bool {
-	_, lost := leaseLostCause(err)
-	return lost
-}
+func isLost(err error) bool { return lostCause(err) != nil }
 
 // retryAttempts bounds retries of a replay-safe report.
 const retryAttempts = 4

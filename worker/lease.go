@@ -138,7 +138,7 @@ func (r *renewer) apply(ctx context.Context, t *Task, start time.Time, err error
 		r.update(t, func(s *leaseState) { s.due, s.expires = start.Add(r.interval), start.Add(r.ttl) })
 		return
 	}
-	if cause, lost := leaseLostCause(err); lost {
+	if cause := lostCause(err); cause != nil {
 		r.drop(t, r.refine(ctx, t, cause))
 		return
 	}
@@ -191,16 +191,16 @@ func (r *renewer) refine(ctx context.Context, t *Task, cause error) error {
 	return cause
 }
 
-// leaseLostCause reports whether err, from a lease-bound call, shows that
-// the attempt is no longer owned, and the cancellation cause to use.
-func leaseLostCause(err error) (error, bool) {
+// lostCause returns, when err from a lease-bound call shows that the
+// attempt is no longer owned, the handler's cancellation cause; else nil.
+func lostCause(err error) error {
 	switch ff.KindOf(err) {
 	case ff.KindExecutionNotActive:
-		return fmt.Errorf("%w: %w", ErrExecutionCancelled, err), true
+		return fmt.Errorf("%w: %w", ErrExecutionCancelled, err)
 	case ff.KindStaleLease, ff.KindLeaseExpired, ff.KindLeaseRevoked, ff.KindNoActiveLease, ff.KindNotFound:
-		return fmt.Errorf("%w: %w", ErrLeaseLost, err), true
+		return fmt.Errorf("%w: %w", ErrLeaseLost, err)
 	}
-	return nil, false
+	return nil
 }
 
 // isOwnershipCause reports whether a context cause means the attempt is

@@ -64,7 +64,7 @@ func (t *Task) Decode(v any) error {
 func (t *Task) Progress(ctx context.Context, pct int, msg string) error {
 	err := t.w.transport.Progress(ctx, backend.ProgressParams{Handle: t.handle, Percent: pct, Message: msg})
 	if err != nil {
-		if cause, lost := leaseLostCause(err); lost {
+		if cause := lostCause(err); cause != nil {
 			t.lose(cause)
 		}
 		return fmt.Errorf("progress of %s: %w", t.ExecutionID, err)
@@ -98,15 +98,11 @@ func (t *Task) lose(cause error) {
 	t.cancel(cause)
 }
 
-// ownershipLost reports whether the attempt's context ended because the
-// lease or the execution is gone (as opposed to a shutdown or kill).
-func (t *Task) ownershipLost() (error, bool) {
-	cause := context.Cause(t.ctx)
-	if cause == nil {
-		return nil, false
+// lostCause returns the cause when the attempt's context ended because
+// the lease or the execution is gone (not a shutdown or kill), else nil.
+func (t *Task) lostCause() error {
+	if cause := context.Cause(t.ctx); cause != nil && isOwnershipCause(cause) {
+		return cause
 	}
-	if isOwnershipCause(cause) {
-		return cause, true
-	}
-	return cause, false
+	return nil
 }

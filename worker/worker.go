@@ -198,7 +198,8 @@ func (w *Worker) Stop(ctx context.Context) error {
 // Kill stops the worker hard, as a crash would: no more claims or
 // renewals, running handlers' contexts are cancelled (cause ErrKilled) and
 // their outcomes are never reported, so their leases expire and the
-// executions are reclaimed elsewhere. It returns once Run has returned.
+// executions are reclaimed elsewhere. It returns once Run has returned,
+// so it must not be called from a handler.
 func (w *Worker) Kill() {
 	w.killOnce.Do(func() {
 		w.killed.Store(true)
