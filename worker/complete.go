@@ -99,7 +99,7 @@ func (c *completer) flush(ctx context.Context, batch []completion) {
 		errs = c.w.transport.CompleteMany(ctx, ps)
 	}
 	for i, x := range batch {
-		var err error
+		err := errMissingResult
 		if i < len(errs) {
 			err = errs[i]
 		}

@@ -14,6 +14,9 @@ import (
 // renewBatchMax bounds one RenewMany call.
 const renewBatchMax = 128
 
+// errMissingResult stands in for a result a batch call did not return.
+var errMissingResult = errors.New("worker: transport returned no result for this entry")
+
 // renewer keeps the leases of running attempts alive. Each lease is
 // renewed LeaseTTL/3 after its last successful renewal; leases falling due
 // within a quarter of that interval are renewed together with one
@@ -118,9 +121,12 @@ func (r *renewer) renewBatch(ctx context.Context, tasks []*Task) {
 		for i, t := range tasks {
 			hs[i] = t.handle
 		}
-		for i, res := range r.t.RenewMany(ctx, hs) {
-			if i < len(errs) {
-				errs[i] = res.Err
+		res := r.t.RenewMany(ctx, hs)
+		for i := range errs {
+			if i < len(res) {
+				errs[i] = res[i].Err
+			} else {
+				errs[i] = errMissingResult // retried on the next tick
 			}
 		}
 	}
