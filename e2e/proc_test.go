@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +62,15 @@ type serverProc struct {
 // for its startup line. extra flags come after the defaults and win.
 func startServer(t *testing.T, db database, extra ...string) *serverProc {
 	t.Helper()
+	p, err := launchServer(t, db, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// launchServer is startServer without t.Fatal, for use from goroutines.
+func launchServer(t *testing.T, db database, extra ...string) (*serverProc, error) {
 	args := []string{"server", "--database-url", db.url, "--listen", "127.0.0.1:0", "--log-format", "json"}
 	if db.name == "postgres" {
 		args = append(args, "--auto-migrate")
@@ -72,7 +82,7 @@ func startServer(t *testing.T, db database, extra ...string) *serverProc {
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start server: %v", err)
+		return nil, fmt.Errorf("start server: %w", err)
 	}
 	go func() {
 		p.waitErr = p.cmd.Wait()
@@ -83,15 +93,15 @@ func startServer(t *testing.T, db database, extra ...string) *serverProc {
 	case line := <-p.logs.started:
 		var rec struct{ Addr string }
 		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Addr == "" {
-			t.Fatalf("startup line without addr: %s", line)
+			return nil, fmt.Errorf("startup line without addr: %s", line)
 		}
 		p.URL = "http://" + rec.Addr
+		return p, nil
 	case <-p.exited:
-		t.Fatalf("server exited at start (%v):\n%s", p.waitErr, p.logs.String())
+		return nil, fmt.Errorf("server exited at start (%v):\n%s", p.waitErr, p.logs.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start within 30s:\n%s", p.logs.String())
+		return nil, fmt.Errorf("server did not start within 30s:\n%s", p.logs.String())
 	}
-	return p
 }
 
 // terminate sends SIGTERM and waits for a clean exit (the cleanup path).

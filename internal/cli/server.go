@@ -179,8 +179,10 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 	}
 	sigCtx, stopSignals := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stopSignals()
+	// The reconcilers run on ctx, not sigCtx: on a signal they keep
+	// running while in-flight requests drain, and are stopped after.
 	if sup != nil {
-		if err := sup.Start(sigCtx); err != nil {
+		if err := sup.Start(ctx); err != nil {
 			_ = ln.Close()
 			return err
 		}
