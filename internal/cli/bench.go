@@ -60,6 +60,9 @@ re-created by --schema-reset only if it holds nothing but bench data.
 			} else {
 				c.SQLitePath = db.Path
 			}
+			if err := c.Validate(); err != nil {
+				return usageError{err}
+			}
 			log, err := newLogger(env.Stderr, o.logLevel, "text")
 			if err != nil {
 				return err

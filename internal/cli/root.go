@@ -76,6 +76,7 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		newExecCmd(env),
 		newLanesCmd(env),
 		newVersionCmd(env, info),
+		newBenchCmd(env),
 	)
 	return root
 }
