@@ -41,14 +41,12 @@ func reportError(w io.Writer, err error) int {
 	return exitFailure
 }
 
-// isCobraUsage recognises the argument errors cobra itself produces.
-func isCobraUsage(msg string) bool {
-	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
-		strings.HasPrefix(msg, "accepts ") || strings.HasPrefix(msg, "requires at least") ||
-		strings.HasPrefix(msg, "invalid argument")
-}
+// isCobraUsage recognises the one usage error cobra produces itself
+// (flag errors go through the flag error func, arguments through
+// exactArgs and noArgs).
+func isCobraUsage(msg string) bool { return strings.HasPrefix(msg, "unknown command") }
 
-// exactArgs is cobra.ExactArgs with a usage error naming the argument.
+// exactArgs requires n positional arguments, with a usage error naming them.
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(_ *cobra.Command, args []string) error {
 		if len(args) != n {

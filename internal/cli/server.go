@@ -179,6 +179,9 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 	}
 	sigCtx, stopSignals := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stopSignals()
+	// Once shutdown begins, a second signal kills the process the default
+	// way instead of waiting for the drain.
+	context.AfterFunc(sigCtx, stopSignals)
 	// The reconcilers run on ctx, not sigCtx: on a signal they keep
 	// running while in-flight requests drain, and are stopped after.
 	if sup != nil {
@@ -190,8 +193,6 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 	logStartup(log, db, ln.Addr(), o)
 
 	serveErr := srv.Serve(sigCtx, ln)
-	// A second signal during the drain kills the process the default way.
-	stopSignals()
 	if sup != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 		if err := sup.Stop(stopCtx); err != nil {
