@@ -24,20 +24,24 @@ func (b *Backend) TryAcquireLeader(ctx context.Context, name string) (backend.Le
 	if err != nil {
 		return nil, false, mapPgError("leader: acquire", err)
 	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(
+		('x' || substr(md5('flowfabric:leader:' || current_schema() || ':' || $1), 1, 16))::bit(64)::bigint)`, name).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, false, mapPgError("leader: lock", err)
+	}
+	if !ok {
+		// Nothing is held on the session: it goes back to the pool.
+		conn.Release()
+		return nil, false, nil
+	}
+	// The session now holds the lock: it leaves the pool for good, and the
+	// lock lives exactly as long as it.
 	raw := conn.Hijack()
 	var key int64
 	if err := raw.QueryRow(ctx, `SELECT ('x' || substr(md5('flowfabric:leader:' || current_schema() || ':' || $1), 1, 16))::bit(64)::bigint`, name).Scan(&key); err != nil {
 		_ = raw.Close(context.WithoutCancel(ctx))
 		return nil, false, mapPgError("leader: key", err)
-	}
-	var ok bool
-	if err := raw.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
-		_ = raw.Close(context.WithoutCancel(ctx))
-		return nil, false, mapPgError("leader: lock", err)
-	}
-	if !ok {
-		_ = raw.Close(context.WithoutCancel(ctx))
-		return nil, false, nil
 	}
 	l := &leaderLease{conn: raw, key: key, lost: make(chan struct{}), stop: make(chan struct{})}
 	l.wg.Add(1)
