@@ -111,7 +111,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 		2*time.Second, 10*time.Millisecond, "the follower takes over")
 	took := time.Since(killedAt)
 	t.Logf("takeover after SIGKILL: %v (leader retry interval %v)", took, retry)
-	require.LessOrEqual(t, took, retry+800*time.Millisecond, "takeover within about one retry interval")
+	require.LessOrEqual(t, took, retry+3*time.Second, "takeover within a retry interval plus scheduling slack")
 	require.Equal(t, 1, follower.logs.count("reconciler leadership acquired"))
 
 	// The new leader's reconcilers work: an abandoned lease is expired
