@@ -124,7 +124,9 @@ func (a ackTransport) Complete(ctx context.Context, p backend.CompleteParams) er
 func (a ackTransport) CompleteMany(ctx context.Context, ps []backend.CompleteParams) []error {
 	errs := a.Backend.CompleteMany(ctx, ps)
 	for i, p := range ps {
-		if i >= len(errs) || errs[i] == nil { // the SDK reads a missing entry as success too
+		// A missing entry is unanswered, not acknowledged: the SDK
+		// retries it with Complete, which is observed above.
+		if i < len(errs) && errs[i] == nil {
 			a.s.acked(p.Handle.Lease.ExecutionID)
 		}
 	}
