@@ -115,6 +115,11 @@ func (b *Backend) internCapabilities(ctx context.Context, caps []string) (int32,
 	err := b.pool.QueryRow(ctx, `WITH ins AS (
 		INSERT INTO ff_capability_set (tokens, signature) VALUES ($1, $2) ON CONFLICT (signature) DO NOTHING RETURNING id
 	) SELECT id FROM ins UNION ALL SELECT id FROM ff_capability_set WHERE signature = $2 LIMIT 1`, caps, sig).Scan(&id)
+	if err == pgx.ErrNoRows {
+		// A concurrent transaction interned the same set after this
+		// statement's snapshot was taken: a new statement sees it.
+		err = b.pool.QueryRow(ctx, `SELECT id FROM ff_capability_set WHERE signature = $1`, sig).Scan(&id)
+	}
 	if err != nil {
 		return 0, mapPgError("intern capabilities", err)
 	}

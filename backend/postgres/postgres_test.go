@@ -35,3 +35,34 @@ func TestConformance(t *testing.T) {
 		}}
 	})
 }
+
+// TestConcurrentCapabilityInterning creates executions with the same new
+// requirement set from many goroutines (and backends) at once: every
+// create must succeed and share one signature.
+func TestConcurrentCapabilityInterning(t *testing.T) {
+	ctx := context.Background()
+	a, url := openFresh(t, nil)
+	others := []backend.Backend{a}
+	for i := 0; i < 3; i++ {
+		o, err := postgres.Open(ctx, postgres.Options{URL: url})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = o.Close() })
+		others = append(others, o)
+	}
+	for round := 0; round < 5; round++ {
+		caps := []string{"gpu", "round-" + string(rune('a'+round))}
+		errs := make(chan error, 16)
+		for i := 0; i < 16; i++ {
+			go func(i int) {
+				_, err := others[i%len(others)].CreateExecution(ctx, backend.CreateExecutionParams{Lane: "caps", Kind: "k", RequiredCapabilities: caps})
+				errs <- err
+			}(i)
+		}
+		for i := 0; i < 16; i++ {
+			require.NoError(t, <-errs)
+		}
+	}
+	var sets int
+	require.NoError(t, a.Pool().QueryRow(ctx, `SELECT count(*) FROM ff_capability_set`).Scan(&sets))
+	require.Equal(t, 6, sets, "the empty set plus one per round")
+}
