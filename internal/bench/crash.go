@@ -12,32 +12,25 @@ import (
 	"github.com/flowfabric-go/flowfabric/worker"
 )
 
-// runCrash measures lease expiry to reclaim. A victim worker claims
-// Workers jobs (one per slot) with LeaseTTL leases and blocks in every
-// handler; once all are running it is killed, so nothing more is renewed
-// or reported. The lease expiry of each execution is then read back from
-// the backend. A rescuer worker starts at once; the reconcilers' lease
-// expiry sweep marks the leases expired and the rescuer reclaims them.
-// Reclaim latency is the rescuer's handler start minus the lease expiry.
+// runCrash measures lease expiry to reclaim. A victim worker with
+// LeaseTTL leases claims Workers jobs (one per slot) and blocks in every
+// handler; the jobs are inserted one by one, spread over one lease-expiry
+// sweep interval, so that their leases expire at every phase of the sweep
+// (as crashes do in production) rather than all at one instant. Once all
+// are running the victim is killed: nothing more is renewed or reported.
+// The lease expiry of each execution is read back from the backend and a
+// rescuer worker starts at once; the reconcilers' sweep marks the leases
+// expired and the rescuer reclaims them. Reclaim latency is the rescuer's
+// handler start minus the lease expiry.
 func runCrash(ctx context.Context, c *Config, b backend.Backend, name string) (workload.Result, error) {
 	k := c.Workers
 	res := workload.Result{System: name, Mode: ModeCrash, Jobs: k, Workers: k}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.Timeout, fmt.Errorf("bench timed out after %s", c.Timeout))
 	defer cancel()
 
-	ids := make([]ff.ExecutionID, k)
-	begin := time.Now()
-	for n := range k {
-		r, err := b.CreateExecution(ctx, backend.CreateExecutionParams{Lane: Lane, Kind: Kind,
-			Input: workload.Payload{T: time.Now().UnixNano(), N: n}.Encode()})
-		if err != nil {
-			return res, fmt.Errorf("insert job %d: %w", n, err)
-		}
-		ids[n] = r.ExecutionID
-	}
-	res.Inserted, res.InsertElapsed = k, time.Since(begin)
-
-	if err := holdAndKill(ctx, c, b, k); err != nil {
+	ids, inserted, err := holdAndKill(ctx, c, b, k)
+	res.Inserted, res.InsertElapsed = len(ids), inserted
+	if err != nil {
 		return res, err
 	}
 	expiry := make(map[ff.ExecutionID]int64, k)
@@ -102,18 +95,25 @@ func runCrash(ctx context.Context, c *Config, b backend.Backend, name string) (w
 	return res, nil
 }
 
-// holdAndKill runs a victim worker whose handlers block until all k jobs
-// are running, then kills it.
-func holdAndKill(ctx context.Context, c *Config, b backend.Backend, k int) error {
+// holdAndKill runs a victim worker whose handlers block, inserts k jobs
+// spread over one sweep interval, waits until all k are running and kills
+// the victim. It returns the jobs' ids and the insert phase's duration.
+func holdAndKill(ctx context.Context, c *Config, b backend.Backend, k int) ([]ff.ExecutionID, time.Duration, error) {
 	victim, err := worker.New(b, worker.Config{WorkerID: WorkerID, Lanes: []string{Lane}, Concurrency: k,
 		LeaseTTL: c.LeaseTTL, ClaimBatch: c.ClaimBatch, Logger: c.Logger})
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	var running sync.WaitGroup
-	running.Add(k)
+	var mu sync.Mutex
+	running := 0
+	all := make(chan struct{})
 	victim.Register(Kind, func(ctx context.Context, _ *worker.Task) (any, error) {
-		running.Done()
+		mu.Lock()
+		running++
+		if running == k {
+			close(all)
+		}
+		mu.Unlock()
 		<-ctx.Done()
 		return nil, context.Cause(ctx)
 	})
@@ -122,19 +122,47 @@ func holdAndKill(ctx context.Context, c *Config, b backend.Backend, k int) error
 		defer close(done)
 		_ = victim.Run(ctx)
 	}()
-	all := make(chan struct{})
-	go func() {
-		running.Wait()
-		close(all)
-	}()
+	kill := func() {
+		victim.Kill()
+		<-done
+	}
+
+	ids := make([]ff.ExecutionID, 0, k)
+	spacing := c.Engine.LeaseExpiryInterval / time.Duration(k)
+	begin := time.Now()
+	for n := range k {
+		if !sleepCtx(ctx, time.Until(begin.Add(time.Duration(n)*spacing))) {
+			break
+		}
+		r, err := b.CreateExecution(ctx, backend.CreateExecutionParams{Lane: Lane, Kind: Kind,
+			Input: workload.Payload{T: time.Now().UnixNano(), N: n}.Encode()})
+		if err != nil {
+			kill()
+			return ids, time.Since(begin), fmt.Errorf("insert job %d: %w", n, err)
+		}
+		ids = append(ids, r.ExecutionID)
+	}
+	inserted := time.Since(begin)
 	select {
 	case <-all:
 	case <-ctx.Done():
-		victim.Kill()
-		<-done
-		return fmt.Errorf("victim worker did not start all %d jobs: %w", k, context.Cause(ctx))
+		kill()
+		return ids, inserted, fmt.Errorf("victim worker did not start all %d jobs: %w", k, context.Cause(ctx))
 	}
-	victim.Kill()
-	<-done
-	return nil
+	kill()
+	return ids, inserted, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
