@@ -4,7 +4,9 @@
 --  * ff_execution is the thin hot row: typed state columns, no payloads.
 --    Its partial index ff_execution_claim is the ready queue, in exact
 --    claim order; a claim is one statement over it.
---  * Payloads, results and tags live beside it, written once.
+--  * Payloads, results and tags live beside it, written once. Side tables
+--    carry no foreign key: the hot path writes them in the same statement
+--    as their execution, and retention deletes them together.
 --  * Every due-time concern has its own partial index on one column, so
 --    the reconcilers sweep in batches without walking the table.
 --  * Every row keeps its partition number for a distributed Postgres.
@@ -101,7 +103,7 @@ CREATE INDEX ff_execution_live ON ff_execution (lane, public_state) WHERE lifecy
 
 -- Written once at creation.
 CREATE TABLE ff_payload (
-    execution_id text COLLATE "C" PRIMARY KEY REFERENCES ff_execution (id) ON DELETE CASCADE,
+    execution_id text COLLATE "C" PRIMARY KEY,
     partition    smallint NOT NULL,
     input        bytea NOT NULL,
     tags         jsonb NOT NULL DEFAULT '{}',
@@ -110,13 +112,13 @@ CREATE TABLE ff_payload (
 );
 
 CREATE TABLE ff_result (
-    execution_id text COLLATE "C" PRIMARY KEY REFERENCES ff_execution (id) ON DELETE CASCADE,
+    execution_id text COLLATE "C" PRIMARY KEY,
     partition    smallint NOT NULL,
     result       bytea NOT NULL
 );
 
 CREATE TABLE ff_attempt (
-    execution_id       text COLLATE "C" NOT NULL REFERENCES ff_execution (id) ON DELETE CASCADE,
+    execution_id       text COLLATE "C" NOT NULL,
     attempt_index      integer NOT NULL,
     partition          smallint NOT NULL,
     attempt_id         text NOT NULL,
