@@ -2,15 +2,17 @@ package worker
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 // claimLoop claims work into free concurrency slots until ctx is done.
-// Each claim asks for min(free slots, ClaimBatch) tasks; a full batch is
-// followed at once by another claim, anything less means the lanes are
-// (nearly) drained and the loop waits for a wake-up or its poll timer.
+// Each claim asks for min(free slots, ClaimBatch) tasks; any non-empty
+// result is followed at once by another claim, an empty one means the
+// lanes are drained and the loop waits for a wake-up or its poll timer.
+// Config.Claimers loops run side by side, sharing the slots.
 func (w *Worker) claimLoop(ctx context.Context) {
 	var wake <-chan struct{}
 	if s, ok := w.transport.(WorkSubscriber); ok {
@@ -21,6 +23,9 @@ func (w *Worker) claimLoop(ctx context.Context) {
 	idle := newIdler(w.cfg, wake)
 	defer idle.stop()
 	for ctx.Err() == nil {
+		// Let handlers that just finished give their slots back first, so
+		// one claim refills many slots instead of many claims a few.
+		runtime.Gosched()
 		n := w.slots.take(w.cfg.ClaimBatch)
 		if n == 0 {
 			select {
@@ -47,12 +52,11 @@ func (w *Worker) claimLoop(ctx context.Context) {
 				w.log.Warn("worker: claim failed", "error", err)
 				idle.backoff(ctx)
 			}
-		case len(tasks) == n:
+		case len(tasks) > 0:
+			// A short batch may only mean another claimer holds the
+			// rows it wanted: claim again at once; an empty one waits.
 			idle.reset()
 		default:
-			if len(tasks) > 0 {
-				idle.reset()
-			}
 			idle.wait(ctx)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // after completeLinger, whichever comes first. A lone completion
 // therefore never waits longer than completeLinger.
 const (
-	completeBatchMax = 64
+	completeBatchMax = 500
 	completeLinger   = time.Millisecond
 )
 

@@ -13,7 +13,7 @@ import (
 const (
 	ConcurrencyDefault    = 10
 	LeaseTTLDefault       = 30 * time.Second
-	ClaimBatchMax         = 32 // the default ClaimBatch is min(Concurrency, ClaimBatchMax)
+	ClaimBatchMax         = 200 // the default ClaimBatch is min(Concurrency, ClaimBatchMax)
 	PollIntervalDefault   = 200 * time.Millisecond
 	PollBackoffMin        = 50 * time.Millisecond
 	PollBackoffMaxDefault = time.Second
@@ -44,6 +44,10 @@ type Config struct {
 	// min(Concurrency, 32)). A claim never asks for more than the free
 	// concurrency slots.
 	ClaimBatch int
+	// Claimers is how many claim calls may be in flight at once (default
+	// 1). More overlap claim round trips when the database is remote and
+	// the handlers are short; locally one claimer is fastest.
+	Claimers int
 	// PollInterval is how often an idle worker re-claims when the
 	// transport delivers wake-ups (a fallback for lost hints; default
 	// 200ms). Without wake-ups an idle worker polls with a backoff from
@@ -102,6 +106,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, ff.Validation(ff.KindInvalidInput, "claim batch %d outside [1, %d]", c.ClaimBatch, ff.MaxClaimBatch)
 	}
 	c.ClaimBatch = min(c.ClaimBatch, c.Concurrency)
+	if c.Claimers == 0 {
+		c.Claimers = 1
+	}
+	if c.Claimers < 0 || c.Claimers > 16 {
+		return c, ff.Validation(ff.KindInvalidInput, "claimers %d outside [1, 16]", c.Claimers)
+	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = PollIntervalDefault
 	}

@@ -120,7 +120,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg.Go(func() { w.completer.run(ioCtx) })
 	w.log.Info("worker: running", "lanes", w.cfg.Lanes, "concurrency", w.cfg.Concurrency)
 
-	w.claimLoop(claimCtx)
+	var claimers sync.WaitGroup
+	for i := 0; i < w.cfg.Claimers; i++ {
+		claimers.Go(func() { w.claimLoop(claimCtx) })
+	}
+	claimers.Wait()
 	w.drain()
 	w.completer.close()
 	renewCancel()

@@ -19,7 +19,7 @@ import (
 // The update mirrors flowfabric.Execution.Claim: a fresh attempt for
 // pending work, the same attempt for interrupted work, a reclaim attempt
 // for a lost lease; the epoch grows by one in every case. The attempt row
-// is inserted, or for a resume re-started, by the same statement.
+// is inserted (or, for a resume, re-started) by the same statement.
 const claimSQL = `WITH sigs AS (
 	SELECT id FROM ff_capability_set WHERE tokens <@ $2::text[]
 ), picked AS (
@@ -68,20 +68,23 @@ const claimSQL = `WITH sigs AS (
 	RETURNING e.id, e.partition, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1 AS attempt_index,
 		e.current_attempt_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms,
 		k.attempt_type, k.is_resume, k.is_reclaim, k.now
-), att AS (
+), att_new AS (
 	INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
 		lease_epoch, worker_id, worker_instance_id, started_at_ms)
 	SELECT u.id, u.attempt_index, u.partition, u.current_attempt_id, u.attempt_type, 'started',
 		u.lease_epoch, $4, $5, u.now
-	FROM upd u
-	ON CONFLICT (execution_id, attempt_index) DO UPDATE SET
-		lifecycle = 'started', lease_epoch = EXCLUDED.lease_epoch,
-		worker_id = EXCLUDED.worker_id, worker_instance_id = EXCLUDED.worker_instance_id
-	RETURNING execution_id, attempt_type
+	FROM upd u WHERE NOT u.is_resume
+), att_resumed AS (
+	UPDATE ff_attempt a SET lifecycle = 'started', lease_epoch = u.lease_epoch,
+		worker_id = $4, worker_instance_id = $5
+	FROM upd u WHERE u.is_resume AND a.execution_id = u.id AND a.attempt_index = u.attempt_index
 )
 SELECT u.id, u.lane, u.kind, u.priority, u.attempt_index, u.current_attempt_id, u.lease_id, u.lease_epoch,
-	u.lease_expires_at_ms, a.attempt_type, u.is_resume, u.is_reclaim, p.input, p.tags
-FROM upd u JOIN att a ON a.execution_id = u.id JOIN ff_payload p ON p.execution_id = u.id
+	u.lease_expires_at_ms,
+	CASE WHEN u.is_resume THEN (SELECT a.attempt_type FROM ff_attempt a
+		WHERE a.execution_id = u.id AND a.attempt_index = u.attempt_index) ELSE u.attempt_type END,
+	u.is_resume, u.is_reclaim, p.input, p.tags
+FROM upd u JOIN ff_payload p ON p.execution_id = u.id
 ORDER BY u.priority DESC, u.seq`
 
 // Claim implements backend.Lifecycle.

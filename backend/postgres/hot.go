@@ -16,8 +16,8 @@ const fenceSQL = `e.id = i.id AND e.lifecycle_phase = 'active' AND e.ownership_s
 	AND e.lease_expires_at_ms > i.now`
 
 // completeSQL completes many attempts in one statement: the fenced state
-// change (mirroring flowfabric.Execution.Complete), the attempt end, the
-// result and the completion outbox row. Rows that fail the fence are simply
+// change with the result (mirroring flowfabric.Execution.Complete), the
+// attempt end and the completion outbox row. Rows that fail the fence are simply
 // not returned; the caller resolves them on the slow path.
 const completeSQL = `WITH i AS (
 	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
@@ -28,17 +28,14 @@ const completeSQL = `WITH i AS (
 		blocking_reason = 'none', terminal_outcome = 'success', attempt_state = 'attempt_terminal',
 		public_state = 'completed', ready = false, blocking_detail = '',
 		lease_id = '', lease_expires_at_ms = 0, worker_id = '', worker_instance_id = '',
-		ready_at_ms = 0, attempt_deadline_ms = 0, completed_at_ms = i.now, updated_at_ms = i.now
+		ready_at_ms = 0, attempt_deadline_ms = 0, completed_at_ms = i.now, updated_at_ms = i.now,
+		result = i.result
 	FROM i
 	WHERE ` + fenceSQL + `
-	RETURNING e.id, e.partition, e.lane, e.namespace, e.attempt_count - 1 AS attempt_index, i.result, i.now
+	RETURNING e.id, e.partition, e.lane, e.namespace, e.attempt_count - 1 AS attempt_index, i.now
 ), att AS (
 	UPDATE ff_attempt a SET lifecycle = 'ended_success', ended_at_ms = u.now
 	FROM upd u WHERE a.execution_id = u.id AND a.attempt_index = u.attempt_index
-), res AS (
-	INSERT INTO ff_result (execution_id, partition, result)
-	SELECT id, partition, result FROM upd
-	ON CONFLICT (execution_id) DO UPDATE SET result = EXCLUDED.result
 ), ev AS (
 	INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)
 	SELECT 'completion', id, partition, lane, namespace, 'success', now FROM upd

@@ -71,7 +71,7 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply
 // ExpireLeases implements backend.Maintenance.
 func (b *Backend) ExpireLeases(ctx context.Context, limit int) (int, error) {
 	return b.sweep(ctx, "expire leases", `SELECT id FROM ff_execution
-		WHERE ownership_state = 'leased' AND lease_expires_at_ms <= coalesce($1::bigint, ff_now_ms())
+		WHERE ownership_state = 'leased' AND NOT ready AND lease_expires_at_ms <= coalesce($1::bigint, ff_now_ms())
 		ORDER BY lease_expires_at_ms`, limit, func(e *ff.Execution, now int64) *ff.Effects {
 		return e.MarkLeaseExpired(now)
 	})

@@ -51,8 +51,8 @@ func (b *Backend) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]
 		outcome string
 		result  []byte
 	)
-	err := b.pool.QueryRow(ctx, `SELECT e.terminal_outcome, r.result FROM ff_execution e
-		LEFT JOIN ff_result r ON r.execution_id = e.id WHERE e.id = $1`, id.String()).Scan(&outcome, &result)
+	err := b.pool.QueryRow(ctx, `SELECT terminal_outcome, result FROM ff_execution WHERE id = $1`,
+		id.String()).Scan(&outcome, &result)
 	if err == pgx.ErrNoRows {
 		return nil, ff.NotFound("execution", "%s", id)
 	}
@@ -172,7 +172,13 @@ func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (bac
 		return page, nil
 	}
 	rows, err = b.pool.Query(ctx, `SELECT lane, public_state, count(*) FROM ff_execution
-		WHERE lifecycle_phase <> 'terminal' AND lane = ANY($1) GROUP BY lane, public_state`, names)
+		WHERE lifecycle_phase NOT IN ('terminal', 'active') AND lane = ANY($1) GROUP BY lane, public_state
+		UNION ALL
+		SELECT lane, 'active', count(*) FROM ff_execution
+		WHERE ownership_state = 'leased' AND NOT ready AND lane = ANY($1) GROUP BY lane
+		UNION ALL
+		SELECT lane, 'active', count(*) FROM ff_execution
+		WHERE ready AND lifecycle_phase = 'active' AND lane = ANY($1) GROUP BY lane`, names)
 	if err != nil {
 		return backend.LanePage{}, mapPgError("list lanes: counts", err)
 	}
@@ -181,7 +187,7 @@ func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (bac
 		n           int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&lane, &state, &n}, func() error {
-		page.Lanes[idx[lane]].Counts[ff.PublicState(state)] = n
+		page.Lanes[idx[lane]].Counts[ff.PublicState(state)] += n
 		return nil
 	})
 	if err != nil {

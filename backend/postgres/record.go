@@ -139,8 +139,7 @@ func queueRecordWrite(batch *pgx.Batch, e *ff.Execution, fx *ff.Effects) {
 		if res == nil {
 			res = []byte{}
 		}
-		batch.Queue(`INSERT INTO ff_result (execution_id, partition, result) VALUES ($1, $2, $3)
-			ON CONFLICT (execution_id) DO UPDATE SET result = EXCLUDED.result`, id, part, res)
+		batch.Queue(`UPDATE ff_execution SET result = $2 WHERE id = $1`, id, res)
 	}
 	if ev := fx.Event; ev != nil {
 		batch.Queue(`INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)

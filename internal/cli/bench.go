@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -16,6 +18,7 @@ import (
 // of bench.Config.
 type benchOptions struct {
 	databaseURL string
+	cpuProfile  string
 	progress    bool
 	logLevel    string
 }
@@ -73,6 +76,17 @@ re-created by --schema-reset only if it holds nothing but bench data.
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if o.cpuProfile != "" {
+				f, err := os.Create(o.cpuProfile)
+				if err != nil {
+					return fmt.Errorf("cpu profile: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("cpu profile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			if err := bench.Run(ctx, c, env.Stdout); err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
@@ -81,6 +95,7 @@ re-created by --schema-reset only if it holds nothing but bench data.
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.databaseURL, "database-url", "", "postgres://... URL, sqlite://path or a SQLite file path (required)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
 	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps or crash")
 	f.IntVar(&c.Jobs, "jobs", workload.DefaultJobs, "jobs to insert (steady: at most; crash uses --workers jobs)")
 	f.IntVar(&c.Workers, "workers", workload.DefaultWorkers, "worker concurrency (handlers running at once)")

@@ -4,7 +4,8 @@
 --  * ff_execution is the thin hot row: typed state columns, no payloads.
 --    Its partial index ff_execution_claim is the ready queue, in exact
 --    claim order; a claim is one statement over it.
---  * Payloads, results and tags live beside it, written once. Side tables
+--  * Payloads and tags live beside it, written once; the result is written
+--    into it once, by the completion that ends its hot life. Side tables
 --    carry no foreign key: the hot path writes them in the same statement
 --    as their execution, and retention deletes them together.
 --  * Every due-time concern has its own partial index on one column, so
@@ -87,19 +88,27 @@ CREATE TABLE ff_execution (
     failure_reason        text NOT NULL DEFAULT '',
     failure_class         text NOT NULL DEFAULT '',
     cancel_reason         text NOT NULL DEFAULT '',
-    cancelled_by          text NOT NULL DEFAULT ''
+    cancelled_by          text NOT NULL DEFAULT '',
+    -- Written once, by the completion, when the row stops being hot; large
+    -- results go to TOAST.
+    result                bytea
 ) WITH (fillfactor = 80);
 
 CREATE INDEX ff_execution_claim ON ff_execution (lane, cap_sig, priority DESC, seq) WHERE ready;
-CREATE INDEX ff_execution_lease_due ON ff_execution (lease_expires_at_ms) WHERE ownership_state = 'leased';
+-- The "NOT ready" (always true of a leased row) keeps the fenced hot
+-- statements, which do not mention ready, from ever reaching rows through
+-- this index instead of the primary key.
+CREATE INDEX ff_execution_lease_due ON ff_execution (lease_expires_at_ms) WHERE ownership_state = 'leased' AND NOT ready;
 CREATE INDEX ff_execution_delay_due ON ff_execution (ready_at_ms) WHERE eligibility_state = 'not_eligible_until_time';
 CREATE INDEX ff_execution_attempt_due ON ff_execution (attempt_deadline_ms) WHERE attempt_deadline_ms > 0;
 CREATE INDEX ff_execution_deadline_due ON ff_execution (execution_deadline_ms)
     WHERE execution_deadline_ms > 0 AND lifecycle_phase <> 'terminal';
 CREATE UNIQUE INDEX ff_execution_idempotency ON ff_execution (namespace, idempotency_key) WHERE idempotency_key <> '';
--- Queue depth and live listings by lane; terminal rows (the bulk over time)
--- stay out of it.
-CREATE INDEX ff_execution_live ON ff_execution (lane, public_state) WHERE lifecycle_phase <> 'terminal';
+-- Queue depth by lane for waiting, delayed and interrupted work. Terminal
+-- rows (the bulk over time) and active ones (counted through
+-- ff_execution_lease_due) stay out of it, so a claim never writes it.
+CREATE INDEX ff_execution_queued ON ff_execution (lane, public_state)
+    WHERE lifecycle_phase NOT IN ('terminal', 'active');
 
 -- Written once at creation.
 CREATE TABLE ff_payload (
@@ -109,12 +118,6 @@ CREATE TABLE ff_payload (
     tags         jsonb NOT NULL DEFAULT '{}',
     policy       jsonb,
     capabilities text[] NOT NULL DEFAULT '{}'
-);
-
-CREATE TABLE ff_result (
-    execution_id text COLLATE "C" PRIMARY KEY,
-    partition    smallint NOT NULL,
-    result       bytea NOT NULL
 );
 
 CREATE TABLE ff_attempt (
@@ -138,7 +141,7 @@ CREATE TABLE ff_attempt (
 -- reader that only consumes rows below its snapshot's xmin never skips a
 -- row that commits late (the cursor is (xid, id)).
 CREATE TABLE ff_event (
-    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id           bigint GENERATED ALWAYS AS IDENTITY,
     xid          xid8 NOT NULL DEFAULT pg_current_xact_id(),
     kind         text NOT NULL,
     execution_id text COLLATE "C" NOT NULL,
@@ -146,6 +149,6 @@ CREATE TABLE ff_event (
     lane         text NOT NULL,
     namespace    text NOT NULL DEFAULT '',
     outcome      text NOT NULL,
-    at_ms        bigint NOT NULL
+    at_ms        bigint NOT NULL,
+    PRIMARY KEY (xid, id)
 );
-CREATE INDEX ff_event_cursor ON ff_event (xid, id);

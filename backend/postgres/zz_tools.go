@@ -1,0 +1,7 @@
+package postgres
+
+// Statement texts for local tooling.
+const (
+	CompleteSQLForTools = completeSQL
+	ClaimSQLForTools    = claimSQL
+)
