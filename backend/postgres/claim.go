@@ -66,7 +66,7 @@ const claimSQL = `WITH sigs AS (
 	FROM kind k
 	WHERE e.id = k.id
 	RETURNING e.id, e.partition, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1 AS attempt_index,
-		e.current_attempt_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms,
+		e.current_attempt_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms, e.input, e.tags,
 		k.attempt_type, k.is_resume, k.is_reclaim, k.now
 ), att_new AS (
 	INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
@@ -83,8 +83,8 @@ SELECT u.id, u.lane, u.kind, u.priority, u.attempt_index, u.current_attempt_id, 
 	u.lease_expires_at_ms,
 	CASE WHEN u.is_resume THEN (SELECT a.attempt_type FROM ff_attempt a
 		WHERE a.execution_id = u.id AND a.attempt_index = u.attempt_index) ELSE u.attempt_type END,
-	u.is_resume, u.is_reclaim, p.input, p.tags
-FROM upd u JOIN ff_payload p ON p.execution_id = u.id
+	u.is_resume, u.is_reclaim, u.input, u.tags
+FROM upd u
 ORDER BY u.priority DESC, u.seq`
 
 // Claim implements backend.Lifecycle.

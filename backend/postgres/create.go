@@ -11,21 +11,20 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
-// createSQL inserts the hot row and its payload in one statement. ON
-// CONFLICT covers both an existing explicit id and a seen idempotency key;
+// createSQL inserts the execution (registering its lane on first use) in
+// one statement. ON CONFLICT covers both an existing explicit id and a seen idempotency key;
 // the caller tells them apart.
 const createSQL = `WITH lane AS (
 	INSERT INTO ff_lane (name, created_at_ms) SELECT $4, $20 WHERE $24 ON CONFLICT DO NOTHING
 ), ins AS (
 	INSERT INTO ff_execution (id, partition, namespace, lane, kind, priority, cap_sig, idempotency_key,
 		lifecycle_phase, ownership_state, eligibility_state, blocking_reason, terminal_outcome, attempt_state,
-		public_state, ready, ready_at_ms, execution_deadline_ms, attempt_timeout_ms, created_at_ms, updated_at_ms)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)
+		public_state, ready, ready_at_ms, execution_deadline_ms, attempt_timeout_ms, created_at_ms, updated_at_ms,
+		input, tags, policy, capabilities)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20,
+		$21, $22, $23, $25)
 	ON CONFLICT DO NOTHING
 	RETURNING id
-), pay AS (
-	INSERT INTO ff_payload (execution_id, partition, input, tags, policy, capabilities)
-	SELECT id, $2, $21, $22, $23, $25 FROM ins
 )
 SELECT count(*) FROM ins`
 

@@ -50,12 +50,12 @@ func TestHotPathPlans(t *testing.T) {
 	// on two lanes and 20k finished ones.
 	_, err = b.Pool().Exec(ctx, `INSERT INTO ff_execution (id, partition, namespace, lane, kind, priority, cap_sig,
 		lifecycle_phase, ownership_state, eligibility_state, blocking_reason, terminal_outcome, attempt_state,
-		public_state, ready, created_at_ms, updated_at_ms)
+		public_state, ready, created_at_ms, updated_at_ms, input)
 		SELECT '{fp:1}:' || gen_random_uuid(), 1, '', CASE WHEN g % 2 = 0 THEN 'hot' ELSE 'other' END, 'k', g % 3, 0,
 			CASE WHEN g > 20000 THEN 'terminal' ELSE 'runnable' END, 'unowned',
 			CASE WHEN g > 20000 THEN 'not_applicable' ELSE 'eligible_now' END, 'waiting_for_worker',
 			CASE WHEN g > 20000 THEN 'success' ELSE 'none' END, 'pending_first_attempt',
-			CASE WHEN g > 20000 THEN 'completed' ELSE 'waiting' END, g <= 20000, 0, 0
+			CASE WHEN g > 20000 THEN 'completed' ELSE 'waiting' END, g <= 20000, 0, 0, '\x'::bytea
 		FROM generate_series(1, 40000) g`)
 	require.NoError(t, err)
 	_, err = b.Pool().Exec(ctx, `INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type,

@@ -10,8 +10,8 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
-// recordColumns selects a whole execution record: the hot row e joined
-// with its payload row p.
+// recordColumns selects a whole execution record (without input and
+// result, which only claim and the result read need).
 const recordColumns = `e.id, e.namespace, e.lane, e.kind, e.priority, e.seq, e.idempotency_key,
 	e.lifecycle_phase, e.ownership_state, e.eligibility_state, e.blocking_reason, e.terminal_outcome,
 	e.attempt_state, e.public_state, e.blocking_detail,
@@ -21,9 +21,9 @@ const recordColumns = `e.id, e.namespace, e.lane, e.kind, e.priority, e.seq, e.i
 	e.ready_at_ms, e.attempt_deadline_ms, e.execution_deadline_ms,
 	e.created_at_ms, e.started_at_ms, e.completed_at_ms, e.updated_at_ms,
 	e.progress_pct, e.progress_message, e.failure_reason, e.failure_class, e.cancel_reason, e.cancelled_by,
-	p.tags, p.policy, p.capabilities`
+	e.tags, e.policy, e.capabilities`
 
-const recordFrom = ` FROM ff_execution e JOIN ff_payload p ON p.execution_id = e.id`
+const recordFrom = ` FROM ff_execution e`
 
 // scanRecord decodes one row selected with recordColumns (plus any
 // trailing destinations in extra).

@@ -1,13 +1,13 @@
 -- FlowFabric schema, version 1: the execution lifecycle.
 --
 -- Layout rules (DESIGN.md §2.4):
---  * ff_execution is the thin hot row: typed state columns, no payloads.
---    Its partial index ff_execution_claim is the ready queue, in exact
---    claim order; a claim is one statement over it.
---  * Payloads and tags live beside it, written once; the result is written
---    into it once, by the completion that ends its hot life. Side tables
---    carry no foreign key: the hot path writes them in the same statement
---    as their execution, and retention deletes them together.
+--  * ff_execution holds typed state columns and its payloads, written
+--    once (large ones live in TOAST and are never rewritten by state
+--    changes). Its partial index ff_execution_claim is the ready queue, in
+--    exact claim order; a claim is one statement over it.
+--  * Side tables carry no foreign key: the hot path writes them in the
+--    same statement as their execution, and retention deletes them
+--    together.
 --  * Every due-time concern has its own partial index on one column, so
 --    the reconcilers sweep in batches without walking the table.
 --  * Every row keeps its partition number for a distributed Postgres.
@@ -89,8 +89,15 @@ CREATE TABLE ff_execution (
     failure_class         text NOT NULL DEFAULT '',
     cancel_reason         text NOT NULL DEFAULT '',
     cancelled_by          text NOT NULL DEFAULT '',
-    -- Written once, by the completion, when the row stops being hot; large
-    -- results go to TOAST.
+    -- Payloads. Input, tags, policy and required capabilities are written
+    -- once at creation and the result once by the completion. Values over
+    -- ~2 kB move to TOAST, and an update of the row copies only their
+    -- pointer, so large payloads never ride along with state changes;
+    -- small ones cost less inline than a side-table lookup per claim.
+    input                 bytea NOT NULL,
+    tags                  jsonb NOT NULL DEFAULT '{}',
+    policy                jsonb,
+    capabilities          text[] NOT NULL DEFAULT '{}',
     result                bytea
 ) WITH (fillfactor = 80);
 
@@ -109,16 +116,6 @@ CREATE UNIQUE INDEX ff_execution_idempotency ON ff_execution (namespace, idempot
 -- ff_execution_lease_due) stay out of it, so a claim never writes it.
 CREATE INDEX ff_execution_queued ON ff_execution (lane, public_state)
     WHERE lifecycle_phase NOT IN ('terminal', 'active');
-
--- Written once at creation.
-CREATE TABLE ff_payload (
-    execution_id text COLLATE "C" PRIMARY KEY,
-    partition    smallint NOT NULL,
-    input        bytea NOT NULL,
-    tags         jsonb NOT NULL DEFAULT '{}',
-    policy       jsonb,
-    capabilities text[] NOT NULL DEFAULT '{}'
-);
 
 CREATE TABLE ff_attempt (
     execution_id       text COLLATE "C" NOT NULL,
