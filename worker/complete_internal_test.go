@@ -10,7 +10,7 @@ import (
 func TestGatherBatchesWhatIsReady(t *testing.T) {
 	t.Parallel()
 	w := &Worker{}
-	c := newCompleter(w, 200)
+	c := newCompleter(w, completeBatchMax+10)
 	for range 5 {
 		c.in <- completion{}
 	}
@@ -18,7 +18,7 @@ func TestGatherBatchesWhatIsReady(t *testing.T) {
 	first := <-c.in
 	require.Len(t, c.gather([]completion{first}), 5)
 
-	for range 100 {
+	for range completeBatchMax + 10 {
 		c.in <- completion{}
 	}
 	first = <-c.in

@@ -11,7 +11,7 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
-// start runs a claimed attempt on its own goroutine. The caller has
+// start hands a claimed attempt to an executor goroutine. The caller has
 // reserved a concurrency slot for it; execute gives it back.
 func (w *Worker) start(c backend.ClaimedTask, claimedAt time.Time) {
 	t := newTask(w, c)
@@ -19,7 +19,7 @@ func (w *Worker) start(c backend.ClaimedTask, claimedAt time.Time) {
 	w.renewer.add(t, claimedAt)
 	w.running.Add(1)
 	w.inflight.Add(1)
-	go w.execute(t)
+	w.executors <- t
 }
 
 // execute runs the handler and settles the attempt's outcome.

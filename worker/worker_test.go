@@ -293,11 +293,12 @@ func TestConfigValidation(t *testing.T) {
 	_, err = worker.New(tr, worker.Config{WorkerID: "w", Capabilities: []string{"a,b"}})
 	require.Error(t, err)
 
-	w, err := worker.New(tr, worker.Config{WorkerID: "w", Concurrency: 100})
+	w, err := worker.New(tr, worker.Config{WorkerID: "w", Concurrency: 500})
 	require.NoError(t, err)
 	cfg := w.Config()
 	require.Equal(t, []string{"default"}, cfg.Lanes)
-	require.Equal(t, 32, cfg.ClaimBatch)
+	require.Equal(t, worker.ClaimBatchMax, cfg.ClaimBatch)
+	require.Equal(t, 1, cfg.Claimers)
 	require.Equal(t, 30*time.Second, cfg.LeaseTTL)
 	require.Regexp(t, `^w-[0-9a-f]{12}$`, cfg.InstanceID)
 
