@@ -32,6 +32,13 @@ type Execution struct {
 	// attempt, if any, has index AttemptCount-1 (resumes reuse it).
 	AttemptCount     uint32
 	CurrentAttemptID string
+	// The current attempt's type, start and worker, kept on the
+	// execution (not cleared with the lease) for backends that store an
+	// attempt's own row only once it ends.
+	CurrentAttemptType      AttemptType
+	CurrentAttemptStartedMs int64
+	AttemptWorkerID         string
+	AttemptWorkerInstanceID string
 
 	LeaseID          string
 	LeaseEpoch       uint64 // per execution, only grows, never cleared
@@ -252,6 +259,8 @@ func (e *Execution) Claim(nowMs int64, a ClaimArgs, backend BackendTag) (Handle,
 	e.LeaseExpiresAtMs = nowMs + a.LeaseTTLMs
 	e.WorkerID = a.WorkerID
 	e.WorkerInstanceID = a.WorkerInstanceID
+	e.AttemptWorkerID = a.WorkerID
+	e.AttemptWorkerInstanceID = a.WorkerInstanceID
 	e.LastHeartbeatMs = nowMs
 	e.ReadyAtMs = 0
 	if kind == HandleResumed {
@@ -262,6 +271,8 @@ func (e *Execution) Claim(nowMs int64, a ClaimArgs, backend BackendTag) (Handle,
 		})
 	} else {
 		e.CurrentAttemptID = a.AttemptID
+		e.CurrentAttemptType = typ
+		e.CurrentAttemptStartedMs = nowMs
 		fx.InsertAttempt = &Attempt{
 			ExecutionID: e.ID, Index: e.AttemptCount, ID: a.AttemptID, Type: typ,
 			Lifecycle: AttemptStarted, LeaseEpoch: e.LeaseEpoch,

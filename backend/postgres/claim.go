@@ -18,8 +18,8 @@ import (
 // backlog is sorted; the small per-pair heads are merged and cut to $3.
 // The update mirrors flowfabric.Execution.Claim: a fresh attempt for
 // pending work, the same attempt for interrupted work, a reclaim attempt
-// for a lost lease; the epoch grows by one in every case. The attempt row
-// is inserted (or, for a resume, re-started) by the same statement.
+// for a lost lease; the epoch grows by one in every case. The current
+// attempt lives in the execution row; its own row is written when it ends.
 const claimSQL = `WITH sigs AS (
 	SELECT id FROM ff_capability_set WHERE tokens <@ $2::text[]
 ), picked AS (
@@ -57,6 +57,9 @@ const claimSQL = `WITH sigs AS (
 		lease_expires_at_ms = k.now + $7,
 		worker_id = $4, worker_instance_id = $5, last_heartbeat_ms = k.now,
 		current_attempt_id = CASE WHEN k.is_resume THEN e.current_attempt_id ELSE gen_random_uuid()::text END,
+		attempt_type = CASE WHEN k.is_resume THEN e.attempt_type ELSE k.attempt_type END,
+		attempt_started_ms = CASE WHEN k.is_resume THEN e.attempt_started_ms ELSE k.now END,
+		attempt_worker_id = $4, attempt_worker_instance_id = $5,
 		attempt_count = e.attempt_count + (NOT k.is_resume)::int,
 		attempt_deadline_ms = CASE WHEN k.is_resume THEN e.attempt_deadline_ms
 		                           WHEN e.attempt_timeout_ms > 0 THEN k.now + e.attempt_timeout_ms ELSE 0 END,
@@ -67,22 +70,11 @@ const claimSQL = `WITH sigs AS (
 	WHERE e.id = k.id
 	RETURNING e.id, e.partition, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1 AS attempt_index,
 		e.current_attempt_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms, e.input, e.tags,
-		k.attempt_type, k.is_resume, k.is_reclaim, k.now
-), att_new AS (
-	INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
-		lease_epoch, worker_id, worker_instance_id, started_at_ms)
-	SELECT u.id, u.attempt_index, u.partition, u.current_attempt_id, u.attempt_type, 'started',
-		u.lease_epoch, $4, $5, u.now
-	FROM upd u WHERE NOT u.is_resume
-), att_resumed AS (
-	UPDATE ff_attempt a SET lifecycle = 'started', lease_epoch = u.lease_epoch,
-		worker_id = $4, worker_instance_id = $5
-	FROM upd u WHERE u.is_resume AND a.execution_id = u.id AND a.attempt_index = u.attempt_index
+		e.attempt_type, k.is_resume, k.is_reclaim, k.now
 )
 SELECT u.id, u.lane, u.kind, u.priority, u.attempt_index, u.current_attempt_id, u.lease_id, u.lease_epoch,
 	u.lease_expires_at_ms,
-	CASE WHEN u.is_resume THEN (SELECT a.attempt_type FROM ff_attempt a
-		WHERE a.execution_id = u.id AND a.attempt_index = u.attempt_index) ELSE u.attempt_type END,
+	u.attempt_type,
 	u.is_resume, u.is_reclaim, u.input, u.tags
 FROM upd u
 ORDER BY u.priority DESC, u.seq`

@@ -17,7 +17,7 @@ const fenceSQL = `e.id = i.id AND e.lifecycle_phase = 'active' AND e.ownership_s
 
 // completeSQL completes many attempts in one statement: the fenced state
 // change with the result (mirroring flowfabric.Execution.Complete), the
-// attempt end and the completion outbox row. Rows that fail the fence are simply
+// ended attempt's row and the completion outbox row. Rows that fail the fence are simply
 // not returned; the caller resolves them on the slow path.
 const completeSQL = `WITH i AS (
 	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
@@ -32,10 +32,15 @@ const completeSQL = `WITH i AS (
 		result = i.result
 	FROM i
 	WHERE ` + fenceSQL + `
-	RETURNING e.id, e.partition, e.lane, e.namespace, e.attempt_count - 1 AS attempt_index, i.now
+	RETURNING e.id, e.partition, e.lane, e.namespace, e.attempt_count - 1 AS attempt_index, i.now,
+		e.current_attempt_id, e.attempt_type, e.lease_epoch, e.attempt_worker_id, e.attempt_worker_instance_id,
+		e.attempt_started_ms
 ), att AS (
-	UPDATE ff_attempt a SET lifecycle = 'ended_success', ended_at_ms = u.now
-	FROM upd u WHERE a.execution_id = u.id AND a.attempt_index = u.attempt_index
+	INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
+		lease_epoch, worker_id, worker_instance_id, started_at_ms, ended_at_ms)
+	SELECT u.id, u.attempt_index, u.partition, u.current_attempt_id, u.attempt_type, 'ended_success',
+		u.lease_epoch, u.attempt_worker_id, u.attempt_worker_instance_id, u.attempt_started_ms, u.now
+	FROM upd u
 ), ev AS (
 	INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)
 	SELECT 'completion', id, partition, lane, namespace, 'success', now FROM upd

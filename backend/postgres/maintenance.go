@@ -45,12 +45,13 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply
 	var woke []string
 	changed := 0
 	for _, e := range recs {
+		before := *e
 		fx := apply(e, now)
 		if fx == nil {
 			continue
 		}
 		changed++
-		queueRecordWrite(batch, e, fx)
+		queueRecordWrite(batch, &before, e, fx)
 		if e.Claimable() {
 			woke = append(woke, e.Lane)
 		}

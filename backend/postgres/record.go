@@ -15,7 +15,8 @@ import (
 const recordColumns = `e.id, e.namespace, e.lane, e.kind, e.priority, e.seq, e.idempotency_key,
 	e.lifecycle_phase, e.ownership_state, e.eligibility_state, e.blocking_reason, e.terminal_outcome,
 	e.attempt_state, e.public_state, e.blocking_detail,
-	e.attempt_count, e.current_attempt_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms, e.lease_ttl_ms,
+	e.attempt_count, e.current_attempt_id, e.attempt_type, e.attempt_started_ms, e.attempt_worker_id,
+	e.attempt_worker_instance_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms, e.lease_ttl_ms,
 	e.worker_id, e.worker_instance_id, e.last_heartbeat_ms,
 	e.retry_count, e.reclaim_count, e.replay_count,
 	e.ready_at_ms, e.attempt_deadline_ms, e.execution_deadline_ms,
@@ -29,18 +30,20 @@ const recordFrom = ` FROM ff_execution e`
 // trailing destinations in extra).
 func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 	var (
-		e        ff.Execution
-		id       string
-		st       [7]string
-		tags     []byte
-		policy   []byte
-		priority int32
-		attempts int32
-		pct      int16
+		e           ff.Execution
+		id          string
+		st          [7]string
+		tags        []byte
+		policy      []byte
+		priority    int32
+		attempts    int32
+		pct         int16
+		attemptType string
 	)
 	dest := []any{&id, &e.Namespace, &e.Lane, &e.Kind, &priority, &e.Seq, &e.IdempotencyKey,
 		&st[0], &st[1], &st[2], &st[3], &st[4], &st[5], &st[6], &e.BlockingDetail,
-		&attempts, &e.CurrentAttemptID, &e.LeaseID, &e.LeaseEpoch, &e.LeaseExpiresAtMs, &e.LeaseTTLMs,
+		&attempts, &e.CurrentAttemptID, &attemptType, &e.CurrentAttemptStartedMs, &e.AttemptWorkerID,
+		&e.AttemptWorkerInstanceID, &e.LeaseID, &e.LeaseEpoch, &e.LeaseExpiresAtMs, &e.LeaseTTLMs,
 		&e.WorkerID, &e.WorkerInstanceID, &e.LastHeartbeatMs,
 		&e.RetryCount, &e.ReclaimCount, &e.ReplayCount,
 		&e.ReadyAtMs, &e.AttemptDeadlineMs, &e.ExecutionDeadlineMs,
@@ -57,6 +60,7 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 	e.ID = parsed
 	e.Priority = priority
 	e.AttemptCount = uint32(attempts)
+	e.CurrentAttemptType = ff.AttemptType(attemptType)
 	e.ProgressPct = int(pct)
 	e.State = ff.StateVector{
 		LifecyclePhase: ff.LifecyclePhase(st[0]), OwnershipState: ff.OwnershipState(st[1]),
@@ -92,7 +96,8 @@ const updateRecordSQL = `UPDATE ff_execution SET
 	ready_at_ms = $24, attempt_deadline_ms = $25, execution_deadline_ms = $26,
 	started_at_ms = $27, completed_at_ms = $28, updated_at_ms = $29,
 	progress_pct = $30, progress_message = $31, failure_reason = $32, failure_class = $33,
-	cancel_reason = $34, cancelled_by = $35
+	cancel_reason = $34, cancelled_by = $35,
+	attempt_type = $36, attempt_started_ms = $37, attempt_worker_id = $38, attempt_worker_instance_id = $39
 	WHERE id = $1`
 
 func updateArgs(e *ff.Execution) []any {
@@ -105,11 +110,15 @@ func updateArgs(e *ff.Execution) []any {
 		e.ReadyAtMs, e.AttemptDeadlineMs, e.ExecutionDeadlineMs,
 		e.StartedAtMs, e.CompletedAtMs, e.UpdatedAtMs,
 		int16(e.ProgressPct), e.ProgressMessage, e.FailureReason, e.FailureClass,
-		e.CancelReason, e.CancelledBy}
+		e.CancelReason, e.CancelledBy,
+		string(e.CurrentAttemptType), e.CurrentAttemptStartedMs, e.AttemptWorkerID, e.AttemptWorkerInstanceID}
 }
 
 // queueRecordWrite appends the record rewrite and its effects to batch.
-func queueRecordWrite(batch *pgx.Batch, e *ff.Execution, fx *ff.Effects) {
+// before is the record as loaded: it describes the attempt that an
+// effect ends. Only an attempt's end writes its ff_attempt row; starts,
+// suspensions and resumes live in the execution row.
+func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects) {
 	batch.Queue(updateRecordSQL, updateArgs(e)...)
 	if fx == nil {
 		return
@@ -117,22 +126,18 @@ func queueRecordWrite(batch *pgx.Batch, e *ff.Execution, fx *ff.Effects) {
 	part := int16(e.ID.Partition)
 	id := e.ID.String()
 	for _, u := range fx.UpdateAttempts {
-		batch.Queue(`UPDATE ff_attempt SET lifecycle = $3,
-			lease_epoch = CASE WHEN $4::bigint > 0 THEN $4 ELSE lease_epoch END,
-			worker_id = CASE WHEN $5 <> '' THEN $5 ELSE worker_id END,
-			worker_instance_id = CASE WHEN $6 <> '' THEN $6 ELSE worker_instance_id END,
-			ended_at_ms = CASE WHEN $7::bigint > 0 THEN $7 ELSE ended_at_ms END,
-			failure_reason = CASE WHEN $8 <> '' THEN $8 ELSE failure_reason END,
-			failure_class = CASE WHEN $9 <> '' THEN $9 ELSE failure_class END
-			WHERE execution_id = $1 AND attempt_index = $2`,
-			id, int32(u.Index), string(u.Lifecycle), u.LeaseEpoch, u.WorkerID, u.WorkerInstanceID, u.EndedAtMs,
-			u.FailureReason, u.FailureClass)
-	}
-	if a := fx.InsertAttempt; a != nil {
+		if !attemptEnded(u.Lifecycle) {
+			continue
+		}
 		batch.Queue(`INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
-			lease_epoch, worker_id, worker_instance_id, started_at_ms) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-			id, int32(a.Index), part, a.ID, string(a.Type), string(a.Lifecycle), a.LeaseEpoch, a.WorkerID,
-			a.WorkerInstanceID, a.StartedAtMs)
+			lease_epoch, worker_id, worker_instance_id, started_at_ms, ended_at_ms, failure_reason, failure_class)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (execution_id, attempt_index) DO UPDATE SET lifecycle = EXCLUDED.lifecycle,
+				ended_at_ms = EXCLUDED.ended_at_ms, failure_reason = EXCLUDED.failure_reason,
+				failure_class = EXCLUDED.failure_class`,
+			id, int32(u.Index), part, before.CurrentAttemptID, string(before.CurrentAttemptType), string(u.Lifecycle),
+			before.LeaseEpoch, before.AttemptWorkerID, before.AttemptWorkerInstanceID, before.CurrentAttemptStartedMs,
+			u.EndedAtMs, u.FailureReason, u.FailureClass)
 	}
 	if fx.StoreResult {
 		res := fx.Result
@@ -185,13 +190,14 @@ func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn m
 	if err != nil {
 		return opErr(op, err)
 	}
+	before := *e
 	fx, write, keep, ferr := fn(e, now)
 	if ferr != nil && !keep {
 		return ferr
 	}
 	if write {
 		batch := &pgx.Batch{}
-		queueRecordWrite(batch, e, fx)
+		queueRecordWrite(batch, &before, e, fx)
 		if err := execBatch(ctx, tx, batch); err != nil {
 			return mapPgError(op, err)
 		}
@@ -203,4 +209,13 @@ func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn m
 		}
 	}
 	return ferr
+}
+
+// attemptEnded reports whether l ends an attempt for good.
+func attemptEnded(l ff.AttemptLifecycle) bool {
+	switch l {
+	case ff.AttemptEndedSuccess, ff.AttemptEndedFailure, ff.AttemptEndedCancelled, ff.AttemptInterruptedReclaimed:
+		return true
+	}
+	return false
 }

@@ -58,8 +58,14 @@ CREATE TABLE ff_execution (
     ready                 boolean NOT NULL,
     blocking_detail       text NOT NULL DEFAULT '',
 
+    -- The current attempt lives here while it runs or is suspended; its
+    -- ff_attempt row is written once, when it ends.
     attempt_count         integer NOT NULL DEFAULT 0,
     current_attempt_id    text NOT NULL DEFAULT '',
+    attempt_type          text NOT NULL DEFAULT '',
+    attempt_started_ms    bigint NOT NULL DEFAULT 0,
+    attempt_worker_id     text NOT NULL DEFAULT '',
+    attempt_worker_instance_id text NOT NULL DEFAULT '',
     lease_id              text NOT NULL DEFAULT '',
     lease_epoch           bigint NOT NULL DEFAULT 0,
     lease_expires_at_ms   bigint NOT NULL DEFAULT 0,
@@ -117,6 +123,8 @@ CREATE UNIQUE INDEX ff_execution_idempotency ON ff_execution (namespace, idempot
 CREATE INDEX ff_execution_queued ON ff_execution (lane, public_state)
     WHERE lifecycle_phase NOT IN ('terminal', 'active');
 
+-- Ended attempts (success, failure, cancel, or interrupted for reclaim).
+-- The current attempt is read from ff_execution until it ends.
 CREATE TABLE ff_attempt (
     execution_id       text COLLATE "C" NOT NULL,
     attempt_index      integer NOT NULL,
