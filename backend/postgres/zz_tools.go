@@ -1,7 +1,0 @@
-package postgres
-
-// Statement texts for local tooling.
-const (
-	CompleteSQLForTools = completeSQL
-	ClaimSQLForTools    = claimSQL
-)
