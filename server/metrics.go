@@ -1,7 +1,7 @@
 package server
 
 import (
-	"errors"
+	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,10 +21,10 @@ type httpMetrics struct {
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	labels := []string{"method", "route", "status"}
 	return &httpMetrics{
-		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: instrument.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ff_http_requests_total", Help: "HTTP requests served, by method, route pattern and status.",
 		}, labels)),
-		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: instrument.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ff_http_request_duration_seconds", Help: "HTTP request latency, by method, route pattern and status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, labels)),
@@ -45,21 +45,6 @@ func methodLabel(m string) string {
 		return m
 	}
 	return "OTHER"
-}
-
-// register registers c, or returns the collector already registered
-// under the same descriptor (several servers may share a registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
 }
 
 func metricsHandler(reg *prometheus.Registry, log *slog.Logger) http.Handler {

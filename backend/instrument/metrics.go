@@ -17,7 +17,7 @@ type lifecycleMetrics struct {
 
 func newLifecycleMetrics(reg prometheus.Registerer) *lifecycleMetrics {
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels))
+		return Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels))
 	}
 	return &lifecycleMetrics{
 		created:   counter("ff_executions_created_total", "Executions created (idempotent duplicates excluded), by lane.", "lane"),
@@ -25,7 +25,7 @@ func newLifecycleMetrics(reg prometheus.Registerer) *lifecycleMetrics {
 		completed: counter("ff_executions_completed_total", "Acknowledged completions, by lane.", "lane"),
 		failed:    counter("ff_executions_failed_total", "Failures that ended the execution, by lane.", "lane"),
 		retried:   counter("ff_executions_retried_total", "Failures that scheduled a retry, by lane.", "lane"),
-		claimDuration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		claimDuration: Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ff_claim_duration_seconds", Help: "Claim latency by lane (_multi for multi-lane claims).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"lane"})),
@@ -37,9 +37,11 @@ func (m *lifecycleMetrics) fail(op string, err error) {
 	m.errors.WithLabelValues(op, ff.KindOf(err)).Inc()
 }
 
-// register registers c, or returns the collector already registered
-// under the same descriptor so that several wrappers share one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+// Register registers c with reg, or returns the collector already
+// registered under the same descriptor, so that several wrappers (or
+// servers) share one registry. It panics on any other registration error,
+// as prometheus.MustRegister does.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {

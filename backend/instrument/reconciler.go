@@ -18,17 +18,17 @@ type ReconcilerObserver struct {
 // NewReconcilerObserver registers the reconciler metrics in reg.
 func NewReconcilerObserver(reg prometheus.Registerer) *ReconcilerObserver {
 	counter := func(name, help string) *prometheus.CounterVec {
-		return register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"reconciler"}))
+		return Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"reconciler"}))
 	}
 	return &ReconcilerObserver{
 		runs:   counter("ff_reconciler_runs_total", "Reconciler sweeps run."),
 		errors: counter("ff_reconciler_errors_total", "Reconciler sweeps that failed."),
 		items:  counter("ff_reconciler_items_total", "Items changed by reconciler sweeps (leases expired, delays promoted, ...)."),
-		duration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ff_reconciler_duration_seconds", Help: "Reconciler sweep latency.",
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10},
 		}, []string{"reconciler"})),
-		leader: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		leader: Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ff_reconciler_leader", Help: "1 while this process holds reconciler leadership.",
 		})),
 	}
