@@ -354,6 +354,17 @@ func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 	return FenceResult{}, nil
 }
 
+// openAttempt returns the current attempt's index when it has not ended
+// yet: running, or interrupted by a delay. An attempt whose lease was lost
+// already ended as interrupted_reclaimed when the loss was recorded.
+func (e *Execution) openAttempt() (uint32, bool) {
+	idx, ok := e.CurrentAttemptIndex()
+	if !ok || e.State.OwnershipState == OwnershipLeaseExpired || e.State.OwnershipState == OwnershipLeaseRevoked {
+		return 0, false
+	}
+	return idx, e.State.AttemptState == AttemptRunning || e.State.AttemptState == AttemptInterrupted
+}
+
 // LeaseExpired reports whether e holds a live lease that is due.
 func (e *Execution) LeaseExpired(nowMs int64) bool {
 	return e.State.LifecyclePhase == PhaseActive && e.State.OwnershipState == OwnershipLeased && nowMs >= e.LeaseExpiresAtMs
@@ -575,9 +586,7 @@ func (e *Execution) OperatorCancel(nowMs int64, reason, source string) (*Effects
 		return nil, e.notActive()
 	}
 	fx := &Effects{}
-	if idx, ok := e.CurrentAttemptIndex(); ok && e.State.AttemptState != AttemptTerminalState &&
-		(e.State.LifecyclePhase == PhaseActive || e.State.AttemptState == AttemptInterrupted) &&
-		e.State.OwnershipState != OwnershipLeaseExpired && e.State.OwnershipState != OwnershipLeaseRevoked {
+	if idx, ok := e.openAttempt(); ok {
 		fx.UpdateAttempts = append(fx.UpdateAttempts, AttemptUpdate{Index: idx, Lifecycle: AttemptEndedCancelled,
 			EndedAtMs: nowMs, FailureReason: truncate(reason, MaxReasonBytes)})
 	}
@@ -598,8 +607,7 @@ func (e *Execution) Expire(nowMs int64, reason string) *Effects {
 		return nil
 	}
 	fx := &Effects{}
-	if idx, ok := e.CurrentAttemptIndex(); ok && (e.State.AttemptState == AttemptRunning || e.State.AttemptState == AttemptInterrupted) &&
-		e.State.OwnershipState != OwnershipLeaseExpired && e.State.OwnershipState != OwnershipLeaseRevoked {
+	if idx, ok := e.openAttempt(); ok {
 		fx.UpdateAttempts = append(fx.UpdateAttempts, AttemptUpdate{Index: idx, Lifecycle: AttemptEndedFailure,
 			EndedAtMs: nowMs, FailureReason: reason, FailureClass: string(FailureTimeout)})
 	}
