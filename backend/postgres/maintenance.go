@@ -129,12 +129,6 @@ func (b *Backend) PromoteDelayed(ctx context.Context, limit int) (int, error) {
 	if err != nil {
 		return 0, mapPgError("promote delayed", err)
 	}
-	seen := map[string]bool{}
-	for _, l := range lanes {
-		if !seen[l] {
-			seen[l] = true
-			b.wake(l)
-		}
-	}
+	b.wake(lanes...)
 	return len(lanes), nil
 }

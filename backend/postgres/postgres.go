@@ -179,9 +179,15 @@ func (b *Backend) SubscribeWork(lanes []string) (<-chan struct{}, func()) {
 	return b.hub.Subscribe(lanes)
 }
 
-// wake signals, after commit, that work may be claimable on lanes.
+// wake signals, after commit, that work may be claimable on lanes; a
+// lane listed several times (one per row of a sweep) is signalled once.
 func (b *Backend) wake(lanes ...string) {
+	seen := make(map[string]struct{}, len(lanes))
 	for _, l := range lanes {
+		if _, dup := seen[l]; dup {
+			continue
+		}
+		seen[l] = struct{}{}
 		b.hub.Notify(l)
 		b.notify.publish(l)
 	}
