@@ -16,9 +16,11 @@ const fenceSQL = `e.id = i.id AND e.lifecycle_phase = 'active' AND e.ownership_s
 	AND e.lease_expires_at_ms > i.now`
 
 // completeSQL completes many attempts in one statement: the fenced state
-// change with the result (mirroring flowfabric.Execution.Complete), the
-// ended attempt's row and the completion outbox row. Rows that fail the fence are simply
-// not returned; the caller resolves them on the slow path.
+// change with the result (mirroring flowfabric.Execution.Complete) and the
+// completion outbox row. The successful attempt gets no ff_attempt row: it
+// is the execution's last and stays readable from the execution row.
+// Rows that fail the fence are simply not returned; the caller resolves
+// them on the slow path.
 const completeSQL = `WITH i AS (
 	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
 	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bytea[]) AS x(id, lease_id, epoch, attempt_id, result)
@@ -32,15 +34,7 @@ const completeSQL = `WITH i AS (
 		result = i.result
 	FROM i
 	WHERE ` + fenceSQL + `
-	RETURNING e.id, e.partition, e.lane, e.namespace, e.attempt_count - 1 AS attempt_index, i.now,
-		e.current_attempt_id, e.attempt_type, e.lease_epoch, e.attempt_worker_id, e.attempt_worker_instance_id,
-		e.attempt_started_ms
-), att AS (
-	INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
-		lease_epoch, worker_id, worker_instance_id, started_at_ms, ended_at_ms)
-	SELECT u.id, u.attempt_index, u.partition, u.current_attempt_id, u.attempt_type, 'ended_success',
-		u.lease_epoch, u.attempt_worker_id, u.attempt_worker_instance_id, u.attempt_started_ms, u.now
-	FROM upd u
+	RETURNING e.id, e.partition, e.lane, e.namespace, i.now
 ), ev AS (
 	INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)
 	SELECT 'completion', id, partition, lane, namespace, 'success', now FROM upd

@@ -74,15 +74,19 @@ func (b *Backend) ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Att
 	if !exists {
 		return nil, ff.NotFound("execution", "%s", id)
 	}
-	// Ended attempts have rows; the current one, until it ends, is read
-	// from the execution row.
+	// Ended attempts have rows; the current one, while it runs or is
+	// suspended, and the last one once it succeeded, is read from the
+	// execution row.
 	rows, err := b.pool.Query(ctx, `SELECT attempt_index, attempt_id, attempt_type, lifecycle, lease_epoch, worker_id,
 		worker_instance_id, started_at_ms, ended_at_ms, failure_reason, failure_class
 		FROM ff_attempt WHERE execution_id = $1
 		UNION ALL
 		SELECT e.attempt_count - 1, e.current_attempt_id, e.attempt_type,
-			CASE WHEN e.lifecycle_phase = 'active' AND e.ownership_state = 'leased' THEN 'started' ELSE 'suspended' END,
-			e.lease_epoch, e.attempt_worker_id, e.attempt_worker_instance_id, e.attempt_started_ms, 0, '', ''
+			CASE WHEN e.terminal_outcome = 'success' THEN 'ended_success'
+			     WHEN e.lifecycle_phase = 'active' AND e.ownership_state = 'leased' THEN 'started'
+			     ELSE 'suspended' END,
+			e.lease_epoch, e.attempt_worker_id, e.attempt_worker_instance_id, e.attempt_started_ms,
+			CASE WHEN e.terminal_outcome = 'success' THEN e.completed_at_ms ELSE 0 END, '', ''
 		FROM ff_execution e
 		WHERE e.id = $1 AND e.attempt_count > 0 AND NOT EXISTS (
 			SELECT 1 FROM ff_attempt a WHERE a.execution_id = e.id AND a.attempt_index = e.attempt_count - 1)

@@ -116,8 +116,10 @@ func updateArgs(e *ff.Execution) []any {
 
 // queueRecordWrite appends the record rewrite and its effects to batch.
 // before is the record as loaded: it describes the attempt that an
-// effect ends. Only an attempt's end writes its ff_attempt row; starts,
-// suspensions and resumes live in the execution row.
+// effect ends. Only an attempt's end writes its ff_attempt row, and not a
+// successful end: that attempt is the execution's last and stays readable
+// from the execution row (see ListAttempts). Starts, suspensions and
+// resumes live in the execution row too.
 func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects) {
 	batch.Queue(updateRecordSQL, updateArgs(e)...)
 	if fx == nil {
@@ -126,7 +128,7 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 	part := int16(e.ID.Partition)
 	id := e.ID.String()
 	for _, u := range fx.UpdateAttempts {
-		if !attemptEnded(u.Lifecycle) {
+		if !attemptEnded(u.Lifecycle) || u.Lifecycle == ff.AttemptEndedSuccess {
 			continue
 		}
 		batch.Queue(`INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,

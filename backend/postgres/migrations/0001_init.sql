@@ -59,7 +59,8 @@ CREATE TABLE ff_execution (
     blocking_detail       text NOT NULL DEFAULT '',
 
     -- The current attempt lives here while it runs or is suspended; its
-    -- ff_attempt row is written once, when it ends.
+    -- ff_attempt row is written once, when it ends, unless it ends in
+    -- success: the last attempt of a completed execution is read from here.
     attempt_count         integer NOT NULL DEFAULT 0,
     current_attempt_id    text NOT NULL DEFAULT '',
     attempt_type          text NOT NULL DEFAULT '',
@@ -123,8 +124,9 @@ CREATE UNIQUE INDEX ff_execution_idempotency ON ff_execution (namespace, idempot
 CREATE INDEX ff_execution_queued ON ff_execution (lane, public_state)
     WHERE lifecycle_phase NOT IN ('terminal', 'active');
 
--- Ended attempts (success, failure, cancel, or interrupted for reclaim).
--- The current attempt is read from ff_execution until it ends.
+-- Ended attempts (failure, cancel, or interrupted for reclaim). The
+-- current attempt is read from ff_execution until it ends, and so is a
+-- successful one, which is always the execution's last.
 CREATE TABLE ff_attempt (
     execution_id       text COLLATE "C" NOT NULL,
     attempt_index      integer NOT NULL,
