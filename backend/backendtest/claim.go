@@ -23,6 +23,7 @@ func init() {
 	register("Claim/PriorityFirst", testClaimPriorityFirst)
 	register("Claim/FIFOWithinPriority", testClaimFIFO)
 	register("Claim/FIFOAfterRetry", testClaimFIFOAfterRetry)
+	register("Claim/BatchInClaimOrder", testClaimBatchInClaimOrder)
 	register("Claim/LaneIsolation", testClaimLaneIsolation)
 	register("Claim/Capabilities/Subset", testClaimCapabilitySubset)
 	register("Claim/Capabilities/CaseSensitive", testClaimCapabilityCase)
@@ -252,6 +253,36 @@ func testClaimFIFO(t *testing.T, h Harness) {
 	for _, want := range ids {
 		require.Equal(t, want, e.claim("fifo").ExecutionID)
 	}
+}
+
+// A batch comes back in claim order: priority first, then creation, also
+// when the batch spans several capability signatures.
+func testClaimBatchInClaimOrder(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	var want []ff.ExecutionID
+	byPriority := map[int32][]ff.ExecutionID{}
+	for i := range 12 {
+		prio := int32([]int{5, 0, 9, 5}[i%4])
+		var caps []string
+		if i%3 == 0 {
+			caps = []string{"gpu"}
+		}
+		id := e.create(backend.CreateExecutionParams{Lane: "bo", Priority: int64(prio), RequiredCapabilities: caps})
+		byPriority[prio] = append(byPriority[prio], id)
+		e.advance(1)
+	}
+	for _, prio := range []int32{9, 5, 0} {
+		want = append(want, byPriority[prio]...)
+	}
+	p := claimParams("w", "bo")
+	p.Max, p.Capabilities = 20, []string{"gpu"}
+	tasks, err := e.b.Claim(e.ctx, p)
+	require.NoError(t, err)
+	got := make([]ff.ExecutionID, len(tasks))
+	for i, task := range tasks {
+		got[i] = task.ExecutionID
+	}
+	require.Equal(t, want, got)
 }
 
 // Spec §4.2 and §9.7 item 10: a retried execution keeps its place by

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,66 +20,57 @@ import (
 // backlog is sorted; the small per-pair heads are merged and cut to $3.
 // The update mirrors flowfabric.Execution.Claim: a fresh attempt for
 // pending work, the same attempt for interrupted work, a reclaim attempt
-// for a lost lease; the epoch grows by one in every case. The current
-// attempt lives in the execution row; its own row is written when it ends.
-const claimSQL = `WITH sigs AS (
-	SELECT id FROM ff_capability_set WHERE tokens <@ $2::text[]
-), picked AS (
-	SELECT c.* FROM unnest($1::text[]) AS l(lane)
-	CROSS JOIN sigs
+// for a lost lease; the epoch grows by one in every case. Its SET
+// expressions read the row's old values, so the kind of claim is decided
+// once, from the locked row, in picked. The current attempt lives in the
+// execution row; its own row is written when it ends. RETURNING has no
+// order: the caller sorts by (priority desc, seq).
+const claimSQL = `WITH picked AS (
+	SELECT c.*, coalesce($6::bigint, ff_now_ms()) AS now
+	FROM unnest($1::text[]) AS l(lane)
+	CROSS JOIN ff_capability_set s
 	CROSS JOIN LATERAL (
-		SELECT e.id, e.priority, e.seq, e.lifecycle_phase AS old_phase, e.attempt_state AS old_attempt_state
+		SELECT e.id, e.priority, e.seq,
+			e.lifecycle_phase = 'active' AS is_reclaim,
+			e.lifecycle_phase <> 'active' AND e.attempt_state = 'attempt_interrupted' AS is_resume
 		FROM ff_execution e
-		WHERE e.ready AND e.lane = l.lane AND e.cap_sig = sigs.id
+		WHERE e.ready AND e.lane = l.lane AND e.cap_sig = s.id
 		ORDER BY e.priority DESC, e.seq
 		LIMIT $3
 		FOR UPDATE SKIP LOCKED
 	) c
+	WHERE s.tokens <@ $2::text[]
 	ORDER BY c.priority DESC, c.seq
 	LIMIT $3
-), kind AS (
-	SELECT p.*,
-		p.old_phase = 'active' AS is_reclaim,
-		p.old_phase <> 'active' AND p.old_attempt_state = 'attempt_interrupted' AS is_resume,
-		CASE WHEN p.old_phase = 'active' THEN 'reclaim'
-		     WHEN p.old_attempt_state = 'pending_retry_attempt' THEN 'retry'
-		     WHEN p.old_attempt_state = 'pending_replay_attempt' THEN 'replay'
-		     ELSE 'initial' END AS attempt_type,
-		coalesce($6::bigint, ff_now_ms()) AS now
-	FROM picked p
-), upd AS (
-	UPDATE ff_execution e SET
-		lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
-		blocking_reason = 'none', terminal_outcome = 'none', attempt_state = 'running_attempt',
-		public_state = 'active', ready = false, blocking_detail = '',
-		reclaim_count = e.reclaim_count + k.is_reclaim::int,
-		lease_epoch = e.lease_epoch + 1,
-		lease_id = gen_random_uuid()::text,
-		lease_ttl_ms = $7,
-		lease_expires_at_ms = k.now + $7,
-		worker_id = $4, worker_instance_id = $5, last_heartbeat_ms = k.now,
-		current_attempt_id = CASE WHEN k.is_resume THEN e.current_attempt_id ELSE gen_random_uuid()::text END,
-		attempt_type = CASE WHEN k.is_resume THEN e.attempt_type ELSE k.attempt_type END,
-		attempt_started_ms = CASE WHEN k.is_resume THEN e.attempt_started_ms ELSE k.now END,
-		attempt_worker_id = $4, attempt_worker_instance_id = $5,
-		attempt_count = e.attempt_count + (NOT k.is_resume)::int,
-		attempt_deadline_ms = CASE WHEN k.is_resume THEN e.attempt_deadline_ms
-		                           WHEN e.attempt_timeout_ms > 0 THEN k.now + e.attempt_timeout_ms ELSE 0 END,
-		ready_at_ms = 0,
-		started_at_ms = CASE WHEN e.started_at_ms = 0 THEN k.now ELSE e.started_at_ms END,
-		updated_at_ms = k.now
-	FROM kind k
-	WHERE e.id = k.id
-	RETURNING e.id, e.partition, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1 AS attempt_index,
-		e.current_attempt_id, e.lease_id, e.lease_epoch, e.lease_expires_at_ms, e.input, e.tags,
-		e.attempt_type, k.is_resume, k.is_reclaim, k.now
 )
-SELECT u.id, u.lane, u.kind, u.priority, u.attempt_index, u.current_attempt_id, u.lease_id, u.lease_epoch,
-	u.lease_expires_at_ms,
-	u.attempt_type,
-	u.is_resume, u.is_reclaim, u.input, u.tags
-FROM upd u
-ORDER BY u.priority DESC, u.seq`
+UPDATE ff_execution e SET
+	lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
+	blocking_reason = 'none', terminal_outcome = 'none', attempt_state = 'running_attempt',
+	public_state = 'active', ready = false, blocking_detail = '',
+	reclaim_count = e.reclaim_count + p.is_reclaim::int,
+	lease_epoch = e.lease_epoch + 1,
+	lease_id = gen_random_uuid()::text,
+	lease_ttl_ms = $7,
+	lease_expires_at_ms = p.now + $7,
+	worker_id = $4, worker_instance_id = $5, last_heartbeat_ms = p.now,
+	current_attempt_id = CASE WHEN p.is_resume THEN e.current_attempt_id ELSE gen_random_uuid()::text END,
+	attempt_type = CASE WHEN p.is_resume THEN e.attempt_type
+	                    WHEN p.is_reclaim THEN 'reclaim'
+	                    WHEN e.attempt_state = 'pending_retry_attempt' THEN 'retry'
+	                    WHEN e.attempt_state = 'pending_replay_attempt' THEN 'replay'
+	                    ELSE 'initial' END,
+	attempt_started_ms = CASE WHEN p.is_resume THEN e.attempt_started_ms ELSE p.now END,
+	attempt_worker_id = $4, attempt_worker_instance_id = $5,
+	attempt_count = e.attempt_count + (NOT p.is_resume)::int,
+	attempt_deadline_ms = CASE WHEN p.is_resume THEN e.attempt_deadline_ms
+	                           WHEN e.attempt_timeout_ms > 0 THEN p.now + e.attempt_timeout_ms ELSE 0 END,
+	ready_at_ms = 0,
+	started_at_ms = CASE WHEN e.started_at_ms = 0 THEN p.now ELSE e.started_at_ms END,
+	updated_at_ms = p.now
+FROM picked p
+WHERE e.id = p.id
+RETURNING e.id, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1, e.current_attempt_id, e.lease_id,
+	e.lease_epoch, e.lease_expires_at_ms, e.attempt_type, p.is_resume, p.is_reclaim, e.input, e.tags`
 
 // Claim implements backend.Lifecycle.
 func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.ClaimedTask, error) {
@@ -92,16 +85,18 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 	if err != nil {
 		return nil, mapPgError("claim", err)
 	}
+	var seqs []int64
 	tasks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (backend.ClaimedTask, error) {
 		var (
 			t               backend.ClaimedTask
+			seq             int64
 			id, attemptType string
 			idx             int32
 			resume, reclaim bool
 			tags            []byte
 			leaseID         string
 		)
-		if err := row.Scan(&id, &t.Lane, &t.Kind, &t.Priority, &idx, &t.AttemptID, &leaseID, &t.LeaseEpoch,
+		if err := row.Scan(&id, &t.Lane, &t.Kind, &t.Priority, &seq, &idx, &t.AttemptID, &leaseID, &t.LeaseEpoch,
 			&t.LeaseExpiresAtMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
 			return t, err
 		}
@@ -114,6 +109,7 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 				return t, ff.Corruption("claim: tags of %s: %v", id, err)
 			}
 		}
+		seqs = append(seqs, seq)
 		t.ExecutionID = eid
 		t.AttemptIndex = uint32(idx)
 		t.AttemptType = ff.AttemptType(attemptType)
@@ -134,5 +130,26 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 	if err != nil {
 		return nil, opErr("claim", err)
 	}
+	sortClaimed(tasks, seqs)
 	return tasks, nil
+}
+
+// sortClaimed puts tasks in claim order, priority desc then creation seq;
+// seqs[i] is the seq of tasks[i].
+func sortClaimed(tasks []backend.ClaimedTask, seqs []int64) {
+	order := make([]int, len(tasks))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(tasks[b].Priority, tasks[a].Priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(seqs[a], seqs[b])
+	})
+	sorted := make([]backend.ClaimedTask, len(tasks))
+	for i, j := range order {
+		sorted[i] = tasks[j]
+	}
+	copy(tasks, sorted)
 }
