@@ -41,7 +41,7 @@ type Config struct {
 	// LeaseTTL/3 while the handler runs (default 30s).
 	LeaseTTL time.Duration
 	// ClaimBatch is the most tasks one claim call asks for (default
-	// min(Concurrency, 32)). A claim never asks for more than the free
+	// min(Concurrency, 200)). A claim never asks for more than the free
 	// concurrency slots.
 	ClaimBatch int
 	// Claimers is how many claim calls may be in flight at once (default

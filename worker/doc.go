@@ -62,7 +62,10 @@
 // # Throughput
 //
 // Claims are batched: each claim asks for up to min(free slots,
-// Config.ClaimBatch) tasks. Completions are batched too: results that
+// Config.ClaimBatch) tasks. While fewer than half a batch of slots is free
+// and handlers are running, a claim waits up to a millisecond for them to
+// give slots back, so a busy worker makes a few large claims rather than
+// many small ones; an idle worker claims at once. Completions are batched too: results that
 // finish together are sent with one CompleteMany, while a lone completion
 // is sent at once (at most about a millisecond later). Failures are
 // reported one by one. An idle worker waits for the transport's wake-up

@@ -24,6 +24,13 @@ func (s *slots) take(max int) int {
 	return n
 }
 
+// available is how many slots are free now.
+func (s *slots) available() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.free
+}
+
 // put gives n slots back.
 func (s *slots) put(n int) {
 	if n <= 0 {

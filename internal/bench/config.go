@@ -51,7 +51,7 @@ type Config struct {
 	Rate     float64
 	Duration time.Duration
 	// ClaimBatch is the worker SDK's claim batch (0: the SDK default,
-	// min(workers, 32)).
+	// min(workers, 200)).
 	ClaimBatch        int
 	InsertConcurrency int
 	// MaxConns sizes the Postgres pool (0: the backend default).

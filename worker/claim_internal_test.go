@@ -1,0 +1,91 @@
+package worker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func newGatherWorker(batch, free, running int) *Worker {
+	w := &Worker{cfg: Config{ClaimBatch: batch}, slots: newSlots(batch)}
+	w.slots.take(batch - free)
+	w.running.Store(int64(running))
+	return w
+}
+
+func stoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+func TestGatherSlotsClaimsAtOnceWhenIdleOrHalfFree(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name                 string
+		batch, free, running int
+	}{
+		{"half a batch free", 10, 5, 5},
+		{"no handler running", 10, 1, 0},
+		{"batch of one", 1, 1, 3},
+	} {
+		w := newGatherWorker(c.batch, c.free, c.running)
+		// The freed channel stays empty, so a gather that waited would
+		// only return through its linger; the slot count proves it did not
+		// take slots either.
+		w.gatherSlots(context.Background(), stoppedTimer(), time.Hour)
+		require.Equal(t, c.free, w.slots.available(), c.name)
+	}
+}
+
+func TestGatherSlotsWaitsForRunningHandlers(t *testing.T) {
+	t.Parallel()
+	w := newGatherWorker(10, 1, 9)
+	done := make(chan struct{})
+	go func() {
+		w.gatherSlots(context.Background(), stoppedTimer(), time.Hour)
+		close(done)
+	}()
+	// Handlers finishing one by one: gather returns once half a batch
+	// (5) is free, not before.
+	for range 3 {
+		w.running.Add(-1)
+		w.slots.put(1)
+	}
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-done:
+		t.Fatal("gatherSlots returned with 4 of 10 slots free and handlers running")
+	default:
+	}
+	w.running.Add(-1)
+	w.slots.put(1)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("gatherSlots did not return after half a batch was freed")
+	}
+	require.Equal(t, 5, w.slots.available(), "gathering reserves nothing")
+}
+
+func TestGatherSlotsLingerIsBounded(t *testing.T) {
+	t.Parallel()
+	w := newGatherWorker(10, 1, 9) // handlers that never finish
+	done := make(chan struct{})
+	go func() {
+		w.gatherSlots(context.Background(), stoppedTimer(), claimLinger)
+		close(done)
+	}()
+	// Liveness only: the linger ends the wait by itself.
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("gatherSlots waited without bound")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w.gatherSlots(ctx, stoppedTimer(), time.Hour) // a cancelled ctx ends the wait too
+}
