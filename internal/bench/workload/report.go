@@ -28,6 +28,10 @@ type Result struct {
 	WorkElapsed time.Duration
 	Pickup      Summary
 	EndToEnd    Summary
+	// ClientCPU is the CPU time (user + system) the harness process used
+	// while the jobs were worked off (drain) or during the whole run
+	// (steady): the client side's cost, the database server's excluded.
+	ClientCPU time.Duration
 	// Extra lines, printed before the last line (scenario-specific
 	// figures, as key=value).
 	Extra []string
@@ -58,6 +62,10 @@ func (r Result) Print(w io.Writer) error {
 	fmt.Fprintf(bw, "inserted=%d insert_seconds=%.3f insert_rate_jobs_per_s=%.1f\n",
 		r.Inserted, r.InsertElapsed.Seconds(), r.InsertRate())
 	fmt.Fprintf(bw, "completed=%d work_seconds=%.3f\n", r.Completed, r.WorkElapsed.Seconds())
+	if r.ClientCPU > 0 && r.Completed > 0 {
+		fmt.Fprintf(bw, "client_cpu_seconds=%.3f client_cpu_us_per_job=%.1f\n",
+			r.ClientCPU.Seconds(), float64(r.ClientCPU.Microseconds())/float64(r.Completed))
+	}
 	printSummary(bw, "pickup_latency_ms", r.Pickup)
 	printSummary(bw, "end_to_end_latency_ms", r.EndToEnd)
 	for _, l := range r.Extra {

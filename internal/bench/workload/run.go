@@ -42,6 +42,7 @@ func Run(ctx context.Context, o Options, sys System) (Result, error) {
 	stopProgress := startProgress(o, ins, probe)
 	defer stopProgress()
 
+	runCPUFrom := processCPU()
 	started := false
 	if o.Mode == ModeSteady {
 		if err := sys.Start(ctx, probe); err != nil {
@@ -57,12 +58,17 @@ func Run(ctx context.Context, o Options, sys System) (Result, error) {
 		}
 		return res, fmt.Errorf("insert: %w", insErr)
 	}
+	cpuFrom := processCPU() // steady: CPU of the whole run; drain: of the work phase
+	if started {
+		cpuFrom = runCPUFrom
+	}
 	if !started {
 		if err := sys.Start(ctx, probe); err != nil {
 			return res, fmt.Errorf("start workers: %w", err)
 		}
 	}
 	waitErr := probe.WaitCompleted(ctx, inserted)
+	res.ClientCPU = processCPU() - cpuFrom
 	stopErr := sys.Stop(context.WithoutCancel(ctx))
 	fill(&res, probe)
 	switch {

@@ -144,7 +144,7 @@ func TestRunReportsIncompleteWork(t *testing.T) {
 
 func TestPrintEndsWithThroughputLine(t *testing.T) {
 	r := Result{System: "mem", Mode: ModeSteady, Jobs: 10, Workers: 2, Rate: 5, Inserted: 10, InsertElapsed: 2 * time.Second,
-		Completed: 10, WorkElapsed: 4 * time.Second, Extra: []string{"extra=1"}}
+		Completed: 10, WorkElapsed: 4 * time.Second, ClientCPU: 30 * time.Millisecond, Extra: []string{"extra=1"}}
 	var buf bytes.Buffer
 	if err := r.Print(&buf); err != nil {
 		t.Fatal(err)
@@ -154,7 +154,8 @@ func TestPrintEndsWithThroughputLine(t *testing.T) {
 	if last := lines[len(lines)-1]; last != "throughput_jobs_per_s=2.5" {
 		t.Fatalf("last line %q, want throughput_jobs_per_s=2.5\n%s", last, out)
 	}
-	for _, want := range []string{"system=mem mode=steady jobs=10 workers=2 rate=5", "insert_rate_jobs_per_s=5.0", "pickup_latency_ms p50=", "end_to_end_latency_ms p50=", "extra=1"} {
+	for _, want := range []string{"system=mem mode=steady jobs=10 workers=2 rate=5", "insert_rate_jobs_per_s=5.0", "pickup_latency_ms p50=", "end_to_end_latency_ms p50=", "extra=1",
+		"client_cpu_seconds=0.030 client_cpu_us_per_job=3000.0"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("report lacks %q:\n%s", want, out)
 		}
