@@ -19,7 +19,7 @@ func (w *Worker) start(c backend.ClaimedTask, claimedAt time.Time) {
 	w.renewer.add(t, claimedAt)
 	w.running.Add(1)
 	w.inflight.Add(1)
-	w.executors <- t
+	w.executors.submit(t)
 }
 
 // execute runs the handler and settles the attempt's outcome.

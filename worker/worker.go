@@ -31,11 +31,9 @@ type Worker struct {
 	completer *completer
 	running   atomic.Int64   // handlers currently executing
 	inflight  sync.WaitGroup // started attempts, until settled
-	// executors receives started attempts; Concurrency long-lived
-	// goroutines run them, so a task costs no goroutine start or stack
-	// growth. Its buffer equals Concurrency, the most attempts ever in
-	// flight, so a send never blocks.
-	executors chan *Task
+	// executors runs started attempts on Concurrency long-lived
+	// goroutines.
+	executors *executorPool
 
 	started  atomic.Bool
 	killed   atomic.Bool
@@ -125,23 +123,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	bg.Go(func() { w.completer.run(ioCtx) })
 	w.log.Info("worker: running", "lanes", w.cfg.Lanes, "concurrency", w.cfg.Concurrency)
 
-	w.executors = make(chan *Task, w.cfg.Concurrency)
-	var executors sync.WaitGroup
-	for i := 0; i < w.cfg.Concurrency; i++ {
-		executors.Go(func() {
-			for t := range w.executors {
-				w.execute(t)
-			}
-		})
-	}
+	w.executors = newExecutorPool(w.cfg.Concurrency, w.execute)
 	var claimers sync.WaitGroup
 	for i := 0; i < w.cfg.Claimers; i++ {
 		claimers.Go(func() { w.claimLoop(claimCtx) })
 	}
 	claimers.Wait()
 	w.drain()
-	close(w.executors)
-	executors.Wait()
+	w.executors.close()
 	w.completer.close()
 	renewCancel()
 	bg.Wait()
