@@ -31,6 +31,10 @@ type renewer struct {
 
 	mu     sync.Mutex
 	leases map[*Task]*leaseState
+	// wakeAt is when run next looks at the leases by itself; add kicks run
+	// only for a lease due before that, so a batch of new leases (all due
+	// an interval from now) costs no wake-ups while older leases are held.
+	wakeAt time.Time
 	kick   chan struct{}
 }
 
@@ -48,12 +52,19 @@ func newRenewer(t Transport, log *slog.Logger, ttl time.Duration) *renewer {
 
 // add starts renewing t's lease, obtained by a claim issued at claimedAt.
 func (r *renewer) add(t *Task, claimedAt time.Time) {
+	due := claimedAt.Add(r.interval)
 	r.mu.Lock()
-	r.leases[t] = &leaseState{due: claimedAt.Add(r.interval), expires: claimedAt.Add(r.ttl)}
+	r.leases[t] = &leaseState{due: due, expires: claimedAt.Add(r.ttl)}
+	kick := due.Before(r.wakeAt)
+	if kick {
+		r.wakeAt = due
+	}
 	r.mu.Unlock()
-	select {
-	case r.kick <- struct{}{}:
-	default:
+	if kick {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -83,6 +94,7 @@ func (r *renewer) run(ctx context.Context) {
 }
 
 // nextWait is the time until the earliest renewal (an hour when idle).
+// It records the moment as wakeAt.
 func (r *renewer) nextWait(now time.Time) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -90,7 +102,9 @@ func (r *renewer) nextWait(now time.Time) time.Duration {
 	for _, s := range r.leases {
 		wait = min(wait, s.due.Sub(now))
 	}
-	return max(wait, 0)
+	wait = max(wait, 0)
+	r.wakeAt = now.Add(wait)
+	return wait
 }
 
 // renewDue renews every lease due now or within a quarter interval.
