@@ -31,9 +31,11 @@ func (w *Worker) claimLoop(ctx context.Context) {
 		w.gatherSlots(ctx, linger, claimLinger)
 		n := w.slots.take(w.cfg.ClaimBatch)
 		if n == 0 {
-			select {
-			case <-ctx.Done():
-			case <-w.slots.freed:
+			if !w.slots.await(1) {
+				select {
+				case <-ctx.Done():
+				case <-w.slots.freed:
+				}
 			}
 			continue
 		}
@@ -81,7 +83,7 @@ func (w *Worker) gatherSlots(ctx context.Context, timer *time.Timer, d time.Dura
 	}
 	timer.Reset(d)
 	defer timer.Stop()
-	for w.slots.available() < half && w.running.Load() > 0 {
+	for !w.slots.await(half) && w.running.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return

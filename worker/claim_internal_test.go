@@ -89,3 +89,26 @@ func TestGatherSlotsLingerIsBounded(t *testing.T) {
 	cancel()
 	w.gatherSlots(ctx, stoppedTimer(), time.Hour) // a cancelled ctx ends the wait too
 }
+
+func TestSlotsSignalOnlyWhenTheWaitedCountIsFree(t *testing.T) {
+	t.Parallel()
+	s := newSlots(4)
+	require.Equal(t, 4, s.take(10))
+	require.False(t, s.await(3))
+	signalled := func() bool {
+		select {
+		case <-s.freed:
+			return true
+		default:
+			return false
+		}
+	}
+	s.put(1)
+	s.put(1)
+	require.False(t, signalled(), "2 of the 3 awaited slots free")
+	s.put(1)
+	require.True(t, signalled(), "3 free")
+	s.put(1)
+	require.False(t, signalled(), "nobody waits any more")
+	require.True(t, s.await(4))
+}

@@ -6,9 +6,13 @@ import "sync"
 // (several at a time, before a batch claim); handlers give them back one
 // by one. Invariant: 0 <= free <= size.
 type slots struct {
-	mu    sync.Mutex
-	free  int
-	freed chan struct{} // one-slot buffer: "a slot was given back"
+	mu   sync.Mutex
+	free int
+	// want is the free count a waiting claim loop needs (0: none waits).
+	// put signals freed only when free reaches it, so handlers finishing
+	// one by one do not wake the claim loop once each.
+	want  int
+	freed chan struct{} // one-slot buffer: "free reached want"
 }
 
 func newSlots(n int) *slots {
@@ -31,6 +35,20 @@ func (s *slots) available() int {
 	return s.free
 }
 
+// await reports whether at least n slots are free; if not, freed is
+// signalled once they are (a signal may also be left over from an
+// earlier await, so the waiter checks again).
+func (s *slots) await(n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free >= n {
+		s.want = 0
+		return true
+	}
+	s.want = n
+	return false
+}
+
 // put gives n slots back.
 func (s *slots) put(n int) {
 	if n <= 0 {
@@ -38,9 +56,15 @@ func (s *slots) put(n int) {
 	}
 	s.mu.Lock()
 	s.free += n
+	signal := s.want > 0 && s.free >= s.want
+	if signal {
+		s.want = 0
+	}
 	s.mu.Unlock()
-	select {
-	case s.freed <- struct{}{}:
-	default:
+	if signal {
+		select {
+		case s.freed <- struct{}{}:
+		default:
+		}
 	}
 }
