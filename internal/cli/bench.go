@@ -33,8 +33,9 @@ func newBenchCmd(env Env) *cobra.Command {
 		Short: "Benchmark job throughput and latency on a dedicated database",
 		Long: `Insert no-op jobs and work them off through the worker SDK in-process
 over the backend, with the reconcilers running, then print the insert
-rate, the work throughput and the p50/p95/p99 pickup and end-to-end
-latencies. The last line is exactly "throughput_jobs_per_s=<number>".
+rate, the work throughput, the p50/p95/p99 pickup and end-to-end
+latencies and this process's CPU time per job. The last line is exactly
+"throughput_jobs_per_s=<number>".
 
 Modes: drain (insert every job, then work them off), steady (insert at
 --rate jobs/s while the workers run), caps (drain with the jobs spread
