@@ -128,7 +128,9 @@ CREATE INDEX ff_execution_queued ON ff_execution (lane, public_state)
 
 -- Ended attempts (failure, cancel, or interrupted for reclaim). The
 -- current attempt is read from ff_execution until it ends, and so is a
--- successful one, which is always the execution's last.
+-- successful one, which is always the execution's last. A transition that
+-- starts a new attempt after a success (replay, not built yet) must write
+-- the successful attempt's row first.
 CREATE TABLE ff_attempt (
     execution_id       text COLLATE "C" NOT NULL,
     attempt_index      integer NOT NULL,
