@@ -58,16 +58,65 @@ func (b *Backend) Complete(ctx context.Context, p backend.CompleteParams) error 
 	return b.CompleteMany(ctx, []backend.CompleteParams{p})[0]
 }
 
+// fencedBatch gathers the fence columns of a batch of hot writes for one
+// statement, one entry per execution: a second entry for the same
+// execution goes to the slow path, which settles it after the first.
+type fencedBatch struct {
+	ids, leaseIDs, attemptIDs []string
+	epochs                    []int64
+	pos                       map[string]int // execution id → input index, until settled
+	slow                      []int          // input indexes for the slow path
+}
+
+// add queues input i with lease l and reports whether it joined the
+// statement (false: it went to the slow path).
+func (f *fencedBatch) add(i int, l ff.Lease) bool {
+	id := l.ExecutionID.String()
+	if _, dup := f.pos[id]; dup {
+		f.slow = append(f.slow, i)
+		return false
+	}
+	if f.pos == nil {
+		f.pos = map[string]int{}
+	}
+	f.pos[id] = i
+	f.ids = append(f.ids, id)
+	f.leaseIDs = append(f.leaseIDs, l.LeaseID)
+	f.epochs = append(f.epochs, int64(l.LeaseEpoch))
+	f.attemptIDs = append(f.attemptIDs, l.AttemptID)
+	return true
+}
+
+// settle marks id as written by the statement and returns its input index.
+func (f *fencedBatch) settle(id string) int {
+	i := f.pos[id]
+	delete(f.pos, id)
+	return i
+}
+
+// failAll calls fail for every input the statement was to write.
+func (f *fencedBatch) failAll(fail func(i int)) {
+	for _, i := range f.pos {
+		fail(i)
+	}
+}
+
+// slowPath returns the inputs the statement did not settle (their fence
+// failed) together with the duplicates.
+func (f *fencedBatch) slowPath() []int {
+	for _, i := range f.pos {
+		f.slow = append(f.slow, i)
+	}
+	return f.slow
+}
+
 // CompleteMany implements backend.Lifecycle: one statement for every
 // attempt whose fence holds, then the slow path for the rest.
 func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams) []error {
 	errs := make([]error, len(ps))
 	var (
-		ids, leaseIDs, attemptIDs []string
-		epochs                    []int64
-		results                   [][]byte
-		pos                       = map[string]int{}
-		slow                      []int
+		f       fencedBatch
+		results [][]byte
 	)
 	for i, p := range ps {
 		if err := p.Handle.CheckBackend(ff.BackendPostgres); err != nil {
@@ -78,44 +127,31 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 			errs[i] = ff.Validation(ff.KindPayloadTooLarge, "result: %d bytes, at most %d", len(p.Result), ff.MaxResultBytes)
 			continue
 		}
-		l := p.Handle.Lease
-		id := l.ExecutionID.String()
-		if _, dup := pos[id]; dup {
-			slow = append(slow, i)
+		if !f.add(i, p.Handle.Lease) {
 			continue
 		}
-		pos[id] = i
 		res := p.Result
 		if res == nil {
 			res = []byte{}
 		}
-		ids = append(ids, id)
-		leaseIDs = append(leaseIDs, l.LeaseID)
-		epochs = append(epochs, int64(l.LeaseEpoch))
-		attemptIDs = append(attemptIDs, l.AttemptID)
 		results = append(results, res)
 	}
-	if len(ids) > 0 {
-		rows, err := b.pool.Query(ctx, completeSQL, ids, leaseIDs, epochs, attemptIDs, results, b.nowArg())
+	if len(f.ids) > 0 {
+		rows, err := b.pool.Query(ctx, completeSQL, f.ids, f.leaseIDs, f.epochs, f.attemptIDs, results, b.nowArg())
 		var done []string
 		if err == nil {
 			done, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		}
 		if err != nil {
 			err = mapPgError("complete", err)
-			for _, i := range pos {
-				errs[i] = err
-			}
+			f.failAll(func(i int) { errs[i] = err })
 			return errs
 		}
 		for _, id := range done {
-			delete(pos, id)
-		}
-		for _, i := range pos {
-			slow = append(slow, i)
+			f.settle(id)
 		}
 	}
-	for _, i := range slow {
+	for _, i := range f.slowPath() {
 		errs[i] = b.completeSlow(ctx, ps[i])
 	}
 	return errs
@@ -153,61 +189,38 @@ func (b *Backend) Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal,
 func (b *Backend) RenewMany(ctx context.Context, hs []ff.Handle) []backend.RenewResult {
 	out := make([]backend.RenewResult, len(hs))
 	var (
-		ids, leaseIDs, attemptIDs []string
-		epochs, ttls              []int64
-		pos                       = map[string]int{}
-		slow                      []int
+		f    fencedBatch
+		ttls []int64
 	)
 	for i, h := range hs {
 		if err := h.CheckBackend(ff.BackendPostgres); err != nil {
 			out[i].Err = err
 			continue
 		}
-		l := h.Lease
-		id := l.ExecutionID.String()
-		if _, dup := pos[id]; dup {
-			slow = append(slow, i)
-			continue
-		}
-		pos[id] = i
-		ids = append(ids, id)
-		leaseIDs = append(leaseIDs, l.LeaseID)
-		epochs = append(epochs, int64(l.LeaseEpoch))
-		attemptIDs = append(attemptIDs, l.AttemptID)
-		ttls = append(ttls, leaseTTL(l))
-	}
-	if len(ids) > 0 {
-		rows, err := b.pool.Query(ctx, renewSQL, ids, leaseIDs, epochs, attemptIDs, ttls, b.nowArg())
-		if err != nil {
-			err = mapPgError("renew", err)
-			for _, i := range pos {
-				out[i].Err = err
-			}
-			return out
-		}
-		var (
-			id      string
-			expires int64
-			epoch   uint64
-		)
-		_, err = pgx.ForEachRow(rows, []any{&id, &expires, &epoch}, func() error {
-			i := pos[id]
-			out[i].Renewal = backend.LeaseRenewal{LeaseExpiresAtMs: expires, LeaseEpoch: epoch}
-			delete(pos, id)
-			return nil
-		})
-		if err != nil {
-			err = mapPgError("renew", err)
-			for _, i := range pos {
-				out[i].Err = err
-			}
-			return out
-		}
-		for _, i := range pos {
-			slow = append(slow, i)
+		if f.add(i, h.Lease) {
+			ttls = append(ttls, leaseTTL(h.Lease))
 		}
 	}
-	for _, i := range slow {
+	if len(f.ids) > 0 {
+		rows, err := b.pool.Query(ctx, renewSQL, f.ids, f.leaseIDs, f.epochs, f.attemptIDs, ttls, b.nowArg())
+		if err == nil {
+			var (
+				id      string
+				expires int64
+				epoch   uint64
+			)
+			_, err = pgx.ForEachRow(rows, []any{&id, &expires, &epoch}, func() error {
+				out[f.settle(id)].Renewal = backend.LeaseRenewal{LeaseExpiresAtMs: expires, LeaseEpoch: epoch}
+				return nil
+			})
+		}
+		if err != nil {
+			err = mapPgError("renew", err)
+			f.failAll(func(i int) { out[i].Err = err })
+			return out
+		}
+	}
+	for _, i := range f.slowPath() {
 		out[i].Renewal, out[i].Err = b.renewSlow(ctx, hs[i])
 	}
 	return out
