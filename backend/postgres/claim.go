@@ -85,31 +85,29 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 	if err != nil {
 		return nil, mapPgError("claim", err)
 	}
-	var seqs []int64
-	tasks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (backend.ClaimedTask, error) {
+	claimed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimedRow, error) {
 		var (
-			t               backend.ClaimedTask
-			seq             int64
+			c               claimedRow
+			t               = &c.task
 			id, attemptType string
 			idx             int32
 			resume, reclaim bool
 			tags            []byte
 			leaseID         string
 		)
-		if err := row.Scan(&id, &t.Lane, &t.Kind, &t.Priority, &seq, &idx, &t.AttemptID, &leaseID, &t.LeaseEpoch,
+		if err := row.Scan(&id, &t.Lane, &t.Kind, &t.Priority, &c.seq, &idx, &t.AttemptID, &leaseID, &t.LeaseEpoch,
 			&t.LeaseExpiresAtMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
-			return t, err
+			return c, err
 		}
 		eid, err := ff.ParseExecutionID(id)
 		if err != nil {
-			return t, ff.Corruption("claim: execution id %q: %v", id, err)
+			return c, ff.Corruption("claim: execution id %q: %v", id, err)
 		}
 		if len(tags) > 2 {
 			if err := json.Unmarshal(tags, &t.Tags); err != nil {
-				return t, ff.Corruption("claim: tags of %s: %v", id, err)
+				return c, ff.Corruption("claim: tags of %s: %v", id, err)
 			}
 		}
-		seqs = append(seqs, seq)
 		t.ExecutionID = eid
 		t.AttemptIndex = uint32(idx)
 		t.AttemptType = ff.AttemptType(attemptType)
@@ -125,31 +123,27 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 			LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(p.LeaseTTLMs), Lane: t.Lane,
 			WorkerInstanceID: p.WorkerInstanceID,
 		}}
-		return t, nil
+		return c, nil
 	})
 	if err != nil {
 		return nil, opErr("claim", err)
 	}
-	sortClaimed(tasks, seqs)
+	// Claim order: priority desc, then creation seq.
+	slices.SortFunc(claimed, func(a, b claimedRow) int {
+		if c := cmp.Compare(b.task.Priority, a.task.Priority); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	tasks := make([]backend.ClaimedTask, len(claimed))
+	for i, c := range claimed {
+		tasks[i] = c.task
+	}
 	return tasks, nil
 }
 
-// sortClaimed puts tasks in claim order, priority desc then creation seq;
-// seqs[i] is the seq of tasks[i].
-func sortClaimed(tasks []backend.ClaimedTask, seqs []int64) {
-	order := make([]int, len(tasks))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := cmp.Compare(tasks[b].Priority, tasks[a].Priority); c != 0 {
-			return c
-		}
-		return cmp.Compare(seqs[a], seqs[b])
-	})
-	sorted := make([]backend.ClaimedTask, len(tasks))
-	for i, j := range order {
-		sorted[i] = tasks[j]
-	}
-	copy(tasks, sorted)
+// claimedRow is a claimed task with its creation seq, for ordering.
+type claimedRow struct {
+	task backend.ClaimedTask
+	seq  int64
 }
