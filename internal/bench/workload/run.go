@@ -42,7 +42,7 @@ func Run(ctx context.Context, o Options, sys System) (Result, error) {
 	stopProgress := startProgress(o, ins, probe)
 	defer stopProgress()
 
-	runCPUFrom := processCPU()
+	cpuFrom := processCPU() // steady: the CPU of the whole run
 	started := false
 	if o.Mode == ModeSteady {
 		if err := sys.Start(ctx, probe); err != nil {
@@ -58,11 +58,8 @@ func Run(ctx context.Context, o Options, sys System) (Result, error) {
 		}
 		return res, fmt.Errorf("insert: %w", insErr)
 	}
-	cpuFrom := processCPU() // steady: CPU of the whole run; drain: of the work phase
-	if started {
-		cpuFrom = runCPUFrom
-	}
 	if !started {
+		cpuFrom = processCPU() // drain: the CPU of the work phase
 		if err := sys.Start(ctx, probe); err != nil {
 			return res, fmt.Errorf("start workers: %w", err)
 		}
