@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/client"
 )
 
 func newExecCmd(env Env) *cobra.Command {
@@ -41,25 +43,34 @@ func parseID(s string) (ff.ExecutionID, error) {
 	return id, nil
 }
 
+// onExecution is the RunE of a command whose one argument is an execution
+// id: it parses the id and calls fn with a client and a context bounded by
+// --timeout.
+func onExecution(o *clientOptions, fn func(ctx context.Context, c *client.Client, id ff.ExecutionID) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		id, err := parseID(args[0])
+		if err != nil {
+			return err
+		}
+		c, ctx, cancel := o.client(cmd.Context())
+		defer cancel()
+		return fn(ctx, c, id)
+	}
+}
+
 func newExecGetCmd(env Env, o *clientOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:     "get ID",
 		Short:   "Show an execution's state",
 		Example: "  flowfabric exec get '{fp:12}:0b9f5c9e-2f5e-4c43-9c1f-3f7c7f1d2a10' --json",
 		Args:    exactArgs(1, "an execution id"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			c, ctx, cancel := o.client(cmd.Context())
-			defer cancel()
+		RunE: onExecution(o, func(ctx context.Context, c *client.Client, id ff.ExecutionID) error {
 			snap, err := c.DescribeExecution(ctx, id)
 			if err != nil {
 				return fmt.Errorf("get execution %s: %w", id, err)
 			}
 			return printer{env.Stdout, o.json}.emit(snap, func(w io.Writer) error { return printSnapshot(w, snap) })
-		},
+		}),
 	}
 }
 
@@ -176,13 +187,7 @@ func newExecCancelCmd(env Env, o *clientOptions) *cobra.Command {
 		Short:   "Cancel an execution (operator cancel)",
 		Example: "  flowfabric exec cancel '{fp:12}:0b9f5c9e-2f5e-4c43-9c1f-3f7c7f1d2a10' --reason 'duplicate order'",
 		Args:    exactArgs(1, "an execution id"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			c, ctx, cancel := o.client(cmd.Context())
-			defer cancel()
+		RunE: onExecution(o, func(ctx context.Context, c *client.Client, id ff.ExecutionID) error {
 			st, err := c.CancelExecution(ctx, backend.CancelExecutionParams{ExecutionID: id, Reason: reason})
 			if err != nil {
 				return fmt.Errorf("cancel execution %s: %w", id, err)
@@ -195,7 +200,7 @@ func newExecCancelCmd(env Env, o *clientOptions) *cobra.Command {
 				_, err := fmt.Fprintf(w, "%s %s\n", id, st)
 				return err
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why it is cancelled (recorded on the execution)")
 	return cmd
@@ -210,13 +215,7 @@ stored (normally JSON). Fails with "not found" until the execution has
 completed; see "exec get" for its state.`,
 		Example: "  flowfabric exec result '{fp:12}:0b9f5c9e-2f5e-4c43-9c1f-3f7c7f1d2a10' | jq .",
 		Args:    exactArgs(1, "an execution id"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			c, ctx, cancel := o.client(cmd.Context())
-			defer cancel()
+		RunE: onExecution(o, func(ctx context.Context, c *client.Client, id ff.ExecutionID) error {
 			res, err := c.GetExecutionResult(ctx, id)
 			if err != nil {
 				if ff.HasKind(err, ff.KindNotFound) {
@@ -245,7 +244,7 @@ completed; see "exec get" for its state.`,
 				}
 				return nil
 			})
-		},
+		}),
 	}
 }
 
