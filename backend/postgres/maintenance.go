@@ -8,15 +8,22 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
+// sweepLimit is the batch of a sweep asked for limit: 1000 unless limit
+// is positive.
+func sweepLimit(limit int) int {
+	if limit <= 0 {
+		return 1000
+	}
+	return limit
+}
+
 // sweep locks up to limit due records (SKIP LOCKED, so concurrent sweepers
 // split the work), re-checks each with the state machine and writes every
 // change in one transaction with pipelined statements. dueSQL selects the
 // candidate ids in due order; apply returns nil when a row is no longer
 // due.
 func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply func(e *ff.Execution, now int64) *ff.Effects) (int, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit = sweepLimit(limit)
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
 		return 0, mapPgError(op, err)
@@ -118,9 +125,7 @@ RETURNING e.lane`
 
 // PromoteDelayed implements backend.Maintenance.
 func (b *Backend) PromoteDelayed(ctx context.Context, limit int) (int, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit = sweepLimit(limit)
 	rows, err := b.pool.Query(ctx, promoteSQL, b.nowArg(), limit)
 	if err != nil {
 		return 0, mapPgError("promote delayed", err)
