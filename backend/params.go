@@ -298,7 +298,18 @@ type ExecutionPage struct {
 // ListLanesParams pages lanes by name; Cursor is exclusive.
 type ListLanesParams struct {
 	Cursor string
-	Limit  int
+	Limit  int // 0 = 100; at most 1000
+}
+
+// Normalize validates p and applies defaults.
+func (p *ListLanesParams) Normalize() error {
+	if p.Limit == 0 {
+		p.Limit = 100
+	}
+	if p.Limit < 0 || p.Limit > 1000 {
+		return ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", p.Limit)
+	}
+	return nil
 }
 
 // LaneInfo is a lane with its queue depth by public state. Counts cover

@@ -157,13 +157,10 @@ func (b *Backend) ListExecutions(ctx context.Context, p backend.ListExecutionsPa
 // ListLanes implements backend.Reads. Counts cover live (non-terminal)
 // executions.
 func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (backend.LanePage, error) {
+	if err := p.Normalize(); err != nil {
+		return backend.LanePage{}, err
+	}
 	limit := p.Limit
-	if limit == 0 {
-		limit = 100
-	}
-	if limit < 0 || limit > 1000 {
-		return backend.LanePage{}, ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", limit)
-	}
 	rows, err := b.pool.Query(ctx, `SELECT name FROM ff_lane WHERE name > $1 ORDER BY name LIMIT $2`, p.Cursor, limit+1)
 	if err != nil {
 		return backend.LanePage{}, mapPgError("list lanes", err)

@@ -186,13 +186,10 @@ func (b *Backend) ListExecutions(ctx context.Context, p backend.ListExecutionsPa
 // ListLanes pages registered lanes by name with their live (non-terminal)
 // execution counts by public state; states with no execution are absent.
 func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (backend.LanePage, error) {
-	limit := p.Limit
-	switch {
-	case limit == 0:
-		limit = 100
-	case limit < 0 || limit > 1000:
-		return backend.LanePage{}, ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", limit)
+	if err := p.Normalize(); err != nil {
+		return backend.LanePage{}, err
 	}
+	limit := p.Limit
 	if err := b.readable("sqlite: list lanes"); err != nil {
 		return backend.LanePage{}, err
 	}
