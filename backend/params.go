@@ -254,11 +254,8 @@ type ListExecutionsParams struct {
 
 // Normalize validates p and applies defaults.
 func (p *ListExecutionsParams) Normalize() error {
-	if p.Limit == 0 {
-		p.Limit = 50
-	}
-	if p.Limit < 0 || p.Limit > 1000 {
-		return ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", p.Limit)
+	if err := normalizePageLimit(&p.Limit, 50); err != nil {
+		return err
 	}
 	if p.Lane != "" {
 		if err := ff.ValidateLane(p.Lane); err != nil {
@@ -303,11 +300,17 @@ type ListLanesParams struct {
 
 // Normalize validates p and applies defaults.
 func (p *ListLanesParams) Normalize() error {
-	if p.Limit == 0 {
-		p.Limit = 100
+	return normalizePageLimit(&p.Limit, 100)
+}
+
+// normalizePageLimit sets a zero page limit to def and rejects one outside
+// [1, 1000].
+func normalizePageLimit(limit *int, def int) error {
+	if *limit == 0 {
+		*limit = def
 	}
-	if p.Limit < 0 || p.Limit > 1000 {
-		return ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", p.Limit)
+	if *limit < 0 || *limit > 1000 {
+		return ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", *limit)
 	}
 	return nil
 }
