@@ -17,18 +17,18 @@ const (
 // bytes or DEL. role names the list in errors ("required", "worker").
 func NormalizeCapabilities(role string, tokens []string) ([]string, error) {
 	if len(tokens) > MaxCapabilityTokens {
-		return nil, Validation(KindInvalidCapabilities, "%s: %d tokens, at most %d", role, len(tokens), MaxCapabilityTokens)
+		return nil, Validation(ErrInvalidCapabilities, "%s: %d tokens, at most %d", role, len(tokens), MaxCapabilityTokens)
 	}
 	out := make([]string, 0, len(tokens))
 	size := 0
 	for _, t := range tokens {
 		if t == "" {
-			return nil, Validation(KindInvalidCapabilities, "%s: empty token", role)
+			return nil, Validation(ErrInvalidCapabilities, "%s: empty token", role)
 		}
 		for i := 0; i < len(t); i++ {
 			c := t[i]
 			if c == ',' || c <= 0x20 || c == 0x7f {
-				return nil, Validation(KindInvalidCapabilities, "%s: token %q contains a comma, space or control byte", role, t)
+				return nil, Validation(ErrInvalidCapabilities, "%s: token %q contains a comma, space or control byte", role, t)
 			}
 		}
 		size += len(t) + 1
@@ -38,7 +38,7 @@ func NormalizeCapabilities(role string, tokens []string) ([]string, error) {
 		size--
 	}
 	if size > MaxCapabilityCSVBytes {
-		return nil, Validation(KindInvalidCapabilities, "%s: %d bytes, at most %d", role, size, MaxCapabilityCSVBytes)
+		return nil, Validation(ErrInvalidCapabilities, "%s: %d bytes, at most %d", role, size, MaxCapabilityCSVBytes)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil

@@ -50,7 +50,7 @@ func TestNormalizeCapabilities(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ff.NormalizeCapabilities("required", tc.in)
 			if !tc.ok {
-				e := wantErr(t, err, ff.ClassValidation, ff.KindInvalidCapabilities)
+				e := wantErr(t, err, ff.ClassValidation, ff.ErrInvalidCapabilities)
 				if !strings.HasPrefix(e.Detail, "required:") {
 					t.Fatalf("detail %q does not name the role", e.Detail)
 				}

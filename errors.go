@@ -6,8 +6,12 @@ import (
 )
 
 // ErrorClass is the top-level family of an engine error. Its string is
-// stable and part of the API.
+// stable and part of the API. A class is also an error value, so
+// errors.Is(err, flowfabric.ClassContention) asks for a whole family.
 type ErrorClass string
+
+// Error returns the class string.
+func (c ErrorClass) Error() string { return string(c) }
 
 const (
 	ClassNotFound          ErrorClass = "not_found"
@@ -22,51 +26,63 @@ const (
 	ClassTimeout           ErrorClass = "timeout"
 )
 
-// Stable error kinds. A kind names the precise condition; its class is
-// fixed by the constructor that produces it.
+// ErrorKind is the stable snake_case name of a precise error condition;
+// its class is fixed by the constructor that produces it. The constants
+// below are the sentinels of the engine's errors:
+// errors.Is(err, flowfabric.ErrNotFound) reports whether err is an *Error
+// of that kind. They are constants, so no caller can reassign them.
+type ErrorKind string
+
+// Error returns the kind string.
+func (k ErrorKind) Error() string { return string(k) }
+
 const (
 	// not_found
-	KindNotFound = "not_found"
+	ErrNotFound ErrorKind = "not_found"
 
 	// validation
-	KindInvalidInput           = "invalid_input"
-	KindInvalidCapabilities    = "invalid_capabilities"
-	KindInvalidPolicy          = "invalid_policy_json"
-	KindPayloadTooLarge        = "payload_too_large"
-	KindInvalidTagKey          = "invalid_tag_key"
-	KindCorruption             = "corruption"
-	KindHandleFromOtherBackend = "handle_from_other_backend"
-	KindFenceRequired          = "fence_required"
-	KindPartialFence           = "partial_fence_triple"
+	ErrInvalidInput           ErrorKind = "invalid_input"
+	ErrInvalidHandle          ErrorKind = "invalid_handle"
+	ErrInvalidCapabilities    ErrorKind = "invalid_capabilities"
+	ErrInvalidPolicy          ErrorKind = "invalid_policy_json"
+	ErrPayloadTooLarge        ErrorKind = "payload_too_large"
+	ErrInvalidTagKey          ErrorKind = "invalid_tag_key"
+	ErrHandleFromOtherBackend ErrorKind = "handle_from_other_backend"
+	ErrFenceRequired          ErrorKind = "fence_required"
+	ErrPartialFence           ErrorKind = "partial_fence_triple"
 
 	// contention (retryable)
-	KindContention         = "contention"
-	KindLeaseConflict      = "lease_conflict"
-	KindExecutionNotActive = "execution_not_active"
-	KindNotEligible        = "execution_not_eligible"
-	KindNoActiveLease      = "no_active_lease"
+	ErrContention         ErrorKind = "contention"
+	ErrLeaseConflict      ErrorKind = "lease_conflict"
+	ErrExecutionNotActive ErrorKind = "execution_not_active"
+	ErrNotEligible        ErrorKind = "execution_not_eligible"
+	ErrNoActiveLease      ErrorKind = "no_active_lease"
 
 	// conflict
-	KindConflict            = "conflict"
-	KindIdempotencyConflict = "idempotency_conflict"
-	KindDuplicateExecution  = "execution_already_exists"
+	ErrConflict            ErrorKind = "conflict"
+	ErrIdempotencyConflict ErrorKind = "idempotency_conflict"
+	ErrDuplicateExecution  ErrorKind = "execution_already_exists"
 
 	// state
-	KindStaleLease           = "stale_lease"
-	KindLeaseExpired         = "lease_expired"
-	KindLeaseRevoked         = "lease_revoked"
-	KindExecutionNotTerminal = "execution_not_terminal"
-	KindMaxReplaysExhausted  = "max_replays_exhausted"
-	KindTerminal             = "terminal"
-	KindNotRunnable          = "not_runnable"
+	ErrStaleLease           ErrorKind = "stale_lease"
+	ErrLeaseExpired         ErrorKind = "lease_expired"
+	ErrLeaseRevoked         ErrorKind = "lease_revoked"
+	ErrExecutionNotTerminal ErrorKind = "execution_not_terminal"
+	ErrMaxReplaysExhausted  ErrorKind = "max_replays_exhausted"
+	ErrTerminal             ErrorKind = "terminal"
+	ErrNotRunnable          ErrorKind = "not_runnable"
+
+	// bug: a broken invariant or stored data that cannot be decoded
+	ErrBug        ErrorKind = "bug"
+	ErrCorruption ErrorKind = "corruption"
 
 	// others
-	KindBug               = "bug"
-	KindTransport         = "transport"
-	KindUnavailable       = "unavailable"
-	KindResourceExhausted = "resource_exhausted"
-	KindTimeout           = "timeout"
-	KindSchemaMismatch    = "schema_version_mismatch"
+	ErrTransport         ErrorKind = "transport"
+	ErrTransportFatal    ErrorKind = "transport_fatal"
+	ErrUnavailable       ErrorKind = "unavailable"
+	ErrResourceExhausted ErrorKind = "resource_exhausted"
+	ErrTimeout           ErrorKind = "timeout"
+	ErrSchemaMismatch    ErrorKind = "schema_version_mismatch"
 )
 
 // NotActiveDetail describes why a lease-bound operation found the execution
@@ -83,11 +99,11 @@ type NotActiveDetail struct {
 // transport failure.
 type Error struct {
 	Class  ErrorClass
-	Kind   string // stable snake_case kind, e.g. "stale_lease"
-	Detail string // human explanation
+	Kind   ErrorKind // stable snake_case kind, e.g. "stale_lease"
+	Detail string    // human explanation
 	// Entity names what was not found ("execution", "flow", ...).
 	Entity string
-	// NotActive is set on KindExecutionNotActive.
+	// NotActive is set on ErrExecutionNotActive.
 	NotActive *NotActiveDetail
 	// RetryAfterMs is an optional hint on resource exhaustion.
 	RetryAfterMs int64
@@ -96,7 +112,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := e.Kind
+	msg := string(e.Kind)
 	if e.Detail != "" {
 		msg += ": " + e.Detail
 	}
@@ -114,20 +130,25 @@ func (e *Error) Retryable() bool {
 	case ClassContention, ClassResourceExhausted:
 		return true
 	case ClassTransport:
-		return e.Kind == KindTransport || e.Kind == KindTimeout
+		return e.Kind == ErrTransport || e.Kind == ErrTimeout
 	}
 	return false
 }
 
-// Is matches another *Error with the same class and kind, so that
-// errors.Is(err, &flowfabric.Error{Class: ..., Kind: ...}) works; an empty
-// Kind in target matches any kind of that class.
+// Is makes the kind and class constants sentinels: target matches when it
+// is the ErrorKind e.Kind or the ErrorClass e.Class, or another *Error with
+// the same class and kind (an empty Kind in target matches any kind of
+// that class).
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	if !ok {
-		return false
+	switch t := target.(type) {
+	case ErrorKind:
+		return t == e.Kind
+	case ErrorClass:
+		return t == e.Class
+	case *Error:
+		return t.Class == e.Class && (t.Kind == "" || t.Kind == e.Kind)
 	}
-	return t.Class == e.Class && (t.Kind == "" || t.Kind == e.Kind)
+	return false
 }
 
 // AsError returns the *Error in err's chain, if any.
@@ -140,15 +161,16 @@ func AsError(err error) (*Error, bool) {
 }
 
 // KindOf returns the stable kind of err, "" for nil, and "transport" for
-// errors that are not engine errors.
-func KindOf(err error) string {
+// errors that are not engine errors. It is meant for log and metric
+// labels; branch on a kind with errors.Is.
+func KindOf(err error) ErrorKind {
 	if err == nil {
 		return ""
 	}
 	if e, ok := AsError(err); ok {
 		return e.Kind
 	}
-	return KindTransport
+	return ErrTransport
 }
 
 // ClassOf returns the class of err, "" for nil, and transport for errors
@@ -171,65 +193,65 @@ func IsRetryable(err error) bool {
 	return false
 }
 
-// HasKind reports whether err is an engine error of the given kind.
-func HasKind(err error, kind string) bool { return KindOf(err) == kind }
-
 // Validation returns a validation error of the given kind.
-func Validation(kind, format string, args ...any) *Error {
+func Validation(kind ErrorKind, format string, args ...any) *Error {
 	return &Error{Class: ClassValidation, Kind: kind, Detail: fmt.Sprintf(format, args...)}
 }
 
 // NotFound returns a not-found error for entity ("execution", ...).
 func NotFound(entity, format string, args ...any) *Error {
-	return &Error{Class: ClassNotFound, Kind: KindNotFound, Entity: entity, Detail: entity + " " + fmt.Sprintf(format, args...)}
+	return &Error{Class: ClassNotFound, Kind: ErrNotFound, Entity: entity, Detail: entity + " " + fmt.Sprintf(format, args...)}
 }
 
 // Contention returns a retryable contention error.
-func Contention(kind, format string, args ...any) *Error {
+func Contention(kind ErrorKind, format string, args ...any) *Error {
 	return &Error{Class: ClassContention, Kind: kind, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Conflict returns a permanent conflict error.
-func Conflict(kind, format string, args ...any) *Error {
+func Conflict(kind ErrorKind, format string, args ...any) *Error {
 	return &Error{Class: ClassConflict, Kind: kind, Detail: fmt.Sprintf(format, args...)}
 }
 
 // StateError returns a state error of the given kind.
-func StateError(kind, format string, args ...any) *Error {
+func StateError(kind ErrorKind, format string, args ...any) *Error {
 	return &Error{Class: ClassState, Kind: kind, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Unavailable reports that op is not implemented by this backend.
 func Unavailable(op string) *Error {
-	return &Error{Class: ClassUnavailable, Kind: KindUnavailable, Detail: op + " is not supported by this backend"}
+	return &Error{Class: ClassUnavailable, Kind: ErrUnavailable, Detail: op + " is not supported by this backend"}
 }
 
 // Transport wraps an I/O or driver failure. retryable marks failures such
 // as dropped connections or serialization conflicts that may succeed when
 // retried.
 func Transport(op string, err error, retryable bool) *Error {
-	kind := "transport_fatal"
+	kind := ErrTransportFatal
 	if retryable {
-		kind = KindTransport
+		kind = ErrTransport
 	}
 	return &Error{Class: ClassTransport, Kind: kind, Detail: op, Err: err}
 }
 
-// Corruption reports stored data that could not be decoded.
+// Corruption reports data read back from the store that could not be
+// decoded: a server bug (never retryable), not the caller's mistake. Input
+// a caller sent is checked with Validation instead (ErrInvalidHandle,
+// ErrInvalidInput).
 func Corruption(format string, args ...any) *Error {
-	return &Error{Class: ClassValidation, Kind: KindCorruption, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Class: ClassBug, Kind: ErrCorruption, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Bug reports a broken internal invariant.
 func Bug(format string, args ...any) *Error {
-	return &Error{Class: ClassBug, Kind: KindBug, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Class: ClassBug, Kind: ErrBug, Detail: fmt.Sprintf(format, args...)}
 }
 
 // NotActive returns the replay-reconciliation carrier error.
 func NotActive(d NotActiveDetail) *Error {
 	return &Error{
 		Class:     ClassContention,
-		Kind:      KindExecutionNotActive,
+		Kind:      ErrExecutionNotActive,
 		Detail:    fmt.Sprintf("execution is %s (outcome %s, epoch %d)", d.LifecyclePhase, d.TerminalOutcome, d.LeaseEpoch),
 		NotActive: &d,
 	}

@@ -16,19 +16,19 @@ func TestRetryablePerClass(t *testing.T) {
 		want bool
 	}{
 		{"not found", ff.NotFound("execution", "x"), false},
-		{"validation", ff.Validation(ff.KindInvalidInput, "x"), false},
+		{"validation", ff.Validation(ff.ErrInvalidInput, "x"), false},
 		{"corruption", ff.Corruption("x"), false},
-		{"contention", ff.Contention(ff.KindLeaseConflict, "x"), true},
+		{"contention", ff.Contention(ff.ErrLeaseConflict, "x"), true},
 		{"not active carrier", ff.NotActive(ff.NotActiveDetail{}), true},
-		{"conflict", ff.Conflict(ff.KindIdempotencyConflict, "x"), false},
-		{"state", ff.StateError(ff.KindStaleLease, "x"), false},
+		{"conflict", ff.Conflict(ff.ErrIdempotencyConflict, "x"), false},
+		{"state", ff.StateError(ff.ErrStaleLease, "x"), false},
 		{"bug", ff.Bug("x"), false},
 		{"unavailable", ff.Unavailable("op"), false},
 		{"transport retryable", ff.Transport("op", io.EOF, true), true},
 		{"transport fatal", ff.Transport("op", io.EOF, false), false},
-		{"transport timeout kind", &ff.Error{Class: ff.ClassTransport, Kind: ff.KindTimeout}, true},
-		{"resource exhausted", &ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.KindResourceExhausted}, true},
-		{"timeout class", &ff.Error{Class: ff.ClassTimeout, Kind: ff.KindTimeout}, false},
+		{"transport timeout kind", &ff.Error{Class: ff.ClassTransport, Kind: ff.ErrTimeout}, true},
+		{"resource exhausted", &ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted}, true},
+		{"timeout class", &ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,26 +49,30 @@ func TestConstructorsClassAndKind(t *testing.T) {
 	tests := []struct {
 		err   *ff.Error
 		class ff.ErrorClass
-		kind  string
+		kind  ff.ErrorKind
 	}{
-		{ff.NotFound("execution", "id %d", 1), ff.ClassNotFound, ff.KindNotFound},
-		{ff.Validation(ff.KindInvalidTagKey, "x"), ff.ClassValidation, ff.KindInvalidTagKey},
-		{ff.Corruption("x"), ff.ClassValidation, ff.KindCorruption},
-		{ff.Contention(ff.KindNoActiveLease, "x"), ff.ClassContention, ff.KindNoActiveLease},
-		{ff.Conflict(ff.KindDuplicateExecution, "x"), ff.ClassConflict, ff.KindDuplicateExecution},
-		{ff.StateError(ff.KindLeaseRevoked, "x"), ff.ClassState, ff.KindLeaseRevoked},
-		{ff.Bug("x"), ff.ClassBug, ff.KindBug},
-		{ff.Unavailable("op"), ff.ClassUnavailable, ff.KindUnavailable},
-		{ff.Transport("op", io.EOF, true), ff.ClassTransport, ff.KindTransport},
-		{ff.Transport("op", io.EOF, false), ff.ClassTransport, "transport_fatal"},
-		{ff.NotActive(ff.NotActiveDetail{}), ff.ClassContention, ff.KindExecutionNotActive},
+		{ff.NotFound("execution", "id %d", 1), ff.ClassNotFound, ff.ErrNotFound},
+		{ff.Validation(ff.ErrInvalidTagKey, "x"), ff.ClassValidation, ff.ErrInvalidTagKey},
+		{ff.Corruption("x"), ff.ClassBug, ff.ErrCorruption},
+		{ff.Contention(ff.ErrNoActiveLease, "x"), ff.ClassContention, ff.ErrNoActiveLease},
+		{ff.Conflict(ff.ErrDuplicateExecution, "x"), ff.ClassConflict, ff.ErrDuplicateExecution},
+		{ff.StateError(ff.ErrLeaseRevoked, "x"), ff.ClassState, ff.ErrLeaseRevoked},
+		{ff.Bug("x"), ff.ClassBug, ff.ErrBug},
+		{ff.Unavailable("op"), ff.ClassUnavailable, ff.ErrUnavailable},
+		{ff.Transport("op", io.EOF, true), ff.ClassTransport, ff.ErrTransport},
+		{ff.Transport("op", io.EOF, false), ff.ClassTransport, ff.ErrTransportFatal},
+		{ff.NotActive(ff.NotActiveDetail{}), ff.ClassContention, ff.ErrExecutionNotActive},
 	}
 	for _, tc := range tests {
 		if tc.err.Class != tc.class || tc.err.Kind != tc.kind {
 			t.Errorf("%v: %s/%s, want %s/%s", tc.err, tc.err.Class, tc.err.Kind, tc.class, tc.kind)
 		}
-		if ff.KindOf(tc.err) != tc.kind || ff.ClassOf(tc.err) != tc.class || !ff.HasKind(tc.err, tc.kind) {
-			t.Errorf("%v: KindOf/ClassOf/HasKind disagree", tc.err)
+		if ff.KindOf(tc.err) != tc.kind || ff.ClassOf(tc.err) != tc.class {
+			t.Errorf("%v: KindOf/ClassOf disagree", tc.err)
+		}
+		wrapped := fmt.Errorf("op: %w", tc.err)
+		if !errors.Is(wrapped, tc.kind) || !errors.Is(wrapped, tc.class) {
+			t.Errorf("%v: errors.Is does not match its own kind and class", tc.err)
 		}
 	}
 	nf := ff.NotFound("result", "for %s", "x")
@@ -78,19 +82,24 @@ func TestConstructorsClassAndKind(t *testing.T) {
 }
 
 func TestErrorsIsMatchesClassAndKind(t *testing.T) {
-	stale := ff.StateError(ff.KindStaleLease, "epoch 3 is stale")
+	stale := ff.StateError(ff.ErrStaleLease, "epoch 3 is stale")
 	wrapped := fmt.Errorf("complete: %w", stale)
 	tests := []struct {
 		name   string
 		target error
 		want   bool
 	}{
-		{"same class and kind", &ff.Error{Class: ff.ClassState, Kind: ff.KindStaleLease}, true},
+		{"same class and kind", &ff.Error{Class: ff.ClassState, Kind: ff.ErrStaleLease}, true},
 		{"class only", &ff.Error{Class: ff.ClassState}, true},
-		{"other kind", &ff.Error{Class: ff.ClassState, Kind: ff.KindLeaseExpired}, false},
-		{"other class same kind", &ff.Error{Class: ff.ClassContention, Kind: ff.KindStaleLease}, false},
-		{"kind without class", &ff.Error{Kind: ff.KindStaleLease}, false},
+		{"other kind", &ff.Error{Class: ff.ClassState, Kind: ff.ErrLeaseExpired}, false},
+		{"other class same kind", &ff.Error{Class: ff.ClassContention, Kind: ff.ErrStaleLease}, false},
+		{"kind without class", &ff.Error{Kind: ff.ErrStaleLease}, false},
 		{"foreign target", io.EOF, false},
+		{"kind constant", ff.ErrStaleLease, true},
+		{"other kind constant", ff.ErrLeaseExpired, false},
+		{"class constant", ff.ClassState, true},
+		{"other class constant", ff.ClassContention, false},
+		{"kind string of another type", ff.ErrorClass("stale_lease"), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,14 +126,26 @@ func TestKindOfAndClassOfForeignErrors(t *testing.T) {
 		t.Fatalf("ClassOf(nil) = %q", got)
 	}
 	foreign := errors.New("boom")
-	if ff.KindOf(foreign) != ff.KindTransport || ff.ClassOf(foreign) != ff.ClassTransport {
+	if ff.KindOf(foreign) != ff.ErrTransport || ff.ClassOf(foreign) != ff.ClassTransport {
 		t.Fatalf("foreign: %q/%q", ff.KindOf(foreign), ff.ClassOf(foreign))
 	}
-	if ff.HasKind(foreign, ff.KindNotFound) {
-		t.Fatal("HasKind on a foreign error")
+	if errors.Is(foreign, ff.ErrNotFound) || errors.Is(foreign, ff.ClassTransport) {
+		t.Fatal("errors.Is matched a kind or class on a foreign error")
 	}
 	if _, ok := ff.AsError(foreign); ok {
 		t.Fatal("AsError found an engine error in a foreign one")
+	}
+}
+
+// The sentinels are constants whose Error text is the stable string.
+func TestKindAndClassAreErrors(t *testing.T) {
+	var k error = ff.ErrNotFound
+	var c error = ff.ClassContention
+	if k.Error() != "not_found" || c.Error() != "contention" {
+		t.Fatalf("Error() = %q, %q", k.Error(), c.Error())
+	}
+	if errors.Is(ff.NotFound("execution", "x"), ff.ClassContention) {
+		t.Fatal("a not_found error matched the contention class")
 	}
 }
 
@@ -133,8 +154,8 @@ func TestErrorText(t *testing.T) {
 		err  *ff.Error
 		want string
 	}{
-		{ff.StateError(ff.KindStaleLease, "epoch %d is stale", 3), "stale_lease: epoch 3 is stale"},
-		{&ff.Error{Class: ff.ClassBug, Kind: ff.KindBug}, "bug"},
+		{ff.StateError(ff.ErrStaleLease, "epoch %d is stale", 3), "stale_lease: epoch 3 is stale"},
+		{&ff.Error{Class: ff.ClassBug, Kind: ff.ErrBug}, "bug"},
 		{ff.Transport("insert attempt", io.EOF, true), "transport: insert attempt: EOF"},
 		{ff.Unavailable("suspend"), "unavailable: suspend is not supported by this backend"},
 		{ff.NotFound("execution", "{fp:1}:x"), "not_found: execution {fp:1}:x"},

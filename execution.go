@@ -159,13 +159,13 @@ func NewExecution(spec CreateSpec, nowMs int64) (*Execution, error) {
 		return nil, err
 	}
 	if len(spec.Namespace) > MaxIdentifierBytes {
-		return nil, Validation(KindInvalidInput, "namespace: too long")
+		return nil, Validation(ErrInvalidInput, "namespace: too long")
 	}
 	if len(spec.IdempotencyKey) > MaxIdentifierBytes {
-		return nil, Validation(KindInvalidInput, "idempotency_key: %d bytes, at most %d", len(spec.IdempotencyKey), MaxIdentifierBytes)
+		return nil, Validation(ErrInvalidInput, "idempotency_key: %d bytes, at most %d", len(spec.IdempotencyKey), MaxIdentifierBytes)
 	}
 	if len(spec.Input) > MaxInputBytes {
-		return nil, Validation(KindPayloadTooLarge, "input: %d bytes, at most %d", len(spec.Input), MaxInputBytes)
+		return nil, Validation(ErrPayloadTooLarge, "input: %d bytes, at most %d", len(spec.Input), MaxInputBytes)
 	}
 	caps, err := NormalizeCapabilities("required", spec.Capabilities)
 	if err != nil {
@@ -178,7 +178,7 @@ func NewExecution(spec CreateSpec, nowMs int64) (*Execution, error) {
 		return nil, err
 	}
 	if spec.DelayUntilMs < 0 || spec.DeadlineAtMs < 0 {
-		return nil, Validation(KindInvalidInput, "delay_until_ms and deadline_at_ms must not be negative")
+		return nil, Validation(ErrInvalidInput, "delay_until_ms and deadline_at_ms must not be negative")
 	}
 	id := spec.ID
 	if id.IsZero() {
@@ -229,7 +229,7 @@ type ClaimArgs struct {
 // revoked. The epoch grows by exactly one in every case.
 func (e *Execution) Claim(nowMs int64, a ClaimArgs, backend BackendTag) (Handle, *Effects, error) {
 	if !e.Claimable() && !e.dueForPromotion(nowMs) {
-		return Handle{}, nil, StateError(KindNotRunnable, "execution %s is %s", e.ID, e.State)
+		return Handle{}, nil, StateError(ErrNotRunnable, "execution %s is %s", e.ID, e.State)
 	}
 	if a.LeaseID == "" {
 		a.LeaseID = uuid.NewString()
@@ -327,29 +327,29 @@ type FenceResult struct {
 // revoked, expired (marking the lease expired), then a fence mismatch.
 func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 	if f.LeaseID == "" && f.AttemptID == "" && f.LeaseEpoch == 0 {
-		return FenceResult{}, Validation(KindFenceRequired, "a lease fence is required")
+		return FenceResult{}, Validation(ErrFenceRequired, "a lease fence is required")
 	}
 	if f.LeaseID == "" || f.AttemptID == "" || f.LeaseEpoch == 0 {
-		return FenceResult{}, Validation(KindPartialFence, "lease_id, lease_epoch and attempt_id must all be set")
+		return FenceResult{}, Validation(ErrPartialFence, "lease_id, lease_epoch and attempt_id must all be set")
 	}
 	if e.State.LifecyclePhase != PhaseActive {
 		return FenceResult{}, e.notActive()
 	}
 	switch e.State.OwnershipState {
 	case OwnershipLeaseRevoked:
-		return FenceResult{}, StateError(KindLeaseRevoked, "lease of %s was revoked", e.ID)
+		return FenceResult{}, StateError(ErrLeaseRevoked, "lease of %s was revoked", e.ID)
 	case OwnershipLeaseExpired:
 		if f.LeaseEpoch == e.LeaseEpoch {
-			return FenceResult{}, StateError(KindLeaseExpired, "lease of %s expired", e.ID)
+			return FenceResult{}, StateError(ErrLeaseExpired, "lease of %s expired", e.ID)
 		}
-		return FenceResult{}, StateError(KindStaleLease, "lease epoch %d is stale (current %d)", f.LeaseEpoch, e.LeaseEpoch)
+		return FenceResult{}, StateError(ErrStaleLease, "lease epoch %d is stale (current %d)", f.LeaseEpoch, e.LeaseEpoch)
 	}
 	if nowMs >= e.LeaseExpiresAtMs {
 		fx := e.MarkLeaseExpired(nowMs)
-		return FenceResult{MarkedExpired: true, Effects: fx}, StateError(KindLeaseExpired, "lease of %s expired", e.ID)
+		return FenceResult{MarkedExpired: true, Effects: fx}, StateError(ErrLeaseExpired, "lease of %s expired", e.ID)
 	}
 	if f.LeaseID != e.LeaseID || f.LeaseEpoch != e.LeaseEpoch || f.AttemptID != e.CurrentAttemptID {
-		return FenceResult{}, StateError(KindStaleLease, "lease epoch %d is stale (current %d)", f.LeaseEpoch, e.LeaseEpoch)
+		return FenceResult{}, StateError(ErrStaleLease, "lease epoch %d is stale (current %d)", f.LeaseEpoch, e.LeaseEpoch)
 	}
 	return FenceResult{}, nil
 }
@@ -434,10 +434,10 @@ func (e *Execution) Renew(nowMs int64, f Fence, ttlMs int64) (FenceResult, error
 // Progress records the latest progress report.
 func (e *Execution) Progress(nowMs int64, f Fence, pct int, msg string) (FenceResult, error) {
 	if pct < -1 || pct > 100 {
-		return FenceResult{}, Validation(KindInvalidInput, "progress percent %d outside [0, 100]", pct)
+		return FenceResult{}, Validation(ErrInvalidInput, "progress percent %d outside [0, 100]", pct)
 	}
 	if len(msg) > MaxReasonBytes {
-		return FenceResult{}, Validation(KindInvalidInput, "progress message: %d bytes, at most %d", len(msg), MaxReasonBytes)
+		return FenceResult{}, Validation(ErrInvalidInput, "progress message: %d bytes, at most %d", len(msg), MaxReasonBytes)
 	}
 	if fr, err := e.CheckFence(nowMs, f); err != nil {
 		return fr, err
@@ -468,7 +468,7 @@ func replayed(err error, f Fence, want TerminalOutcome) bool {
 // (nil, nil): success, nothing to write.
 func (e *Execution) Complete(nowMs int64, f Fence, result []byte) (*Effects, FenceResult, error) {
 	if len(result) > MaxResultBytes {
-		return nil, FenceResult{}, Validation(KindPayloadTooLarge, "result: %d bytes, at most %d", len(result), MaxResultBytes)
+		return nil, FenceResult{}, Validation(ErrPayloadTooLarge, "result: %d bytes, at most %d", len(result), MaxResultBytes)
 	}
 	fr, err := e.CheckFence(nowMs, f)
 	if err != nil {

@@ -183,7 +183,7 @@ func TestClaimRefusesUnclaimable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := *tc.e
 			_, fx, err := tc.e.Claim(tc.now, ff.ClaimArgs{WorkerID: "w", WorkerInstanceID: "w-2", LeaseTTLMs: ttl}, ff.BackendPostgres)
-			wantErr(t, err, ff.ClassState, ff.KindNotRunnable)
+			wantErr(t, err, ff.ClassState, ff.ErrNotRunnable)
 			if fx != nil {
 				t.Fatal("effects returned with the error")
 			}

@@ -110,18 +110,18 @@ func TestNewExecutionRejects(t *testing.T) {
 	tests := []struct {
 		name string
 		spec ff.CreateSpec
-		kind string
+		kind ff.ErrorKind
 	}{
-		{"bad lane", ff.CreateSpec{Kind: "job", Lane: strings.Repeat("l", 65)}, ff.KindInvalidInput},
-		{"empty kind", ff.CreateSpec{}, ff.KindInvalidInput},
-		{"long namespace", ff.CreateSpec{Kind: "job", Namespace: strings.Repeat("n", 257)}, ff.KindInvalidInput},
-		{"long idempotency key", ff.CreateSpec{Kind: "job", IdempotencyKey: strings.Repeat("k", 257)}, ff.KindInvalidInput},
-		{"input too large", ff.CreateSpec{Kind: "job", Input: make([]byte, ff.MaxInputBytes+1)}, ff.KindPayloadTooLarge},
-		{"bad capability", ff.CreateSpec{Kind: "job", Capabilities: []string{"a,b"}}, ff.KindInvalidCapabilities},
-		{"bad tag", ff.CreateSpec{Kind: "job", Tags: map[string]string{"App.x": "v"}}, ff.KindInvalidTagKey},
-		{"bad policy", ff.CreateSpec{Kind: "job", Policy: &ff.ExecutionPolicy{MaxReclaimCount: ptr(-1)}}, ff.KindInvalidPolicy},
-		{"negative delay", ff.CreateSpec{Kind: "job", DelayUntilMs: -1}, ff.KindInvalidInput},
-		{"negative deadline", ff.CreateSpec{Kind: "job", DeadlineAtMs: -1}, ff.KindInvalidInput},
+		{"bad lane", ff.CreateSpec{Kind: "job", Lane: strings.Repeat("l", 65)}, ff.ErrInvalidInput},
+		{"empty kind", ff.CreateSpec{}, ff.ErrInvalidInput},
+		{"long namespace", ff.CreateSpec{Kind: "job", Namespace: strings.Repeat("n", 257)}, ff.ErrInvalidInput},
+		{"long idempotency key", ff.CreateSpec{Kind: "job", IdempotencyKey: strings.Repeat("k", 257)}, ff.ErrInvalidInput},
+		{"input too large", ff.CreateSpec{Kind: "job", Input: make([]byte, ff.MaxInputBytes+1)}, ff.ErrPayloadTooLarge},
+		{"bad capability", ff.CreateSpec{Kind: "job", Capabilities: []string{"a,b"}}, ff.ErrInvalidCapabilities},
+		{"bad tag", ff.CreateSpec{Kind: "job", Tags: map[string]string{"App.x": "v"}}, ff.ErrInvalidTagKey},
+		{"bad policy", ff.CreateSpec{Kind: "job", Policy: &ff.ExecutionPolicy{MaxReclaimCount: ptr(-1)}}, ff.ErrInvalidPolicy},
+		{"negative delay", ff.CreateSpec{Kind: "job", DelayUntilMs: -1}, ff.ErrInvalidInput},
+		{"negative deadline", ff.CreateSpec{Kind: "job", DeadlineAtMs: -1}, ff.ErrInvalidInput},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

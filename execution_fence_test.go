@@ -12,15 +12,15 @@ func TestCheckFenceShape(t *testing.T) {
 	tests := []struct {
 		name  string
 		fence ff.Fence
-		kind  string
+		kind  ff.ErrorKind
 	}{
-		{"missing", ff.Fence{}, ff.KindFenceRequired},
-		{"lease id only", ff.Fence{LeaseID: f.LeaseID}, ff.KindPartialFence},
-		{"epoch only", ff.Fence{LeaseEpoch: f.LeaseEpoch}, ff.KindPartialFence},
-		{"attempt id only", ff.Fence{AttemptID: f.AttemptID}, ff.KindPartialFence},
-		{"no lease id", ff.Fence{LeaseEpoch: f.LeaseEpoch, AttemptID: f.AttemptID}, ff.KindPartialFence},
-		{"no epoch", ff.Fence{LeaseID: f.LeaseID, AttemptID: f.AttemptID}, ff.KindPartialFence},
-		{"no attempt id", ff.Fence{LeaseID: f.LeaseID, LeaseEpoch: f.LeaseEpoch}, ff.KindPartialFence},
+		{"missing", ff.Fence{}, ff.ErrFenceRequired},
+		{"lease id only", ff.Fence{LeaseID: f.LeaseID}, ff.ErrPartialFence},
+		{"epoch only", ff.Fence{LeaseEpoch: f.LeaseEpoch}, ff.ErrPartialFence},
+		{"attempt id only", ff.Fence{AttemptID: f.AttemptID}, ff.ErrPartialFence},
+		{"no lease id", ff.Fence{LeaseEpoch: f.LeaseEpoch, AttemptID: f.AttemptID}, ff.ErrPartialFence},
+		{"no epoch", ff.Fence{LeaseID: f.LeaseID, AttemptID: f.AttemptID}, ff.ErrPartialFence},
+		{"no attempt id", ff.Fence{LeaseID: f.LeaseID, LeaseEpoch: f.LeaseEpoch}, ff.ErrPartialFence},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,7 +79,7 @@ func TestCheckFenceNotActive(t *testing.T) {
 			before := *e
 			// Not-active wins over expiry: nothing is marked.
 			fr, err := e.CheckFence(t0+ttl+5, f)
-			ee := wantErr(t, err, ff.ClassContention, ff.KindExecutionNotActive)
+			ee := wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 			if !ee.Retryable() {
 				t.Fatal("not-active carrier is not retryable")
 			}
@@ -104,7 +104,7 @@ func TestCheckFenceRevokedWinsOverExpiryAndStaleness(t *testing.T) {
 	for _, fence := range []ff.Fence{f, {LeaseID: "other", LeaseEpoch: 9, AttemptID: "other"}} {
 		for _, now := range []int64{t0 + 1, t0 + ttl, t0 + 10*ttl} {
 			fr, err := e.CheckFence(now, fence)
-			wantErr(t, err, ff.ClassState, ff.KindLeaseRevoked)
+			wantErr(t, err, ff.ClassState, ff.ErrLeaseRevoked)
 			if fr.MarkedExpired {
 				t.Fatal("revoked lease marked expired")
 			}
@@ -128,7 +128,7 @@ func TestCheckFenceExpiry(t *testing.T) {
 			}
 			now := t0 + ttl
 			fr, err := e.CheckFence(now, f)
-			wantErr(t, err, ff.ClassState, ff.KindLeaseExpired)
+			wantErr(t, err, ff.ClassState, ff.ErrLeaseExpired)
 			if !fr.MarkedExpired || fr.Effects == nil {
 				t.Fatalf("fence result %+v", fr)
 			}
@@ -146,20 +146,20 @@ func TestCheckFenceExpiry(t *testing.T) {
 			t.Fatal("not marked")
 		}
 		fr, err := e.CheckFence(t0+ttl+1, f)
-		wantErr(t, err, ff.ClassState, ff.KindLeaseExpired)
+		wantErr(t, err, ff.ClassState, ff.ErrLeaseExpired)
 		if fr.MarkedExpired {
 			t.Fatal("marked twice")
 		}
 		stale := f
 		stale.LeaseEpoch = f.LeaseEpoch + 1
 		_, err = e.CheckFence(t0+ttl+1, stale)
-		wantErr(t, err, ff.ClassState, ff.KindStaleLease)
+		wantErr(t, err, ff.ClassState, ff.ErrStaleLease)
 		wantVec(t, e, vecAX)
 	})
 	t.Run("expiry at the reclaim cap fails the execution", func(t *testing.T) {
 		e, f := running(t, &ff.ExecutionPolicy{MaxReclaimCount: ptr(0)})
 		fr, err := e.CheckFence(t0+ttl, f)
-		wantErr(t, err, ff.ClassState, ff.KindLeaseExpired)
+		wantErr(t, err, ff.ClassState, ff.ErrLeaseExpired)
 		if !fr.MarkedExpired {
 			t.Fatal("not marked")
 		}
@@ -193,7 +193,7 @@ func TestCheckFenceStale(t *testing.T) {
 			tc.mutate(&g)
 			before := *e
 			fr, err := e.CheckFence(t0+ttl+1, g)
-			wantErr(t, err, ff.ClassState, ff.KindStaleLease)
+			wantErr(t, err, ff.ClassState, ff.ErrStaleLease)
 			if fr.MarkedExpired || e.State != before.State || e.LeaseExpiresAtMs != before.LeaseExpiresAtMs {
 				t.Fatal("stale check changed the record")
 			}
@@ -219,11 +219,11 @@ func TestRenew(t *testing.T) {
 	stale := f
 	stale.LeaseID = "x"
 	_, err = e.Renew(t0+ttl+2, stale, 60_000)
-	wantErr(t, err, ff.ClassState, ff.KindStaleLease)
+	wantErr(t, err, ff.ClassState, ff.ErrStaleLease)
 
 	late := e.LeaseExpiresAtMs
 	fr, err = e.Renew(late, f, 60_000)
-	wantErr(t, err, ff.ClassState, ff.KindLeaseExpired)
+	wantErr(t, err, ff.ClassState, ff.ErrLeaseExpired)
 	if !fr.MarkedExpired || e.LeaseExpiresAtMs != late {
 		t.Fatalf("late renew: %+v, expires %d", fr, e.LeaseExpiresAtMs)
 	}
@@ -247,16 +247,16 @@ func TestProgress(t *testing.T) {
 	}
 	for _, pct := range []int{-2, 101} {
 		_, err = e.Progress(t0+3, f, pct, "")
-		wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+		wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 	}
 	_, err = e.Progress(t0+3, f, 50, strings.Repeat("m", ff.MaxReasonBytes+1))
-	wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+	wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 	if e.ProgressPct != 40 {
 		t.Fatal("rejected progress was stored")
 	}
 	stale := f
 	stale.AttemptID = "x"
 	_, err = e.Progress(t0+3, stale, 50, "")
-	wantErr(t, err, ff.ClassState, ff.KindStaleLease)
+	wantErr(t, err, ff.ClassState, ff.ErrStaleLease)
 	checkExec(t, e)
 }

@@ -57,21 +57,21 @@ func TestComplete(t *testing.T) {
 		{LeaseID: f.LeaseID, LeaseEpoch: f.LeaseEpoch, AttemptID: "other"},
 	} {
 		_, _, err = e.Complete(now+10, g, nil)
-		wantErr(t, err, ff.ClassContention, ff.KindExecutionNotActive)
+		wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 	}
 }
 
 func TestCompleteRejects(t *testing.T) {
 	e, f := running(t, nil)
 	_, _, err := e.Complete(t0+1, f, make([]byte, ff.MaxResultBytes+1))
-	wantErr(t, err, ff.ClassValidation, ff.KindPayloadTooLarge)
+	wantErr(t, err, ff.ClassValidation, ff.ErrPayloadTooLarge)
 	wantVec(t, e, vecA)
 
 	// Completing after a cooperative cancel under the same fence is not a replay.
 	_, _, err = e.Cancel(t0+1, f, "bye")
 	noErr(t, err)
 	_, _, err = e.Complete(t0+2, f, nil)
-	ee := wantErr(t, err, ff.ClassContention, ff.KindExecutionNotActive)
+	ee := wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 	if ee.NotActive.TerminalOutcome != ff.OutcomeCancelled {
 		t.Fatalf("detail %+v", ee.NotActive)
 	}
@@ -79,7 +79,7 @@ func TestCompleteRejects(t *testing.T) {
 	// Completing on an expired lease marks it and fails.
 	e, f = running(t, nil)
 	fx, fr, err := e.Complete(t0+ttl, f, nil)
-	wantErr(t, err, ff.ClassState, ff.KindLeaseExpired)
+	wantErr(t, err, ff.ClassState, ff.ErrLeaseExpired)
 	if fx != nil || !fr.MarkedExpired || fr.Effects == nil {
 		t.Fatalf("fx %+v fr %+v", fx, fr)
 	}
@@ -234,7 +234,7 @@ func TestFailReplay(t *testing.T) {
 		other := f
 		other.AttemptID = "other"
 		_, _, _, err = e.Fail(t0+2, other, "x", ff.FailureTransient, nil)
-		wantErr(t, err, ff.ClassContention, ff.KindExecutionNotActive)
+		wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 	})
 	t.Run("retry scheduled", func(t *testing.T) {
 		e, f := running(t, fixedRetry(1, 5000))
@@ -260,14 +260,14 @@ func TestFailReplay(t *testing.T) {
 		// Once a retry attempt holds the execution the old fence is stale.
 		claim(t, e, t0+5002)
 		_, _, _, err = e.Fail(t0+5003, f, "x", ff.FailureTransient, nil)
-		wantErr(t, err, ff.ClassState, ff.KindStaleLease)
+		wantErr(t, err, ff.ClassState, ff.ErrStaleLease)
 	})
 	t.Run("after a worker delay is not a replay", func(t *testing.T) {
 		e, f := running(t, fixedRetry(1, 5000))
 		_, _, err := e.Delay(t0+1, f, t0+100)
 		noErr(t, err)
 		_, _, _, err = e.Fail(t0+2, f, "x", ff.FailureTransient, nil)
-		wantErr(t, err, ff.ClassContention, ff.KindExecutionNotActive)
+		wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 		wantVec(t, e, vecDI)
 	})
 }
@@ -299,7 +299,7 @@ func TestCancelByLeaseHolder(t *testing.T) {
 	_, _, err = e.Complete(t0+1, f, nil)
 	noErr(t, err)
 	_, _, err = e.Cancel(t0+2, f, "x")
-	wantErr(t, err, ff.ClassContention, ff.KindExecutionNotActive)
+	wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 }
 
 func TestDelay(t *testing.T) {
@@ -336,7 +336,7 @@ func TestDelay(t *testing.T) {
 			}
 			// No replay reconciliation for delay.
 			_, _, err = e.Delay(t0+11, f, tc.until)
-			ee := wantErr(t, err, ff.ClassContention, ff.KindExecutionNotActive)
+			ee := wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 			if ee.NotActive.LifecyclePhase != ff.PhaseRunnable {
 				t.Fatalf("detail %+v", ee.NotActive)
 			}
@@ -428,7 +428,7 @@ func TestOperatorCancelFromEveryPhase(t *testing.T) {
 			// Cancelling a terminal execution yields the not-active carrier.
 			before := *e
 			fx, err = e.OperatorCancel(now+1, "again", "flow_cascade")
-			ee := wantErr(t, err, ff.ClassContention, ff.KindExecutionNotActive)
+			ee := wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 			if fx != nil || ee.NotActive.LifecyclePhase != ff.PhaseTerminal || ee.NotActive.TerminalOutcome != ff.OutcomeCancelled {
 				t.Fatalf("fx %+v detail %+v", fx, ee.NotActive)
 			}

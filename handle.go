@@ -123,16 +123,17 @@ func (h *Handle) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// ParseHandle decodes the text form. Any malformation is a
-// validation/corruption error naming the failing field.
+// ParseHandle decodes the text form. A handle always comes from a caller,
+// so any malformation is a validation error of kind ErrInvalidHandle
+// naming the failing field.
 func ParseHandle(s string) (Handle, error) {
 	rest, ok := strings.CutPrefix(s, handlePrefix)
 	if !ok {
-		return Handle{}, Corruption("handle: missing %q prefix", handlePrefix)
+		return Handle{}, invalidHandle("missing %q prefix", handlePrefix)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(rest)
 	if err != nil {
-		return Handle{}, Corruption("handle: base64: %v", err)
+		return Handle{}, invalidHandle("base64: %v", err)
 	}
 	return DecodeHandle(raw)
 }
@@ -141,14 +142,14 @@ func ParseHandle(s string) (Handle, error) {
 func DecodeHandle(raw []byte) (Handle, error) {
 	d := decoder{buf: raw}
 	if len(raw) < 4 || raw[0] != handleMagic {
-		return Handle{}, Corruption("handle: bad magic")
+		return Handle{}, invalidHandle("bad magic")
 	}
 	if raw[1] != handleVersion {
-		return Handle{}, Corruption("handle: unsupported version %d", raw[1])
+		return Handle{}, invalidHandle("unsupported version %d", raw[1])
 	}
 	h := Handle{Backend: BackendTag(raw[2]), Kind: HandleKind(raw[3])}
 	if h.Kind < HandleFresh || h.Kind > HandleReclaimed {
-		return Handle{}, Corruption("handle: bad kind %d", raw[3])
+		return Handle{}, invalidHandle("bad kind %d", raw[3])
 	}
 	d.buf = raw[4:]
 	eid := d.str("execution_id")
@@ -163,11 +164,11 @@ func DecodeHandle(raw []byte) (Handle, error) {
 		return Handle{}, d.err
 	}
 	if len(d.buf) != 0 {
-		return Handle{}, Corruption("handle: %d trailing bytes", len(d.buf))
+		return Handle{}, invalidHandle("%d trailing bytes", len(d.buf))
 	}
 	id, err := ParseExecutionID(eid)
 	if err != nil {
-		return Handle{}, Corruption("handle: execution_id: %v", err)
+		return Handle{}, invalidHandle("execution_id: %v", err)
 	}
 	h.Lease.ExecutionID = id
 	return h, nil
@@ -176,9 +177,14 @@ func DecodeHandle(raw []byte) (Handle, error) {
 // CheckBackend rejects a handle minted by another backend.
 func (h Handle) CheckBackend(want BackendTag) error {
 	if h.Backend != want {
-		return Validation(KindHandleFromOtherBackend, "expected=%s actual=%s", want, h.Backend)
+		return Validation(ErrHandleFromOtherBackend, "expected=%s actual=%s", want, h.Backend)
 	}
 	return nil
+}
+
+// invalidHandle reports a malformed handle.
+func invalidHandle(format string, args ...any) *Error {
+	return Validation(ErrInvalidHandle, "handle: "+format, args...)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -196,7 +202,7 @@ func (d *decoder) take(field string, n int) []byte {
 		return nil
 	}
 	if len(d.buf) < n {
-		d.err = Corruption("handle: %s: truncated", field)
+		d.err = invalidHandle("%s: truncated", field)
 		return nil
 	}
 	out := d.buf[:n]
@@ -226,7 +232,7 @@ func (d *decoder) str(field string) string {
 		return ""
 	}
 	if n > 4096 {
-		d.err = Corruption("handle: %s: length %d too large", field, n)
+		d.err = invalidHandle("%s: length %d too large", field, n)
 		return ""
 	}
 	return string(d.take(field, int(n)))

@@ -80,7 +80,7 @@ func TestHandleTextAndJSON(t *testing.T) {
 		t.Fatalf("json round trip:\n got %+v\nwant %+v", d.Handle, h)
 	}
 	err = json.Unmarshal([]byte(`{"handle":"nope"}`), &d)
-	wantErr(t, err, ff.ClassValidation, ff.KindCorruption)
+	wantErr(t, err, ff.ClassValidation, ff.ErrInvalidHandle)
 	if d.Handle != h {
 		t.Fatal("failed UnmarshalText changed the value")
 	}
@@ -132,7 +132,7 @@ func TestParseHandleCorruption(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ff.ParseHandle(tc.text)
-			wantErr(t, err, ff.ClassValidation, ff.KindCorruption)
+			wantErr(t, err, ff.ClassValidation, ff.ErrInvalidHandle)
 		})
 	}
 }
@@ -144,9 +144,9 @@ func TestDecodeHandleTruncatedAtEveryLength(t *testing.T) {
 		if err == nil {
 			t.Fatalf("decoding %d of %d bytes succeeded", n, len(good))
 		}
-		wantErr(t, err, ff.ClassValidation, ff.KindCorruption)
+		wantErr(t, err, ff.ClassValidation, ff.ErrInvalidHandle)
 		_, err = ff.ParseHandle(encodeText(good[:n]))
-		wantErr(t, err, ff.ClassValidation, ff.KindCorruption)
+		wantErr(t, err, ff.ClassValidation, ff.ErrInvalidHandle)
 	}
 	_, err := ff.DecodeHandle(good)
 	noErr(t, err)
@@ -155,7 +155,7 @@ func TestDecodeHandleTruncatedAtEveryLength(t *testing.T) {
 func TestHandleCheckBackend(t *testing.T) {
 	h := sampleHandle(ff.HandleFresh)
 	noErr(t, h.CheckBackend(ff.BackendPostgres))
-	e := wantErr(t, h.CheckBackend(ff.BackendSQLite), ff.ClassValidation, ff.KindHandleFromOtherBackend)
+	e := wantErr(t, h.CheckBackend(ff.BackendSQLite), ff.ClassValidation, ff.ErrHandleFromOtherBackend)
 	if !strings.Contains(e.Detail, "expected=sqlite") || !strings.Contains(e.Detail, "actual=postgres") {
 		t.Fatalf("detail %q", e.Detail)
 	}
@@ -167,7 +167,7 @@ func TestHandleCheckBackend(t *testing.T) {
 	if h2.Backend.String() != "unknown" {
 		t.Fatalf("backend %q", h2.Backend.String())
 	}
-	wantErr(t, h2.CheckBackend(ff.BackendPostgres), ff.ClassValidation, ff.KindHandleFromOtherBackend)
+	wantErr(t, h2.CheckBackend(ff.BackendPostgres), ff.ClassValidation, ff.ErrHandleFromOtherBackend)
 }
 
 func TestHandleEnumStrings(t *testing.T) {

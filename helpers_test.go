@@ -7,7 +7,7 @@ import (
 )
 
 // wantErr fails unless err is an *ff.Error of the given class and kind.
-func wantErr(t *testing.T, err error, class ff.ErrorClass, kind string) *ff.Error {
+func wantErr(t *testing.T, err error, class ff.ErrorClass, kind ff.ErrorKind) *ff.Error {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got nil error, want %s/%s", class, kind)

@@ -40,19 +40,19 @@ func (id ExecutionID) String() string {
 func ParseExecutionID(s string) (ExecutionID, error) {
 	rest, ok := strings.CutPrefix(s, "{fp:")
 	if !ok {
-		return ExecutionID{}, Validation(KindInvalidInput, "execution_id %q: want {fp:N}:<uuid>", s)
+		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: want {fp:N}:<uuid>", s)
 	}
 	num, u, ok := strings.Cut(rest, "}:")
 	if !ok || num == "" {
-		return ExecutionID{}, Validation(KindInvalidInput, "execution_id %q: want {fp:N}:<uuid>", s)
+		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: want {fp:N}:<uuid>", s)
 	}
 	n, err := strconv.ParseUint(num, 10, 16)
 	if err != nil || (len(num) > 1 && num[0] == '0') {
-		return ExecutionID{}, Validation(KindInvalidInput, "execution_id %q: bad partition", s)
+		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: bad partition", s)
 	}
 	parsed, err := uuid.Parse(u)
 	if err != nil || len(u) != 36 {
-		return ExecutionID{}, Validation(KindInvalidInput, "execution_id %q: bad uuid", s)
+		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: bad uuid", s)
 	}
 	return ExecutionID{Partition: uint16(n), UUID: parsed}, nil
 }
@@ -86,14 +86,14 @@ const (
 // ASCII only.
 func ValidateLane(lane string) error {
 	if lane == "" {
-		return Validation(KindInvalidInput, "lane: must not be empty")
+		return Validation(ErrInvalidInput, "lane: must not be empty")
 	}
 	if len(lane) > MaxLaneBytes {
-		return Validation(KindInvalidInput, "lane: %d bytes, at most %d", len(lane), MaxLaneBytes)
+		return Validation(ErrInvalidInput, "lane: %d bytes, at most %d", len(lane), MaxLaneBytes)
 	}
 	for i := 0; i < len(lane); i++ {
 		if lane[i] < 0x20 || lane[i] > 0x7e {
-			return Validation(KindInvalidInput, "lane %q: only printable ASCII allowed", lane)
+			return Validation(ErrInvalidInput, "lane %q: only printable ASCII allowed", lane)
 		}
 	}
 	return nil
@@ -104,17 +104,17 @@ func ValidateLane(lane string) error {
 // control characters.
 func ValidateIdentifier(field, v string) error {
 	if v == "" {
-		return Validation(KindInvalidInput, "%s: must not be empty", field)
+		return Validation(ErrInvalidInput, "%s: must not be empty", field)
 	}
 	if len(v) > MaxIdentifierBytes {
-		return Validation(KindInvalidInput, "%s: %d bytes, at most %d", field, len(v), MaxIdentifierBytes)
+		return Validation(ErrInvalidInput, "%s: %d bytes, at most %d", field, len(v), MaxIdentifierBytes)
 	}
 	if !utf8.ValidString(v) {
-		return Validation(KindInvalidInput, "%s: not valid UTF-8", field)
+		return Validation(ErrInvalidInput, "%s: not valid UTF-8", field)
 	}
 	for _, r := range v {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return Validation(KindInvalidInput, "%s %q: whitespace or control character", field, v)
+			return Validation(ErrInvalidInput, "%s %q: whitespace or control character", field, v)
 		}
 	}
 	return nil
@@ -123,17 +123,17 @@ func ValidateIdentifier(field, v string) error {
 // ValidateKind checks an execution kind (the handler-routing name).
 func ValidateKind(kind string) error {
 	if kind == "" {
-		return Validation(KindInvalidInput, "kind: must not be empty")
+		return Validation(ErrInvalidInput, "kind: must not be empty")
 	}
 	if len(kind) > MaxKindBytes {
-		return Validation(KindInvalidInput, "kind: %d bytes, at most %d", len(kind), MaxKindBytes)
+		return Validation(ErrInvalidInput, "kind: %d bytes, at most %d", len(kind), MaxKindBytes)
 	}
 	if !utf8.ValidString(kind) {
-		return Validation(KindInvalidInput, "kind: not valid UTF-8")
+		return Validation(ErrInvalidInput, "kind: not valid UTF-8")
 	}
 	for _, r := range kind {
 		if r < 0x20 || r == 0x7f {
-			return Validation(KindInvalidInput, "kind %q: control character", kind)
+			return Validation(ErrInvalidInput, "kind %q: control character", kind)
 		}
 	}
 	return nil
@@ -143,20 +143,20 @@ func ValidateKind(kind string) error {
 // "<lowercase-prefix>.<field>", and bounded total size.
 func ValidateTags(tags map[string]string) error {
 	if len(tags) > MaxTags {
-		return Validation(KindInvalidTagKey, "tags: %d entries, at most %d", len(tags), MaxTags)
+		return Validation(ErrInvalidTagKey, "tags: %d entries, at most %d", len(tags), MaxTags)
 	}
 	size := 0
 	for k, v := range tags {
 		if !validTagKey(k) {
-			return Validation(KindInvalidTagKey, "tag key %q: want <lowercase-prefix>.<field>", k)
+			return Validation(ErrInvalidTagKey, "tag key %q: want <lowercase-prefix>.<field>", k)
 		}
 		if !utf8.ValidString(v) {
-			return Validation(KindInvalidInput, "tag %q: value is not valid UTF-8", k)
+			return Validation(ErrInvalidInput, "tag %q: value is not valid UTF-8", k)
 		}
 		size += len(k) + len(v)
 	}
 	if size > MaxTagBytes {
-		return Validation(KindInvalidInput, "tags: %d bytes, at most %d", size, MaxTagBytes)
+		return Validation(ErrInvalidInput, "tags: %d bytes, at most %d", size, MaxTagBytes)
 	}
 	return nil
 }

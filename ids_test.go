@@ -75,7 +75,7 @@ func TestParseExecutionIDRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ff.ParseExecutionID(tc.in)
-			wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+			wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 		})
 	}
 }
@@ -109,7 +109,7 @@ func TestExecutionIDTextAndJSON(t *testing.T) {
 
 	// JSON decoding validates the shape: a bare UUID is rejected.
 	err = json.Unmarshal([]byte(`{"id":"`+sampleUUID+`"}`), &d)
-	wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+	wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 }
 
 func TestExecutionIDUnmarshalTextRejectsAndKeepsValue(t *testing.T) {
@@ -117,7 +117,7 @@ func TestExecutionIDUnmarshalTextRejectsAndKeepsValue(t *testing.T) {
 	for _, bad := range []string{"", sampleUUID, "{fp:}:", "{fp:70000}:" + sampleUUID, "{fp:01}:" + sampleUUID} {
 		id := orig
 		err := id.UnmarshalText([]byte(bad))
-		wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+		wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 		if id != orig {
 			t.Fatalf("UnmarshalText(%q) changed the value to %v", bad, id)
 		}
@@ -151,7 +151,7 @@ func TestValidateLane(t *testing.T) {
 				noErr(t, err)
 				return
 			}
-			wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+			wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 		})
 	}
 }
@@ -189,7 +189,7 @@ func TestValidateIdentifier(t *testing.T) {
 				noErr(t, err)
 				return
 			}
-			e := wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+			e := wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 			if !strings.Contains(e.Detail, "worker_id") {
 				t.Fatalf("detail %q does not name the field", e.Detail)
 			}
@@ -223,7 +223,7 @@ func TestValidateKind(t *testing.T) {
 				noErr(t, err)
 				return
 			}
-			wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+			wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 		})
 	}
 }
@@ -232,7 +232,7 @@ func TestValidateTags(t *testing.T) {
 	tests := []struct {
 		name string
 		tags map[string]string
-		kind string // "" means valid
+		kind ff.ErrorKind // "" means valid
 	}{
 		{"nil", nil, ""},
 		{"empty", map[string]string{}, ""},
@@ -242,22 +242,22 @@ func TestValidateTags(t *testing.T) {
 		{"uppercase field", map[string]string{"app.X": "v"}, ""},
 		{"empty value", map[string]string{"app.x": ""}, ""},
 		{"unicode value", map[string]string{"app.x": "wörld"}, ""},
-		{"uppercase prefix", map[string]string{"App.x": "v"}, ff.KindInvalidTagKey},
-		{"no dot", map[string]string{"app": "v"}, ff.KindInvalidTagKey},
-		{"leading dot", map[string]string{".x": "v"}, ff.KindInvalidTagKey},
-		{"double dot", map[string]string{"app..x": "v"}, ff.KindInvalidTagKey},
-		{"trailing dot", map[string]string{"app.": "v"}, ff.KindInvalidTagKey},
-		{"digit first", map[string]string{"1app.x": "v"}, ff.KindInvalidTagKey},
-		{"underscore first", map[string]string{"_app.x": "v"}, ff.KindInvalidTagKey},
-		{"dash in prefix", map[string]string{"my-app.x": "v"}, ff.KindInvalidTagKey},
-		{"empty key", map[string]string{"": "v"}, ff.KindInvalidTagKey},
-		{"control char in field", map[string]string{"app.x\n": "v"}, ff.KindInvalidTagKey},
-		{"invalid utf-8 value", map[string]string{"app.x": "\xff"}, ff.KindInvalidInput},
-		{"one bad among good", map[string]string{"app.x": "1", "App.y": "2"}, ff.KindInvalidTagKey},
+		{"uppercase prefix", map[string]string{"App.x": "v"}, ff.ErrInvalidTagKey},
+		{"no dot", map[string]string{"app": "v"}, ff.ErrInvalidTagKey},
+		{"leading dot", map[string]string{".x": "v"}, ff.ErrInvalidTagKey},
+		{"double dot", map[string]string{"app..x": "v"}, ff.ErrInvalidTagKey},
+		{"trailing dot", map[string]string{"app.": "v"}, ff.ErrInvalidTagKey},
+		{"digit first", map[string]string{"1app.x": "v"}, ff.ErrInvalidTagKey},
+		{"underscore first", map[string]string{"_app.x": "v"}, ff.ErrInvalidTagKey},
+		{"dash in prefix", map[string]string{"my-app.x": "v"}, ff.ErrInvalidTagKey},
+		{"empty key", map[string]string{"": "v"}, ff.ErrInvalidTagKey},
+		{"control char in field", map[string]string{"app.x\n": "v"}, ff.ErrInvalidTagKey},
+		{"invalid utf-8 value", map[string]string{"app.x": "\xff"}, ff.ErrInvalidInput},
+		{"one bad among good", map[string]string{"app.x": "1", "App.y": "2"}, ff.ErrInvalidTagKey},
 		{"64 entries", nTags(64, 1), ""},
-		{"65 entries", nTags(65, 1), ff.KindInvalidTagKey},
+		{"65 entries", nTags(65, 1), ff.ErrInvalidTagKey},
 		{"4096 bytes", map[string]string{"app.x": strings.Repeat("v", 4096-5)}, ""},
-		{"4097 bytes", map[string]string{"app.x": strings.Repeat("v", 4097-5)}, ff.KindInvalidInput},
+		{"4097 bytes", map[string]string{"app.x": strings.Repeat("v", 4097-5)}, ff.ErrInvalidInput},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

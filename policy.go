@@ -83,41 +83,41 @@ func (p *ExecutionPolicy) Validate() error {
 	}
 	if r := p.Retry; r != nil {
 		if r.MaxRetries < 0 || r.MaxRetries > 10_000 {
-			return Validation(KindInvalidPolicy, "retry_policy.max_retries: %d outside [0, 10000]", r.MaxRetries)
+			return Validation(ErrInvalidPolicy, "retry_policy.max_retries: %d outside [0, 10000]", r.MaxRetries)
 		}
 		b := r.Backoff
 		switch b.Type {
 		case "", "fixed":
 			if b.DelayMs < 0 {
-				return Validation(KindInvalidPolicy, "retry_policy.backoff.delay_ms: negative")
+				return Validation(ErrInvalidPolicy, "retry_policy.backoff.delay_ms: negative")
 			}
 		case "exponential":
 			if b.InitialDelayMs < 0 || b.MaxDelayMs < 0 {
-				return Validation(KindInvalidPolicy, "retry_policy.backoff: negative delay")
+				return Validation(ErrInvalidPolicy, "retry_policy.backoff: negative delay")
 			}
 			if b.Multiplier != 0 && (b.Multiplier < 1 || math.IsNaN(b.Multiplier) || math.IsInf(b.Multiplier, 0)) {
-				return Validation(KindInvalidPolicy, "retry_policy.backoff.multiplier: want >= 1")
+				return Validation(ErrInvalidPolicy, "retry_policy.backoff.multiplier: want >= 1")
 			}
 			if b.Jitter < 0 || b.Jitter > 1 || math.IsNaN(b.Jitter) {
-				return Validation(KindInvalidPolicy, "retry_policy.backoff.jitter: want a fraction in [0, 1]")
+				return Validation(ErrInvalidPolicy, "retry_policy.backoff.jitter: want a fraction in [0, 1]")
 			}
 		default:
-			return Validation(KindInvalidPolicy, "retry_policy.backoff.type %q: want fixed or exponential", b.Type)
+			return Validation(ErrInvalidPolicy, "retry_policy.backoff.type %q: want fixed or exponential", b.Type)
 		}
 	}
 	if t := p.Timeout; t != nil {
 		if t.AttemptTimeoutMs != nil && *t.AttemptTimeoutMs <= 0 {
-			return Validation(KindInvalidPolicy, "timeout_policy.attempt_timeout_ms: must be positive")
+			return Validation(ErrInvalidPolicy, "timeout_policy.attempt_timeout_ms: must be positive")
 		}
 		if t.ExecutionDeadlineMs != nil && *t.ExecutionDeadlineMs <= 0 {
-			return Validation(KindInvalidPolicy, "timeout_policy.execution_deadline_ms: must be positive")
+			return Validation(ErrInvalidPolicy, "timeout_policy.execution_deadline_ms: must be positive")
 		}
 	}
 	if p.MaxReclaimCount != nil && *p.MaxReclaimCount < 0 {
-		return Validation(KindInvalidPolicy, "max_reclaim_count: negative")
+		return Validation(ErrInvalidPolicy, "max_reclaim_count: negative")
 	}
 	if p.MaxReplayCount != nil && *p.MaxReplayCount < 0 {
-		return Validation(KindInvalidPolicy, "max_replay_count: negative")
+		return Validation(ErrInvalidPolicy, "max_replay_count: negative")
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func ParsePolicy(raw []byte) (*ExecutionPolicy, error) {
 	}
 	var p ExecutionPolicy
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, Validation(KindInvalidPolicy, "policy: %v", err)
+		return nil, Validation(ErrInvalidPolicy, "policy: %v", err)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err

@@ -77,7 +77,7 @@ func TestParsePolicyRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := ff.ParsePolicy([]byte(tc.raw))
-			wantErr(t, err, ff.ClassValidation, ff.KindInvalidPolicy)
+			wantErr(t, err, ff.ClassValidation, ff.ErrInvalidPolicy)
 			if p != nil {
 				t.Fatalf("returned a policy with the error: %+v", p)
 			}
@@ -86,10 +86,10 @@ func TestParsePolicyRejects(t *testing.T) {
 	// Validate also rejects values JSON cannot carry.
 	for _, m := range []float64{math.NaN(), math.Inf(1)} {
 		p := &ff.ExecutionPolicy{Retry: &ff.RetryPolicy{MaxRetries: 1, Backoff: ff.BackoffStrategy{Type: "exponential", Multiplier: m}}}
-		wantErr(t, p.Validate(), ff.ClassValidation, ff.KindInvalidPolicy)
+		wantErr(t, p.Validate(), ff.ClassValidation, ff.ErrInvalidPolicy)
 	}
 	p := &ff.ExecutionPolicy{Retry: &ff.RetryPolicy{MaxRetries: 1, Backoff: ff.BackoffStrategy{Type: "exponential", Jitter: math.NaN()}}}
-	wantErr(t, p.Validate(), ff.ClassValidation, ff.KindInvalidPolicy)
+	wantErr(t, p.Validate(), ff.ClassValidation, ff.ErrInvalidPolicy)
 	var nilPolicy *ff.ExecutionPolicy
 	noErr(t, nilPolicy.Validate())
 }

@@ -128,7 +128,7 @@ func ParsePublicState(s string) (PublicState, error) {
 			return p, nil
 		}
 	}
-	return "", Validation(KindInvalidInput, "public_state %q: unknown", s)
+	return "", Validation(ErrInvalidInput, "public_state %q: unknown", s)
 }
 
 // StateVector is the stored state of an execution: six independent

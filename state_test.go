@@ -141,7 +141,7 @@ func TestCheckRejectsEachForbiddenCombination(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.code, func(t *testing.T) {
-			e := wantErr(t, tc.v.Check(), ff.ClassBug, ff.KindBug)
+			e := wantErr(t, tc.v.Check(), ff.ClassBug, ff.ErrBug)
 			if !strings.HasPrefix(e.Detail, tc.code+":") {
 				t.Fatalf("detail %q, want it to start with %s:", e.Detail, tc.code)
 			}
@@ -152,10 +152,10 @@ func TestCheckRejectsEachForbiddenCombination(t *testing.T) {
 func TestCheckRejectsStalePublicState(t *testing.T) {
 	v := vecA
 	v.PublicState = ff.PublicWaiting
-	wantErr(t, v.Check(), ff.ClassBug, ff.KindBug)
+	wantErr(t, v.Check(), ff.ClassBug, ff.ErrBug)
 	v = vecW0
 	v.PublicState = ff.PublicResumable // never derived
-	wantErr(t, v.Check(), ff.ClassBug, ff.KindBug)
+	wantErr(t, v.Check(), ff.ClassBug, ff.ErrBug)
 }
 
 func TestParsePublicState(t *testing.T) {
@@ -168,7 +168,7 @@ func TestParsePublicState(t *testing.T) {
 	}
 	for _, bad := range []string{"", "Waiting", "running", "terminal"} {
 		_, err := ff.ParsePublicState(bad)
-		wantErr(t, err, ff.ClassValidation, ff.KindInvalidInput)
+		wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
 	}
 	terminal := map[ff.PublicState]bool{ff.PublicCompleted: true, ff.PublicFailed: true, ff.PublicCancelled: true,
 		ff.PublicExpired: true, ff.PublicSkipped: true}

@@ -68,7 +68,7 @@ func (p *ClaimParams) Normalize() ([]string, error) {
 		p.Lanes = []string{"default"}
 	}
 	if len(p.Lanes) > 64 {
-		return nil, ff.Validation(ff.KindInvalidInput, "lanes: %d given, at most 64", len(p.Lanes))
+		return nil, ff.Validation(ff.ErrInvalidInput, "lanes: %d given, at most 64", len(p.Lanes))
 	}
 	for _, l := range p.Lanes {
 		if err := ff.ValidateLane(l); err != nil {
@@ -79,13 +79,13 @@ func (p *ClaimParams) Normalize() ([]string, error) {
 		p.LeaseTTLMs = ff.DefaultLeaseTTLMs
 	}
 	if p.LeaseTTLMs < ff.MinLeaseTTLMs || p.LeaseTTLMs > ff.MaxLeaseTTLMs {
-		return nil, ff.Validation(ff.KindInvalidInput, "lease_ttl_ms %d outside [%d, %d]", p.LeaseTTLMs, ff.MinLeaseTTLMs, ff.MaxLeaseTTLMs)
+		return nil, ff.Validation(ff.ErrInvalidInput, "lease_ttl_ms %d outside [%d, %d]", p.LeaseTTLMs, ff.MinLeaseTTLMs, ff.MaxLeaseTTLMs)
 	}
 	if p.Max == 0 {
 		p.Max = 1
 	}
 	if p.Max < 0 || p.Max > ff.MaxClaimBatch {
-		return nil, ff.Validation(ff.KindInvalidInput, "max %d outside [1, %d]", p.Max, ff.MaxClaimBatch)
+		return nil, ff.Validation(ff.ErrInvalidInput, "max %d outside [1, %d]", p.Max, ff.MaxClaimBatch)
 	}
 	return ff.NormalizeCapabilities("worker", p.Capabilities)
 }
@@ -269,7 +269,7 @@ func (p *ListExecutionsParams) Normalize() error {
 	}
 	if p.Cursor != "" {
 		if _, err := ff.ParseExecutionID(p.Cursor); err != nil {
-			return ff.Validation(ff.KindInvalidInput, "cursor: %v", err)
+			return ff.Validation(ff.ErrInvalidInput, "cursor: %v", err)
 		}
 	}
 	return nil
@@ -310,7 +310,7 @@ func normalizePageLimit(limit *int, def int) error {
 		*limit = def
 	}
 	if *limit < 0 || *limit > 1000 {
-		return ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", *limit)
+		return ff.Validation(ff.ErrInvalidInput, "limit %d outside [1, 1000]", *limit)
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func (c *Client) send(ctx context.Context, cl call) (response, error) {
 	if cl.in != nil {
 		b, err := json.Marshal(cl.in)
 		if err != nil {
-			return response{}, ff.Validation(ff.KindInvalidInput, "%s: encode request: %v", op, err)
+			return response{}, ff.Validation(ff.ErrInvalidInput, "%s: encode request: %v", op, err)
 		}
 		body = bytes.NewReader(b)
 	}
@@ -106,7 +106,7 @@ func (c *Client) send(ctx context.Context, cl call) (response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
 	if err != nil {
-		return response{}, ff.Validation(ff.KindInvalidInput, "%s: %v", op, err)
+		return response{}, ff.Validation(ff.ErrInvalidInput, "%s: %v", op, err)
 	}
 	if cl.in != nil {
 		req.Header.Set("Content-Type", "application/json")

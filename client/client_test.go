@@ -139,7 +139,7 @@ func TestLifecycle(t *testing.T) {
 	require.EqualValues(t, 1, tasks[0].AttemptIndex)
 
 	_, err = e.c.GetExecutionResult(ctx, res.ExecutionID)
-	requireKind(t, err, ff.ClassNotFound, ff.KindNotFound, false)
+	requireKind(t, err, ff.ClassNotFound, ff.ErrNotFound, false)
 
 	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle, Result: []byte(`{"ok":true}`)}))
 	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle, Result: []byte(`{"ok":true}`)}), "replay is safe")
@@ -249,7 +249,7 @@ func TestDelayAndOperatorCancel(t *testing.T) {
 	require.Equal(t, "ops", snap.CancelReason)
 
 	_, err = e.c.CancelExecution(ctx, backend.CancelExecutionParams{ExecutionID: ff.NewExecutionID("x")})
-	requireKind(t, err, ff.ClassNotFound, ff.KindNotFound, false)
+	requireKind(t, err, ff.ClassNotFound, ff.ErrNotFound, false)
 }
 
 func TestListings(t *testing.T) {
@@ -299,7 +299,7 @@ func TestListings(t *testing.T) {
 	require.Equal(t, "y", lanes.Lanes[0].Name)
 
 	_, err = e.c.ListExecutions(ctx, backend.ListExecutionsParams{Limit: 5000})
-	requireKind(t, err, ff.ClassValidation, ff.KindInvalidInput, false)
+	requireKind(t, err, ff.ClassValidation, ff.ErrInvalidInput, false)
 
 	doc, err := e.c.OpenAPI(ctx)
 	require.NoError(t, err)
@@ -353,21 +353,21 @@ func TestTypedErrors(t *testing.T) {
 	ctx := t.Context()
 
 	_, err := e.c.DescribeExecution(ctx, ff.NewExecutionID("x"))
-	requireKind(t, err, ff.ClassNotFound, ff.KindNotFound, false)
+	requireKind(t, err, ff.ClassNotFound, ff.ErrNotFound, false)
 	require.ErrorIs(t, err, &ff.Error{Class: ff.ClassNotFound})
 
 	_, err = e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", RequiredCapabilities: []string{"bad cap"}})
-	requireKind(t, err, ff.ClassValidation, ff.KindInvalidCapabilities, false)
+	requireKind(t, err, ff.ClassValidation, ff.ErrInvalidCapabilities, false)
 
 	_, err = e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Input: make([]byte, ff.MaxInputBytes+1)})
-	requireKind(t, err, ff.ClassValidation, ff.KindPayloadTooLarge, false)
+	requireKind(t, err, ff.ClassValidation, ff.ErrPayloadTooLarge, false)
 
 	_, err = e.c.Claim(ctx, backend.ClaimParams{WorkerID: ""})
-	requireKind(t, err, ff.ClassValidation, ff.KindInvalidInput, false)
+	requireKind(t, err, ff.ClassValidation, ff.ErrInvalidInput, false)
 
 	noAuth := client.New(e.ts.URL)
 	_, err = noAuth.Capabilities(ctx)
-	requireKind(t, err, ff.ClassValidation, wire.KindUnauthorized, false)
+	requireKind(t, err, ff.ClassValidation, wire.ErrUnauthorized, false)
 	require.NoError(t, noAuth.Healthz(ctx), "healthz needs no token")
 
 	// A dead server is a retryable transport error.
@@ -375,7 +375,7 @@ func TestTypedErrors(t *testing.T) {
 	url := dead.URL
 	dead.Close()
 	_, err = client.New(url).ReadExecutionState(ctx, ff.NewExecutionID("x"))
-	requireKind(t, err, ff.ClassTransport, ff.KindTransport, true)
+	requireKind(t, err, ff.ClassTransport, ff.ErrTransport, true)
 
 	// A cancelled context is not retryable and keeps the context error.
 	cctx, cancel := context.WithCancel(ctx)
@@ -390,10 +390,10 @@ func TestTypedErrors(t *testing.T) {
 	}))
 	defer proxy.Close()
 	err = client.New(proxy.URL).Healthz(ctx)
-	requireKind(t, err, ff.ClassTransport, ff.KindTransport, true)
+	requireKind(t, err, ff.ClassTransport, ff.ErrTransport, true)
 }
 
-func requireKind(t *testing.T, err error, class ff.ErrorClass, kind string, retryable bool) {
+func requireKind(t *testing.T, err error, class ff.ErrorClass, kind ff.ErrorKind, retryable bool) {
 	t.Helper()
 	require.Error(t, err)
 	var fe *ff.Error

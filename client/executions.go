@@ -27,7 +27,7 @@ func (c *Client) CreateExecution(ctx context.Context, p backend.CreateExecutionP
 	if p.Policy != nil {
 		raw, err := json.Marshal(p.Policy)
 		if err != nil {
-			return backend.CreateExecutionResult{}, ff.Validation(ff.KindInvalidPolicy, "policy: %v", err)
+			return backend.CreateExecutionResult{}, ff.Validation(ff.ErrInvalidPolicy, "policy: %v", err)
 		}
 		req.Policy = raw
 	}

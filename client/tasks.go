@@ -114,7 +114,7 @@ func (c *Client) Progress(ctx context.Context, p backend.ProgressParams) error {
 		pct := p.Percent
 		req.Percent = &pct
 	} else if p.Percent < -1 {
-		return ff.Validation(ff.KindInvalidInput, "progress percent %d outside [0, 100]", p.Percent)
+		return ff.Validation(ff.ErrInvalidInput, "progress percent %d outside [0, 100]", p.Percent)
 	}
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/tasks/progress", in: req}, nil)
 	return err

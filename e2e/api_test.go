@@ -36,7 +36,7 @@ func TestMalformedRequestsGetJSONErrors(t *testing.T) {
 		requireAPIError(t, do(t, "GET", u+"/v1/no-such-route", ""), 404, "route_not_found")
 		requireAPIError(t, do(t, "DELETE", u+"/v1/executions", ""), 405, "method_not_allowed")
 		// A handle that does not decode is reported as corrupt input.
-		requireAPIError(t, do(t, "POST", u+"/v1/tasks/complete", `{"handle":"garbage","result":{}}`), 400, "corruption")
+		requireAPIError(t, do(t, "POST", u+"/v1/tasks/complete", `{"handle":"garbage","result":{}}`), 400, "invalid_handle")
 		requireAPIError(t, do(t, "POST", u+"/v1/workers/w1/claim", `{"lease_ttl_ms":1}`), 400, "invalid_input")
 	})
 }

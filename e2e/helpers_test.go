@@ -104,7 +104,7 @@ func do(t *testing.T, method, url, body string, headers ...string) httpReply {
 
 // requireAPIError checks the error contract: status, and a JSON body
 // with a string "error", the given "kind" and a boolean "retryable".
-func requireAPIError(t *testing.T, r httpReply, status int, kind string) {
+func requireAPIError(t *testing.T, r httpReply, status int, kind ff.ErrorKind) {
 	t.Helper()
 	require.Equal(t, status, r.status, "body: %s", r.body)
 	var body map[string]any

@@ -38,7 +38,7 @@ func decodeBody(r *http.Request, dst any) error {
 		if rt != nil && rt.bodyOptional {
 			return nil
 		}
-		return ff.Validation(wire.KindInvalidJSON, "request body is empty")
+		return ff.Validation(wire.ErrInvalidJSON, "request body is empty")
 	}
 	if !isJSONType(ct) {
 		return unsupportedType(ct)
@@ -48,7 +48,7 @@ func decodeBody(r *http.Request, dst any) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return ff.Validation(wire.KindInvalidJSON, "invalid JSON: trailing data after the object")
+		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: trailing data after the object")
 	}
 	return nil
 }
@@ -65,7 +65,7 @@ func unsupportedType(ct string) error {
 	if ct == "" {
 		ct = "none"
 	}
-	return ff.Validation(wire.KindUnsupportedMediaType, "Content-Type %s: want application/json", ct)
+	return ff.Validation(wire.ErrUnsupportedMediaType, "Content-Type %s: want application/json", ct)
 }
 
 // jsonError explains a decode failure without echoing the body.
@@ -77,17 +77,17 @@ func jsonError(err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		return ff.Validation(wire.KindInvalidJSON, "invalid JSON at offset %d: %v", syn.Offset, syn)
+		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON at offset %d: %v", syn.Offset, syn)
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
 			field = "(body)"
 		}
-		return ff.Validation(wire.KindInvalidJSON, "invalid JSON: field %s: cannot use a JSON %s as %s", field, typ.Value, typ.Type)
+		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: field %s: cannot use a JSON %s as %s", field, typ.Value, typ.Type)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return ff.Validation(wire.KindInvalidJSON, "invalid JSON: unexpected end of input")
+		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: unexpected end of input")
 	}
-	return ff.Validation(wire.KindInvalidJSON, "invalid JSON: %v", err)
+	return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: %v", err)
 }
 
 // pathExecutionID parses the {id} path value.
@@ -98,7 +98,7 @@ func pathExecutionID(r *http.Request) (ff.ExecutionID, error) {
 // parseHandle parses a handle's text form, naming field in errors.
 func parseHandle(field, s string) (ff.Handle, error) {
 	if s == "" {
-		return ff.Handle{}, ff.Validation(ff.KindInvalidInput, "%s: required", field)
+		return ff.Handle{}, ff.Validation(ff.ErrInvalidInput, "%s: required", field)
 	}
 	h, err := ff.ParseHandle(s)
 	if err != nil {
@@ -112,7 +112,7 @@ func parseHandle(field, s string) (ff.Handle, error) {
 func query(r *http.Request) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, ff.Validation(ff.KindInvalidInput, "query string: %v", err)
+		return nil, ff.Validation(ff.ErrInvalidInput, "query string: %v", err)
 	}
 	return q, nil
 }
@@ -125,7 +125,7 @@ func queryInt(q url.Values, name string, bits int) (int64, bool, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, bits)
 	if err != nil {
-		return 0, false, ff.Validation(ff.KindInvalidInput, "query %s=%q: want an integer", name, v)
+		return 0, false, ff.Validation(ff.ErrInvalidInput, "query %s=%q: want an integer", name, v)
 	}
 	return n, true, nil
 }

@@ -27,41 +27,41 @@ func TestErrorResponses(t *testing.T) {
 			body      any
 			headers   []string
 			status    int
-			kind      string
+			kind      ff.ErrorKind
 			retryable bool
 		}{
-			{"malformed json", "POST", "/v1/executions", `{"kind":`, nil, 400, wire.KindInvalidJSON, false},
-			{"trailing data", "POST", "/v1/executions", `{"kind":"k"} {}`, nil, 400, wire.KindInvalidJSON, false},
-			{"wrong field type", "POST", "/v1/executions", `{"kind":"k","priority":"high"}`, nil, 400, wire.KindInvalidJSON, false},
-			{"body not an object", "POST", "/v1/tasks/renew", `[1,2]`, nil, 400, wire.KindInvalidJSON, false},
-			{"empty required body", "POST", "/v1/tasks/renew", ``, nil, 400, wire.KindInvalidJSON, false},
-			{"wrong content type", "POST", "/v1/executions", `{"kind":"k"}`, []string{"Content-Type", "text/plain"}, 415, wire.KindUnsupportedMediaType, false},
-			{"missing content type", "POST", "/v1/executions", `{"kind":"k"}`, []string{"Content-Type", ""}, 415, wire.KindUnsupportedMediaType, false},
-			{"missing kind", "POST", "/v1/executions", `{}`, nil, 400, ff.KindInvalidInput, false},
-			{"bad capability", "POST", "/v1/executions", `{"kind":"k","required_capabilities":["a b"]}`, nil, 400, ff.KindInvalidCapabilities, false},
-			{"bad tag key", "POST", "/v1/executions", `{"kind":"k","tags":{"Nope":"v"}}`, nil, 400, ff.KindInvalidTagKey, false},
-			{"bad body execution id", "POST", "/v1/executions", `{"kind":"k","execution_id":"123"}`, nil, 400, ff.KindInvalidInput, false},
-			{"body over control cap", "POST", "/v1/tasks/renew", big, nil, 413, ff.KindPayloadTooLarge, false},
-			{"input over 1 MiB", "POST", "/v1/executions", `{"kind":"k","input":"` + strings.Repeat("a", ff.MaxInputBytes) + `"}`, nil, 413, ff.KindPayloadTooLarge, false},
-			{"bad path id", "GET", "/v1/executions/not-an-id", nil, nil, 400, ff.KindInvalidInput, false},
-			{"bare uuid path id", "GET", "/v1/executions/8f14e45f-ceea-467f-a0f6-2b1c2d3e4f50", nil, nil, 400, ff.KindInvalidInput, false},
-			{"unknown execution", "GET", execPath(unknown, ""), nil, nil, 404, ff.KindNotFound, false},
-			{"unknown execution state", "GET", execPath(unknown, "/state"), nil, nil, 404, ff.KindNotFound, false},
-			{"unknown execution attempts", "GET", execPath(unknown, "/attempts"), nil, nil, 404, ff.KindNotFound, false},
-			{"unknown route", "GET", "/v1/nothing", nil, nil, 404, wire.KindRouteNotFound, false},
-			{"wrong method", "DELETE", "/v1/executions", nil, nil, 405, wire.KindMethodNotAllowed, false},
-			{"bad limit query", "GET", "/v1/executions?limit=ten", nil, nil, 400, ff.KindInvalidInput, false},
-			{"limit out of range", "GET", "/v1/executions?limit=5000", nil, nil, 400, ff.KindInvalidInput, false},
-			{"bad partition query", "GET", "/v1/executions?partition=70000", nil, nil, 400, ff.KindInvalidInput, false},
-			{"bad public_state query", "GET", "/v1/executions?public_state=sleeping", nil, nil, 400, ff.KindInvalidInput, false},
-			{"malformed query string", "GET", "/v1/executions?limit=%zz", nil, nil, 400, ff.KindInvalidInput, false},
-			{"bad cursor", "GET", "/v1/executions?cursor=abc", nil, nil, 400, ff.KindInvalidInput, false},
-			{"garbage handle", "POST", "/v1/tasks/complete", `{"handle":"nope"}`, nil, 400, ff.KindCorruption, false},
-			{"missing handle", "POST", "/v1/tasks/fail", `{"reason":"x"}`, nil, 400, ff.KindInvalidInput, false},
-			{"bad worker id", "POST", "/v1/workers/a%20b/claim", `{}`, nil, 400, ff.KindInvalidInput, false},
-			{"wait too long", "POST", "/v1/workers/w/claim", `{"wait_ms":60000}`, nil, 400, ff.KindInvalidInput, false},
-			{"bad lease ttl", "POST", "/v1/workers/w/claim", `{"lease_ttl_ms":5}`, nil, 400, ff.KindInvalidInput, false},
-			{"negative percent", "POST", "/v1/tasks/progress", `{"handle":"x","percent":-3}`, nil, 400, ff.KindCorruption, false},
+			{"malformed json", "POST", "/v1/executions", `{"kind":`, nil, 400, wire.ErrInvalidJSON, false},
+			{"trailing data", "POST", "/v1/executions", `{"kind":"k"} {}`, nil, 400, wire.ErrInvalidJSON, false},
+			{"wrong field type", "POST", "/v1/executions", `{"kind":"k","priority":"high"}`, nil, 400, wire.ErrInvalidJSON, false},
+			{"body not an object", "POST", "/v1/tasks/renew", `[1,2]`, nil, 400, wire.ErrInvalidJSON, false},
+			{"empty required body", "POST", "/v1/tasks/renew", ``, nil, 400, wire.ErrInvalidJSON, false},
+			{"wrong content type", "POST", "/v1/executions", `{"kind":"k"}`, []string{"Content-Type", "text/plain"}, 415, wire.ErrUnsupportedMediaType, false},
+			{"missing content type", "POST", "/v1/executions", `{"kind":"k"}`, []string{"Content-Type", ""}, 415, wire.ErrUnsupportedMediaType, false},
+			{"missing kind", "POST", "/v1/executions", `{}`, nil, 400, ff.ErrInvalidInput, false},
+			{"bad capability", "POST", "/v1/executions", `{"kind":"k","required_capabilities":["a b"]}`, nil, 400, ff.ErrInvalidCapabilities, false},
+			{"bad tag key", "POST", "/v1/executions", `{"kind":"k","tags":{"Nope":"v"}}`, nil, 400, ff.ErrInvalidTagKey, false},
+			{"bad body execution id", "POST", "/v1/executions", `{"kind":"k","execution_id":"123"}`, nil, 400, ff.ErrInvalidInput, false},
+			{"body over control cap", "POST", "/v1/tasks/renew", big, nil, 413, ff.ErrPayloadTooLarge, false},
+			{"input over 1 MiB", "POST", "/v1/executions", `{"kind":"k","input":"` + strings.Repeat("a", ff.MaxInputBytes) + `"}`, nil, 413, ff.ErrPayloadTooLarge, false},
+			{"bad path id", "GET", "/v1/executions/not-an-id", nil, nil, 400, ff.ErrInvalidInput, false},
+			{"bare uuid path id", "GET", "/v1/executions/8f14e45f-ceea-467f-a0f6-2b1c2d3e4f50", nil, nil, 400, ff.ErrInvalidInput, false},
+			{"unknown execution", "GET", execPath(unknown, ""), nil, nil, 404, ff.ErrNotFound, false},
+			{"unknown execution state", "GET", execPath(unknown, "/state"), nil, nil, 404, ff.ErrNotFound, false},
+			{"unknown execution attempts", "GET", execPath(unknown, "/attempts"), nil, nil, 404, ff.ErrNotFound, false},
+			{"unknown route", "GET", "/v1/nothing", nil, nil, 404, wire.ErrRouteNotFound, false},
+			{"wrong method", "DELETE", "/v1/executions", nil, nil, 405, wire.ErrMethodNotAllowed, false},
+			{"bad limit query", "GET", "/v1/executions?limit=ten", nil, nil, 400, ff.ErrInvalidInput, false},
+			{"limit out of range", "GET", "/v1/executions?limit=5000", nil, nil, 400, ff.ErrInvalidInput, false},
+			{"bad partition query", "GET", "/v1/executions?partition=70000", nil, nil, 400, ff.ErrInvalidInput, false},
+			{"bad public_state query", "GET", "/v1/executions?public_state=sleeping", nil, nil, 400, ff.ErrInvalidInput, false},
+			{"malformed query string", "GET", "/v1/executions?limit=%zz", nil, nil, 400, ff.ErrInvalidInput, false},
+			{"bad cursor", "GET", "/v1/executions?cursor=abc", nil, nil, 400, ff.ErrInvalidInput, false},
+			{"garbage handle", "POST", "/v1/tasks/complete", `{"handle":"nope"}`, nil, 400, ff.ErrInvalidHandle, false},
+			{"missing handle", "POST", "/v1/tasks/fail", `{"reason":"x"}`, nil, 400, ff.ErrInvalidInput, false},
+			{"bad worker id", "POST", "/v1/workers/a%20b/claim", `{}`, nil, 400, ff.ErrInvalidInput, false},
+			{"wait too long", "POST", "/v1/workers/w/claim", `{"wait_ms":60000}`, nil, 400, ff.ErrInvalidInput, false},
+			{"bad lease ttl", "POST", "/v1/workers/w/claim", `{"lease_ttl_ms":5}`, nil, 400, ff.ErrInvalidInput, false},
+			{"negative percent", "POST", "/v1/tasks/progress", `{"handle":"x","percent":-3}`, nil, 400, ff.ErrInvalidHandle, false},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -85,7 +85,7 @@ func TestErrorResponses(t *testing.T) {
 		id := e.create(map[string]any{})
 		r = e.get(execPath(id, "/result"))
 		require.Equal(t, http.StatusNotFound, r.status)
-		require.Equal(t, ff.KindNotFound, r.apiError(t).Kind)
+		require.Equal(t, ff.ErrNotFound, r.apiError(t).Kind)
 	})
 }
 
@@ -132,7 +132,7 @@ func TestPanicRecoveredAsBug(t *testing.T) {
 		r := e.get(execPath(id, ""))
 		require.Equal(t, http.StatusInternalServerError, r.status)
 		body := r.apiError(t)
-		require.Equal(t, ff.KindBug, body.Kind)
+		require.Equal(t, ff.ErrBug, body.Kind)
 		require.False(t, body.Retryable)
 		// The server keeps serving.
 		r = e.get(execPath(id, "/state"))
@@ -148,7 +148,7 @@ func TestUnavailableAndUnhealthy(t *testing.T) {
 		})
 		r := e.get("/v1/lanes")
 		require.Equal(t, http.StatusServiceUnavailable, r.status)
-		require.Equal(t, ff.KindUnavailable, r.apiError(t).Kind)
+		require.Equal(t, ff.ErrUnavailable, r.apiError(t).Kind)
 		r = e.get("/healthz")
 		require.Equal(t, http.StatusServiceUnavailable, r.status)
 		body := r.apiError(t)

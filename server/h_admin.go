@@ -51,7 +51,7 @@ func (s *Server) listLanes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if limit < 0 || limit > 1000 {
-		return ff.Validation(ff.KindInvalidInput, "query limit=%d: outside [1, 1000]", limit)
+		return ff.Validation(ff.ErrInvalidInput, "query limit=%d: outside [1, 1000]", limit)
 	}
 	page, err := s.b.ListLanes(r.Context(), backend.ListLanesParams{Cursor: q.Get("cursor"), Limit: int(limit)})
 	if err != nil {

@@ -16,7 +16,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.WaitMs < 0 || req.WaitMs > wire.MaxClaimWaitMs {
-		return ff.Validation(ff.KindInvalidInput, "wait_ms %d outside [0, %d]", req.WaitMs, wire.MaxClaimWaitMs)
+		return ff.Validation(ff.ErrInvalidInput, "wait_ms %d outside [0, %d]", req.WaitMs, wire.MaxClaimWaitMs)
 	}
 	p := backend.ClaimParams{
 		WorkerID: r.PathValue("worker_id"), WorkerInstanceID: req.WorkerInstanceID, Lanes: req.Lanes,

@@ -155,7 +155,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	} else if set {
 		if v < 0 || v > 0xFFFF {
-			return ff.Validation(ff.KindInvalidInput, "query partition=%d: outside [0, 65535]", v)
+			return ff.Validation(ff.ErrInvalidInput, "query partition=%d: outside [0, 65535]", v)
 		}
 		part := uint16(v)
 		p.Partition = &part

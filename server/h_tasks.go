@@ -47,7 +47,7 @@ func (s *Server) completeMany(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(req.Items) > wire.MaxBatchItems {
-		return ff.Validation(ff.KindInvalidInput, "items: %d given, at most %d", len(req.Items), wire.MaxBatchItems)
+		return ff.Validation(ff.ErrInvalidInput, "items: %d given, at most %d", len(req.Items), wire.MaxBatchItems)
 	}
 	out := make([]wire.ItemResult, len(req.Items))
 	var ps []backend.CompleteParams
@@ -114,7 +114,7 @@ func (s *Server) renewMany(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(req.Handles) > wire.MaxBatchItems {
-		return ff.Validation(ff.KindInvalidInput, "handles: %d given, at most %d", len(req.Handles), wire.MaxBatchItems)
+		return ff.Validation(ff.ErrInvalidInput, "handles: %d given, at most %d", len(req.Handles), wire.MaxBatchItems)
 	}
 	out := make([]wire.RenewItem, len(req.Handles))
 	var hs []ff.Handle
@@ -158,7 +158,7 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request) error {
 	if req.Percent != nil {
 		pct = *req.Percent
 		if pct < 0 {
-			return ff.Validation(ff.KindInvalidInput, "percent %d outside [0, 100]", pct)
+			return ff.Validation(ff.ErrInvalidInput, "percent %d outside [0, 100]", pct)
 		}
 	}
 	if err := s.b.Progress(r.Context(), backend.ProgressParams{Handle: h, Percent: pct, Message: req.Message}); err != nil {

@@ -43,7 +43,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		label = rt.path
 	}
 	if (rt == nil || !rt.public) && !s.authorized(r) {
-		s.writeError(sw, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.KindUnauthorized,
+		s.writeError(sw, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.ErrUnauthorized,
 			Detail: "missing or invalid Authorization header"})
 		return
 	}
@@ -80,11 +80,11 @@ func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
 		for _, m := range allow {
 			w.Header().Add("Allow", m)
 		}
-		s.writeError(w, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.KindMethodNotAllowed,
+		s.writeError(w, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.ErrMethodNotAllowed,
 			Detail: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
 		return
 	}
-	s.writeError(w, r, &ff.Error{Class: ff.ClassNotFound, Kind: wire.KindRouteNotFound,
+	s.writeError(w, r, &ff.Error{Class: ff.ClassNotFound, Kind: wire.ErrRouteNotFound,
 		Detail: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
 }
 

@@ -27,7 +27,7 @@ func TestAuth(t *testing.T) {
 		for _, auth := range []string{"", "Bearer wrong", "bearer s3cret", "s3cret", "Bearer s3cret2"} {
 			r := e.do("GET", "/v1/capabilities", nil, "Authorization", auth)
 			require.Equal(t, http.StatusUnauthorized, r.status, "auth %q", auth)
-			require.Equal(t, wire.KindUnauthorized, r.apiError(t).Kind)
+			require.Equal(t, wire.ErrUnauthorized, r.apiError(t).Kind)
 		}
 		// Unknown routes do not reveal themselves without a token.
 		r := e.get("/v1/nothing")
@@ -106,8 +106,8 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			got := e.do(rt.Method, path, "{}")
 			if got.status == http.StatusNotFound || got.status == http.StatusMethodNotAllowed {
 				kind := got.apiError(t).Kind
-				require.NotEqual(t, wire.KindRouteNotFound, kind, "%s %s", rt.Method, rt.Pattern)
-				require.NotEqual(t, wire.KindMethodNotAllowed, kind, "%s %s", rt.Method, rt.Pattern)
+				require.NotEqual(t, wire.ErrRouteNotFound, kind, "%s %s", rt.Method, rt.Pattern)
+				require.NotEqual(t, wire.ErrMethodNotAllowed, kind, "%s %s", rt.Method, rt.Pattern)
 			}
 		}
 

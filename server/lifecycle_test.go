@@ -38,7 +38,7 @@ func TestCreateClaimCompleteResult(t *testing.T) {
 
 		r = e.get(execPath(id, "/result"))
 		require.Equal(t, http.StatusNotFound, r.status)
-		require.Equal(t, ff.KindNotFound, r.apiError(t).Kind)
+		require.Equal(t, ff.ErrNotFound, r.apiError(t).Kind)
 
 		task := e.claimOne("emails")
 		require.Equal(t, id, task.ExecutionID.String())
@@ -136,7 +136,7 @@ func TestCreateWithClientIDPolicyAndUnknownFields(t *testing.T) {
 		r = e.post("/v1/executions", map[string]any{"kind": "k", "policy": map[string]any{
 			"retry_policy": map[string]any{"max_retries": -1}}})
 		require.Equal(t, http.StatusBadRequest, r.status)
-		require.Equal(t, ff.KindInvalidPolicy, r.apiError(t).Kind)
+		require.Equal(t, ff.ErrInvalidPolicy, r.apiError(t).Kind)
 	})
 }
 
@@ -243,7 +243,7 @@ func TestBatchRoutes(t *testing.T) {
 		require.Nil(t, rm.Results[0].Error)
 		require.Equal(t, tasks[0].LeaseEpoch, rm.Results[0].LeaseEpoch)
 		require.NotNil(t, rm.Results[1].Error)
-		require.Equal(t, ff.KindCorruption, rm.Results[1].Error.Kind)
+		require.Equal(t, ff.ErrInvalidHandle, rm.Results[1].Error.Kind)
 		require.Nil(t, rm.Results[2].Error)
 
 		r = e.post("/v1/tasks/complete-many", map[string]any{"items": []map[string]any{

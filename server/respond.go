@@ -37,7 +37,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status >= 500 {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("path", r.URL.Path),
-			slog.String("kind", e.Kind), slog.String("error", e.Error()))
+			slog.String("kind", string(e.Kind)), slog.String("error", e.Error()))
 	}
 	s.writeJSON(w, r, status, body)
 }
@@ -51,9 +51,9 @@ func asAPIError(err error) *ff.Error {
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.KindTimeout, Detail: "deadline exceeded", Err: err}
+		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout, Detail: "deadline exceeded", Err: err}
 	case errors.Is(err, context.Canceled):
-		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.KindTimeout, Detail: "request cancelled", Err: err}
+		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout, Detail: "request cancelled", Err: err}
 	}
 	return ff.Transport("server", err, false)
 }
@@ -70,7 +70,7 @@ func (e *limitError) Unwrap() error { return e.err }
 
 func tooLarge(limit int64) error {
 	return &limitError{
-		err:   ff.Validation(ff.KindPayloadTooLarge, "request body exceeds %d bytes", limit),
+		err:   ff.Validation(ff.ErrPayloadTooLarge, "request body exceeds %d bytes", limit),
 		limit: limit,
 	}
 }

@@ -91,26 +91,26 @@ func (c Config) withDefaults() (Config, error) {
 		c.Concurrency = ConcurrencyDefault
 	}
 	if c.Concurrency < 0 {
-		return c, ff.Validation(ff.KindInvalidInput, "concurrency %d: must be positive", c.Concurrency)
+		return c, ff.Validation(ff.ErrInvalidInput, "concurrency %d: must be positive", c.Concurrency)
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = LeaseTTLDefault
 	}
 	if ms := c.LeaseTTL.Milliseconds(); ms < ff.MinLeaseTTLMs || ms > ff.MaxLeaseTTLMs {
-		return c, ff.Validation(ff.KindInvalidInput, "lease ttl %s outside [%dms, %dms]", c.LeaseTTL, ff.MinLeaseTTLMs, ff.MaxLeaseTTLMs)
+		return c, ff.Validation(ff.ErrInvalidInput, "lease ttl %s outside [%dms, %dms]", c.LeaseTTL, ff.MinLeaseTTLMs, ff.MaxLeaseTTLMs)
 	}
 	if c.ClaimBatch == 0 {
 		c.ClaimBatch = min(c.Concurrency, ClaimBatchMax)
 	}
 	if c.ClaimBatch < 0 || c.ClaimBatch > ff.MaxClaimBatch {
-		return c, ff.Validation(ff.KindInvalidInput, "claim batch %d outside [1, %d]", c.ClaimBatch, ff.MaxClaimBatch)
+		return c, ff.Validation(ff.ErrInvalidInput, "claim batch %d outside [1, %d]", c.ClaimBatch, ff.MaxClaimBatch)
 	}
 	c.ClaimBatch = min(c.ClaimBatch, c.Concurrency)
 	if c.Claimers == 0 {
 		c.Claimers = 1
 	}
 	if c.Claimers < 0 || c.Claimers > 16 {
-		return c, ff.Validation(ff.KindInvalidInput, "claimers %d outside [1, 16]", c.Claimers)
+		return c, ff.Validation(ff.ErrInvalidInput, "claimers %d outside [1, 16]", c.Claimers)
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = PollIntervalDefault

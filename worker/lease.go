@@ -215,9 +215,9 @@ func (r *renewer) refine(ctx context.Context, t *Task, cause error) error {
 // attempt is no longer owned, the handler's cancellation cause; else nil.
 func lostCause(err error) error {
 	switch ff.KindOf(err) {
-	case ff.KindExecutionNotActive:
+	case ff.ErrExecutionNotActive:
 		return fmt.Errorf("%w: %w", ErrExecutionCancelled, err)
-	case ff.KindStaleLease, ff.KindLeaseExpired, ff.KindLeaseRevoked, ff.KindNoActiveLease, ff.KindNotFound:
+	case ff.ErrStaleLease, ff.ErrLeaseExpired, ff.ErrLeaseRevoked, ff.ErrNoActiveLease, ff.ErrNotFound:
 		return fmt.Errorf("%w: %w", ErrLeaseLost, err)
 	}
 	return nil

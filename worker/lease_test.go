@@ -189,7 +189,7 @@ func TestProgressAfterCancelReportsLoss(t *testing.T) {
 		require.NoError(t, err)
 		proceed.fire()
 		require.Eventually(t, func() bool { return cause.get() != nil }, waitTimeout, time.Millisecond)
-		require.True(t, ff.HasKind(progressErr.get(), ff.KindExecutionNotActive), "progress error: %v", progressErr.get())
+		require.ErrorIs(t, progressErr.get(), ff.ErrExecutionNotActive, "progress error: %v", progressErr.get())
 		require.ErrorIs(t, cause.get(), worker.ErrExecutionCancelled)
 		waitState(t, b, id, ff.PublicCancelled)
 	})

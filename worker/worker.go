@@ -54,7 +54,7 @@ type Worker struct {
 // New returns a worker over t. It validates cfg and applies its defaults.
 func New(t Transport, cfg Config) (*Worker, error) {
 	if t == nil {
-		return nil, ff.Validation(ff.KindInvalidInput, "worker: nil transport")
+		return nil, ff.Validation(ff.ErrInvalidInput, "worker: nil transport")
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {

@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -97,9 +98,9 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 	for _, p := range probes {
 		err := p.call(e.ctx, e.b)
 		if p.flag {
-			require.False(t, ff.HasKind(err, ff.KindUnavailable), "%s is reported supported but answers unavailable", p.name)
+			require.False(t, errors.Is(err, ff.ErrUnavailable), "%s is reported supported but answers unavailable", p.name)
 		} else {
-			requireKind(t, err, ff.KindUnavailable, "%s is reported unsupported", p.name)
+			requireKind(t, err, ff.ErrUnavailable, "%s is reported unsupported", p.name)
 			require.Equal(t, ff.ClassUnavailable, ff.ClassOf(err))
 		}
 	}
@@ -107,13 +108,13 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 	// do anything.
 	if !s.Flows {
 		_, err := e.b.CreateFlow(e.ctx, backend.CreateFlowParams{Kind: "k"})
-		requireKind(t, err, ff.KindUnavailable)
+		requireKind(t, err, ff.ErrUnavailable)
 	}
 	if !s.BudgetAdmin {
-		requireKind(t, e.b.CreateBudget(e.ctx, backend.CreateBudgetParams{BudgetID: "b"}), ff.KindUnavailable)
+		requireKind(t, e.b.CreateBudget(e.ctx, backend.CreateBudgetParams{BudgetID: "b"}), ff.ErrUnavailable)
 	}
 	if !s.QuotaAdmin {
-		requireKind(t, e.b.CreateQuotaPolicy(e.ctx, backend.CreateQuotaParams{QuotaID: "q"}), ff.KindUnavailable)
+		requireKind(t, e.b.CreateQuotaPolicy(e.ctx, backend.CreateQuotaParams{QuotaID: "q"}), ff.ErrUnavailable)
 	}
 	e.nothingWritten()
 }

@@ -35,7 +35,7 @@ func testCancelWorker(t *testing.T, h Harness) {
 
 	require.NoError(t, e.b.Cancel(e.ctx, p), "a replayed cancel is reconciled")
 	e.oneCompletion(id, ff.OutcomeCancelled)
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
 	e.claimNone("wc")
 }
 
@@ -84,7 +84,7 @@ func testCancelOperatorActive(t *testing.T, h Harness) {
 	require.Equal(t, ff.AttemptEndedCancelled, e.attempts(id)[0].Lifecycle)
 
 	err = e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle, Result: []byte(`1`)})
-	requireKind(t, err, ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
 	require.Equal(t, ff.ClassContention, ff.ClassOf(err))
 	ee, _ := ff.AsError(err)
 	require.NotNil(t, ee.NotActive, "execution_not_active carries the replay detail")
@@ -93,11 +93,11 @@ func testCancelOperatorActive(t *testing.T, h Harness) {
 	require.Equal(t, uint64(1), ee.NotActive.LeaseEpoch)
 
 	_, err = e.b.Renew(e.ctx, task.Handle)
-	requireKind(t, err, ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle})
-	requireKind(t, err, ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
 	_, err = e.b.GetExecutionResult(e.ctx, id)
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 	e.oneCompletion(id, ff.OutcomeCancelled)
 }
 
@@ -121,7 +121,7 @@ func testCancelOperatorTerminal(t *testing.T, h Harness) {
 	task := e.claim("ot")
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle, Result: []byte(`"r"`)}))
 	_, err := e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: id})
-	requireKind(t, err, ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
 	s := e.state(id, ff.PublicCompleted)
 	require.Empty(t, s.CancelReason)
 	e.oneCompletion(id, ff.OutcomeSuccess)
@@ -130,6 +130,6 @@ func testCancelOperatorTerminal(t *testing.T, h Harness) {
 	_, err = e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: id2})
 	require.NoError(t, err)
 	_, err = e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: id2})
-	requireKind(t, err, ff.KindExecutionNotActive, "cancelling twice")
+	requireKind(t, err, ff.ErrExecutionNotActive, "cancelling twice")
 	e.oneCompletion(id2, ff.OutcomeCancelled)
 }

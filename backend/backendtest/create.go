@@ -67,7 +67,7 @@ func testCreateInitialSnapshot(t *testing.T, h Harness) {
 	require.Empty(t, e.completions(), "creation writes no completion event")
 
 	_, err = e.b.GetExecutionResult(e.ctx, res.ExecutionID)
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 }
 
 func testCreateDefaultLane(t *testing.T, h Harness) {
@@ -123,7 +123,7 @@ func testCreateExplicitIDTaken(t *testing.T, h Harness) {
 	id := ff.ExecutionID{Partition: 86, UUID: uuid.New()}
 	e.create(backend.CreateExecutionParams{ExecutionID: id, Kind: "first"})
 	_, err := e.b.CreateExecution(e.ctx, backend.CreateExecutionParams{ExecutionID: id, Kind: "second"})
-	requireKind(t, err, ff.KindDuplicateExecution)
+	requireKind(t, err, ff.ErrDuplicateExecution)
 	require.Equal(t, ff.ClassConflict, ff.ClassOf(err))
 	require.Equal(t, "first", e.state(id, ff.PublicWaiting).Kind)
 	require.Len(t, e.listAll(backend.ListExecutionsParams{}), 1)

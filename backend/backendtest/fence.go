@@ -80,7 +80,7 @@ func testFenceRenewMany(t *testing.T, h Harness) {
 	require.NoError(t, res[0].Err)
 	require.Equal(t, e.now()+defaultTTL, res[0].Renewal.LeaseExpiresAtMs)
 	require.Equal(t, uint64(1), res[0].Renewal.LeaseEpoch)
-	requireKind(t, res[1].Err, ff.KindStaleLease)
+	requireKind(t, res[1].Err, ff.ErrStaleLease)
 	require.NoError(t, res[2].Err)
 	require.Equal(t, e.now()+defaultTTL, res[2].Renewal.LeaseExpiresAtMs)
 	require.Empty(t, e.b.RenewMany(e.ctx, nil))
@@ -102,7 +102,7 @@ func testFenceProgress(t *testing.T, h Harness) {
 	require.Equal(t, "still", s.ProgressMessage)
 
 	err := e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 101})
-	requireKind(t, err, ff.KindInvalidInput)
+	requireKind(t, err, ff.ErrInvalidInput)
 	require.Equal(t, 40, *e.consistent(id).ProgressPct)
 	require.Equal(t, uint64(1), e.consistent(id).Lease.Epoch, "progress never changes the epoch")
 }
@@ -117,19 +117,19 @@ func testFenceExpiredLeaseRejectsOwner(t *testing.T, h Harness) {
 	e.advance(defaultTTL + 1)
 
 	err := e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle, Result: []byte(`1`)})
-	requireKind(t, err, ff.KindLeaseExpired, "complete after expiry")
+	requireKind(t, err, ff.ErrLeaseExpired, "complete after expiry")
 	s := e.state(id, ff.PublicActive)
 	require.Equal(t, ff.OwnershipLeaseExpired, s.StateVector.OwnershipState, "the failing write marks the lease expired")
 	require.Equal(t, ff.AttemptInterrupted, s.StateVector.AttemptState)
 
 	_, err = e.b.Renew(e.ctx, task.Handle)
-	requireKind(t, err, ff.KindLeaseExpired, "renew after expiry")
+	requireKind(t, err, ff.ErrLeaseExpired, "renew after expiry")
 	err = e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 10})
-	requireKind(t, err, ff.KindLeaseExpired, "progress after expiry")
+	requireKind(t, err, ff.ErrLeaseExpired, "progress after expiry")
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle, Reason: "late"})
-	requireKind(t, err, ff.KindLeaseExpired, "fail after expiry")
+	requireKind(t, err, ff.ErrLeaseExpired, "fail after expiry")
 	_, err = e.b.GetExecutionResult(e.ctx, id)
-	requireKind(t, err, ff.KindNotFound, "a rejected complete stores no result")
+	requireKind(t, err, ff.ErrNotFound, "a rejected complete stores no result")
 	require.Empty(t, e.completions())
 
 	_, err = e.b.ExpireLeases(e.ctx, 100)
@@ -143,17 +143,17 @@ func testFenceExpiredLeaseRejectsOwner(t *testing.T, h Harness) {
 	require.Equal(t, task.LeaseEpoch+1, re.LeaseEpoch)
 
 	err = e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle})
-	requireKind(t, err, ff.KindStaleLease, "complete with the pre-reclaim handle")
+	requireKind(t, err, ff.ErrStaleLease, "complete with the pre-reclaim handle")
 	_, err = e.b.Renew(e.ctx, task.Handle)
-	requireKind(t, err, ff.KindStaleLease, "renew with the pre-reclaim handle")
+	requireKind(t, err, ff.ErrStaleLease, "renew with the pre-reclaim handle")
 	err = e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 10})
-	requireKind(t, err, ff.KindStaleLease, "progress with the pre-reclaim handle")
+	requireKind(t, err, ff.ErrStaleLease, "progress with the pre-reclaim handle")
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle})
-	requireKind(t, err, ff.KindStaleLease, "fail with the pre-reclaim handle")
+	requireKind(t, err, ff.ErrStaleLease, "fail with the pre-reclaim handle")
 	err = e.b.Cancel(e.ctx, backend.CancelParams{Handle: task.Handle})
-	requireKind(t, err, ff.KindStaleLease, "cancel with the pre-reclaim handle")
+	requireKind(t, err, ff.ErrStaleLease, "cancel with the pre-reclaim handle")
 	err = e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, UntilMs: e.now() + 10})
-	requireKind(t, err, ff.KindStaleLease, "delay with the pre-reclaim handle")
+	requireKind(t, err, ff.ErrStaleLease, "delay with the pre-reclaim handle")
 	s = e.state(id, ff.PublicActive)
 	require.Equal(t, re.Handle.Lease.LeaseID, s.Lease.LeaseID, "stale writes change nothing")
 
@@ -192,7 +192,7 @@ func testFenceExpireLeasesSweep(t *testing.T, h Harness) {
 	require.Zero(t, n, "an expired lease is marked once")
 
 	_, err = e.b.Renew(e.ctx, task.Handle)
-	requireKind(t, err, ff.KindLeaseExpired)
+	requireKind(t, err, ff.ErrLeaseExpired)
 
 	re := e.claimWith(claimParams("w2", "sw"))
 	require.Equal(t, id, re.ExecutionID)
@@ -223,12 +223,12 @@ func testFenceReclaimStale(t *testing.T, h Harness) {
 	// The old handle is well-formed and its lease id looks plausible; the
 	// epoch alone decides.
 	err := e.b.Complete(e.ctx, backend.CompleteParams{Handle: old.Handle})
-	requireKind(t, err, ff.KindStaleLease)
+	requireKind(t, err, ff.ErrStaleLease)
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: re.Handle}))
 	// After the new owner completed, the old handle reports not active,
 	// not success: it is not a replay of its own call.
 	err = e.b.Complete(e.ctx, backend.CompleteParams{Handle: old.Handle})
-	requireKind(t, err, ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
 	e.oneCompletion(id, ff.OutcomeSuccess)
 }
 
@@ -254,7 +254,7 @@ func testFenceReclaimCap(t *testing.T, h Harness) {
 	e.oneCompletion(id, ff.OutcomeFailed)
 
 	err := e.b.Complete(e.ctx, backend.CompleteParams{Handle: re.Handle})
-	requireKind(t, err, ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
 
 	// A cap of zero fails at the first expiry.
 	id0 := e.create(backend.CreateExecutionParams{Lane: "cap0", Policy: &ff.ExecutionPolicy{MaxReclaimCount: ptr(0)}})
@@ -310,12 +310,12 @@ func testFenceTamperedEpoch(t *testing.T, h Harness) {
 	for _, bump := range []uint64{1, 1000} {
 		bad := task.Handle
 		bad.Lease.LeaseEpoch += bump
-		requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: bad}), ff.KindStaleLease)
+		requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: bad}), ff.ErrStaleLease)
 		_, err := e.b.Renew(e.ctx, bad)
-		requireKind(t, err, ff.KindStaleLease)
+		requireKind(t, err, ff.ErrStaleLease)
 		_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: bad})
-		requireKind(t, err, ff.KindStaleLease)
-		requireKind(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: bad}), ff.KindStaleLease)
+		requireKind(t, err, ff.ErrStaleLease)
+		requireKind(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: bad}), ff.ErrStaleLease)
 	}
 	s := e.state(id, ff.PublicActive)
 	require.Equal(t, uint64(1), s.Lease.Epoch, "a rejected write changes nothing")
@@ -329,10 +329,10 @@ func testFenceTamperedIdentity(t *testing.T, h Harness) {
 	task := e.claim("ti")
 	badLease := task.Handle
 	badLease.Lease.LeaseID = "00000000-0000-4000-8000-000000000000"
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: badLease}), ff.KindStaleLease, "wrong lease id")
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: badLease}), ff.ErrStaleLease, "wrong lease id")
 	badAttempt := task.Handle
 	badAttempt.Lease.AttemptID = "00000000-0000-4000-8000-000000000001"
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: badAttempt}), ff.KindStaleLease, "wrong attempt id")
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: badAttempt}), ff.ErrStaleLease, "wrong attempt id")
 	e.state(id, ff.PublicActive)
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}))
 }
@@ -343,12 +343,12 @@ func testFenceOtherBackend(t *testing.T, h Harness) {
 	task := e.claim("ob")
 	bad := task.Handle
 	bad.Backend = otherBackend(task.Handle.Backend)
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: bad}), ff.KindHandleFromOtherBackend)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: bad}), ff.ErrHandleFromOtherBackend)
 	_, err := e.b.Renew(e.ctx, bad)
-	requireKind(t, err, ff.KindHandleFromOtherBackend)
+	requireKind(t, err, ff.ErrHandleFromOtherBackend)
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: bad})
-	requireKind(t, err, ff.KindHandleFromOtherBackend)
-	requireKind(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: bad, Percent: 1}), ff.KindHandleFromOtherBackend)
+	requireKind(t, err, ff.ErrHandleFromOtherBackend)
+	requireKind(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: bad, Percent: 1}), ff.ErrHandleFromOtherBackend)
 	e.state(id, ff.PublicActive)
 }
 
@@ -358,10 +358,10 @@ func testFencePartial(t *testing.T, h Harness) {
 	task := e.claim("pf")
 	noLease := task.Handle
 	noLease.Lease.LeaseID = ""
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: noLease}), ff.KindPartialFence)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: noLease}), ff.ErrPartialFence)
 	empty := task.Handle
 	empty.Lease.LeaseID, empty.Lease.AttemptID, empty.Lease.LeaseEpoch = "", "", 0
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: empty}), ff.KindFenceRequired)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: empty}), ff.ErrFenceRequired)
 	e.state(task.ExecutionID, ff.PublicActive)
 }
 
@@ -371,7 +371,7 @@ func testFenceUnknownExecution(t *testing.T, h Harness) {
 	task := e.claim("ue")
 	ghost := task.Handle
 	ghost.Lease.ExecutionID = randomID()
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: ghost}), ff.KindNotFound)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: ghost}), ff.ErrNotFound)
 	_, err := e.b.Renew(e.ctx, ghost)
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 }

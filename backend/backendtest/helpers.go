@@ -38,12 +38,12 @@ func (e *env) advance(ms int64) { e.h.Clock.Advance(time.Duration(ms) * time.Mil
 func ptr[T any](v T) *T { return &v }
 
 // requireKind asserts err is an engine error of the given stable kind.
-func requireKind(t *testing.T, err error, kind string, msgAndArgs ...any) {
+func requireKind(t *testing.T, err error, kind ff.ErrorKind, msgAndArgs ...any) {
 	t.Helper()
 	require.Error(t, err, msgAndArgs...)
 	_, isEngine := ff.AsError(err)
 	require.Truef(t, isEngine, "want *flowfabric.Error of kind %q, got %T: %v", kind, err, err)
-	require.Equalf(t, kind, ff.KindOf(err), "error %q: want kind %q", err, kind)
+	require.ErrorIsf(t, err, kind, "error %q: want kind %q", err, kind)
 }
 
 // create creates an execution (kind defaults to "test.kind") and checks

@@ -94,14 +94,14 @@ func testRaceCompleteVersusCancel(t *testing.T, h Harness) {
 	switch s.PublicState {
 	case ff.PublicCompleted:
 		require.NoError(t, errs[0])
-		requireKind(t, errs[1], ff.KindExecutionNotActive)
+		requireKind(t, errs[1], ff.ErrExecutionNotActive)
 		e.oneCompletion(id, ff.OutcomeSuccess)
 	case ff.PublicCancelled:
-		requireKind(t, errs[0], ff.KindExecutionNotActive)
+		requireKind(t, errs[0], ff.ErrExecutionNotActive)
 		require.NoError(t, errs[1])
 		e.oneCompletion(id, ff.OutcomeCancelled)
 		_, err := e.b.GetExecutionResult(e.ctx, id)
-		requireKind(t, err, ff.KindNotFound)
+		requireKind(t, err, ff.ErrNotFound)
 	default:
 		t.Fatalf("after complete raced cancel the execution is %s", s.PublicState)
 	}

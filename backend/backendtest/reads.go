@@ -27,16 +27,16 @@ func testReadsUnknown(t *testing.T, h Harness) {
 	e.createIn("default")
 	id := randomID()
 	_, err := e.b.DescribeExecution(e.ctx, id)
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 	ee, _ := ff.AsError(err)
 	require.Equal(t, ff.ClassNotFound, ee.Class)
 	require.Equal(t, "execution", ee.Entity)
 	_, err = e.b.ReadExecutionState(e.ctx, id)
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 	_, err = e.b.GetExecutionResult(e.ctx, id)
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 	_, err = e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: id, Reason: "x"})
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 }
 
 func testReadsResultNotFound(t *testing.T, h Harness) {
@@ -45,7 +45,7 @@ func testReadsResultNotFound(t *testing.T, h Harness) {
 	notYet := func(when string) {
 		t.Helper()
 		_, err := e.b.GetExecutionResult(e.ctx, id)
-		requireKind(t, err, ff.KindNotFound, when)
+		requireKind(t, err, ff.ErrNotFound, when)
 		ee, _ := ff.AsError(err)
 		require.Equal(t, "result", ee.Entity, when)
 	}
@@ -193,7 +193,7 @@ func testReadsListBadParams(t *testing.T, h Harness) {
 		"bad lane":        {Lane: "a\tb"},
 	} {
 		_, err := e.b.ListExecutions(e.ctx, p)
-		requireKind(t, err, ff.KindInvalidInput, name)
+		requireKind(t, err, ff.ErrInvalidInput, name)
 	}
 }
 

@@ -79,10 +79,10 @@ func testCompleteReplay(t *testing.T, h Harness) {
 
 	// Other terminal operations with the completed handle are not replays.
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle, Reason: "x"})
-	requireKind(t, err, ff.KindExecutionNotActive)
-	requireKind(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
+	requireKind(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
 	_, err = e.b.Renew(e.ctx, task.Handle)
-	requireKind(t, err, ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
 	e.state(id, ff.PublicCompleted)
 }
 
@@ -100,7 +100,7 @@ func testCompleteMany(t *testing.T, h Harness) {
 	})
 	require.Len(t, errs, 2)
 	require.NoError(t, errs[0])
-	requireKind(t, errs[1], ff.KindStaleLease)
+	requireKind(t, errs[1], ff.ErrStaleLease)
 	e.state(a, ff.PublicCompleted)
 	e.state(b, ff.PublicActive)
 	errs = e.b.CompleteMany(e.ctx, []backend.CompleteParams{{Handle: tb.Handle, Result: []byte(`"b"`)}, {Handle: ta.Handle}})
@@ -133,7 +133,7 @@ func testFailNoPolicy(t *testing.T, h Harness) {
 	e.claimNone("f")
 	e.oneCompletion(id, ff.OutcomeFailed)
 	_, err = e.b.GetExecutionResult(e.ctx, id)
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 }
 
 // Spec §9.7 item 5 with a fixed backoff: no attempt row until the next
@@ -181,7 +181,7 @@ func testFailRetryFixed(t *testing.T, h Harness) {
 	require.Equal(t, ff.AttemptStarted, as[1].Lifecycle)
 
 	// The old handle is dead for the new attempt.
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindStaleLease)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrStaleLease)
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: retry.Handle}))
 	e.oneCompletion(id, ff.OutcomeSuccess)
 }
@@ -303,7 +303,7 @@ func testFailReplayTerminal(t *testing.T, h Harness) {
 	require.Equal(t, failedAt, e.state(id, ff.PublicFailed).CompletedAtMs)
 	e.oneCompletion(id, ff.OutcomeFailed)
 	// A complete with the failed handle is not a replay.
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
 }
 
 // Spec §9.6: after a retry was scheduled, the failed attempt's handle can
@@ -315,10 +315,10 @@ func testFailHandleDeadWhileRetryPending(t *testing.T, h Harness) {
 	task := e.claim("hd")
 	_, err := e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle, Reason: "x"})
 	require.NoError(t, err)
-	requireKind(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: task.Handle}), ff.KindExecutionNotActive)
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindExecutionNotActive)
-	requireKind(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 1}), ff.KindExecutionNotActive)
-	requireKind(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, UntilMs: e.now()}), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
+	requireKind(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 1}), ff.ErrExecutionNotActive)
+	requireKind(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, UntilMs: e.now()}), ff.ErrExecutionNotActive)
 	s := e.state(id, ff.PublicDelayed)
 	require.Equal(t, ff.AttemptPendingRetry, s.StateVector.AttemptState)
 	require.Empty(t, e.completions())
@@ -343,8 +343,8 @@ func testDelayResumes(t *testing.T, h Harness) {
 
 	// The handle is dead while delayed.
 	_, err := e.b.Renew(e.ctx, task.Handle)
-	requireKind(t, err, ff.KindExecutionNotActive)
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
 
 	e.claimNone("d")
 	e.advance(1_999)
@@ -370,7 +370,7 @@ func testDelayResumes(t *testing.T, h Harness) {
 	require.Equal(t, uint32(1), s.AttemptCount)
 	require.Equal(t, 30, *s.ProgressPct, "progress survives a delay")
 
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindStaleLease)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrStaleLease)
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: resumed.Handle}))
 	require.Equal(t, ff.AttemptEndedSuccess, e.attempts(id)[0].Lifecycle)
 }
@@ -394,6 +394,6 @@ func testDelayTwice(t *testing.T, h Harness) {
 	task := e.claim("dt")
 	p := backend.DelayParams{Handle: task.Handle, UntilMs: e.now() + 1_000}
 	require.NoError(t, e.b.Delay(e.ctx, p))
-	requireKind(t, e.b.Delay(e.ctx, p), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Delay(e.ctx, p), ff.ErrExecutionNotActive)
 	e.state(id, ff.PublicDelayed)
 }

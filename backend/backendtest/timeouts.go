@@ -70,9 +70,9 @@ func testTimeoutAttempt(t *testing.T, h Harness) {
 	require.Zero(t, e.expireTimeouts(), "expired once")
 	e.claimNone("to")
 
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
 	_, err = e.b.GetExecutionResult(e.ctx, id)
-	requireKind(t, err, ff.KindNotFound)
+	requireKind(t, err, ff.ErrNotFound)
 }
 
 // Each new attempt gets its own timeout window.
@@ -145,9 +145,9 @@ func testDeadlinePolicyActive(t *testing.T, h Harness) {
 	require.Equal(t, ff.AttemptEndedFailure, as[0].Lifecycle)
 	require.Equal(t, "execution_deadline", as[0].FailureReason)
 	e.oneCompletion(id, ff.OutcomeExpired)
-	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.KindExecutionNotActive)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
 	_, err := e.b.Renew(e.ctx, task.Handle)
-	requireKind(t, err, ff.KindExecutionNotActive)
+	requireKind(t, err, ff.ErrExecutionNotActive)
 }
 
 func testDeadlineFromDelayed(t *testing.T, h Harness) {

@@ -26,33 +26,33 @@ func testValidationCreate(t *testing.T, h Harness) {
 	cases := []struct {
 		name string
 		mut  func(p *backend.CreateExecutionParams)
-		kind string
+		kind ff.ErrorKind
 	}{
-		{"empty kind", func(p *backend.CreateExecutionParams) { p.Kind = "" }, ff.KindInvalidInput},
-		{"kind with control char", func(p *backend.CreateExecutionParams) { p.Kind = "a\x01b" }, ff.KindInvalidInput},
-		{"lane with control char", func(p *backend.CreateExecutionParams) { p.Lane = "bad\nlane" }, ff.KindInvalidInput},
-		{"lane with non-ASCII", func(p *backend.CreateExecutionParams) { p.Lane = "lané" }, ff.KindInvalidInput},
-		{"lane of 65 bytes", func(p *backend.CreateExecutionParams) { p.Lane = strings.Repeat("l", 65) }, ff.KindInvalidInput},
-		{"capability with comma", func(p *backend.CreateExecutionParams) { p.RequiredCapabilities = []string{"gpu,cuda"} }, ff.KindInvalidCapabilities},
-		{"capability with space", func(p *backend.CreateExecutionParams) { p.RequiredCapabilities = []string{"gpu cuda"} }, ff.KindInvalidCapabilities},
-		{"empty capability", func(p *backend.CreateExecutionParams) { p.RequiredCapabilities = []string{"gpu", ""} }, ff.KindInvalidCapabilities},
+		{"empty kind", func(p *backend.CreateExecutionParams) { p.Kind = "" }, ff.ErrInvalidInput},
+		{"kind with control char", func(p *backend.CreateExecutionParams) { p.Kind = "a\x01b" }, ff.ErrInvalidInput},
+		{"lane with control char", func(p *backend.CreateExecutionParams) { p.Lane = "bad\nlane" }, ff.ErrInvalidInput},
+		{"lane with non-ASCII", func(p *backend.CreateExecutionParams) { p.Lane = "lané" }, ff.ErrInvalidInput},
+		{"lane of 65 bytes", func(p *backend.CreateExecutionParams) { p.Lane = strings.Repeat("l", 65) }, ff.ErrInvalidInput},
+		{"capability with comma", func(p *backend.CreateExecutionParams) { p.RequiredCapabilities = []string{"gpu,cuda"} }, ff.ErrInvalidCapabilities},
+		{"capability with space", func(p *backend.CreateExecutionParams) { p.RequiredCapabilities = []string{"gpu cuda"} }, ff.ErrInvalidCapabilities},
+		{"empty capability", func(p *backend.CreateExecutionParams) { p.RequiredCapabilities = []string{"gpu", ""} }, ff.ErrInvalidCapabilities},
 		{"too many capabilities", func(p *backend.CreateExecutionParams) {
 			p.RequiredCapabilities = make([]string, ff.MaxCapabilityTokens+1)
 			for i := range p.RequiredCapabilities {
 				p.RequiredCapabilities[i] = "c" + strings.Repeat("x", i%5)
 			}
-		}, ff.KindInvalidCapabilities},
-		{"input over 1 MiB", func(p *backend.CreateExecutionParams) { p.Input = make([]byte, ff.MaxInputBytes+1) }, ff.KindPayloadTooLarge},
-		{"bad tag key", func(p *backend.CreateExecutionParams) { p.Tags = map[string]string{"NoDot": "v"} }, ff.KindInvalidTagKey},
-		{"negative delay", func(p *backend.CreateExecutionParams) { p.DelayUntilMs = -1 }, ff.KindInvalidInput},
-		{"negative deadline", func(p *backend.CreateExecutionParams) { p.DeadlineAtMs = -1 }, ff.KindInvalidInput},
-		{"idempotency key too long", func(p *backend.CreateExecutionParams) { p.IdempotencyKey = strings.Repeat("k", 257) }, ff.KindInvalidInput},
+		}, ff.ErrInvalidCapabilities},
+		{"input over 1 MiB", func(p *backend.CreateExecutionParams) { p.Input = make([]byte, ff.MaxInputBytes+1) }, ff.ErrPayloadTooLarge},
+		{"bad tag key", func(p *backend.CreateExecutionParams) { p.Tags = map[string]string{"NoDot": "v"} }, ff.ErrInvalidTagKey},
+		{"negative delay", func(p *backend.CreateExecutionParams) { p.DelayUntilMs = -1 }, ff.ErrInvalidInput},
+		{"negative deadline", func(p *backend.CreateExecutionParams) { p.DeadlineAtMs = -1 }, ff.ErrInvalidInput},
+		{"idempotency key too long", func(p *backend.CreateExecutionParams) { p.IdempotencyKey = strings.Repeat("k", 257) }, ff.ErrInvalidInput},
 		{"bad backoff type", func(p *backend.CreateExecutionParams) {
 			p.Policy = &ff.ExecutionPolicy{Retry: &ff.RetryPolicy{MaxRetries: 1, Backoff: ff.BackoffStrategy{Type: "linear"}}}
-		}, ff.KindInvalidPolicy},
+		}, ff.ErrInvalidPolicy},
 		{"non-positive attempt timeout", func(p *backend.CreateExecutionParams) {
 			p.Policy = &ff.ExecutionPolicy{Timeout: &ff.TimeoutPolicy{AttemptTimeoutMs: ptr(int64(0))}}
-		}, ff.KindInvalidPolicy},
+		}, ff.ErrInvalidPolicy},
 	}
 	for _, c := range cases {
 		p := ok
@@ -80,7 +80,7 @@ func testValidationCreateLimits(t *testing.T, h Harness) {
 	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", Lanes: []string{lane}, Capabilities: []string{"x~", "ünïcode"}})
 	require.Len(t, task.Input, ff.MaxInputBytes)
 	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle, Result: make([]byte, ff.MaxResultBytes+1)}),
-		ff.KindPayloadTooLarge)
+		ff.ErrPayloadTooLarge)
 	e.state(id, ff.PublicActive)
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle, Result: make([]byte, ff.MaxResultBytes)}))
 	res, err := e.b.GetExecutionResult(e.ctx, id)
@@ -95,23 +95,23 @@ func testValidationClaim(t *testing.T, h Harness) {
 	cases := []struct {
 		name string
 		mut  func(p *backend.ClaimParams)
-		kind string
+		kind ff.ErrorKind
 	}{
-		{"empty worker id", func(p *backend.ClaimParams) { p.WorkerID = "" }, ff.KindInvalidInput},
-		{"worker id with space", func(p *backend.ClaimParams) { p.WorkerID = "w 1" }, ff.KindInvalidInput},
-		{"max 1001", func(p *backend.ClaimParams) { p.Max = 1001 }, ff.KindInvalidInput},
-		{"negative max", func(p *backend.ClaimParams) { p.Max = -1 }, ff.KindInvalidInput},
-		{"lease ttl too short", func(p *backend.ClaimParams) { p.LeaseTTLMs = 50 }, ff.KindInvalidInput},
-		{"lease ttl too long", func(p *backend.ClaimParams) { p.LeaseTTLMs = ff.MaxLeaseTTLMs + 1 }, ff.KindInvalidInput},
-		{"bad lane", func(p *backend.ClaimParams) { p.Lanes = []string{"v", "bad\x7flane"} }, ff.KindInvalidInput},
+		{"empty worker id", func(p *backend.ClaimParams) { p.WorkerID = "" }, ff.ErrInvalidInput},
+		{"worker id with space", func(p *backend.ClaimParams) { p.WorkerID = "w 1" }, ff.ErrInvalidInput},
+		{"max 1001", func(p *backend.ClaimParams) { p.Max = 1001 }, ff.ErrInvalidInput},
+		{"negative max", func(p *backend.ClaimParams) { p.Max = -1 }, ff.ErrInvalidInput},
+		{"lease ttl too short", func(p *backend.ClaimParams) { p.LeaseTTLMs = 50 }, ff.ErrInvalidInput},
+		{"lease ttl too long", func(p *backend.ClaimParams) { p.LeaseTTLMs = ff.MaxLeaseTTLMs + 1 }, ff.ErrInvalidInput},
+		{"bad lane", func(p *backend.ClaimParams) { p.Lanes = []string{"v", "bad\x7flane"} }, ff.ErrInvalidInput},
 		{"65 lanes", func(p *backend.ClaimParams) {
 			p.Lanes = nil
 			for i := range 65 {
 				p.Lanes = append(p.Lanes, "l"+strconv.Itoa(i))
 			}
-		}, ff.KindInvalidInput},
-		{"capability with comma", func(p *backend.ClaimParams) { p.Capabilities = []string{"gpu,cuda"} }, ff.KindInvalidCapabilities},
-		{"capability with space", func(p *backend.ClaimParams) { p.Capabilities = []string{"gpu cuda"} }, ff.KindInvalidCapabilities},
+		}, ff.ErrInvalidInput},
+		{"capability with comma", func(p *backend.ClaimParams) { p.Capabilities = []string{"gpu,cuda"} }, ff.ErrInvalidCapabilities},
+		{"capability with space", func(p *backend.ClaimParams) { p.Capabilities = []string{"gpu cuda"} }, ff.ErrInvalidCapabilities},
 	}
 	for _, c := range cases {
 		p := ok
@@ -129,9 +129,9 @@ func testValidationWorkerOps(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	id := e.createIn("v")
 	task := e.claim("v")
-	requireKind(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: -2}), ff.KindInvalidInput)
+	requireKind(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: -2}), ff.ErrInvalidInput)
 	requireKind(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 5,
-		Message: strings.Repeat("m", ff.MaxReasonBytes+1)}), ff.KindInvalidInput)
+		Message: strings.Repeat("m", ff.MaxReasonBytes+1)}), ff.ErrInvalidInput)
 	var zero ff.Handle
 	err := e.b.Complete(e.ctx, backend.CompleteParams{Handle: zero})
 	require.Error(t, err, "a zero handle is refused")

@@ -34,7 +34,7 @@ func newLifecycleMetrics(reg prometheus.Registerer) *lifecycleMetrics {
 }
 
 func (m *lifecycleMetrics) fail(op string, err error) {
-	m.errors.WithLabelValues(op, ff.KindOf(err)).Inc()
+	m.errors.WithLabelValues(op, string(ff.KindOf(err))).Inc()
 }
 
 // Register registers c with reg, or returns the collector already

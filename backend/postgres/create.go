@@ -88,7 +88,7 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 			return backend.CreateExecutionResult{}, mapPgError("create execution: idempotency lookup", err)
 		}
 	}
-	return backend.CreateExecutionResult{}, ff.Conflict(ff.KindDuplicateExecution, "execution %s already exists", e.ID)
+	return backend.CreateExecutionResult{}, ff.Conflict(ff.ErrDuplicateExecution, "execution %s already exists", e.ID)
 }
 
 // appNowMs is the time used where no statement clock applies (creation):

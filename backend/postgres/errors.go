@@ -12,19 +12,19 @@ import (
 // mapPgError classifies a driver error by its native kind.
 func mapPgError(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.KindTimeout, Detail: op, Err: err}
+		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout, Detail: op, Err: err}
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "40001", "40P01": // serialization_failure, deadlock_detected
-			return &ff.Error{Class: ff.ClassContention, Kind: ff.KindContention, Detail: op + ": " + pgErr.Message, Err: err}
+			return &ff.Error{Class: ff.ClassContention, Kind: ff.ErrContention, Detail: op + ": " + pgErr.Message, Err: err}
 		case "23505": // unique_violation
-			return &ff.Error{Class: ff.ClassConflict, Kind: ff.KindConflict, Detail: op + ": " + pgErr.ConstraintName, Err: err}
+			return &ff.Error{Class: ff.ClassConflict, Kind: ff.ErrConflict, Detail: op + ": " + pgErr.ConstraintName, Err: err}
 		case "53300", "53200": // too_many_connections, out_of_memory
-			return &ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.KindResourceExhausted, Detail: op, Err: err}
+			return &ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted, Detail: op, Err: err}
 		case "57014": // query_canceled (statement_timeout)
-			return &ff.Error{Class: ff.ClassTimeout, Kind: ff.KindTimeout, Detail: op, Err: err}
+			return &ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout, Detail: op, Err: err}
 		case "57P01", "57P02", "57P03": // admin shutdown, crash shutdown, cannot connect now
 			return ff.Transport(op, err, true)
 		}

@@ -124,7 +124,7 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 			continue
 		}
 		if len(p.Result) > ff.MaxResultBytes {
-			errs[i] = ff.Validation(ff.KindPayloadTooLarge, "result: %d bytes, at most %d", len(p.Result), ff.MaxResultBytes)
+			errs[i] = ff.Validation(ff.ErrPayloadTooLarge, "result: %d bytes, at most %d", len(p.Result), ff.MaxResultBytes)
 			continue
 		}
 		if !f.add(i, p.Handle.Lease) {

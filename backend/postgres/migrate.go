@@ -187,10 +187,10 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	want := LatestVersion()
 	switch {
 	case v < want:
-		return &ff.Error{Class: ff.ClassUnavailable, Kind: ff.KindSchemaMismatch, Detail: fmt.Sprintf(
+		return &ff.Error{Class: ff.ClassUnavailable, Kind: ff.ErrSchemaMismatch, Detail: fmt.Sprintf(
 			"database schema is at version %d, this build needs %d: run `flowfabric migrate up --database-url <url>` (or start the server with --auto-migrate)", v, want)}
 	case v > want:
-		return &ff.Error{Class: ff.ClassUnavailable, Kind: ff.KindSchemaMismatch, Detail: fmt.Sprintf(
+		return &ff.Error{Class: ff.ClassUnavailable, Kind: ff.ErrSchemaMismatch, Detail: fmt.Sprintf(
 			"database schema is at version %d, newer than this build (%d): upgrade flowfabric", v, want)}
 	}
 	return nil

@@ -61,7 +61,7 @@ var _ backend.Backend = (*Backend)(nil)
 func Open(ctx context.Context, opts Options) (*Backend, error) {
 	cfg, err := pgxpool.ParseConfig(opts.URL)
 	if err != nil {
-		return nil, ff.Validation(ff.KindInvalidInput, "database url: %v", err)
+		return nil, ff.Validation(ff.ErrInvalidInput, "database url: %v", err)
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
@@ -123,7 +123,7 @@ func (b *Backend) MigrationStatus(ctx context.Context) ([]MigrationState, error)
 func MigrateURL(ctx context.Context, url string) ([]int, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return nil, ff.Validation(ff.KindInvalidInput, "database url: %v", err)
+		return nil, ff.Validation(ff.ErrInvalidInput, "database url: %v", err)
 	}
 	defer pool.Close()
 	return migrateUp(ctx, pool)
@@ -133,7 +133,7 @@ func MigrateURL(ctx context.Context, url string) ([]int, error) {
 func MigrationStatusURL(ctx context.Context, url string) ([]MigrationState, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return nil, ff.Validation(ff.KindInvalidInput, "database url: %v", err)
+		return nil, ff.Validation(ff.ErrInvalidInput, "database url: %v", err)
 	}
 	defer pool.Close()
 	return migrationStatus(ctx, pool)

@@ -215,7 +215,7 @@ func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (bac
 // the horizon to pass them, so a reader sees its own completed work.
 func (b *Backend) ReadCompletions(ctx context.Context, after backend.EventCursor, limit int) ([]backend.CompletionEvent, backend.EventCursor, error) {
 	if limit <= 0 || limit > 1000 {
-		return nil, after, ff.Validation(ff.KindInvalidInput, "limit %d outside [1, 1000]", limit)
+		return nil, after, ff.Validation(ff.ErrInvalidInput, "limit %d outside [1, 1000]", limit)
 	}
 	xid, id, err := parseCursor(after)
 	if err != nil {
@@ -288,7 +288,7 @@ func parseCursor(c backend.EventCursor) (uint64, int64, error) {
 	xid, err1 := strconv.ParseUint(xs, 10, 64)
 	id, err2 := strconv.ParseInt(is, 10, 64)
 	if !ok || err1 != nil || err2 != nil {
-		return 0, 0, ff.Validation(ff.KindInvalidInput, "event cursor %q: malformed", string(c))
+		return 0, 0, ff.Validation(ff.ErrInvalidInput, "event cursor %q: malformed", string(c))
 	}
 	return xid, id, nil
 }

@@ -36,7 +36,7 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 			var one int
 			switch err := w.queryRow(qIDExists, e.ID.String()).Scan(&one); {
 			case err == nil:
-				return ff.Conflict(ff.KindDuplicateExecution, "execution %s already exists", e.ID)
+				return ff.Conflict(ff.ErrDuplicateExecution, "execution %s already exists", e.ID)
 			case !errors.Is(err, sql.ErrNoRows):
 				return driverError("sqlite: create execution", err)
 			}
@@ -84,11 +84,11 @@ func (w *writeTx) insertExecution(e *ff.Execution, input []byte) error {
 	}
 	tags, err := encodeTags(e.Tags)
 	if err != nil {
-		return ff.Validation(ff.KindInvalidInput, "tags: %v", err)
+		return ff.Validation(ff.ErrInvalidInput, "tags: %v", err)
 	}
 	policy, err := encodePolicy(e.Policy)
 	if err != nil {
-		return ff.Validation(ff.KindInvalidPolicy, "policy: %v", err)
+		return ff.Validation(ff.ErrInvalidPolicy, "policy: %v", err)
 	}
 	r, err := w.exec("sqlite: insert execution", qInsertExecution, insertArgs(e, sig)...)
 	if err != nil {

@@ -34,13 +34,13 @@ var (
 // schemaError builds the error for a schema this binary must not use
 // as it is (older without auto-migration, or newer).
 func schemaError(cause error, format string, args ...any) *ff.Error {
-	return &ff.Error{Class: ff.ClassUnavailable, Kind: ff.KindSchemaMismatch, Detail: fmt.Sprintf(format, args...), Err: cause}
+	return &ff.Error{Class: ff.ClassUnavailable, Kind: ff.ErrSchemaMismatch, Detail: fmt.Sprintf(format, args...), Err: cause}
 }
 
 // openError builds the error for a path that cannot be used: not a
 // FlowFabric database, not writable, not a file.
 func openError(cause error, format string, args ...any) *ff.Error {
-	return &ff.Error{Class: ff.ClassValidation, Kind: ff.KindInvalidInput, Detail: fmt.Sprintf(format, args...), Err: cause}
+	return &ff.Error{Class: ff.ClassValidation, Kind: ff.ErrInvalidInput, Detail: fmt.Sprintf(format, args...), Err: cause}
 }
 
 // driverError wraps a driver failure as a transport error, retryable when

@@ -19,7 +19,7 @@ const maxEventBatch = 1000
 func (b *Backend) ReadCompletions(ctx context.Context, after backend.EventCursor, limit int) ([]backend.CompletionEvent, backend.EventCursor, error) {
 	switch {
 	case limit < 0:
-		return nil, after, ff.Validation(ff.KindInvalidInput, "limit %d: must not be negative", limit)
+		return nil, after, ff.Validation(ff.ErrInvalidInput, "limit %d: must not be negative", limit)
 	case limit == 0:
 		limit = 100
 	case limit > maxEventBatch:
@@ -66,7 +66,7 @@ func parseCursor(c backend.EventCursor) (int64, error) {
 	}
 	n, err := strconv.ParseInt(string(c), 10, 64)
 	if err != nil || n < 0 {
-		return 0, ff.Validation(ff.KindInvalidInput, "cursor %q: not a cursor of this backend", string(c))
+		return 0, ff.Validation(ff.ErrInvalidInput, "cursor %q: not a cursor of this backend", string(c))
 	}
 	return n, nil
 }

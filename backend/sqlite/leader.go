@@ -32,7 +32,7 @@ func (b *Backend) TryAcquireLeader(ctx context.Context, name string) (backend.Le
 		return nil, false, ff.Transport("sqlite: acquire leader", err, false)
 	}
 	if name == "" {
-		return nil, false, ff.Validation(ff.KindInvalidInput, "leader name: must not be empty")
+		return nil, false, ff.Validation(ff.ErrInvalidInput, "leader name: must not be empty")
 	}
 	l := &b.leader
 	l.mu.Lock()

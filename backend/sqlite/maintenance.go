@@ -32,7 +32,7 @@ ORDER BY ready_at_ms LIMIT ?`
 func sweepLimit(limit int) (int, error) {
 	switch {
 	case limit < 0:
-		return 0, ff.Validation(ff.KindInvalidInput, "limit %d: must not be negative", limit)
+		return 0, ff.Validation(ff.ErrInvalidInput, "limit %d: must not be negative", limit)
 	case limit == 0:
 		return defaultSweepLimit, nil
 	case limit > maxSweepLimit:

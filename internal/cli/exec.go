@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -218,7 +219,7 @@ completed; see "exec get" for its state.`,
 		RunE: onExecution(o, func(ctx context.Context, c *client.Client, id ff.ExecutionID) error {
 			res, err := c.GetExecutionResult(ctx, id)
 			if err != nil {
-				if ff.HasKind(err, ff.KindNotFound) {
+				if errors.Is(err, ff.ErrNotFound) {
 					if st, serr := c.ReadExecutionState(ctx, id); serr == nil {
 						return fmt.Errorf("execution %s has no result: it is %s", id, st)
 					}

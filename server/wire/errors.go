@@ -8,13 +8,13 @@ import (
 )
 
 // Kinds the HTTP layer produces itself (the engine's kinds live in the
-// root package).
+// root package). Like those, they are sentinels for errors.Is.
 const (
-	KindInvalidJSON          = "invalid_json"
-	KindUnsupportedMediaType = "unsupported_media_type"
-	KindUnauthorized         = "unauthorized"
-	KindRouteNotFound        = "route_not_found"
-	KindMethodNotAllowed     = "method_not_allowed"
+	ErrInvalidJSON          ff.ErrorKind = "invalid_json"
+	ErrUnsupportedMediaType ff.ErrorKind = "unsupported_media_type"
+	ErrUnauthorized         ff.ErrorKind = "unauthorized"
+	ErrRouteNotFound        ff.ErrorKind = "route_not_found"
+	ErrMethodNotAllowed     ff.ErrorKind = "method_not_allowed"
 )
 
 // ErrorBody is every error response: {"error", "kind", "retryable"} plus
@@ -22,7 +22,7 @@ const (
 // rebuild the typed error exactly.
 type ErrorBody struct {
 	Error        string              `json:"error"`
-	Kind         string              `json:"kind"`
+	Kind         ff.ErrorKind        `json:"kind"`
 	Retryable    bool                `json:"retryable"`
 	Class        ff.ErrorClass       `json:"class,omitempty"`
 	Entity       string              `json:"entity,omitempty"`
@@ -47,13 +47,13 @@ func StatusOf(e *ff.Error) int {
 		return http.StatusNotFound
 	case ff.ClassValidation:
 		switch e.Kind {
-		case ff.KindPayloadTooLarge:
+		case ff.ErrPayloadTooLarge:
 			return http.StatusRequestEntityTooLarge
-		case KindUnsupportedMediaType:
+		case ErrUnsupportedMediaType:
 			return http.StatusUnsupportedMediaType
-		case KindUnauthorized:
+		case ErrUnauthorized:
 			return http.StatusUnauthorized
-		case KindMethodNotAllowed:
+		case ErrMethodNotAllowed:
 			return http.StatusMethodNotAllowed
 		}
 		return http.StatusBadRequest
@@ -78,8 +78,8 @@ func StatusOf(e *ff.Error) int {
 // The class comes from the body when the server sent one, else it is
 // derived from the status and kind.
 func (b ErrorBody) ToError(status int) *ff.Error {
-	detail := strings.TrimPrefix(b.Error, b.Kind+": ")
-	if detail == b.Kind {
+	detail := strings.TrimPrefix(b.Error, string(b.Kind)+": ")
+	if detail == string(b.Kind) {
 		detail = ""
 	}
 	e := &ff.Error{
@@ -104,42 +104,42 @@ func ErrorForStatus(status int, text string) *ff.Error {
 	return &ff.Error{Class: classFor(status, kind, retryable), Kind: kind, Detail: text}
 }
 
-func kindForStatus(status int, retryable bool) string {
+func kindForStatus(status int, retryable bool) ff.ErrorKind {
 	switch status {
 	case http.StatusNotFound:
-		return ff.KindNotFound
+		return ff.ErrNotFound
 	case http.StatusUnauthorized:
-		return KindUnauthorized
+		return ErrUnauthorized
 	case http.StatusRequestEntityTooLarge:
-		return ff.KindPayloadTooLarge
+		return ff.ErrPayloadTooLarge
 	case http.StatusUnsupportedMediaType:
-		return KindUnsupportedMediaType
+		return ErrUnsupportedMediaType
 	case http.StatusMethodNotAllowed:
-		return KindMethodNotAllowed
+		return ErrMethodNotAllowed
 	case http.StatusTooManyRequests:
-		return ff.KindResourceExhausted
+		return ff.ErrResourceExhausted
 	case http.StatusBadRequest:
-		return ff.KindInvalidInput
+		return ff.ErrInvalidInput
 	case http.StatusConflict:
 		if retryable {
-			return ff.KindContention
+			return ff.ErrContention
 		}
-		return ff.KindConflict
+		return ff.ErrConflict
 	}
 	if retryable {
-		return ff.KindTransport
+		return ff.ErrTransport
 	}
-	return "transport_fatal"
+	return ff.ErrTransportFatal
 }
 
 // stateKinds are the kinds the engine raises with ClassState.
-var stateKinds = map[string]bool{
-	ff.KindStaleLease: true, ff.KindLeaseExpired: true, ff.KindLeaseRevoked: true,
-	ff.KindExecutionNotTerminal: true, ff.KindMaxReplaysExhausted: true, ff.KindTerminal: true,
-	ff.KindNotRunnable: true,
+var stateKinds = map[ff.ErrorKind]bool{
+	ff.ErrStaleLease: true, ff.ErrLeaseExpired: true, ff.ErrLeaseRevoked: true,
+	ff.ErrExecutionNotTerminal: true, ff.ErrMaxReplaysExhausted: true, ff.ErrTerminal: true,
+	ff.ErrNotRunnable: true,
 }
 
-func classFor(status int, kind string, retryable bool) ff.ErrorClass {
+func classFor(status int, kind ff.ErrorKind, retryable bool) ff.ErrorClass {
 	switch {
 	case status == http.StatusNotFound:
 		return ff.ClassNotFound
@@ -151,13 +151,13 @@ func classFor(status int, kind string, retryable bool) ff.ErrorClass {
 		return ff.ClassConflict
 	case status == http.StatusTooManyRequests:
 		return ff.ClassResourceExhausted
-	case status == http.StatusGatewayTimeout && kind == ff.KindTimeout:
+	case status == http.StatusGatewayTimeout && kind == ff.ErrTimeout:
 		return ff.ClassTimeout
-	case status == http.StatusServiceUnavailable && kind == ff.KindUnavailable:
+	case status == http.StatusServiceUnavailable && kind == ff.ErrUnavailable:
 		return ff.ClassUnavailable
 	case status >= 400 && status < 500:
 		return ff.ClassValidation
-	case status == http.StatusInternalServerError && kind == ff.KindBug:
+	case status == http.StatusInternalServerError && (kind == ff.ErrBug || kind == ff.ErrCorruption):
 		return ff.ClassBug
 	}
 	return ff.ClassTransport

@@ -20,26 +20,27 @@ func TestErrorRoundTrip(t *testing.T) {
 		status int
 	}{
 		{ff.NotFound("execution", "x"), 404},
-		{ff.Validation(ff.KindInvalidInput, "bad"), 400},
-		{ff.Validation(ff.KindPayloadTooLarge, "big"), 413},
-		{ff.Validation(wire.KindUnsupportedMediaType, "ct"), 415},
-		{ff.Validation(wire.KindUnauthorized, "no"), 401},
-		{ff.Validation(wire.KindMethodNotAllowed, "no"), 405},
-		{ff.Corruption("handle"), 400},
-		{ff.Contention(ff.KindLeaseConflict, "busy"), 409},
+		{ff.Validation(ff.ErrInvalidInput, "bad"), 400},
+		{ff.Validation(ff.ErrPayloadTooLarge, "big"), 413},
+		{ff.Validation(wire.ErrUnsupportedMediaType, "ct"), 415},
+		{ff.Validation(wire.ErrUnauthorized, "no"), 401},
+		{ff.Validation(wire.ErrMethodNotAllowed, "no"), 405},
+		{ff.Validation(ff.ErrInvalidHandle, "handle: bad magic"), 400},
+		{ff.Corruption("stored tags"), 500},
+		{ff.Contention(ff.ErrLeaseConflict, "busy"), 409},
 		{ff.NotActive(ff.NotActiveDetail{LifecyclePhase: ff.PhaseTerminal, TerminalOutcome: ff.OutcomeSuccess, LeaseEpoch: 2}), 409},
-		{ff.Conflict(ff.KindIdempotencyConflict, "dup"), 409},
-		{ff.StateError(ff.KindStaleLease, "old"), 409},
-		{ff.StateError(ff.KindLeaseExpired, "late"), 409},
+		{ff.Conflict(ff.ErrIdempotencyConflict, "dup"), 409},
+		{ff.StateError(ff.ErrStaleLease, "old"), 409},
+		{ff.StateError(ff.ErrLeaseExpired, "late"), 409},
 		{ff.Unavailable("flows"), 503},
-		{&ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.KindResourceExhausted, RetryAfterMs: 250}, 429},
-		{&ff.Error{Class: ff.ClassTimeout, Kind: ff.KindTimeout}, 504},
+		{&ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted, RetryAfterMs: 250}, 429},
+		{&ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout}, 504},
 		{ff.Transport("db", errors.New("reset"), true), 503},
 		{ff.Transport("db", errors.New("auth"), false), 500},
 		{ff.Bug("broken"), 500},
 	}
 	for _, c := range cases {
-		t.Run(c.err.Kind, func(t *testing.T) {
+		t.Run(string(c.err.Kind), func(t *testing.T) {
 			require.Equal(t, c.status, wire.StatusOf(c.err))
 			raw, err := json.Marshal(wire.BodyOf(c.err))
 			require.NoError(t, err)
@@ -92,5 +93,5 @@ func TestPayloadCodec(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `[1]`, string(got))
 	_, err = wire.DecodePayload("input", json.RawMessage(`1`), []byte{1})
-	require.Equal(t, ff.KindInvalidInput, ff.KindOf(err))
+	require.Equal(t, ff.ErrInvalidInput, ff.KindOf(err))
 }

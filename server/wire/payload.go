@@ -22,7 +22,7 @@ func EncodePayload(b []byte) (asJSON json.RawMessage, asBase64 []byte) {
 // is a validation error naming field.
 func DecodePayload(field string, asJSON json.RawMessage, asBase64 []byte) ([]byte, error) {
 	if len(asJSON) > 0 && len(asBase64) > 0 {
-		return nil, ff.Validation(ff.KindInvalidInput, "%s and %s_base64 are exclusive", field, field)
+		return nil, ff.Validation(ff.ErrInvalidInput, "%s and %s_base64 are exclusive", field, field)
 	}
 	if len(asJSON) > 0 {
 		return []byte(asJSON), nil
