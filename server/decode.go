@@ -47,7 +47,7 @@ func decodeBody(r *http.Request, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: trailing data after the object")
 	}
 	return nil

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,7 +85,7 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 			}
 			return backend.CreateExecutionResult{ExecutionID: existing, PublicState: ff.PublicState(state), Duplicate: true}, nil
 		}
-		if err != pgx.ErrNoRows {
+		if !errors.Is(err, pgx.ErrNoRows) {
 			return backend.CreateExecutionResult{}, mapPgError("create execution: idempotency lookup", err)
 		}
 	}
@@ -114,7 +115,7 @@ func (b *Backend) internCapabilities(ctx context.Context, caps []string) (int32,
 	err := b.pool.QueryRow(ctx, `WITH ins AS (
 		INSERT INTO ff_capability_set (tokens, signature) VALUES ($1, $2) ON CONFLICT (signature) DO NOTHING RETURNING id
 	) SELECT id FROM ins UNION ALL SELECT id FROM ff_capability_set WHERE signature = $2 LIMIT 1`, caps, sig).Scan(&id)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		// A concurrent transaction interned the same set after this
 		// statement's snapshot was taken: a new statement sees it.
 		err = b.pool.QueryRow(ctx, `SELECT id FROM ff_capability_set WHERE signature = $1`, sig).Scan(&id)

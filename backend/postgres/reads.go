@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ import (
 
 func (b *Backend) loadRecord(ctx context.Context, id ff.ExecutionID) (*ff.Execution, error) {
 	e, err := scanRecord(b.pool.QueryRow(ctx, `SELECT `+recordColumns+recordFrom+` WHERE e.id = $1`, id.String()))
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ff.NotFound("execution", "%s", id)
 	}
 	if err != nil {
@@ -36,7 +37,7 @@ func (b *Backend) DescribeExecution(ctx context.Context, id ff.ExecutionID) (bac
 func (b *Backend) ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error) {
 	var s string
 	err := b.pool.QueryRow(ctx, `SELECT public_state FROM ff_execution WHERE id = $1`, id.String()).Scan(&s)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ff.NotFound("execution", "%s", id)
 	}
 	if err != nil {
@@ -53,7 +54,7 @@ func (b *Backend) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]
 	)
 	err := b.pool.QueryRow(ctx, `SELECT terminal_outcome, result FROM ff_execution WHERE id = $1`,
 		id.String()).Scan(&outcome, &result)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ff.NotFound("execution", "%s", id)
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -186,7 +187,7 @@ func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn m
 	row := tx.QueryRow(ctx, `SELECT `+recordColumns+`, coalesce($2::bigint, ff_now_ms())`+recordFrom+
 		` WHERE e.id = $1 FOR UPDATE OF e`, id.String(), b.nowArg())
 	e, err := scanRecord(row, &now)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return ff.NotFound("execution", "%s", id)
 	}
 	if err != nil {

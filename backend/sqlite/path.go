@@ -88,7 +88,7 @@ func checkHeader(path string) error {
 	defer r.Close()
 	head := make([]byte, len(sqliteMagic))
 	n, err := io.ReadFull(r, head)
-	if n == 0 && (err == io.EOF || err == nil) {
+	if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
 		return nil
 	}
 	if !bytes.Equal(head[:n], []byte(sqliteMagic)) {
