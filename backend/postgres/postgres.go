@@ -40,7 +40,12 @@ type Options struct {
 
 // Backend is the Postgres implementation of backend.Backend.
 type Backend struct {
-	backend.Unimplemented
+	// The areas not built yet answer Unavailable, one stub per area.
+	backend.UnimplementedOperator
+	backend.UnimplementedFlows
+	backend.UnimplementedWaitpoints
+	backend.UnimplementedBudgets
+	backend.UnimplementedStreams
 
 	pool   *pgxpool.Pool
 	clock  clock.Clock

@@ -46,7 +46,12 @@ type Options struct {
 // Backend is the embedded SQLite implementation of backend.Backend. It is
 // safe for concurrent use.
 type Backend struct {
-	backend.Unimplemented
+	// The areas not built yet answer Unavailable, one stub per area.
+	backend.UnimplementedOperator
+	backend.UnimplementedFlows
+	backend.UnimplementedWaitpoints
+	backend.UnimplementedBudgets
+	backend.UnimplementedStreams
 
 	path  string
 	clock clock.Clock

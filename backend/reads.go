@@ -1,161 +1,23 @@
 package backend
 
 import (
+	"context"
 	"encoding/json"
 
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
-// CreateExecutionParams is the input of CreateExecution. Lane defaults to
-// "default"; a zero ExecutionID is minted from the lane.
-type CreateExecutionParams struct {
-	ExecutionID          ff.ExecutionID
-	Namespace            string
-	Lane                 string
-	Kind                 string
-	Input                []byte // opaque bytes; the HTTP API stores JSON
-	Priority             int64  // clamped to [0, 9000]
-	RequiredCapabilities []string
-	IdempotencyKey       string
-	DelayUntilMs         int64 // 0 = claimable at once
-	DeadlineAtMs         int64 // 0 = none (the policy may set a relative one)
-	Tags                 map[string]string
-	Policy               *ff.ExecutionPolicy
-}
-
-// Spec converts the params into the domain's creation spec.
-func (p CreateExecutionParams) Spec() ff.CreateSpec {
-	return ff.CreateSpec{
-		ID: p.ExecutionID, Namespace: p.Namespace, Lane: p.Lane, Kind: p.Kind,
-		Priority: p.Priority, Capabilities: p.RequiredCapabilities, Tags: p.Tags,
-		Policy: p.Policy, IdempotencyKey: p.IdempotencyKey, Input: p.Input,
-		DelayUntilMs: p.DelayUntilMs, DeadlineAtMs: p.DeadlineAtMs,
-	}
-}
-
-// CreateExecutionResult tells which execution holds the work.
-type CreateExecutionResult struct {
-	ExecutionID ff.ExecutionID
-	PublicState ff.PublicState
-	// Duplicate is true when the idempotency key matched an existing
-	// execution, which is returned unchanged.
-	Duplicate bool
-}
-
-// ClaimParams is the input of Claim.
-type ClaimParams struct {
-	WorkerID         string
-	WorkerInstanceID string
-	Lanes            []string
-	Capabilities     []string
-	LeaseTTLMs       int64 // 0 = 30 s
-	Max              int   // 0 = 1; at most 1000
-}
-
-// Normalize validates p and fills defaults; it returns the normalized
-// worker capability set.
-func (p *ClaimParams) Normalize() ([]string, error) {
-	if err := ff.ValidateIdentifier("worker_id", p.WorkerID); err != nil {
-		return nil, err
-	}
-	if p.WorkerInstanceID == "" {
-		p.WorkerInstanceID = p.WorkerID
-	}
-	if err := ff.ValidateIdentifier("worker_instance_id", p.WorkerInstanceID); err != nil {
-		return nil, err
-	}
-	if len(p.Lanes) == 0 {
-		p.Lanes = []string{"default"}
-	}
-	if len(p.Lanes) > 64 {
-		return nil, ff.Validation(ff.ErrInvalidInput, "lanes: %d given, at most 64", len(p.Lanes))
-	}
-	for _, l := range p.Lanes {
-		if err := ff.ValidateLane(l); err != nil {
-			return nil, err
-		}
-	}
-	if p.LeaseTTLMs == 0 {
-		p.LeaseTTLMs = ff.DefaultLeaseTTLMs
-	}
-	if p.LeaseTTLMs < ff.MinLeaseTTLMs || p.LeaseTTLMs > ff.MaxLeaseTTLMs {
-		return nil, ff.Validation(ff.ErrInvalidInput, "lease_ttl_ms %d outside [%d, %d]", p.LeaseTTLMs, ff.MinLeaseTTLMs, ff.MaxLeaseTTLMs)
-	}
-	if p.Max == 0 {
-		p.Max = 1
-	}
-	if p.Max < 0 || p.Max > ff.MaxClaimBatch {
-		return nil, ff.Validation(ff.ErrInvalidInput, "max %d outside [1, %d]", p.Max, ff.MaxClaimBatch)
-	}
-	return ff.NormalizeCapabilities("worker", p.Capabilities)
-}
-
-// ClaimedTask is one claimed execution with its lease handle.
-type ClaimedTask struct {
-	Handle           ff.Handle
-	ExecutionID      ff.ExecutionID
-	Lane             string
-	Kind             string
-	Input            []byte
-	Priority         int32
-	Tags             map[string]string
-	AttemptIndex     uint32
-	AttemptID        string
-	AttemptType      ff.AttemptType
-	LeaseEpoch       uint64
-	LeaseExpiresAtMs int64
-}
-
-// LeaseRenewal is the new lease expiry.
-type LeaseRenewal struct {
-	LeaseExpiresAtMs int64
-	LeaseEpoch       uint64
-}
-
-// RenewResult is one entry of RenewMany.
-type RenewResult struct {
-	Renewal LeaseRenewal
-	Err     error
-}
-
-// ProgressParams reports progress under a lease. Percent -1 leaves the
-// stored percentage unchanged.
-type ProgressParams struct {
-	Handle  ff.Handle
-	Percent int
-	Message string
-}
-
-// CompleteParams completes an attempt with an optional result.
-type CompleteParams struct {
-	Handle ff.Handle
-	Result []byte
-}
-
-// FailParams reports a failed attempt.
-type FailParams struct {
-	Handle         ff.Handle
-	Reason         string
-	Classification ff.FailureClass
-}
-
-// CancelParams is a lease holder's cancel.
-type CancelParams struct {
-	Handle ff.Handle
-	Reason string
-}
-
-// DelayParams parks an attempt until UntilMs.
-type DelayParams struct {
-	Handle  ff.Handle
-	UntilMs int64
-}
-
-// CancelExecutionParams is an operator cancel.
-type CancelExecutionParams struct {
-	ExecutionID ff.ExecutionID
-	Reason      string
-	Source      string // default "operator_override"
+// Reads are side-effect-free reads.
+type Reads interface {
+	// DescribeExecution returns the full snapshot, or a not_found error.
+	DescribeExecution(ctx context.Context, id ff.ExecutionID) (ExecutionSnapshot, error)
+	ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error)
+	// GetExecutionResult returns the stored result of a completed
+	// execution; not_found until it completed.
+	GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]byte, error)
+	ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Attempt, error)
+	ListExecutions(ctx context.Context, p ListExecutionsParams) (ExecutionPage, error)
+	ListLanes(ctx context.Context, p ListLanesParams) (LanePage, error)
 }
 
 // ExecutionSnapshot is everything known about one execution.
@@ -326,18 +188,4 @@ type LaneInfo struct {
 type LanePage struct {
 	Lanes      []LaneInfo `json:"lanes"`
 	NextCursor string     `json:"next_cursor,omitempty"`
-}
-
-// EventCursor is an opaque position in the completion outbox; the empty
-// cursor is the beginning. Cursors are gap-free: an event that commits
-// after a later one was read is still delivered after that cursor.
-type EventCursor string
-
-// CompletionEvent is one completion outbox row.
-type CompletionEvent struct {
-	Cursor      EventCursor        `json:"cursor"`
-	ExecutionID ff.ExecutionID     `json:"execution_id"`
-	Lane        string             `json:"lane"`
-	Outcome     ff.TerminalOutcome `json:"outcome"`
-	AtMs        int64              `json:"at_ms"`
 }
