@@ -27,18 +27,18 @@ const (
 // Attempt is one try at running an execution. Indices start at 0 and only
 // grow; exactly one attempt is current.
 type Attempt struct {
-	ExecutionID      ExecutionID      `json:"execution_id"`
-	Index            uint32           `json:"attempt_index"`
-	ID               string           `json:"attempt_id"`
-	Type             AttemptType      `json:"attempt_type"`
-	Lifecycle        AttemptLifecycle `json:"lifecycle"`
-	LeaseEpoch       uint64           `json:"lease_epoch"`
-	WorkerID         string           `json:"worker_id"`
-	WorkerInstanceID string           `json:"worker_instance_id"`
-	StartedAtMs      int64            `json:"started_at_ms"`
-	EndedAtMs        int64            `json:"ended_at_ms,omitempty"`
-	FailureReason    string           `json:"failure_reason,omitempty"`
-	FailureClass     string           `json:"failure_class,omitempty"`
+	ExecutionID      ExecutionID
+	Index            uint32
+	ID               string
+	Type             AttemptType
+	Lifecycle        AttemptLifecycle
+	LeaseEpoch       uint64
+	WorkerID         string
+	WorkerInstanceID string
+	StartedAtMs      int64
+	EndedAtMs        int64
+	FailureReason    string
+	FailureClass     string
 }
 
 // FailureClass classifies a failure reported by a worker.

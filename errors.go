@@ -88,10 +88,10 @@ const (
 // NotActiveDetail describes why a lease-bound operation found the execution
 // not active. It carries what replay reconciliation needs (spec §3.6).
 type NotActiveDetail struct {
-	LifecyclePhase  LifecyclePhase  `json:"lifecycle_phase"`
-	TerminalOutcome TerminalOutcome `json:"terminal_outcome"`
-	LeaseEpoch      uint64          `json:"lease_epoch"`
-	AttemptID       string          `json:"attempt_id,omitempty"`
+	LifecyclePhase  LifecyclePhase
+	TerminalOutcome TerminalOutcome
+	LeaseEpoch      uint64
+	AttemptID       string
 }
 
 // Error is the engine's typed error. Every error a backend, the server or

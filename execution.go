@@ -486,8 +486,8 @@ func (e *Execution) Complete(nowMs int64, f Fence, result []byte) (*Effects, Fen
 
 // FailOutcome is the result of a worker-reported failure.
 type FailOutcome struct {
-	RetryScheduled bool  `json:"retry_scheduled"`
-	DelayUntilMs   int64 `json:"delay_until_ms"` // 0 on replay, when the delay is unknown
+	RetryScheduled bool
+	DelayUntilMs   int64 // 0 on replay, when the delay is unknown
 }
 
 // Fail ends the attempt as failed. With retries left by the policy (and a

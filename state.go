@@ -135,13 +135,13 @@ func ParsePublicState(s string) (PublicState, error) {
 // dimensions plus the public state derived from them. It is always written
 // whole.
 type StateVector struct {
-	LifecyclePhase   LifecyclePhase   `json:"lifecycle_phase"`
-	OwnershipState   OwnershipState   `json:"ownership_state"`
-	EligibilityState EligibilityState `json:"eligibility_state"`
-	BlockingReason   BlockingReason   `json:"blocking_reason"`
-	TerminalOutcome  TerminalOutcome  `json:"terminal_outcome"`
-	AttemptState     AttemptState     `json:"attempt_state"`
-	PublicState      PublicState      `json:"public_state"`
+	LifecyclePhase   LifecyclePhase
+	OwnershipState   OwnershipState
+	EligibilityState EligibilityState
+	BlockingReason   BlockingReason
+	TerminalOutcome  TerminalOutcome
+	AttemptState     AttemptState
+	PublicState      PublicState
 }
 
 // Derive computes the public state from the other six dimensions. It never

@@ -3,38 +3,38 @@ package backend
 // Capabilities is a static description of what a backend can do, read once
 // at startup. A true flag only means the operation can be called.
 type Capabilities struct {
-	Family   string   `json:"family"`
-	Version  string   `json:"version"`
-	Supports Supports `json:"supports"`
+	Family   string
+	Version  string
+	Supports Supports
 }
 
 // Supports has one flag per operator-visible feature.
 type Supports struct {
-	CreateExecution     bool `json:"create_execution"`
-	Claim               bool `json:"claim"`
-	ClaimBatch          bool `json:"claim_batch"`
-	Renew               bool `json:"renew"`
-	Progress            bool `json:"progress"`
-	Complete            bool `json:"complete"`
-	Fail                bool `json:"fail"`
-	Cancel              bool `json:"cancel"`
-	Delay               bool `json:"delay"`
-	CancelExecution     bool `json:"cancel_execution"`
-	ChangePriority      bool `json:"change_priority"`
-	ReplayExecution     bool `json:"replay_execution"`
-	RevokeLease         bool `json:"revoke_lease"`
-	DescribeExecution   bool `json:"describe_execution"`
-	ReadExecutionState  bool `json:"read_execution_state"`
-	GetExecutionResult  bool `json:"get_execution_result"`
-	ListExecutions      bool `json:"list_executions"`
-	ListLanes           bool `json:"list_lanes"`
-	Flows               bool `json:"flows"`
-	Waitpoints          bool `json:"waitpoints"`
-	BudgetAdmin         bool `json:"budget_admin"`
-	QuotaAdmin          bool `json:"quota_admin"`
-	Streams             bool `json:"streams"`
-	SubscribeCompletion bool `json:"subscribe_completion"`
-	LeaderElection      bool `json:"leader_election"`
+	CreateExecution     bool
+	Claim               bool
+	ClaimBatch          bool
+	Renew               bool
+	Progress            bool
+	Complete            bool
+	Fail                bool
+	Cancel              bool
+	Delay               bool
+	CancelExecution     bool
+	ChangePriority      bool
+	ReplayExecution     bool
+	RevokeLease         bool
+	DescribeExecution   bool
+	ReadExecutionState  bool
+	GetExecutionResult  bool
+	ListExecutions      bool
+	ListLanes           bool
+	Flows               bool
+	Waitpoints          bool
+	BudgetAdmin         bool
+	QuotaAdmin          bool
+	Streams             bool
+	SubscribeCompletion bool
+	LeaderElection      bool
 }
 
 // CoreSupports is the flag set of a backend that implements the execution

@@ -19,11 +19,11 @@ type EventCursor string
 
 // CompletionEvent is one completion outbox row.
 type CompletionEvent struct {
-	Cursor      EventCursor        `json:"cursor"`
-	ExecutionID ff.ExecutionID     `json:"execution_id"`
-	Lane        string             `json:"lane"`
-	Outcome     ff.TerminalOutcome `json:"outcome"`
-	AtMs        int64              `json:"at_ms"`
+	Cursor      EventCursor
+	ExecutionID ff.ExecutionID
+	Lane        string
+	Outcome     ff.TerminalOutcome
+	AtMs        int64
 }
 
 // UnimplementedEvents answers every event operation with

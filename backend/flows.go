@@ -32,10 +32,10 @@ type StageEdgeParams struct {
 }
 
 type FlowSnapshot struct {
-	FlowID    FlowID `json:"flow_id"`
-	State     string `json:"public_flow_state"`
-	NodeCount int    `json:"node_count"`
-	EdgeCount int    `json:"edge_count"`
+	FlowID    FlowID
+	State     string
+	NodeCount int
+	EdgeCount int
 }
 
 // UnimplementedFlows answers every flow operation with

@@ -22,49 +22,49 @@ type Reads interface {
 
 // ExecutionSnapshot is everything known about one execution.
 type ExecutionSnapshot struct {
-	ExecutionID     ff.ExecutionID    `json:"execution_id"`
-	Namespace       string            `json:"namespace,omitempty"`
-	Lane            string            `json:"lane"`
-	Kind            string            `json:"kind"`
-	Priority        int32             `json:"priority"`
-	PublicState     ff.PublicState    `json:"public_state"`
-	StateVector     ff.StateVector    `json:"state_vector"`
-	BlockingDetail  string            `json:"blocking_detail,omitempty"`
-	RequiredCaps    []string          `json:"required_capabilities"`
-	Tags            map[string]string `json:"tags"`
-	Policy          json.RawMessage   `json:"policy,omitempty"`
-	AttemptCount    uint32            `json:"attempt_count"`
-	CurrentAttempt  *AttemptRef       `json:"current_attempt,omitempty"`
-	Lease           *LeaseSummary     `json:"lease,omitempty"`
-	RetryCount      int               `json:"retry_count"`
-	ReclaimCount    int               `json:"reclaim_count"`
-	ProgressPct     *int              `json:"progress_pct,omitempty"`
-	ProgressMessage string            `json:"progress_message,omitempty"`
-	FailureReason   string            `json:"failure_reason,omitempty"`
-	CancelReason    string            `json:"cancel_reason,omitempty"`
-	ReadyAtMs       int64             `json:"ready_at_ms,omitempty"`
-	DeadlineAtMs    int64             `json:"deadline_at_ms,omitempty"`
-	CreatedAtMs     int64             `json:"created_at_ms"`
-	StartedAtMs     int64             `json:"started_at_ms,omitempty"`
-	CompletedAtMs   int64             `json:"completed_at_ms,omitempty"`
-	UpdatedAtMs     int64             `json:"updated_at_ms"`
+	ExecutionID     ff.ExecutionID
+	Namespace       string
+	Lane            string
+	Kind            string
+	Priority        int32
+	PublicState     ff.PublicState
+	StateVector     ff.StateVector
+	BlockingDetail  string
+	RequiredCaps    []string
+	Tags            map[string]string
+	Policy          json.RawMessage
+	AttemptCount    uint32
+	CurrentAttempt  *AttemptRef
+	Lease           *LeaseSummary
+	RetryCount      int
+	ReclaimCount    int
+	ProgressPct     *int
+	ProgressMessage string
+	FailureReason   string
+	CancelReason    string
+	ReadyAtMs       int64
+	DeadlineAtMs    int64
+	CreatedAtMs     int64
+	StartedAtMs     int64
+	CompletedAtMs   int64
+	UpdatedAtMs     int64
 }
 
 // AttemptRef names the current attempt.
 type AttemptRef struct {
-	Index uint32 `json:"index"`
-	ID    string `json:"id"`
+	Index uint32
+	ID    string
 }
 
 // LeaseSummary describes the current lease. Epoch is always reported;
 // the other fields only while a lease is held or awaiting reclaim.
 type LeaseSummary struct {
-	LeaseID          string `json:"lease_id,omitempty"`
-	Epoch            uint64 `json:"epoch"`
-	WorkerID         string `json:"worker_id,omitempty"`
-	WorkerInstanceID string `json:"worker_instance_id,omitempty"`
-	ExpiresAtMs      int64  `json:"expires_at_ms,omitempty"`
-	LastHeartbeatMs  int64  `json:"last_heartbeat_ms,omitempty"`
+	LeaseID          string
+	Epoch            uint64
+	WorkerID         string
+	WorkerInstanceID string
+	ExpiresAtMs      int64
+	LastHeartbeatMs  int64
 }
 
 // SnapshotOf builds the public snapshot from a stored record.
@@ -139,19 +139,19 @@ func (p *ListExecutionsParams) Normalize() error {
 
 // ExecutionSummary is one row of a listing.
 type ExecutionSummary struct {
-	ExecutionID ff.ExecutionID `json:"execution_id"`
-	Lane        string         `json:"lane"`
-	Kind        string         `json:"kind"`
-	PublicState ff.PublicState `json:"public_state"`
-	Priority    int32          `json:"priority"`
-	CreatedAtMs int64          `json:"created_at_ms"`
+	ExecutionID ff.ExecutionID
+	Lane        string
+	Kind        string
+	PublicState ff.PublicState
+	Priority    int32
+	CreatedAtMs int64
 }
 
 // ExecutionPage is a page of executions; NextCursor is empty on the last
 // page.
 type ExecutionPage struct {
-	Executions []ExecutionSummary `json:"executions"`
-	NextCursor string             `json:"next_cursor,omitempty"`
+	Executions []ExecutionSummary
+	NextCursor string
 }
 
 // ListLanesParams pages lanes by name; Cursor is exclusive.
@@ -180,12 +180,12 @@ func normalizePageLimit(limit *int, def int) error {
 // LaneInfo is a lane with its queue depth by public state. Counts cover
 // live (non-terminal) executions only; terminal states are absent.
 type LaneInfo struct {
-	Name   string                   `json:"name"`
-	Counts map[ff.PublicState]int64 `json:"counts"`
+	Name   string
+	Counts map[ff.PublicState]int64
 }
 
 // LanePage is a page of lanes.
 type LanePage struct {
-	Lanes      []LaneInfo `json:"lanes"`
-	NextCursor string     `json:"next_cursor,omitempty"`
+	Lanes      []LaneInfo
+	NextCursor string
 }

@@ -34,10 +34,10 @@ type SuspendOutcome struct {
 }
 
 type PendingWaitpoint struct {
-	WaitpointID  string `json:"waitpoint_id"`
-	WaitpointKey string `json:"waitpoint_key"`
-	Token        string `json:"-"`
-	State        string `json:"state"`
+	WaitpointID  string
+	WaitpointKey string
+	Token        string
+	State        string
 }
 
 type DeliverSignalParams struct {

@@ -40,9 +40,11 @@ func (c *Client) CreateExecution(ctx context.Context, p backend.CreateExecutionP
 
 // DescribeExecution returns the snapshot (GET /v1/executions/{id}).
 func (c *Client) DescribeExecution(ctx context.Context, id ff.ExecutionID) (backend.ExecutionSnapshot, error) {
-	var out backend.ExecutionSnapshot
-	_, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "")}, &out)
-	return out, err
+	var out wire.ExecutionSnapshot
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "")}, &out); err != nil {
+		return backend.ExecutionSnapshot{}, err
+	}
+	return out.ToBackend(), nil
 }
 
 // ReadExecutionState returns the public state (GET .../state).
@@ -69,8 +71,10 @@ func (c *Client) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]b
 // ListAttempts returns every attempt, oldest first (GET .../attempts).
 func (c *Client) ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Attempt, error) {
 	var out wire.AttemptList
-	_, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "/attempts")}, &out)
-	return out.Attempts, err
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "/attempts")}, &out); err != nil {
+		return nil, err
+	}
+	return out.ToBackend(), nil
 }
 
 // CancelExecution is an operator cancel (POST .../cancel); it returns the
@@ -100,9 +104,11 @@ func (c *Client) ListExecutions(ctx context.Context, p backend.ListExecutionsPar
 	if p.Limit != 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))
 	}
-	var out backend.ExecutionPage
-	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/executions", query: q}, &out)
-	return out, err
+	var out wire.ExecutionPage
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/executions", query: q}, &out); err != nil {
+		return backend.ExecutionPage{}, err
+	}
+	return out.ToBackend(), nil
 }
 
 // ListLanes pages lanes with their queue depth (GET /v1/lanes).
@@ -114,9 +120,11 @@ func (c *Client) ListLanes(ctx context.Context, p backend.ListLanesParams) (back
 	if p.Limit != 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))
 	}
-	var out backend.LanePage
-	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/lanes", query: q}, &out)
-	return out, err
+	var out wire.LanePage
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/lanes", query: q}, &out); err != nil {
+		return backend.LanePage{}, err
+	}
+	return out.ToBackend(), nil
 }
 
 // Healthz checks that the server and its backend answer (GET /healthz).
@@ -127,9 +135,11 @@ func (c *Client) Healthz(ctx context.Context) error {
 
 // Capabilities returns the backend's capability snapshot.
 func (c *Client) Capabilities(ctx context.Context) (backend.Capabilities, error) {
-	var out backend.Capabilities
-	_, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/capabilities"}, &out)
-	return out, err
+	var out wire.Capabilities
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/capabilities"}, &out); err != nil {
+		return backend.Capabilities{}, err
+	}
+	return out.ToBackend(), nil
 }
 
 // OpenAPI returns the server's OpenAPI 3.1 document.

@@ -28,7 +28,7 @@ func (c *Client) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.Cl
 	}
 	tasks := make([]backend.ClaimedTask, 0, len(out.Tasks))
 	for _, t := range out.Tasks {
-		task, err := claimedTask(t)
+		task, err := t.ToBackend()
 		if err != nil {
 			return tasks, err
 		}
@@ -50,22 +50,6 @@ func (c *Client) waitFor(ctx context.Context) time.Duration {
 		wait = min(wait, max(time.Until(dl)-claimMargin, 0))
 	}
 	return wait
-}
-
-func claimedTask(t wire.ClaimedTask) (backend.ClaimedTask, error) {
-	h, err := ff.ParseHandle(t.Handle)
-	if err != nil {
-		return backend.ClaimedTask{}, err
-	}
-	in, err := wire.DecodePayload("input", t.Input, t.InputBase64)
-	if err != nil {
-		return backend.ClaimedTask{}, err
-	}
-	return backend.ClaimedTask{
-		Handle: h, ExecutionID: t.ExecutionID, Lane: t.Lane, Kind: t.Kind, Input: in, Priority: t.Priority,
-		Tags: t.Tags, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, AttemptType: t.AttemptType,
-		LeaseEpoch: t.LeaseEpoch, LeaseExpiresAtMs: t.LeaseExpiresAtMs,
-	}, nil
 }
 
 // Renew extends the lease (POST /v1/tasks/renew).

@@ -111,7 +111,7 @@ func requireAPIError(t *testing.T, r httpReply, status int, kind ff.ErrorKind) {
 	require.NoError(t, json.Unmarshal(r.body, &body), "error body is JSON: %s", r.body)
 	msg, ok := body["error"].(string)
 	require.True(t, ok && msg != "", "error is a non-empty string: %s", r.body)
-	require.Equal(t, kind, body["kind"], "body: %s", r.body)
+	require.Equal(t, string(kind), body["kind"], "body: %s", r.body)
 	_, ok = body["retryable"].(bool)
 	require.True(t, ok, "retryable is a bool: %s", r.body)
 }

@@ -37,7 +37,7 @@ func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) error {
-	s.writeJSON(w, r, http.StatusOK, s.b.Capabilities())
+	s.writeJSON(w, r, http.StatusOK, wire.CapabilitiesOf(s.b.Capabilities()))
 	return nil
 }
 
@@ -57,9 +57,6 @@ func (s *Server) listLanes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if page.Lanes == nil {
-		page.Lanes = []backend.LaneInfo{}
-	}
-	s.writeJSON(w, r, http.StatusOK, page)
+	s.writeJSON(w, r, http.StatusOK, wire.LanePageOf(page))
 	return nil
 }

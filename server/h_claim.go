@@ -37,7 +37,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]wire.ClaimedTask, len(tasks))
 	for i, t := range tasks {
-		out[i] = wireTask(t)
+		out[i] = wire.ClaimedTaskOf(t)
 	}
 	s.writeJSON(w, r, http.StatusOK, wire.ClaimResponse{Tasks: out})
 	return nil
@@ -73,19 +73,5 @@ func (s *Server) claimWait(ctx context.Context, p backend.ClaimParams, wait time
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-	}
-}
-
-func wireTask(t backend.ClaimedTask) wire.ClaimedTask {
-	in, in64 := wire.EncodePayload(t.Input)
-	tags := t.Tags
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	return wire.ClaimedTask{
-		Handle: t.Handle.String(), ExecutionID: t.ExecutionID, Lane: t.Lane, Kind: t.Kind,
-		Input: in, InputBase64: in64, Priority: t.Priority, Tags: tags, AttemptIndex: t.AttemptIndex,
-		AttemptID: t.AttemptID, AttemptType: t.AttemptType, LeaseEpoch: t.LeaseEpoch,
-		LeaseExpiresAtMs: t.LeaseExpiresAtMs,
 	}
 }

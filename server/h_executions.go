@@ -67,7 +67,7 @@ func (s *Server) describeExecution(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, snap)
+	s.writeJSON(w, r, http.StatusOK, wire.ExecutionSnapshotOf(snap))
 	return nil
 }
 
@@ -119,10 +119,7 @@ func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if atts == nil {
-		atts = []ff.Attempt{}
-	}
-	s.writeJSON(w, r, http.StatusOK, wire.AttemptList{Attempts: atts})
+	s.writeJSON(w, r, http.StatusOK, wire.AttemptListOf(atts))
 	return nil
 }
 
@@ -172,9 +169,6 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if page.Executions == nil {
-		page.Executions = []backend.ExecutionSummary{}
-	}
-	s.writeJSON(w, r, http.StatusOK, page)
+	s.writeJSON(w, r, http.StatusOK, wire.ExecutionPageOf(page))
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
-	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/server"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
@@ -22,7 +21,7 @@ func TestCreateClaimCompleteResult(t *testing.T) {
 
 		r := e.get(execPath(id, ""))
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-		var snap backend.ExecutionSnapshot
+		var snap wire.ExecutionSnapshot
 		r.json(t, &snap)
 		require.Equal(t, id, snap.ExecutionID.String())
 		require.Equal(t, "emails", snap.Lane)
@@ -206,7 +205,7 @@ func TestCancels(t *testing.T) {
 		r = e.post(execPath(id2, "/cancel"), map[string]any{"reason": "not needed"})
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		r = e.get(execPath(id2, ""))
-		var snap backend.ExecutionSnapshot
+		var snap wire.ExecutionSnapshot
 		r.json(t, &snap)
 		require.Equal(t, ff.PublicCancelled, snap.PublicState)
 		require.Equal(t, "not needed", snap.CancelReason)
@@ -286,7 +285,7 @@ func TestListExecutionsAndLanes(t *testing.T) {
 			}
 			r := e.get(path)
 			require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-			var page backend.ExecutionPage
+			var page wire.ExecutionPage
 			r.json(t, &page)
 			require.LessOrEqual(t, len(page.Executions), 2)
 			for _, x := range page.Executions {
@@ -301,7 +300,7 @@ func TestListExecutionsAndLanes(t *testing.T) {
 		require.Equal(t, ids, seen)
 
 		r := e.get("/v1/executions?lane=b&public_state=active")
-		var page backend.ExecutionPage
+		var page wire.ExecutionPage
 		r.json(t, &page)
 		require.Len(t, page.Executions, 1)
 		require.Equal(t, ff.PublicActive, page.Executions[0].PublicState)
@@ -312,7 +311,7 @@ func TestListExecutionsAndLanes(t *testing.T) {
 
 		r = e.get("/v1/lanes")
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-		var lanes backend.LanePage
+		var lanes wire.LanePage
 		r.json(t, &lanes)
 		counts := map[string]map[ff.PublicState]int64{}
 		for _, l := range lanes.Lanes {
@@ -335,7 +334,7 @@ func TestReadRoutesMisc(t *testing.T) {
 
 		r = e.get("/v1/capabilities")
 		require.Equal(t, http.StatusOK, r.status)
-		var caps backend.Capabilities
+		var caps wire.Capabilities
 		r.json(t, &caps)
 		require.True(t, caps.Supports.Claim)
 		require.NotEmpty(t, caps.Family)

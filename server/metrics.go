@@ -1,11 +1,12 @@
 package server
 
 import (
-	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/flowfabric-go/flowfabric/backend/instrument"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	ff "github.com/flowfabric-go/flowfabric"
-	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
@@ -65,7 +64,7 @@ func (s *Server) routeTable() []*route {
 			handle:    (*Server).serveOpenAPI},
 		{method: "GET", path: "/v1/capabilities", op: "capabilities",
 			summary:   "What the backend supports.",
-			responses: []response{ok(200, "capability snapshot", backend.Capabilities{})},
+			responses: []response{ok(200, "capability snapshot", wire.Capabilities{})},
 			handle:    (*Server).capabilities},
 		{method: "POST", path: "/v1/executions", op: "createExecution", limit: lim.Create,
 			summary: "Create an execution; an idempotency key returns the existing one.",
@@ -78,11 +77,11 @@ func (s *Server) routeTable() []*route {
 			query: []param{{"lane", "string", "only this lane"}, {"public_state", "string", "only this public state"},
 				{"partition", "integer", "only this partition"}, {"cursor", "string", "exclusive execution id to start after"},
 				{"limit", "integer", "page size, 1..1000, default 50"}},
-			responses: []response{ok(200, "a page; next_cursor is absent on the last page", backend.ExecutionPage{})},
+			responses: []response{ok(200, "a page; next_cursor is absent on the last page", wire.ExecutionPage{})},
 			handle:    (*Server).listExecutions},
 		{method: "GET", path: "/v1/executions/{id}", op: "describeExecution",
 			summary:   "Snapshot: state vector, attempt count, lease, timestamps.",
-			responses: []response{ok(200, "snapshot", backend.ExecutionSnapshot{})},
+			responses: []response{ok(200, "snapshot", wire.ExecutionSnapshot{})},
 			handle:    (*Server).describeExecution},
 		{method: "GET", path: "/v1/executions/{id}/state", op: "readExecutionState",
 			summary:   "The public state, as a bare JSON string.",
@@ -108,7 +107,7 @@ func (s *Server) routeTable() []*route {
 			summary: "Lanes with their queue depth by public state.",
 			query: []param{{"cursor", "string", "exclusive lane name to start after"},
 				{"limit", "integer", "page size"}},
-			responses: []response{ok(200, "a page of lanes", backend.LanePage{})},
+			responses: []response{ok(200, "a page of lanes", wire.LanePage{})},
 			handle:    (*Server).listLanes},
 		{method: "POST", path: "/v1/workers/{worker_id}/claim", op: "claim", limit: lim.Control,
 			summary: "Claim up to max tasks; wait_ms long-polls for work.",

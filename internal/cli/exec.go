@@ -17,6 +17,7 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/client"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 func newExecCmd(env Env) *cobra.Command {
@@ -70,7 +71,7 @@ func newExecGetCmd(env Env, o *clientOptions) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("get execution %s: %w", id, err)
 			}
-			return printer{env.Stdout, o.json}.emit(snap, func(w io.Writer) error { return printSnapshot(w, snap) })
+			return printer{env.Stdout, o.json}.emit(wire.ExecutionSnapshotOf(snap), func(w io.Writer) error { return printSnapshot(w, snap) })
 		}),
 	}
 }
@@ -156,7 +157,7 @@ func newExecListCmd(env Env, o *clientOptions) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list executions: %w", err)
 			}
-			return printer{env.Stdout, o.json}.emit(page, func(w io.Writer) error {
+			return printer{env.Stdout, o.json}.emit(wire.ExecutionPageOf(page), func(w io.Writer) error {
 				rows := [][]string{{"ID", "LANE", "KIND", "STATE", "PRIORITY", "CREATED"}}
 				for _, e := range page.Executions {
 					rows = append(rows, []string{e.ExecutionID.String(), e.Lane, e.Kind, string(e.PublicState),

@@ -10,6 +10,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 func newLanesCmd(env Env) *cobra.Command {
@@ -28,7 +29,7 @@ func newLanesCmd(env Env) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list lanes: %w", err)
 			}
-			return printer{env.Stdout, o.json}.emit(page, func(w io.Writer) error {
+			return printer{env.Stdout, o.json}.emit(wire.LanePageOf(page), func(w io.Writer) error {
 				// Lanes report queue depth: non-terminal executions only.
 				cols := []ff.PublicState{ff.PublicWaiting, ff.PublicDelayed, ff.PublicActive}
 				rows := [][]string{{"LANE", "WAITING", "DELAYED", "ACTIVE", "OTHER"}}

@@ -21,22 +21,36 @@ const (
 // optional detail. Class is the engine error class, so clients can
 // rebuild the typed error exactly.
 type ErrorBody struct {
-	Error        string              `json:"error"`
-	Kind         ff.ErrorKind        `json:"kind"`
-	Retryable    bool                `json:"retryable"`
-	Class        ff.ErrorClass       `json:"class,omitempty"`
-	Entity       string              `json:"entity,omitempty"`
-	RetryAfterMs int64               `json:"retry_after_ms,omitempty"`
-	NotActive    *ff.NotActiveDetail `json:"not_active,omitempty"`
-	LimitBytes   int64               `json:"limit_bytes,omitempty"`
+	Error        string           `json:"error"`
+	Kind         ff.ErrorKind     `json:"kind"`
+	Retryable    bool             `json:"retryable"`
+	Class        ff.ErrorClass    `json:"class,omitempty"`
+	Entity       string           `json:"entity,omitempty"`
+	RetryAfterMs int64            `json:"retry_after_ms,omitempty"`
+	NotActive    *NotActiveDetail `json:"not_active,omitempty"`
+	LimitBytes   int64            `json:"limit_bytes,omitempty"`
+}
+
+// NotActiveDetail says why a lease-bound call found its execution not
+// active: what a client needs to reconcile a replay.
+type NotActiveDetail struct {
+	LifecyclePhase  ff.LifecyclePhase  `json:"lifecycle_phase"`
+	TerminalOutcome ff.TerminalOutcome `json:"terminal_outcome"`
+	LeaseEpoch      uint64             `json:"lease_epoch"`
+	AttemptID       string             `json:"attempt_id,omitempty"`
 }
 
 // BodyOf renders an engine error.
 func BodyOf(e *ff.Error) ErrorBody {
-	return ErrorBody{
+	b := ErrorBody{
 		Error: e.Error(), Kind: e.Kind, Retryable: e.Retryable(), Class: e.Class,
-		Entity: e.Entity, RetryAfterMs: e.RetryAfterMs, NotActive: e.NotActive,
+		Entity: e.Entity, RetryAfterMs: e.RetryAfterMs,
 	}
+	if e.NotActive != nil {
+		d := NotActiveDetail(*e.NotActive)
+		b.NotActive = &d
+	}
+	return b
 }
 
 // StatusOf maps an engine error to its HTTP status. The mapping is the
@@ -84,7 +98,11 @@ func (b ErrorBody) ToError(status int) *ff.Error {
 	}
 	e := &ff.Error{
 		Class: b.Class, Kind: b.Kind, Detail: detail, Entity: b.Entity,
-		RetryAfterMs: b.RetryAfterMs, NotActive: b.NotActive,
+		RetryAfterMs: b.RetryAfterMs,
+	}
+	if b.NotActive != nil {
+		d := ff.NotActiveDetail(*b.NotActive)
+		e.NotActive = &d
 	}
 	if e.Kind == "" {
 		e.Kind = kindForStatus(status, b.Retryable)

@@ -1,5 +1,7 @@
 // Package wire holds the JSON shapes of the HTTP API v1, shared by the
-// server and the Go client so the two can never drift. Field names are
+// server and the Go client so the two can never drift. These types own
+// the contract: no backend or domain struct is encoded directly, so a
+// change to one cannot change the API (convert.go maps them both ways). Field names are
 // snake_case; a field with omitempty is optional in a request and may be
 // absent in a response, every other field is required/always present (the
 // OpenAPI document is generated from these types on that rule).
@@ -54,11 +56,6 @@ type CancelExecutionRequest struct {
 type CancelExecutionResponse struct {
 	ExecutionID ff.ExecutionID `json:"execution_id"`
 	PublicState ff.PublicState `json:"public_state"`
-}
-
-// AttemptList is the body of GET /v1/executions/{id}/attempts.
-type AttemptList struct {
-	Attempts []ff.Attempt `json:"attempts"`
 }
 
 // ClaimRequest is the body of POST /v1/workers/{worker_id}/claim.
