@@ -8,34 +8,50 @@ import (
 
 // Lifecycle is the execution lifecycle: create, claim and the
 // lease-bound worker operations. Every lease-bound write is fenced by the
-// handle's (lease id, epoch, attempt id) inside the write itself.
+// handle's (lease id, epoch, attempt id) inside the write itself. For
+// every lease-bound method, an unknown execution is not_found, a handle
+// minted by another backend is handle_from_other_backend, and a lease
+// that is no longer held fails with stale_lease, lease_expired,
+// lease_revoked or execution_not_active (whose detail says what the
+// execution became, for replay reconciliation).
 type Lifecycle interface {
-	// CreateExecution creates an execution, or returns the existing one
-	// (Duplicate) when the namespace-scoped idempotency key was seen.
+	// CreateExecution creates an execution. Repeating it with the same
+	// namespace-scoped idempotency key returns the existing execution,
+	// unchanged, with Duplicate set; repeating an explicit ExecutionID
+	// without a key is a conflict (execution_already_exists).
 	CreateExecution(ctx context.Context, p CreateExecutionParams) (CreateExecutionResult, error)
 	// Claim takes up to p.Max claimable executions from p.Lanes whose
 	// required capabilities p.Capabilities satisfy: highest priority
 	// first, FIFO within a priority. An empty result means nothing is
-	// claimable.
+	// claimable. Every call takes new work under a new lease epoch.
 	Claim(ctx context.Context, p ClaimParams) ([]ClaimedTask, error)
-	// Renew extends the lease by the TTL chosen at claim time.
-	Renew(ctx context.Context, h ff.Handle) (LeaseRenewal, error)
-	// RenewMany renews several leases at once; results align with hs.
-	RenewMany(ctx context.Context, hs []ff.Handle) []RenewResult
-	// Progress records a progress report under the lease.
+	// Renew extends the lease by the TTL chosen at claim time; repeating
+	// it extends again from now.
+	Renew(ctx context.Context, p RenewParams) (LeaseRenewal, error)
+	// RenewMany renews several leases at once; results align with ps,
+	// each entry failing alone as Renew would.
+	RenewMany(ctx context.Context, ps []RenewParams) []RenewResult
+	// Progress records a progress report under the lease; a repeated
+	// report replaces the previous one.
 	Progress(ctx context.Context, p ProgressParams) error
-	// Complete ends the attempt successfully; a replay after a lost reply
-	// returns nil.
+	// Complete ends the attempt successfully and stores p.Result. A
+	// replay under the same handle after a lost reply returns nil and
+	// writes nothing.
 	Complete(ctx context.Context, p CompleteParams) error
-	// CompleteMany completes several attempts; errors align with ps.
+	// CompleteMany completes several attempts; errors align with ps, each
+	// entry failing (or replaying) alone as Complete would.
 	CompleteMany(ctx context.Context, ps []CompleteParams) []error
 	// Fail ends the attempt as failed and schedules a retry per the
-	// execution's policy, or fails the execution.
+	// execution's policy, or fails the execution. A replay under the same
+	// handle returns the same decision (without the retry time, which is
+	// zero) and writes nothing.
 	Fail(ctx context.Context, p FailParams) (ff.FailOutcome, error)
-	// Cancel is the lease holder's cooperative cancel.
+	// Cancel is the lease holder's cooperative cancel; a replay under the
+	// same handle returns nil.
 	Cancel(ctx context.Context, p CancelParams) error
 	// Delay releases the lease until p.Until; the next claim resumes the
-	// same attempt.
+	// same attempt. The lease is gone afterwards, so repeating it fails
+	// with execution_not_active.
 	Delay(ctx context.Context, p DelayParams) error
 }
 
@@ -137,6 +153,11 @@ type ClaimedTask struct {
 	AttemptType      ff.AttemptType
 	LeaseEpoch       uint64
 	LeaseExpiresAtMs int64
+}
+
+// RenewParams is the input of Renew and one entry of RenewMany.
+type RenewParams struct {
+	Handle ff.Handle
 }
 
 // LeaseRenewal is the new lease expiry.

@@ -6,12 +6,25 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
-// Operator is operator control, without a lease.
+// Operator is operator control, without a lease. For every method an
+// unknown execution is not_found.
 type Operator interface {
+	// CancelExecution cancels from any non-terminal phase and returns the
+	// public state afterwards; an active lease's next fenced write fails.
+	// A terminal execution (so also a repeated cancel) is
+	// execution_not_active.
 	CancelExecution(ctx context.Context, p CancelExecutionParams) (ff.PublicState, error)
-	ChangePriority(ctx context.Context, id ff.ExecutionID, priority int64) error
-	ReplayExecution(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error)
-	RevokeLease(ctx context.Context, id ff.ExecutionID, reason string) error
+	// ChangePriority sets the priority of a non-terminal execution;
+	// repeating it is harmless.
+	ChangePriority(ctx context.Context, p ChangePriorityParams) error
+	// ReplayExecution makes a terminal execution claimable again with a
+	// replay attempt; a non-terminal one (so also a repeated replay
+	// before the next end) is execution_not_terminal.
+	ReplayExecution(ctx context.Context, p ReplayExecutionParams) (ff.PublicState, error)
+	// RevokeLease revokes the active lease; the holder's next fenced
+	// write fails with lease_revoked. Without an active lease it is
+	// no_active_lease.
+	RevokeLease(ctx context.Context, p RevokeLeaseParams) error
 }
 
 // CancelExecutionParams is an operator cancel.
@@ -21,17 +34,36 @@ type CancelExecutionParams struct {
 	Source      string // default "operator_override"
 }
 
+// ChangePriorityParams is the input of ChangePriority.
+type ChangePriorityParams struct {
+	ExecutionID ff.ExecutionID
+	Priority    int64 // clamped to [0, 9000]
+}
+
+// ReplayExecutionParams is the input of ReplayExecution.
+type ReplayExecutionParams struct {
+	ExecutionID ff.ExecutionID
+}
+
+// RevokeLeaseParams is the input of RevokeLease.
+type RevokeLeaseParams struct {
+	ExecutionID ff.ExecutionID
+	Reason      string
+}
+
 // UnimplementedOperator answers the operator controls not built yet with
 // Unavailable. A backend embeds it until it builds the area;
 // Capabilities must agree.
 type UnimplementedOperator struct{}
 
-func (UnimplementedOperator) ChangePriority(context.Context, ff.ExecutionID, int64) error {
+func (UnimplementedOperator) ChangePriority(context.Context, ChangePriorityParams) error {
 	return ff.Unavailable("change_priority")
 }
-func (UnimplementedOperator) ReplayExecution(context.Context, ff.ExecutionID) (ff.PublicState, error) {
+
+func (UnimplementedOperator) ReplayExecution(context.Context, ReplayExecutionParams) (ff.PublicState, error) {
 	return "", ff.Unavailable("replay_execution")
 }
-func (UnimplementedOperator) RevokeLease(context.Context, ff.ExecutionID, string) error {
+
+func (UnimplementedOperator) RevokeLease(context.Context, RevokeLeaseParams) error {
 	return ff.Unavailable("revoke_lease")
 }

@@ -7,17 +7,47 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
-// Reads are side-effect-free reads.
+// Reads are side-effect-free reads of the last committed state; repeating
+// one is always safe.
 type Reads interface {
-	// DescribeExecution returns the full snapshot, or a not_found error.
-	DescribeExecution(ctx context.Context, id ff.ExecutionID) (ExecutionSnapshot, error)
-	ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error)
+	// DescribeExecution returns the full snapshot; an unknown execution is
+	// not_found.
+	DescribeExecution(ctx context.Context, p DescribeExecutionParams) (ExecutionSnapshot, error)
+	// ReadExecutionState returns the public state; an unknown execution
+	// is not_found.
+	ReadExecutionState(ctx context.Context, p ReadExecutionStateParams) (ff.PublicState, error)
 	// GetExecutionResult returns the stored result of a completed
-	// execution; not_found until it completed.
-	GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]byte, error)
-	ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Attempt, error)
+	// execution (empty when it completed without one); an unknown
+	// execution is not_found (entity "execution"), one that has not
+	// completed is not_found (entity "result").
+	GetExecutionResult(ctx context.Context, p GetExecutionResultParams) ([]byte, error)
+	// ListAttempts returns every attempt, oldest first; an unknown
+	// execution is not_found.
+	ListAttempts(ctx context.Context, p ListAttemptsParams) ([]ff.Attempt, error)
+	// ListExecutions pages executions by id; no match is an empty page.
 	ListExecutions(ctx context.Context, p ListExecutionsParams) (ExecutionPage, error)
+	// ListLanes pages lanes by name; no match is an empty page.
 	ListLanes(ctx context.Context, p ListLanesParams) (LanePage, error)
+}
+
+// DescribeExecutionParams is the input of DescribeExecution.
+type DescribeExecutionParams struct {
+	ExecutionID ff.ExecutionID
+}
+
+// ReadExecutionStateParams is the input of ReadExecutionState.
+type ReadExecutionStateParams struct {
+	ExecutionID ff.ExecutionID
+}
+
+// GetExecutionResultParams is the input of GetExecutionResult.
+type GetExecutionResultParams struct {
+	ExecutionID ff.ExecutionID
+}
+
+// ListAttemptsParams is the input of ListAttempts.
+type ListAttemptsParams struct {
+	ExecutionID ff.ExecutionID
 }
 
 // ExecutionSnapshot is everything known about one execution.

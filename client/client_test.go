@@ -49,24 +49,11 @@ func newEnv(t *testing.T, token string, opts ...client.Option) *env {
 	return &env{b: b, clock: fake, ts: ts, c: client.New(ts.URL, opts...)}
 }
 
-// The client is a drop-in for the worker-facing part of the seam.
+// The client mirrors the seam's method shapes: the whole lifecycle and
+// reads, and the operator cancel, so the worker runs over HTTP unchanged.
 var _ interface {
-	Claim(context.Context, backend.ClaimParams) ([]backend.ClaimedTask, error)
-	Renew(context.Context, ff.Handle) (backend.LeaseRenewal, error)
-	RenewMany(context.Context, []ff.Handle) []backend.RenewResult
-	Progress(context.Context, backend.ProgressParams) error
-	Complete(context.Context, backend.CompleteParams) error
-	CompleteMany(context.Context, []backend.CompleteParams) []error
-	Fail(context.Context, backend.FailParams) (ff.FailOutcome, error)
-	Delay(context.Context, backend.DelayParams) error
-	Cancel(context.Context, backend.CancelParams) error
-	ReadExecutionState(context.Context, ff.ExecutionID) (ff.PublicState, error)
-	CreateExecution(context.Context, backend.CreateExecutionParams) (backend.CreateExecutionResult, error)
-	DescribeExecution(context.Context, ff.ExecutionID) (backend.ExecutionSnapshot, error)
-	GetExecutionResult(context.Context, ff.ExecutionID) ([]byte, error)
-	ListAttempts(context.Context, ff.ExecutionID) ([]ff.Attempt, error)
-	ListExecutions(context.Context, backend.ListExecutionsParams) (backend.ExecutionPage, error)
-	ListLanes(context.Context, backend.ListLanesParams) (backend.LanePage, error)
+	backend.Lifecycle
+	backend.Reads
 	CancelExecution(context.Context, backend.CancelExecutionParams) (ff.PublicState, error)
 } = (*client.Client)(nil)
 
@@ -90,7 +77,7 @@ func TestLifecycle(t *testing.T) {
 	require.True(t, dup.Duplicate)
 	require.Equal(t, res.ExecutionID, dup.ExecutionID)
 
-	snap, err := e.c.DescribeExecution(ctx, res.ExecutionID)
+	snap, err := e.c.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, res.ExecutionID, snap.ExecutionID)
 	require.EqualValues(t, 5, snap.Priority)
@@ -109,14 +96,14 @@ func TestLifecycle(t *testing.T) {
 
 	require.NoError(t, e.c.Progress(ctx, backend.ProgressParams{Handle: task.Handle, Percent: 50, Message: "half"}))
 	require.NoError(t, e.c.Progress(ctx, backend.ProgressParams{Handle: task.Handle, Percent: -1, Message: "still"}))
-	snap, err = e.c.DescribeExecution(ctx, res.ExecutionID)
+	snap, err = e.c.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.NotNil(t, snap.ProgressPct)
 	require.Equal(t, 50, *snap.ProgressPct)
 	require.Equal(t, "still", snap.ProgressMessage)
 
 	e.clock.Advance(time.Second)
-	ren, err := e.c.Renew(ctx, task.Handle)
+	ren, err := e.c.Renew(ctx, backend.RenewParams{Handle: task.Handle})
 	require.NoError(t, err)
 	require.Equal(t, epoch.UnixMilli()+1000+5000, ren.LeaseExpiresAtMs)
 	require.Equal(t, task.LeaseEpoch, ren.LeaseEpoch)
@@ -125,7 +112,7 @@ func TestLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, out.RetryScheduled)
 	require.Equal(t, epoch.UnixMilli()+1000+1000, out.DelayUntilMs)
-	st, err := e.c.ReadExecutionState(ctx, res.ExecutionID)
+	st, err := e.c.ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, ff.PublicDelayed, st)
 
@@ -138,16 +125,16 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, ff.AttemptRetry, tasks[0].AttemptType)
 	require.EqualValues(t, 1, tasks[0].AttemptIndex)
 
-	_, err = e.c.GetExecutionResult(ctx, res.ExecutionID)
+	_, err = e.c.GetExecutionResult(ctx, backend.GetExecutionResultParams{ExecutionID: res.ExecutionID})
 	requireKind(t, err, ff.ClassNotFound, ff.ErrNotFound, false)
 
 	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle, Result: []byte(`{"ok":true}`)}))
 	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle, Result: []byte(`{"ok":true}`)}), "replay is safe")
-	got, err := e.c.GetExecutionResult(ctx, res.ExecutionID)
+	got, err := e.c.GetExecutionResult(ctx, backend.GetExecutionResultParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, `{"ok":true}`, string(got))
 
-	atts, err := e.c.ListAttempts(ctx, res.ExecutionID)
+	atts, err := e.c.ListAttempts(ctx, backend.ListAttemptsParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Len(t, atts, 2)
 	require.Equal(t, ff.AttemptEndedFailure, atts[0].Lifecycle)
@@ -175,7 +162,7 @@ func TestBinaryPayloads(t *testing.T) {
 	require.Equal(t, in, tasks[0].Input)
 	out := []byte("plain text, not JSON")
 	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle, Result: out}))
-	got, err := e.c.GetExecutionResult(ctx, res.ExecutionID)
+	got, err := e.c.GetExecutionResult(ctx, backend.GetExecutionResultParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, out, got)
 
@@ -186,7 +173,7 @@ func TestBinaryPayloads(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, tasks[0].Input)
 	require.NoError(t, e.c.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle}))
-	got, err = e.c.GetExecutionResult(ctx, res2.ExecutionID)
+	got, err = e.c.GetExecutionResult(ctx, backend.GetExecutionResultParams{ExecutionID: res2.ExecutionID})
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
@@ -204,7 +191,7 @@ func TestBatches(t *testing.T) {
 	require.Len(t, tasks, 3)
 
 	require.NoError(t, e.c.Cancel(ctx, backend.CancelParams{Handle: tasks[1].Handle, Reason: "stop"}))
-	rr := e.c.RenewMany(ctx, []ff.Handle{tasks[0].Handle, tasks[1].Handle, tasks[2].Handle})
+	rr := e.c.RenewMany(ctx, []backend.RenewParams{{Handle: tasks[0].Handle}, {Handle: tasks[1].Handle}, {Handle: tasks[2].Handle}})
 	require.Len(t, rr, 3)
 	require.NoError(t, rr[0].Err)
 	require.Equal(t, tasks[0].LeaseEpoch, rr[0].Renewal.LeaseEpoch)
@@ -220,7 +207,7 @@ func TestBatches(t *testing.T) {
 	require.Error(t, errs[1])
 	require.NoError(t, errs[2])
 	for i, want := range map[int]string{0: "1", 2: "3"} {
-		got, err := e.c.GetExecutionResult(ctx, tasks[i].ExecutionID)
+		got, err := e.c.GetExecutionResult(ctx, backend.GetExecutionResultParams{ExecutionID: tasks[i].ExecutionID})
 		require.NoError(t, err)
 		require.Equal(t, want, string(got))
 	}
@@ -237,14 +224,14 @@ func TestDelayAndOperatorCancel(t *testing.T) {
 	tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w"})
 	require.NoError(t, err)
 	require.NoError(t, e.c.Delay(ctx, backend.DelayParams{Handle: tasks[0].Handle, UntilMs: epoch.UnixMilli() + 10_000}))
-	st, err := e.c.ReadExecutionState(ctx, res.ExecutionID)
+	st, err := e.c.ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, ff.PublicDelayed, st)
 
 	st, err = e.c.CancelExecution(ctx, backend.CancelExecutionParams{ExecutionID: res.ExecutionID, Reason: "ops"})
 	require.NoError(t, err)
 	require.Equal(t, ff.PublicCancelled, st)
-	snap, err := e.c.DescribeExecution(ctx, res.ExecutionID)
+	snap, err := e.c.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, "ops", snap.CancelReason)
 
@@ -352,7 +339,7 @@ func TestTypedErrors(t *testing.T) {
 	e := newEnv(t, "tok")
 	ctx := t.Context()
 
-	_, err := e.c.DescribeExecution(ctx, ff.NewExecutionID("x"))
+	_, err := e.c.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: ff.NewExecutionID("x")})
 	requireKind(t, err, ff.ClassNotFound, ff.ErrNotFound, false)
 	require.ErrorIs(t, err, &ff.Error{Class: ff.ClassNotFound})
 
@@ -374,13 +361,13 @@ func TestTypedErrors(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	url := dead.URL
 	dead.Close()
-	_, err = client.New(url).ReadExecutionState(ctx, ff.NewExecutionID("x"))
+	_, err = client.New(url).ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: ff.NewExecutionID("x")})
 	requireKind(t, err, ff.ClassTransport, ff.ErrTransport, true)
 
 	// A cancelled context is not retryable and keeps the context error.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = e.c.ReadExecutionState(cctx, ff.NewExecutionID("x"))
+	_, err = e.c.ReadExecutionState(cctx, backend.ReadExecutionStateParams{ExecutionID: ff.NewExecutionID("x")})
 	require.ErrorIs(t, err, context.Canceled)
 	require.False(t, ff.IsRetryable(err))
 

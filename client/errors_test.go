@@ -72,7 +72,7 @@ type failing struct {
 	err error
 }
 
-func (f failing) DescribeExecution(context.Context, ff.ExecutionID) (backend.ExecutionSnapshot, error) {
+func (f failing) DescribeExecution(context.Context, backend.DescribeExecutionParams) (backend.ExecutionSnapshot, error) {
 	return backend.ExecutionSnapshot{}, f.err
 }
 
@@ -95,7 +95,7 @@ func TestEveryKindSurvivesHTTP(t *testing.T) {
 			srv := server.New(server.Config{Logger: slog.New(slog.DiscardHandler)}, failing{err: want})
 			ts := httptest.NewServer(srv)
 			defer ts.Close()
-			_, err := client.New(ts.URL).DescribeExecution(t.Context(), ff.NewExecutionID("x"))
+			_, err := client.New(ts.URL).DescribeExecution(t.Context(), backend.DescribeExecutionParams{ExecutionID: ff.NewExecutionID("x")})
 			require.ErrorIs(t, err, want.Kind)
 			require.ErrorIs(t, err, want.Class)
 			require.ErrorIs(t, err, &ff.Error{Class: want.Class, Kind: want.Kind})

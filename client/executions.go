@@ -39,26 +39,26 @@ func (c *Client) CreateExecution(ctx context.Context, p backend.CreateExecutionP
 }
 
 // DescribeExecution returns the snapshot (GET /v1/executions/{id}).
-func (c *Client) DescribeExecution(ctx context.Context, id ff.ExecutionID) (backend.ExecutionSnapshot, error) {
+func (c *Client) DescribeExecution(ctx context.Context, p backend.DescribeExecutionParams) (backend.ExecutionSnapshot, error) {
 	var out wire.ExecutionSnapshot
-	if _, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "")}, &out); err != nil {
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(p.ExecutionID, "")}, &out); err != nil {
 		return backend.ExecutionSnapshot{}, err
 	}
 	return out.ToBackend(), nil
 }
 
 // ReadExecutionState returns the public state (GET .../state).
-func (c *Client) ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error) {
+func (c *Client) ReadExecutionState(ctx context.Context, p backend.ReadExecutionStateParams) (ff.PublicState, error) {
 	var out ff.PublicState
-	_, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "/state")}, &out)
+	_, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(p.ExecutionID, "/state")}, &out)
 	return out, err
 }
 
 // GetExecutionResult returns the stored result bytes unchanged (GET
 // .../result); not_found until the execution completed, nil when it
 // completed without a result.
-func (c *Client) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]byte, error) {
-	resp, err := c.send(ctx, call{method: http.MethodGet, path: executionPath(id, "/result")})
+func (c *Client) GetExecutionResult(ctx context.Context, p backend.GetExecutionResultParams) ([]byte, error) {
+	resp, err := c.send(ctx, call{method: http.MethodGet, path: executionPath(p.ExecutionID, "/result")})
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +69,9 @@ func (c *Client) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]b
 }
 
 // ListAttempts returns every attempt, oldest first (GET .../attempts).
-func (c *Client) ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Attempt, error) {
+func (c *Client) ListAttempts(ctx context.Context, p backend.ListAttemptsParams) ([]ff.Attempt, error) {
 	var out wire.AttemptList
-	if _, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(id, "/attempts")}, &out); err != nil {
+	if _, err := c.do(ctx, call{method: http.MethodGet, path: executionPath(p.ExecutionID, "/attempts")}, &out); err != nil {
 		return nil, err
 	}
 	return out.ToBackend(), nil

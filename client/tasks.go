@@ -53,28 +53,28 @@ func (c *Client) waitFor(ctx context.Context) time.Duration {
 }
 
 // Renew extends the lease (POST /v1/tasks/renew).
-func (c *Client) Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal, error) {
+func (c *Client) Renew(ctx context.Context, p backend.RenewParams) (backend.LeaseRenewal, error) {
 	var out wire.RenewResponse
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/tasks/renew",
-		in: wire.HandleRequest{Handle: h.String()}}, &out)
+		in: wire.HandleRequest{Handle: p.Handle.String()}}, &out)
 	return backend.LeaseRenewal{LeaseExpiresAtMs: out.LeaseExpiresAtMs, LeaseEpoch: out.LeaseEpoch}, err
 }
 
-// RenewMany renews several leases in one request; results align with hs.
+// RenewMany renews several leases in one request; results align with ps.
 // A failed request fails every entry with the same error.
-func (c *Client) RenewMany(ctx context.Context, hs []ff.Handle) []backend.RenewResult {
-	res := make([]backend.RenewResult, len(hs))
-	if len(hs) == 0 {
+func (c *Client) RenewMany(ctx context.Context, ps []backend.RenewParams) []backend.RenewResult {
+	res := make([]backend.RenewResult, len(ps))
+	if len(ps) == 0 {
 		return res
 	}
-	req := wire.RenewManyRequest{Handles: make([]string, len(hs))}
-	for i, h := range hs {
-		req.Handles[i] = h.String()
+	req := wire.RenewManyRequest{Handles: make([]string, len(ps))}
+	for i, p := range ps {
+		req.Handles[i] = p.Handle.String()
 	}
 	var out wire.RenewManyResponse
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/tasks/renew-many", in: req}, &out)
-	if err == nil && len(out.Results) != len(hs) {
-		err = ff.Bug("renew-many: %d results for %d handles", len(out.Results), len(hs))
+	if err == nil && len(out.Results) != len(ps) {
+		err = ff.Bug("renew-many: %d results for %d handles", len(out.Results), len(ps))
 	}
 	for i := range res {
 		switch {

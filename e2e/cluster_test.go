@@ -127,7 +127,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 			return map[string]any{"attempt": t.AttemptIndex, "type": t.AttemptType}, nil
 		}})
 	waitState(t, fc, res.ExecutionID, ff.PublicCompleted)
-	out, err := fc.GetExecutionResult(context.Background(), res.ExecutionID)
+	out, err := fc.GetExecutionResult(context.Background(), backend.GetExecutionResultParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"attempt": float64(1), "type": "reclaim"}, resultOf(t, out))
 }

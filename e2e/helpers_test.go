@@ -67,7 +67,7 @@ func waitState(t *testing.T, c *client.Client, id ff.ExecutionID, want ff.Public
 	var snap backend.ExecutionSnapshot
 	require.Eventually(t, func() bool {
 		var err error
-		snap, err = c.DescribeExecution(context.Background(), id)
+		snap, err = c.DescribeExecution(context.Background(), backend.DescribeExecutionParams{ExecutionID: id})
 		return err == nil && snap.PublicState == want
 	}, 20*time.Second, 20*time.Millisecond, "execution %s never reached %s (last %s)", id, want, snap.PublicState)
 	return snap

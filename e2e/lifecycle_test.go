@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/worker"
 )
 
@@ -94,11 +95,11 @@ func TestHandlerErrorRetriesThenSucceeds(t *testing.T) {
 		require.Equal(t, 1, snap.RetryCount)
 		require.Equal(t, uint32(2), snap.AttemptCount)
 		require.Equal(t, int32(2), calls.Load())
-		res, err := c.GetExecutionResult(context.Background(), id)
+		res, err := c.GetExecutionResult(context.Background(), backend.GetExecutionResultParams{ExecutionID: id})
 		require.NoError(t, err)
 		require.Equal(t, map[string]any{"attempt": float64(1), "type": "retry"}, resultOf(t, res))
 
-		attempts, err := c.ListAttempts(context.Background(), id)
+		attempts, err := c.ListAttempts(context.Background(), backend.ListAttemptsParams{ExecutionID: id})
 		require.NoError(t, err)
 		require.Len(t, attempts, 2)
 	})
@@ -127,7 +128,7 @@ func TestKilledWorkerIsReclaimed(t *testing.T) {
 		}
 		a.Kill()
 		c := newClient(srv.URL, token)
-		snap, err := c.DescribeExecution(context.Background(), id)
+		snap, err := c.DescribeExecution(context.Background(), backend.DescribeExecutionParams{ExecutionID: id})
 		require.NoError(t, err)
 		require.Equal(t, ff.PublicActive, snap.PublicState, "the killed worker's lease is still held")
 

@@ -69,7 +69,7 @@ func claim(t *testing.T, s store, ttlMs int64) []backend.ClaimedTask {
 
 func describe(t *testing.T, s store, id ff.ExecutionID) backend.ExecutionSnapshot {
 	t.Helper()
-	snap, err := s.b.DescribeExecution(context.Background(), id)
+	snap, err := s.b.DescribeExecution(context.Background(), backend.DescribeExecutionParams{ExecutionID: id})
 	require.NoError(t, err)
 	return snap
 }

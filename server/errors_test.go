@@ -108,7 +108,7 @@ func TestStaleLeaseIsConflict(t *testing.T) {
 // panicky panics inside DescribeExecution, like a backend bug would.
 type panicky struct{ backend.Backend }
 
-func (panicky) DescribeExecution(context.Context, ff.ExecutionID) (backend.ExecutionSnapshot, error) {
+func (panicky) DescribeExecution(context.Context, backend.DescribeExecutionParams) (backend.ExecutionSnapshot, error) {
 	panic("describe exploded")
 }
 

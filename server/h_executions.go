@@ -63,7 +63,7 @@ func (s *Server) describeExecution(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	snap, err := s.b.DescribeExecution(r.Context(), id)
+	snap, err := s.b.DescribeExecution(r.Context(), backend.DescribeExecutionParams{ExecutionID: id})
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Server) readExecutionState(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	st, err := s.b.ReadExecutionState(r.Context(), id)
+	st, err := s.b.ReadExecutionState(r.Context(), backend.ReadExecutionStateParams{ExecutionID: id})
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (s *Server) getExecutionResult(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	res, err := s.b.GetExecutionResult(r.Context(), id)
+	res, err := s.b.GetExecutionResult(r.Context(), backend.GetExecutionResultParams{ExecutionID: id})
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	atts, err := s.b.ListAttempts(r.Context(), id)
+	atts, err := s.b.ListAttempts(r.Context(), backend.ListAttemptsParams{ExecutionID: id})
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ren, err := s.b.Renew(r.Context(), h)
+	ren, err := s.b.Renew(r.Context(), backend.RenewParams{Handle: h})
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (s *Server) renewMany(w http.ResponseWriter, r *http.Request) error {
 		return ff.Validation(ff.ErrInvalidInput, "handles: %d given, at most %d", len(req.Handles), wire.MaxBatchItems)
 	}
 	out := make([]wire.RenewItem, len(req.Handles))
-	var hs []ff.Handle
+	var ps []backend.RenewParams
 	var at []int
 	for i, text := range req.Handles {
 		h, err := parseHandle("handles", text)
@@ -125,11 +125,11 @@ func (s *Server) renewMany(w http.ResponseWriter, r *http.Request) error {
 			out[i].Error = errorBody(err)
 			continue
 		}
-		hs = append(hs, h)
+		ps = append(ps, backend.RenewParams{Handle: h})
 		at = append(at, i)
 	}
-	if len(hs) > 0 {
-		for j, res := range s.b.RenewMany(r.Context(), hs) {
+	if len(ps) > 0 {
+		for j, res := range s.b.RenewMany(r.Context(), ps) {
 			if j >= len(at) {
 				break
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 // renewBatchMax bounds one RenewMany call.
@@ -129,13 +130,13 @@ func (r *renewer) renewBatch(ctx context.Context, tasks []*Task) {
 	start := time.Now()
 	errs := make([]error, len(tasks))
 	if len(tasks) == 1 {
-		_, errs[0] = r.t.Renew(ctx, tasks[0].handle)
+		_, errs[0] = r.t.Renew(ctx, backend.RenewParams{Handle: tasks[0].handle})
 	} else {
-		hs := make([]ff.Handle, len(tasks))
+		ps := make([]backend.RenewParams, len(tasks))
 		for i, t := range tasks {
-			hs[i] = t.handle
+			ps[i] = backend.RenewParams{Handle: t.handle}
 		}
-		res := r.t.RenewMany(ctx, hs)
+		res := r.t.RenewMany(ctx, ps)
 		for i := range errs {
 			if i < len(res) {
 				errs[i] = res[i].Err
@@ -205,7 +206,7 @@ func (r *renewer) refine(ctx context.Context, t *Task, cause error) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if st, err := r.t.ReadExecutionState(rctx, t.ExecutionID); err == nil && st == ff.PublicCancelled {
+	if st, err := r.t.ReadExecutionState(rctx, backend.ReadExecutionStateParams{ExecutionID: t.ExecutionID}); err == nil && st == ff.PublicCancelled {
 		return fmt.Errorf("%w: %w", ErrExecutionCancelled, cause)
 	}
 	return cause

@@ -126,7 +126,7 @@ func retryPolicy(n int) *ff.ExecutionPolicy {
 
 // stateReader is a backend or a client.
 type stateReader interface {
-	ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error)
+	ReadExecutionState(ctx context.Context, p backend.ReadExecutionStateParams) (ff.PublicState, error)
 }
 
 // waitState waits until id is in state want.
@@ -135,7 +135,7 @@ func waitState(t *testing.T, b stateReader, id ff.ExecutionID, want ff.PublicSta
 	deadline := time.Now().Add(waitTimeout)
 	var last ff.PublicState
 	for time.Now().Before(deadline) {
-		st, err := b.ReadExecutionState(t.Context(), id)
+		st, err := b.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: id})
 		require.NoError(t, err)
 		if st == want {
 			return
@@ -204,14 +204,14 @@ type pollingTransport struct {
 	renewMany    atomic.Int64
 }
 
-func (p *pollingTransport) Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal, error) {
+func (p *pollingTransport) Renew(ctx context.Context, r backend.RenewParams) (backend.LeaseRenewal, error) {
 	p.renew.Add(1)
-	return p.Transport.Renew(ctx, h)
+	return p.Transport.Renew(ctx, r)
 }
 
-func (p *pollingTransport) RenewMany(ctx context.Context, hs []ff.Handle) []backend.RenewResult {
+func (p *pollingTransport) RenewMany(ctx context.Context, rs []backend.RenewParams) []backend.RenewResult {
 	p.renewMany.Add(1)
-	return p.Transport.RenewMany(ctx, hs)
+	return p.Transport.RenewMany(ctx, rs)
 }
 
 func (p *pollingTransport) Complete(ctx context.Context, c backend.CompleteParams) error {

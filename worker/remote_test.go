@@ -86,12 +86,12 @@ func testRemote(t *testing.T, c *client.Client) {
 
 	for i, id := range doubles {
 		waitState(t, c, id, ff.PublicCompleted)
-		raw, err := c.GetExecutionResult(t.Context(), id)
+		raw, err := c.GetExecutionResult(t.Context(), backend.GetExecutionResultParams{ExecutionID: id})
 		require.NoError(t, err)
 		require.JSONEq(t, `{"double":`+strconv.Itoa(2*i)+`}`, string(raw))
 	}
 	waitState(t, c, flaky, ff.PublicCompleted)
-	raw, err := c.GetExecutionResult(t.Context(), flaky)
+	raw, err := c.GetExecutionResult(t.Context(), backend.GetExecutionResultParams{ExecutionID: flaky})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"attempt":1}`, string(raw))
 	waitState(t, c, doomed, ff.PublicFailed)

@@ -54,7 +54,7 @@ func TestGracefulStopDrains(t *testing.T) {
 		require.NoError(t, <-runErr)
 		// Run returns only after the outcomes were reported.
 		for _, id := range ids {
-			st, err := b.ReadExecutionState(t.Context(), id)
+			st, err := b.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: id})
 			require.NoError(t, err)
 			require.Equal(t, ff.PublicCompleted, st)
 		}
@@ -81,10 +81,10 @@ func TestCancelledRunStopsClaiming(t *testing.T) {
 		release.fire()
 		require.NoError(t, <-runErr)
 
-		st, err := b.ReadExecutionState(t.Context(), first)
+		st, err := b.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: first})
 		require.NoError(t, err)
 		require.Equal(t, ff.PublicCompleted, st)
-		st, err = b.ReadExecutionState(t.Context(), second)
+		st, err = b.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: second})
 		require.NoError(t, err)
 		require.Equal(t, ff.PublicWaiting, st, "a stopping worker claims nothing new")
 		require.EqualValues(t, 1, started.Load())
@@ -114,7 +114,7 @@ func TestShutdownGraceReleasesAttempt(t *testing.T) {
 		cancel()
 		require.NoError(t, <-runErr)
 		require.ErrorIs(t, cause.get(), worker.ErrShutdown)
-		st, err := b.ReadExecutionState(t.Context(), id)
+		st, err := b.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: id})
 		require.NoError(t, err)
 		require.Equal(t, ff.PublicWaiting, st, "the cut-short attempt is handed back, not failed")
 
@@ -128,7 +128,7 @@ func TestShutdownGraceReleasesAttempt(t *testing.T) {
 		waitState(t, b, id, ff.PublicCompleted)
 		require.EqualValues(t, 0, resumed.Load().AttemptIndex, "the same attempt is resumed")
 		require.Equal(t, ff.HandleResumed, resumed.Load().Handle().Kind)
-		attempts, err := b.ListAttempts(t.Context(), id)
+		attempts, err := b.ListAttempts(t.Context(), backend.ListAttemptsParams{ExecutionID: id})
 		require.NoError(t, err)
 		require.Len(t, attempts, 1)
 	})

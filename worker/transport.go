@@ -14,15 +14,15 @@ import (
 // not the SDK, decides whether a handle is still valid.
 type Transport interface {
 	Claim(ctx context.Context, p backend.ClaimParams) ([]backend.ClaimedTask, error)
-	Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal, error)
-	RenewMany(ctx context.Context, hs []ff.Handle) []backend.RenewResult
+	Renew(ctx context.Context, p backend.RenewParams) (backend.LeaseRenewal, error)
+	RenewMany(ctx context.Context, ps []backend.RenewParams) []backend.RenewResult
 	Progress(ctx context.Context, p backend.ProgressParams) error
 	Complete(ctx context.Context, p backend.CompleteParams) error
 	CompleteMany(ctx context.Context, ps []backend.CompleteParams) []error
 	Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcome, error)
 	Delay(ctx context.Context, p backend.DelayParams) error
 	Cancel(ctx context.Context, p backend.CancelParams) error
-	ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error)
+	ReadExecutionState(ctx context.Context, p backend.ReadExecutionStateParams) (ff.PublicState, error)
 }
 
 // WorkSubscriber is optionally implemented by a Transport that can tell an

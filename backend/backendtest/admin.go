@@ -85,14 +85,14 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 			return err
 		}},
 		{"change_priority", s.ChangePriority, func(ctx context.Context, b backend.Backend) error {
-			return b.ChangePriority(ctx, ghost, 1)
+			return b.ChangePriority(ctx, backend.ChangePriorityParams{ExecutionID: ghost, Priority: 1})
 		}},
 		{"replay_execution", s.ReplayExecution, func(ctx context.Context, b backend.Backend) error {
-			_, err := b.ReplayExecution(ctx, ghost)
+			_, err := b.ReplayExecution(ctx, backend.ReplayExecutionParams{ExecutionID: ghost})
 			return err
 		}},
 		{"revoke_lease", s.RevokeLease, func(ctx context.Context, b backend.Backend) error {
-			return b.RevokeLease(ctx, ghost, "probe")
+			return b.RevokeLease(ctx, backend.RevokeLeaseParams{ExecutionID: ghost, Reason: "probe"})
 		}},
 	}
 	for _, p := range probes {

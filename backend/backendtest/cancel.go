@@ -92,11 +92,11 @@ func testCancelOperatorActive(t *testing.T, h Harness) {
 	require.Equal(t, ff.OutcomeCancelled, ee.NotActive.TerminalOutcome)
 	require.Equal(t, uint64(1), ee.NotActive.LeaseEpoch)
 
-	_, err = e.b.Renew(e.ctx, task.Handle)
+	_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrExecutionNotActive)
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrExecutionNotActive)
-	_, err = e.b.GetExecutionResult(e.ctx, id)
+	_, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	requireKind(t, err, ff.ErrNotFound)
 	e.oneCompletion(id, ff.OutcomeCancelled)
 }

@@ -402,7 +402,7 @@ func testClaimHandleText(t *testing.T, h Harness) {
 	parsed, err := ff.ParseHandle(task.Handle.String())
 	require.NoError(t, err)
 	require.Equal(t, task.Handle, parsed)
-	_, err = e.b.Renew(e.ctx, parsed)
+	_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: parsed})
 	require.NoError(t, err)
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: parsed, Result: []byte(`"done"`)}))
 	e.state(id, ff.PublicCompleted)

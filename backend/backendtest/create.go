@@ -66,7 +66,7 @@ func testCreateInitialSnapshot(t *testing.T, h Harness) {
 	require.Empty(t, e.attempts(res.ExecutionID), "creation mints no attempt")
 	require.Empty(t, e.completions(), "creation writes no completion event")
 
-	_, err = e.b.GetExecutionResult(e.ctx, res.ExecutionID)
+	_, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: res.ExecutionID})
 	requireKind(t, err, ff.ErrNotFound)
 }
 

@@ -87,7 +87,7 @@ func testEventsNoneForNonTerminal(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	id := e.create(backend.CreateExecutionParams{Lane: "nt", Policy: retryPolicy(1, 0)})
 	task := e.claim("nt")
-	_, err := e.b.Renew(e.ctx, task.Handle)
+	_, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	require.NoError(t, err)
 	require.NoError(t, e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 5}))
 	out, err := e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle, Reason: "retry me"})

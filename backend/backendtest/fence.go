@@ -36,7 +36,7 @@ func testFenceRenew(t *testing.T, h Harness) {
 	id := e.createIn("r")
 	task := e.claim("r")
 	e.advance(4_000)
-	r, err := e.b.Renew(e.ctx, task.Handle)
+	r, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	require.NoError(t, err)
 	require.Equal(t, e.now()+defaultTTL, r.LeaseExpiresAtMs, "renew extends to now + the claim's TTL")
 	require.Equal(t, task.LeaseEpoch, r.LeaseEpoch, "renew keeps the epoch")
@@ -58,7 +58,7 @@ func testFenceRenewDefersExpiry(t *testing.T, h Harness) {
 		n, err := e.b.ExpireLeases(e.ctx, 100)
 		require.NoError(t, err)
 		require.Zero(t, n, "a renewed lease is not due")
-		_, err = e.b.Renew(e.ctx, task.Handle)
+		_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 		require.NoError(t, err)
 	}
 	s := e.state(id, ff.PublicActive)
@@ -75,7 +75,7 @@ func testFenceRenewMany(t *testing.T, h Harness) {
 	stale := t2.Handle
 	stale.Lease.LeaseEpoch++
 	e.advance(1_000)
-	res := e.b.RenewMany(e.ctx, []ff.Handle{t1.Handle, stale, t2.Handle})
+	res := e.b.RenewMany(e.ctx, []backend.RenewParams{{Handle: t1.Handle}, {Handle: stale}, {Handle: t2.Handle}})
 	require.Len(t, res, 3)
 	require.NoError(t, res[0].Err)
 	require.Equal(t, e.now()+defaultTTL, res[0].Renewal.LeaseExpiresAtMs)
@@ -122,13 +122,13 @@ func testFenceExpiredLeaseRejectsOwner(t *testing.T, h Harness) {
 	require.Equal(t, ff.OwnershipLeaseExpired, s.StateVector.OwnershipState, "the failing write marks the lease expired")
 	require.Equal(t, ff.AttemptInterrupted, s.StateVector.AttemptState)
 
-	_, err = e.b.Renew(e.ctx, task.Handle)
+	_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrLeaseExpired, "renew after expiry")
 	err = e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 10})
 	requireKind(t, err, ff.ErrLeaseExpired, "progress after expiry")
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle, Reason: "late"})
 	requireKind(t, err, ff.ErrLeaseExpired, "fail after expiry")
-	_, err = e.b.GetExecutionResult(e.ctx, id)
+	_, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	requireKind(t, err, ff.ErrNotFound, "a rejected complete stores no result")
 	require.Empty(t, e.completions())
 
@@ -144,7 +144,7 @@ func testFenceExpiredLeaseRejectsOwner(t *testing.T, h Harness) {
 
 	err = e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrStaleLease, "complete with the pre-reclaim handle")
-	_, err = e.b.Renew(e.ctx, task.Handle)
+	_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrStaleLease, "renew with the pre-reclaim handle")
 	err = e.b.Progress(e.ctx, backend.ProgressParams{Handle: task.Handle, Percent: 10})
 	requireKind(t, err, ff.ErrStaleLease, "progress with the pre-reclaim handle")
@@ -158,7 +158,7 @@ func testFenceExpiredLeaseRejectsOwner(t *testing.T, h Harness) {
 	require.Equal(t, re.Handle.Lease.LeaseID, s.Lease.LeaseID, "stale writes change nothing")
 
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: re.Handle, Result: []byte(`2`)}))
-	res, err := e.b.GetExecutionResult(e.ctx, id)
+	res, err := e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	require.NoError(t, err)
 	require.Equal(t, `2`, string(res))
 }
@@ -191,7 +191,7 @@ func testFenceExpireLeasesSweep(t *testing.T, h Harness) {
 	require.NoError(t, err)
 	require.Zero(t, n, "an expired lease is marked once")
 
-	_, err = e.b.Renew(e.ctx, task.Handle)
+	_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrLeaseExpired)
 
 	re := e.claimWith(claimParams("w2", "sw"))
@@ -278,7 +278,7 @@ func testFenceEpoch(t *testing.T, h Harness) {
 	require.Equal(t, uint64(1), fresh.Handle.Lease.LeaseEpoch)
 	require.Equal(t, uint64(1), epoch())
 
-	r, err := e.b.Renew(e.ctx, fresh.Handle)
+	r, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: fresh.Handle})
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), r.LeaseEpoch)
 	require.Equal(t, uint64(1), epoch(), "renew keeps the epoch")
@@ -311,7 +311,7 @@ func testFenceTamperedEpoch(t *testing.T, h Harness) {
 		bad := task.Handle
 		bad.Lease.LeaseEpoch += bump
 		requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: bad}), ff.ErrStaleLease)
-		_, err := e.b.Renew(e.ctx, bad)
+		_, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: bad})
 		requireKind(t, err, ff.ErrStaleLease)
 		_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: bad})
 		requireKind(t, err, ff.ErrStaleLease)
@@ -344,7 +344,7 @@ func testFenceOtherBackend(t *testing.T, h Harness) {
 	bad := task.Handle
 	bad.Backend = otherBackend(task.Handle.Backend)
 	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: bad}), ff.ErrHandleFromOtherBackend)
-	_, err := e.b.Renew(e.ctx, bad)
+	_, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: bad})
 	requireKind(t, err, ff.ErrHandleFromOtherBackend)
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: bad})
 	requireKind(t, err, ff.ErrHandleFromOtherBackend)
@@ -372,6 +372,6 @@ func testFenceUnknownExecution(t *testing.T, h Harness) {
 	ghost := task.Handle
 	ghost.Lease.ExecutionID = randomID()
 	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: ghost}), ff.ErrNotFound)
-	_, err := e.b.Renew(e.ctx, ghost)
+	_, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: ghost})
 	requireKind(t, err, ff.ErrNotFound)
 }

@@ -121,13 +121,13 @@ func (e *env) consistent(id ff.ExecutionID) backend.ExecutionSnapshot {
 // requireConsistent is the free form of env.consistent.
 func requireConsistent(t *testing.T, ctx context.Context, b backend.Backend, id ff.ExecutionID) backend.ExecutionSnapshot {
 	t.Helper()
-	s, err := b.DescribeExecution(ctx, id)
+	s, err := b.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: id})
 	require.NoError(t, err)
 	require.Equal(t, id, s.ExecutionID)
 	v := s.StateVector
 	require.NoError(t, v.Check(), "state vector %s", v)
 	require.Equal(t, v.PublicState, s.PublicState, "snapshot public_state differs from the vector's")
-	st, err := b.ReadExecutionState(ctx, id)
+	st, err := b.ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: id})
 	require.NoError(t, err)
 	require.Equal(t, s.PublicState, st, "ReadExecutionState disagrees with DescribeExecution")
 	switch {
@@ -163,7 +163,7 @@ func (e *env) state(id ff.ExecutionID, want ff.PublicState) backend.ExecutionSna
 // attempts lists the attempts of id and checks they are indexed from 0.
 func (e *env) attempts(id ff.ExecutionID) []ff.Attempt {
 	e.t.Helper()
-	as, err := e.b.ListAttempts(e.ctx, id)
+	as, err := e.b.ListAttempts(e.ctx, backend.ListAttemptsParams{ExecutionID: id})
 	require.NoError(e.t, err)
 	for i, a := range as {
 		require.Equal(e.t, uint32(i), a.Index, "attempts must be listed by index from 0")

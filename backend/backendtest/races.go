@@ -100,7 +100,7 @@ func testRaceCompleteVersusCancel(t *testing.T, h Harness) {
 		requireKind(t, errs[0], ff.ErrExecutionNotActive)
 		require.NoError(t, errs[1])
 		e.oneCompletion(id, ff.OutcomeCancelled)
-		_, err := e.b.GetExecutionResult(e.ctx, id)
+		_, err := e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 		requireKind(t, err, ff.ErrNotFound)
 	default:
 		t.Fatalf("after complete raced cancel the execution is %s", s.PublicState)

@@ -41,7 +41,7 @@ func testCompleteStoresResult(t *testing.T, h Harness) {
 	require.Equal(t, ff.OutcomeSuccess, s.StateVector.TerminalOutcome)
 	require.Equal(t, ff.AttemptTerminalState, s.StateVector.AttemptState)
 	require.Equal(t, e.now(), s.CompletedAtMs)
-	res, err := e.b.GetExecutionResult(e.ctx, id)
+	res, err := e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	require.NoError(t, err)
 	require.Equal(t, `{"ok":true}`, string(res))
 	as := e.attempts(id)
@@ -53,7 +53,7 @@ func testCompleteStoresResult(t *testing.T, h Harness) {
 	// A completion without a result stores an empty one.
 	id2 := e.createIn("c")
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: e.claim("c").Handle}))
-	res, err = e.b.GetExecutionResult(e.ctx, id2)
+	res, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id2})
 	require.NoError(t, err)
 	require.Empty(t, res)
 }
@@ -71,7 +71,7 @@ func testCompleteReplay(t *testing.T, h Harness) {
 		"a replayed complete is reconciled to success")
 	s := e.state(id, ff.PublicCompleted)
 	require.Equal(t, completedAt, s.CompletedAtMs, "the replay writes nothing")
-	res, err := e.b.GetExecutionResult(e.ctx, id)
+	res, err := e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	require.NoError(t, err)
 	require.Equal(t, `"first"`, string(res), "the result is stored once")
 	require.Len(t, e.attempts(id), 1)
@@ -81,7 +81,7 @@ func testCompleteReplay(t *testing.T, h Harness) {
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle, Reason: "x"})
 	requireKind(t, err, ff.ErrExecutionNotActive)
 	requireKind(t, e.b.Cancel(e.ctx, backend.CancelParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
-	_, err = e.b.Renew(e.ctx, task.Handle)
+	_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrExecutionNotActive)
 	e.state(id, ff.PublicCompleted)
 }
@@ -106,10 +106,10 @@ func testCompleteMany(t *testing.T, h Harness) {
 	errs = e.b.CompleteMany(e.ctx, []backend.CompleteParams{{Handle: tb.Handle, Result: []byte(`"b"`)}, {Handle: ta.Handle}})
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1], "a replay inside a batch is reconciled too")
-	res, err := e.b.GetExecutionResult(e.ctx, a)
+	res, err := e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: a})
 	require.NoError(t, err)
 	require.Equal(t, `"a"`, string(res))
-	res, err = e.b.GetExecutionResult(e.ctx, b)
+	res, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: b})
 	require.NoError(t, err)
 	require.Equal(t, `"b"`, string(res))
 	require.Empty(t, e.b.CompleteMany(e.ctx, nil))
@@ -132,7 +132,7 @@ func testFailNoPolicy(t *testing.T, h Harness) {
 	require.Equal(t, string(ff.FailureTransient), as[0].FailureClass)
 	e.claimNone("f")
 	e.oneCompletion(id, ff.OutcomeFailed)
-	_, err = e.b.GetExecutionResult(e.ctx, id)
+	_, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	requireKind(t, err, ff.ErrNotFound)
 }
 
@@ -342,7 +342,7 @@ func testDelayResumes(t *testing.T, h Harness) {
 	require.Empty(t, e.completions())
 
 	// The handle is dead while delayed.
-	_, err := e.b.Renew(e.ctx, task.Handle)
+	_, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrExecutionNotActive)
 	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
 

@@ -52,7 +52,7 @@ func testTimeoutAttempt(t *testing.T, h Harness) {
 	id := e.create(backend.CreateExecutionParams{Lane: "to", Policy: pol})
 	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", Lanes: []string{"to"}, LeaseTTLMs: 60_000})
 	e.advance(4_999)
-	_, err := e.b.Renew(e.ctx, task.Handle)
+	_, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	require.NoError(t, err)
 	require.Zero(t, e.expireTimeouts(), "not due yet")
 	e.advance(1)
@@ -71,7 +71,7 @@ func testTimeoutAttempt(t *testing.T, h Harness) {
 	e.claimNone("to")
 
 	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
-	_, err = e.b.GetExecutionResult(e.ctx, id)
+	_, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	requireKind(t, err, ff.ErrNotFound)
 }
 
@@ -146,7 +146,7 @@ func testDeadlinePolicyActive(t *testing.T, h Harness) {
 	require.Equal(t, "execution_deadline", as[0].FailureReason)
 	e.oneCompletion(id, ff.OutcomeExpired)
 	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
-	_, err := e.b.Renew(e.ctx, task.Handle)
+	_, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	requireKind(t, err, ff.ErrExecutionNotActive)
 }
 

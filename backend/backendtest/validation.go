@@ -83,7 +83,7 @@ func testValidationCreateLimits(t *testing.T, h Harness) {
 		ff.ErrPayloadTooLarge)
 	e.state(id, ff.PublicActive)
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle, Result: make([]byte, ff.MaxResultBytes)}))
-	res, err := e.b.GetExecutionResult(e.ctx, id)
+	res, err := e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	require.NoError(t, err)
 	require.Len(t, res, ff.MaxResultBytes)
 }

@@ -115,7 +115,7 @@ func TestWrapCountsLifecycleByLane(t *testing.T) {
 	require.Equal(t, 0.0, v["ff_queue_depth_scrape_errors_total{}"])
 
 	// Pass-through methods reach the wrapped backend.
-	st, err := b.ReadExecutionState(ctx, tasks[0].ExecutionID)
+	st, err := b.ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: tasks[0].ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, ff.PublicCompleted, st)
 	require.Same(t, raw, b.(*instrument.Backend).Unwrap())

@@ -180,25 +180,25 @@ func fenceOutcome(fx *ff.Effects, fr ff.FenceResult, err error) (*ff.Effects, bo
 }
 
 // Renew implements backend.Lifecycle.
-func (b *Backend) Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal, error) {
-	r := b.RenewMany(ctx, []ff.Handle{h})[0]
+func (b *Backend) Renew(ctx context.Context, p backend.RenewParams) (backend.LeaseRenewal, error) {
+	r := b.RenewMany(ctx, []backend.RenewParams{p})[0]
 	return r.Renewal, r.Err
 }
 
 // RenewMany implements backend.Lifecycle.
-func (b *Backend) RenewMany(ctx context.Context, hs []ff.Handle) []backend.RenewResult {
-	out := make([]backend.RenewResult, len(hs))
+func (b *Backend) RenewMany(ctx context.Context, ps []backend.RenewParams) []backend.RenewResult {
+	out := make([]backend.RenewResult, len(ps))
 	var (
 		f    fencedBatch
 		ttls []int64
 	)
-	for i, h := range hs {
-		if err := h.CheckBackend(ff.BackendPostgres); err != nil {
+	for i, p := range ps {
+		if err := p.Handle.CheckBackend(ff.BackendPostgres); err != nil {
 			out[i].Err = err
 			continue
 		}
-		if f.add(i, h.Lease) {
-			ttls = append(ttls, leaseTTL(h.Lease))
+		if f.add(i, p.Handle.Lease) {
+			ttls = append(ttls, leaseTTL(p.Handle.Lease))
 		}
 	}
 	if len(f.ids) > 0 {
@@ -221,7 +221,7 @@ func (b *Backend) RenewMany(ctx context.Context, hs []ff.Handle) []backend.Renew
 		}
 	}
 	for _, i := range f.slowPath() {
-		out[i].Renewal, out[i].Err = b.renewSlow(ctx, hs[i])
+		out[i].Renewal, out[i].Err = b.renewSlow(ctx, ps[i].Handle)
 	}
 	return out
 }

@@ -25,8 +25,8 @@ func (b *Backend) loadRecord(ctx context.Context, id ff.ExecutionID) (*ff.Execut
 }
 
 // DescribeExecution implements backend.Reads.
-func (b *Backend) DescribeExecution(ctx context.Context, id ff.ExecutionID) (backend.ExecutionSnapshot, error) {
-	e, err := b.loadRecord(ctx, id)
+func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecutionParams) (backend.ExecutionSnapshot, error) {
+	e, err := b.loadRecord(ctx, p.ExecutionID)
 	if err != nil {
 		return backend.ExecutionSnapshot{}, err
 	}
@@ -34,7 +34,8 @@ func (b *Backend) DescribeExecution(ctx context.Context, id ff.ExecutionID) (bac
 }
 
 // ReadExecutionState implements backend.Reads.
-func (b *Backend) ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error) {
+func (b *Backend) ReadExecutionState(ctx context.Context, p backend.ReadExecutionStateParams) (ff.PublicState, error) {
+	id := p.ExecutionID
 	var s string
 	err := b.pool.QueryRow(ctx, `SELECT public_state FROM ff_execution WHERE id = $1`, id.String()).Scan(&s)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -47,7 +48,8 @@ func (b *Backend) ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff
 }
 
 // GetExecutionResult implements backend.Reads.
-func (b *Backend) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]byte, error) {
+func (b *Backend) GetExecutionResult(ctx context.Context, p backend.GetExecutionResultParams) ([]byte, error) {
+	id := p.ExecutionID
 	var (
 		outcome string
 		result  []byte
@@ -67,7 +69,8 @@ func (b *Backend) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]
 }
 
 // ListAttempts implements backend.Reads.
-func (b *Backend) ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Attempt, error) {
+func (b *Backend) ListAttempts(ctx context.Context, p backend.ListAttemptsParams) ([]ff.Attempt, error) {
+	id := p.ExecutionID
 	var exists bool
 	if err := b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ff_execution WHERE id = $1)`, id.String()).Scan(&exists); err != nil {
 		return nil, mapPgError("list attempts", err)

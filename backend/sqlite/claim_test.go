@@ -114,7 +114,7 @@ func TestClaimSeesSetsInternedElsewhere(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, tasks, 1)
 	require.Equal(t, res.ExecutionID, tasks[0].ExecutionID)
-	s, err := b1.DescribeExecution(ctx, res.ExecutionID)
+	s, err := b1.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, []string{"tpu"}, s.RequiredCaps)
 }

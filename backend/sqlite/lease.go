@@ -76,10 +76,10 @@ func renewTransition(h ff.Handle, out *backend.LeaseRenewal) transition {
 }
 
 // Renew extends the lease by the TTL chosen at claim time.
-func (b *Backend) Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal, error) {
+func (b *Backend) Renew(ctx context.Context, p backend.RenewParams) (backend.LeaseRenewal, error) {
 	var out backend.LeaseRenewal
 	err := b.write(ctx, "sqlite: renew", func(w *writeTx) error {
-		return w.fenced(h, renewTransition(h, &out))
+		return w.fenced(p.Handle, renewTransition(p.Handle, &out))
 	})
 	if err != nil {
 		return backend.LeaseRenewal{}, err
@@ -87,17 +87,17 @@ func (b *Backend) Renew(ctx context.Context, h ff.Handle) (backend.LeaseRenewal,
 	return out, nil
 }
 
-// RenewMany renews every lease of hs in one transaction; results align
-// with hs.
-func (b *Backend) RenewMany(ctx context.Context, hs []ff.Handle) []backend.RenewResult {
-	out := make([]backend.RenewResult, len(hs))
-	if len(hs) == 0 {
+// RenewMany renews every lease of ps in one transaction; results align
+// with ps.
+func (b *Backend) RenewMany(ctx context.Context, ps []backend.RenewParams) []backend.RenewResult {
+	out := make([]backend.RenewResult, len(ps))
+	if len(ps) == 0 {
 		return out
 	}
 	err := b.write(ctx, "sqlite: renew many", func(w *writeTx) error {
-		for i, h := range hs {
+		for i, p := range ps {
 			out[i] = backend.RenewResult{}
-			item, abort := itemError(w.fenced(h, renewTransition(h, &out[i].Renewal)))
+			item, abort := itemError(w.fenced(p.Handle, renewTransition(p.Handle, &out[i].Renewal)))
 			if abort != nil {
 				return abort
 			}

@@ -297,7 +297,7 @@ func TestReopenKeepsData(t *testing.T) {
 	b, err = Open(ctx, Options{Path: path, AutoMigrate: true})
 	require.NoError(t, err)
 	defer b.Close()
-	s, err := b.DescribeExecution(ctx, res.ExecutionID)
+	s, err := b.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, []string{"gpu"}, s.RequiredCaps)
 	require.Equal(t, map[string]string{"app.team": "core"}, s.Tags)

@@ -36,8 +36,8 @@ func (b *Backend) loadRead(ctx context.Context, id ff.ExecutionID) (*row, error)
 }
 
 // DescribeExecution returns the full snapshot of id.
-func (b *Backend) DescribeExecution(ctx context.Context, id ff.ExecutionID) (backend.ExecutionSnapshot, error) {
-	r, err := b.loadRead(ctx, id)
+func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecutionParams) (backend.ExecutionSnapshot, error) {
+	r, err := b.loadRead(ctx, p.ExecutionID)
 	if err != nil {
 		return backend.ExecutionSnapshot{}, err
 	}
@@ -45,7 +45,8 @@ func (b *Backend) DescribeExecution(ctx context.Context, id ff.ExecutionID) (bac
 }
 
 // ReadExecutionState returns the public state of id.
-func (b *Backend) ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff.PublicState, error) {
+func (b *Backend) ReadExecutionState(ctx context.Context, p backend.ReadExecutionStateParams) (ff.PublicState, error) {
+	id := p.ExecutionID
 	if err := b.readable("sqlite: read execution state"); err != nil {
 		return "", err
 	}
@@ -63,7 +64,8 @@ func (b *Backend) ReadExecutionState(ctx context.Context, id ff.ExecutionID) (ff
 // GetExecutionResult returns the stored result of a completed execution:
 // NotFound("execution") for an unknown id, NotFound("result") until it
 // completed.
-func (b *Backend) GetExecutionResult(ctx context.Context, id ff.ExecutionID) ([]byte, error) {
+func (b *Backend) GetExecutionResult(ctx context.Context, p backend.GetExecutionResultParams) ([]byte, error) {
+	id := p.ExecutionID
 	if err := b.readable("sqlite: read result"); err != nil {
 		return nil, err
 	}
@@ -86,7 +88,8 @@ LEFT JOIN ff_execution_result r ON r.seq = e.seq WHERE e.execution_id = ?`, id.S
 }
 
 // ListAttempts returns the attempts of id in index order.
-func (b *Backend) ListAttempts(ctx context.Context, id ff.ExecutionID) ([]ff.Attempt, error) {
+func (b *Backend) ListAttempts(ctx context.Context, p backend.ListAttemptsParams) ([]ff.Attempt, error) {
+	id := p.ExecutionID
 	if err := b.readable("sqlite: list attempts"); err != nil {
 		return nil, err
 	}

@@ -38,14 +38,14 @@ func TestQuickstart(t *testing.T) {
 	require.NoError(t, err)
 
 	require.Eventually(t, func() bool {
-		st, err := c.ReadExecutionState(t.Context(), nameless.ExecutionID)
+		st, err := c.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: nameless.ExecutionID})
 		return err == nil && st == ff.PublicFailed
 	}, 20*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool {
-		st, err := c.ReadExecutionState(t.Context(), ada.ExecutionID)
+		st, err := c.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: ada.ExecutionID})
 		return err == nil && st == ff.PublicCompleted
 	}, 20*time.Second, 5*time.Millisecond)
-	res, err := c.GetExecutionResult(t.Context(), ada.ExecutionID)
+	res, err := c.GetExecutionResult(t.Context(), backend.GetExecutionResultParams{ExecutionID: ada.ExecutionID})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"greeting":"hello, ada"}`, string(res))
 

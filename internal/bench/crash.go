@@ -35,7 +35,7 @@ func runCrash(ctx context.Context, c *Config, b backend.Backend, name string) (w
 	}
 	expiry := make(map[ff.ExecutionID]int64, k)
 	for _, id := range ids {
-		snap, err := b.DescribeExecution(ctx, id)
+		snap, err := b.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: id})
 		if err != nil {
 			return res, fmt.Errorf("read lease of %s: %w", id, err)
 		}

@@ -67,7 +67,7 @@ func newExecGetCmd(env Env, o *clientOptions) *cobra.Command {
 		Example: "  flowfabric exec get '{fp:12}:0b9f5c9e-2f5e-4c43-9c1f-3f7c7f1d2a10' --json",
 		Args:    exactArgs(1, "an execution id"),
 		RunE: onExecution(o, func(ctx context.Context, c *client.Client, id ff.ExecutionID) error {
-			snap, err := c.DescribeExecution(ctx, id)
+			snap, err := c.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: id})
 			if err != nil {
 				return fmt.Errorf("get execution %s: %w", id, err)
 			}
@@ -218,10 +218,10 @@ completed; see "exec get" for its state.`,
 		Example: "  flowfabric exec result '{fp:12}:0b9f5c9e-2f5e-4c43-9c1f-3f7c7f1d2a10' | jq .",
 		Args:    exactArgs(1, "an execution id"),
 		RunE: onExecution(o, func(ctx context.Context, c *client.Client, id ff.ExecutionID) error {
-			res, err := c.GetExecutionResult(ctx, id)
+			res, err := c.GetExecutionResult(ctx, backend.GetExecutionResultParams{ExecutionID: id})
 			if err != nil {
 				if errors.Is(err, ff.ErrNotFound) {
-					if st, serr := c.ReadExecutionState(ctx, id); serr == nil {
+					if st, serr := c.ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: id}); serr == nil {
 						return fmt.Errorf("execution %s has no result: it is %s", id, st)
 					}
 				}
