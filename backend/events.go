@@ -9,7 +9,25 @@ import (
 // Events are outbox-backed subscriptions (a later wave); the completion
 // outbox rows are written today by every terminal transition.
 type Events interface {
-	ReadCompletions(ctx context.Context, after EventCursor, limit int) ([]CompletionEvent, EventCursor, error)
+	// ReadCompletions returns up to p.Limit completion events after the
+	// exclusive cursor p.After, in commit order, and the cursor to resume
+	// from. Reading again from a cursor is safe: it returns the same
+	// events, plus any committed since. A cursor the backend did not mint
+	// is invalid_input.
+	ReadCompletions(ctx context.Context, p ReadCompletionsParams) (CompletionPage, error)
+}
+
+// ReadCompletionsParams is the input of ReadCompletions.
+type ReadCompletionsParams struct {
+	After EventCursor // "" = from the beginning
+	Limit int
+}
+
+// CompletionPage is a page of completion events. Next is the cursor to
+// resume from: the last event's, or After when there is nothing new.
+type CompletionPage struct {
+	Events []CompletionEvent
+	Next   EventCursor
 }
 
 // EventCursor is an opaque position in the completion outbox; the empty
@@ -31,6 +49,6 @@ type CompletionEvent struct {
 // Capabilities must agree.
 type UnimplementedEvents struct{}
 
-func (UnimplementedEvents) ReadCompletions(context.Context, EventCursor, int) ([]CompletionEvent, EventCursor, error) {
-	return nil, "", ff.Unavailable("subscribe_completion")
+func (UnimplementedEvents) ReadCompletions(context.Context, ReadCompletionsParams) (CompletionPage, error) {
+	return CompletionPage{}, ff.Unavailable("subscribe_completion")
 }

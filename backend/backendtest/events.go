@@ -119,42 +119,43 @@ func testEventsCursorPaging(t *testing.T, h Harness) {
 		sizes []int
 	)
 	for range 10 {
-		evs, next, err := e.b.ReadCompletions(e.ctx, cur, 2)
+		page, err := e.b.ReadCompletions(e.ctx, backend.ReadCompletionsParams{After: cur, Limit: 2})
 		require.NoError(t, err)
-		if len(evs) == 0 {
+		if len(page.Events) == 0 {
+			require.Equal(t, cur, page.Next, "an empty read resumes from the same cursor")
 			break
 		}
-		require.NotEmpty(t, next, "a non-empty read returns a cursor")
-		sizes = append(sizes, len(evs))
-		for _, ev := range evs {
+		require.NotEmpty(t, page.Next, "a non-empty read returns a cursor")
+		sizes = append(sizes, len(page.Events))
+		for _, ev := range page.Events {
 			got = append(got, ev.ExecutionID)
 		}
-		cur = next
+		cur = page.Next
 	}
 	require.Equal(t, []int{2, 2, 1}, sizes)
 	require.Equal(t, order, got)
 
 	// Reading again from the last cursor gives nothing until a new event
 	// commits, then exactly that event.
-	evs, _, err := e.b.ReadCompletions(e.ctx, cur, 10)
+	page, err := e.b.ReadCompletions(e.ctx, backend.ReadCompletionsParams{After: cur, Limit: 10})
 	require.NoError(t, err)
-	require.Empty(t, evs)
+	require.Empty(t, page.Events)
 	id := e.createIn("cp")
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: e.claim("cp").Handle}))
-	evs, _, err = e.b.ReadCompletions(e.ctx, cur, 10)
+	page, err = e.b.ReadCompletions(e.ctx, backend.ReadCompletionsParams{After: cur, Limit: 10})
 	require.NoError(t, err)
-	require.Len(t, evs, 1)
-	require.Equal(t, id, evs[0].ExecutionID)
+	require.Len(t, page.Events, 1)
+	require.Equal(t, id, page.Events[0].ExecutionID)
 
 	// A cursor taken mid-way resumes mid-way.
-	first, mid, err := e.b.ReadCompletions(e.ctx, "", 3)
+	first, err := e.b.ReadCompletions(e.ctx, backend.ReadCompletionsParams{Limit: 3})
 	require.NoError(t, err)
-	require.Len(t, first, 3)
-	rest, _, err := e.b.ReadCompletions(e.ctx, mid, 100)
+	require.Len(t, first.Events, 3)
+	rest, err := e.b.ReadCompletions(e.ctx, backend.ReadCompletionsParams{After: first.Next, Limit: 100})
 	require.NoError(t, err)
-	require.Len(t, rest, 3)
-	require.Equal(t, order[3], rest[0].ExecutionID)
-	require.Equal(t, id, rest[2].ExecutionID)
+	require.Len(t, rest.Events, 3)
+	require.Equal(t, order[3], rest.Events[0].ExecutionID)
+	require.Equal(t, id, rest.Events[2].ExecutionID)
 }
 
 // A subscriber to a lane is woken when work is created there. The wait

@@ -178,13 +178,13 @@ func (e *env) completions() []backend.CompletionEvent {
 	var all []backend.CompletionEvent
 	var cur backend.EventCursor
 	for range 1000 {
-		evs, next, err := e.b.ReadCompletions(e.ctx, cur, 100)
+		page, err := e.b.ReadCompletions(e.ctx, backend.ReadCompletionsParams{After: cur, Limit: 100})
 		require.NoError(e.t, err)
-		if len(evs) == 0 {
+		if len(page.Events) == 0 {
 			return all
 		}
-		all = append(all, evs...)
-		cur = next
+		all = append(all, page.Events...)
+		cur = page.Next
 	}
 	e.t.Fatal("completion outbox did not end after 1000 pages")
 	return nil

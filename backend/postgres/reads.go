@@ -217,23 +217,23 @@ func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (bac
 // commits late is never skipped. When rows already committed are held back
 // by a running transaction, the read waits (up to completionSettle) for
 // the horizon to pass them, so a reader sees its own completed work.
-func (b *Backend) ReadCompletions(ctx context.Context, after backend.EventCursor, limit int) ([]backend.CompletionEvent, backend.EventCursor, error) {
-	if limit <= 0 || limit > 1000 {
-		return nil, after, ff.Validation(ff.ErrInvalidInput, "limit %d outside [1, 1000]", limit)
+func (b *Backend) ReadCompletions(ctx context.Context, p backend.ReadCompletionsParams) (backend.CompletionPage, error) {
+	if p.Limit <= 0 || p.Limit > 1000 {
+		return backend.CompletionPage{}, ff.Validation(ff.ErrInvalidInput, "limit %d outside [1, 1000]", p.Limit)
 	}
-	xid, id, err := parseCursor(after)
+	xid, id, err := parseCursor(p.After)
 	if err != nil {
-		return nil, after, err
+		return backend.CompletionPage{}, err
 	}
 	deadline := time.Now().Add(completionSettle)
 	for {
-		out, next, held, err := b.readCompletionsOnce(ctx, xid, id, limit, after)
-		if err != nil || held == 0 || len(out) == limit || time.Now().After(deadline) {
-			return out, next, err
+		out, next, held, err := b.readCompletionsOnce(ctx, xid, id, p.Limit, p.After)
+		if err != nil || held == 0 || len(out) == p.Limit || time.Now().After(deadline) {
+			return backend.CompletionPage{Events: out, Next: next}, err
 		}
 		select {
 		case <-ctx.Done():
-			return out, next, nil
+			return backend.CompletionPage{Events: out, Next: next}, nil
 		case <-time.After(5 * time.Millisecond):
 		}
 	}

@@ -16,22 +16,33 @@ const maxEventBatch = 1000
 // when there is nothing new). A cursor is the decimal outbox id; the
 // single writer commits ids in order, so no event can appear later below
 // a cursor already returned.
-func (b *Backend) ReadCompletions(ctx context.Context, after backend.EventCursor, limit int) ([]backend.CompletionEvent, backend.EventCursor, error) {
+func (b *Backend) ReadCompletions(ctx context.Context, p backend.ReadCompletionsParams) (backend.CompletionPage, error) {
+	limit := p.Limit
 	switch {
 	case limit < 0:
-		return nil, after, ff.Validation(ff.ErrInvalidInput, "limit %d: must not be negative", limit)
+		return backend.CompletionPage{}, ff.Validation(ff.ErrInvalidInput, "limit %d: must not be negative", limit)
 	case limit == 0:
 		limit = 100
 	case limit > maxEventBatch:
 		limit = maxEventBatch
 	}
-	from, err := parseCursor(after)
+	from, err := parseCursor(p.After)
 	if err != nil {
-		return nil, after, err
+		return backend.CompletionPage{}, err
 	}
 	if err := b.readable("sqlite: read completions"); err != nil {
-		return nil, after, err
+		return backend.CompletionPage{}, err
 	}
+	evs, next, err := b.readCompletions(ctx, from, limit, p.After)
+	if err != nil {
+		return backend.CompletionPage{}, err
+	}
+	return backend.CompletionPage{Events: evs, Next: next}, nil
+}
+
+// readCompletions reads up to limit events after outbox id from; after is
+// the cursor returned when there are none.
+func (b *Backend) readCompletions(ctx context.Context, from int64, limit int, after backend.EventCursor) ([]backend.CompletionEvent, backend.EventCursor, error) {
 	rows, err := b.r.QueryContext(ctx, `SELECT id, execution_id, lane, outcome, at_ms FROM ff_completion_event
 WHERE id > ? ORDER BY id LIMIT ?`, from, limit)
 	if err != nil {
