@@ -117,7 +117,7 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, ff.PublicDelayed, st)
 
 	e.clock.Advance(2 * time.Second)
-	_, err = e.b.PromoteDelayed(ctx, 10)
+	_, err = e.b.PromoteDelayed(ctx, backend.SweepParams{Limit: 10})
 	require.NoError(t, err)
 	tasks, err = e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w2", Lanes: []string{"l"}})
 	require.NoError(t, err)

@@ -17,7 +17,7 @@ type attemptTimeout struct {
 func (r *attemptTimeout) name() string { return "attempt_timeout" }
 
 func (r *attemptTimeout) runOnce(ctx context.Context) (int, error) {
-	n, err := r.m.ExpireAttemptTimeouts(ctx, r.batch)
+	n, err := r.m.ExpireAttemptTimeouts(ctx, backend.SweepParams{Limit: r.batch})
 	if err != nil {
 		return n, fmt.Errorf("expire attempt timeouts: %w", err)
 	}

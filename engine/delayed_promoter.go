@@ -18,7 +18,7 @@ type delayedPromoter struct {
 func (r *delayedPromoter) name() string { return "delayed_promoter" }
 
 func (r *delayedPromoter) runOnce(ctx context.Context) (int, error) {
-	n, err := r.m.PromoteDelayed(ctx, r.batch)
+	n, err := r.m.PromoteDelayed(ctx, backend.SweepParams{Limit: r.batch})
 	if err != nil {
 		return n, fmt.Errorf("promote delayed: %w", err)
 	}

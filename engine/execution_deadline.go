@@ -17,7 +17,7 @@ type executionDeadline struct {
 func (r *executionDeadline) name() string { return "execution_deadline" }
 
 func (r *executionDeadline) runOnce(ctx context.Context) (int, error) {
-	n, err := r.m.ExpireDeadlines(ctx, r.batch)
+	n, err := r.m.ExpireDeadlines(ctx, backend.SweepParams{Limit: r.batch})
 	if err != nil {
 		return n, fmt.Errorf("expire deadlines: %w", err)
 	}

@@ -18,7 +18,7 @@ type leaseExpiry struct {
 func (r *leaseExpiry) name() string { return "lease_expiry" }
 
 func (r *leaseExpiry) runOnce(ctx context.Context) (int, error) {
-	n, err := r.m.ExpireLeases(ctx, r.batch)
+	n, err := r.m.ExpireLeases(ctx, backend.SweepParams{Limit: r.batch})
 	if err != nil {
 		return n, fmt.Errorf("expire leases: %w", err)
 	}

@@ -102,11 +102,11 @@ func (s *Supervisor) run(ctx context.Context, done chan struct{}) {
 			return
 		case <-t.C:
 		}
-		lease, ok, err := s.m.TryAcquireLeader(ctx, s.cfg.LeaderName)
+		lease, err := s.m.TryAcquireLeader(ctx, backend.LeaderParams{Name: s.cfg.LeaderName})
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.LogAttrs(ctx, slog.LevelWarn, "reconciler leadership acquisition failed", slog.Any("error", err))
-		case ok:
+		case err == nil && lease != nil:
 			s.lead(ctx, lease)
 			t.Reset(0)
 			continue

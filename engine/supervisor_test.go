@@ -55,7 +55,7 @@ func (f *scriptedMaintenance) record(op string) {
 	f.calls[op]++
 }
 
-func (f *scriptedMaintenance) ExpireLeases(context.Context, int) (int, error) {
+func (f *scriptedMaintenance) ExpireLeases(context.Context, backend.SweepParams) (int, error) {
 	f.record("lease_expiry")
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -67,34 +67,34 @@ func (f *scriptedMaintenance) ExpireLeases(context.Context, int) (int, error) {
 	return n, nil
 }
 
-func (f *scriptedMaintenance) ExpireAttemptTimeouts(context.Context, int) (int, error) {
+func (f *scriptedMaintenance) ExpireAttemptTimeouts(context.Context, backend.SweepParams) (int, error) {
 	f.record("attempt_timeout")
 	return 0, nil
 }
 
-func (f *scriptedMaintenance) ExpireDeadlines(context.Context, int) (int, error) {
+func (f *scriptedMaintenance) ExpireDeadlines(context.Context, backend.SweepParams) (int, error) {
 	f.record("execution_deadline")
 	return 0, errors.New("boom")
 }
 
-func (f *scriptedMaintenance) PromoteDelayed(context.Context, int) (int, error) {
+func (f *scriptedMaintenance) PromoteDelayed(context.Context, backend.SweepParams) (int, error) {
 	f.record("delayed_promoter")
 	return 0, nil
 }
 
-func (f *scriptedMaintenance) TryAcquireLeader(context.Context, string) (backend.LeaderLease, bool, error) {
+func (f *scriptedMaintenance) TryAcquireLeader(context.Context, backend.LeaderParams) (backend.LeaderLease, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.acquire++
 	if !f.grant {
-		return nil, false, nil
+		return nil, nil
 	}
 	l := &scriptedLease{lost: make(chan struct{}), released: make(chan struct{})}
 	f.leases = append(f.leases, l)
-	return l, true, nil
+	return l, nil
 }
 
-func (f *scriptedMaintenance) SubscribeWork([]string) (<-chan struct{}, func()) {
+func (f *scriptedMaintenance) SubscribeWork(context.Context, backend.SubscribeWorkParams) (<-chan struct{}, func()) {
 	return make(chan struct{}), func() {}
 }
 

@@ -52,7 +52,7 @@ func (s *Server) claimWait(ctx context.Context, p backend.ClaimParams, wait time
 	if wait <= 0 {
 		return s.b.Claim(ctx, p)
 	}
-	wake, unsubscribe := s.b.SubscribeWork(p.Lanes)
+	wake, unsubscribe := s.b.SubscribeWork(ctx, backend.SubscribeWorkParams{Lanes: p.Lanes})
 	defer unsubscribe()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
@@ -64,7 +64,10 @@ func (s *Server) claimWait(ctx context.Context, p backend.ClaimParams, wait time
 			return tasks, err
 		}
 		select {
-		case <-wake:
+		case _, open := <-wake:
+			if !open {
+				wake = nil // the subscription ended with ctx: wait for ctx.Done
+			}
 		case <-poll.C:
 		case <-deadline.C:
 			return nil, nil

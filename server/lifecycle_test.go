@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/server"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
@@ -174,7 +175,7 @@ func TestDelayThenResume(t *testing.T) {
 
 		// The promoter makes it eligible; the claim resumes the attempt.
 		e.store.clock.Advance(61 * time.Second)
-		n, err := e.store.b.PromoteDelayed(t.Context(), 100)
+		n, err := e.store.b.PromoteDelayed(t.Context(), backend.SweepParams{Limit: 100})
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		again := e.claimOne("default")

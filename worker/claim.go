@@ -16,7 +16,7 @@ import (
 func (w *Worker) claimLoop(ctx context.Context) {
 	var wake <-chan struct{}
 	if s, ok := w.transport.(WorkSubscriber); ok {
-		ch, unsubscribe := s.SubscribeWork(w.cfg.Lanes)
+		ch, unsubscribe := s.SubscribeWork(ctx, backend.SubscribeWorkParams{Lanes: w.cfg.Lanes})
 		defer unsubscribe()
 		wake = ch
 	}

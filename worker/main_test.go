@@ -161,8 +161,8 @@ func maintain(t *testing.T, b backend.Backend) {
 				return
 			case <-tick.C:
 			}
-			_, _ = b.ExpireLeases(ctx, 100)
-			_, _ = b.PromoteDelayed(ctx, 100)
+			_, _ = b.ExpireLeases(ctx, backend.SweepParams{Limit: 100})
+			_, _ = b.PromoteDelayed(ctx, backend.SweepParams{Limit: 100})
 		}
 	}()
 	t.Cleanup(func() {

@@ -30,7 +30,7 @@ type Transport interface {
 // Wake-ups are hints: they coalesce and may be spurious, so the worker
 // always re-claims and keeps a short poll as a fallback.
 type WorkSubscriber interface {
-	SubscribeWork(lanes []string) (<-chan struct{}, func())
+	SubscribeWork(ctx context.Context, p backend.SubscribeWorkParams) (<-chan struct{}, func())
 }
 
 var _ Transport = backend.Backend(nil)

@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ func init() {
 	register("Events/CursorPaging", testEventsCursorPaging)
 	register("Events/SubscribeWork", testEventsSubscribeWork)
 	register("Events/SubscribeWorkWokenBySweeps", testEventsSubscribeWorkSweeps)
+	register("Events/SubscribeWorkEnds", testEventsSubscribeWorkEnds)
 }
 
 // Every way of ending an execution writes exactly one completion event
@@ -162,7 +164,7 @@ func testEventsCursorPaging(t *testing.T, h Harness) {
 // is generous: this checks the wake-up happens, not how fast.
 func testEventsSubscribeWork(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	ch, cancel := e.b.SubscribeWork([]string{"wake"})
+	ch, cancel := e.b.SubscribeWork(e.ctx, backend.SubscribeWorkParams{Lanes: []string{"wake"}})
 	defer cancel()
 	drain(ch) // a wake-up the subscription itself may have produced
 	e.createIn("wake")
@@ -170,6 +172,40 @@ func testEventsSubscribeWork(t *testing.T, h Harness) {
 	e.claim("wake")
 	cancel()
 	cancel() // idempotent
+}
+
+// A subscription ends, and its channel closes, when its context is done
+// or its cancel function is called; calling cancel afterwards is safe.
+func testEventsSubscribeWorkEnds(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ctx, stop := context.WithCancel(e.ctx)
+	byCtx, cancel := e.b.SubscribeWork(ctx, backend.SubscribeWorkParams{Lanes: []string{"ends"}})
+	defer cancel()
+	stop()
+	e.awaitClosed(byCtx, "its context ended")
+	e.createIn("ends") // no send on the closed channel
+	cancel()
+
+	byCancel, cancel2 := e.b.SubscribeWork(e.ctx, backend.SubscribeWorkParams{Lanes: []string{"ends"}})
+	cancel2()
+	e.awaitClosed(byCancel, "its cancel function was called")
+}
+
+// awaitClosed waits (generously) for ch to be closed, skipping a wake-up
+// still pending on it.
+func (e *env) awaitClosed(ch <-chan struct{}, what string) {
+	e.t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case _, open := <-ch:
+			if !open {
+				return
+			}
+		case <-timeout:
+			e.t.Fatalf("the subscription's channel is still open after %s", what)
+		}
+	}
 }
 
 // awaitWake waits (generously) for a wake-up on ch.
@@ -194,7 +230,7 @@ func drain(ch <-chan struct{}) {
 // promotion of delayed work and expiry of a lease.
 func testEventsSubscribeWorkSweeps(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	ch, cancel := e.b.SubscribeWork([]string{"sweep"})
+	ch, cancel := e.b.SubscribeWork(e.ctx, backend.SubscribeWorkParams{Lanes: []string{"sweep"}})
 	defer cancel()
 	e.create(backend.CreateExecutionParams{Lane: "sweep", DelayUntilMs: e.now() + 1_000})
 	drain(ch)

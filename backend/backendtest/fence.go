@@ -55,7 +55,7 @@ func testFenceRenewDefersExpiry(t *testing.T, h Harness) {
 	task := e.claim("r")
 	for range 5 {
 		e.advance(defaultTTL - 1)
-		n, err := e.b.ExpireLeases(e.ctx, 100)
+		n, err := e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 100})
 		require.NoError(t, err)
 		require.Zero(t, n, "a renewed lease is not due")
 		_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
@@ -132,7 +132,7 @@ func testFenceExpiredLeaseRejectsOwner(t *testing.T, h Harness) {
 	requireKind(t, err, ff.ErrNotFound, "a rejected complete stores no result")
 	require.Empty(t, e.completions())
 
-	_, err = e.b.ExpireLeases(e.ctx, 100)
+	_, err = e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(t, err)
 	e.consistent(id)
 	re := e.claimWith(claimParams("w2", "x"))
@@ -171,13 +171,13 @@ func testFenceExpireLeasesSweep(t *testing.T, h Harness) {
 	task := e.claim("sw")
 
 	e.advance(defaultTTL - 1)
-	n, err := e.b.ExpireLeases(e.ctx, 100)
+	n, err := e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(t, err)
 	require.Zero(t, n, "a live lease is not swept")
 	e.advance(1)
 	e.claimNone("sw") // due, but not yet marked: only the sweep makes it reclaimable
 
-	n, err = e.b.ExpireLeases(e.ctx, 100)
+	n, err = e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	s := e.state(id, ff.PublicActive)
@@ -187,7 +187,7 @@ func testFenceExpireLeasesSweep(t *testing.T, h Harness) {
 	require.Len(t, as, 1)
 	require.Equal(t, ff.AttemptInterruptedReclaimed, as[0].Lifecycle)
 	require.Equal(t, e.now(), as[0].EndedAtMs)
-	n, err = e.b.ExpireLeases(e.ctx, 100)
+	n, err = e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(t, err)
 	require.Zero(t, n, "an expired lease is marked once")
 

@@ -243,7 +243,7 @@ func (e *env) nothingWritten() {
 func (e *env) expireLease(task backend.ClaimedTask) {
 	e.t.Helper()
 	e.advance(int64(task.Handle.Lease.LeaseTTLMs))
-	n, err := e.b.ExpireLeases(e.ctx, 100)
+	n, err := e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(e.t, err)
 	require.Equal(e.t, 1, n, "ExpireLeases should handle exactly the one due lease")
 	e.consistent(task.ExecutionID)
@@ -252,7 +252,7 @@ func (e *env) expireLease(task backend.ClaimedTask) {
 // promote runs PromoteDelayed and returns how many executions it moved.
 func (e *env) promote() int {
 	e.t.Helper()
-	n, err := e.b.PromoteDelayed(e.ctx, 100)
+	n, err := e.b.PromoteDelayed(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(e.t, err)
 	return n
 }

@@ -31,14 +31,14 @@ func attemptTimeout(ms int64) *ff.ExecutionPolicy {
 
 func (e *env) expireTimeouts() int {
 	e.t.Helper()
-	n, err := e.b.ExpireAttemptTimeouts(e.ctx, 100)
+	n, err := e.b.ExpireAttemptTimeouts(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(e.t, err)
 	return n
 }
 
 func (e *env) expireDeadlines() int {
 	e.t.Helper()
-	n, err := e.b.ExpireDeadlines(e.ctx, 100)
+	n, err := e.b.ExpireDeadlines(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(e.t, err)
 	return n
 }
@@ -193,7 +193,7 @@ func testDeadlineTerminalUntouched(t *testing.T, h Harness) {
 	e.advance(5_000)
 	require.Zero(t, e.expireDeadlines())
 	require.Zero(t, e.expireTimeouts())
-	n, err := e.b.ExpireLeases(e.ctx, 100)
+	n, err := e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 100})
 	require.NoError(t, err)
 	require.Zero(t, n)
 	e.state(id, ff.PublicCompleted)
@@ -207,10 +207,10 @@ func testMaintenanceLimits(t *testing.T, h Harness) {
 		e.create(backend.CreateExecutionParams{Lane: "ml", DelayUntilMs: e.now() + 100})
 	}
 	e.advance(100)
-	n, err := e.b.PromoteDelayed(e.ctx, 2)
+	n, err := e.b.PromoteDelayed(e.ctx, backend.SweepParams{Limit: 2})
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
-	n, err = e.b.PromoteDelayed(e.ctx, 2)
+	n, err = e.b.PromoteDelayed(e.ctx, backend.SweepParams{Limit: 2})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
@@ -218,10 +218,10 @@ func testMaintenanceLimits(t *testing.T, h Harness) {
 		e.claim("ml")
 	}
 	e.advance(defaultTTL)
-	n, err = e.b.ExpireLeases(e.ctx, 2)
+	n, err = e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 2})
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
-	n, err = e.b.ExpireLeases(e.ctx, 2)
+	n, err = e.b.ExpireLeases(e.ctx, backend.SweepParams{Limit: 2})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	for _, s := range e.listAll(backend.ListExecutionsParams{Lane: "ml"}) {

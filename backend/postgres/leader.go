@@ -19,21 +19,22 @@ const leaderCheckInterval = time.Second
 // connection. The lock is keyed by schema and name, so schemas sharing a
 // database elect independently. Leadership ends when the connection dies
 // (the server releases the lock with the session) or on Release.
-func (b *Backend) TryAcquireLeader(ctx context.Context, name string) (backend.LeaderLease, bool, error) {
+func (b *Backend) TryAcquireLeader(ctx context.Context, p backend.LeaderParams) (backend.LeaderLease, error) {
+	name := p.Name
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
-		return nil, false, mapPgError("leader: acquire", err)
+		return nil, mapPgError("leader: acquire", err)
 	}
 	var ok bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(
 		('x' || substr(md5('flowfabric:leader:' || current_schema() || ':' || $1), 1, 16))::bit(64)::bigint)`, name).Scan(&ok); err != nil {
 		conn.Release()
-		return nil, false, mapPgError("leader: lock", err)
+		return nil, mapPgError("leader: lock", err)
 	}
 	if !ok {
 		// Nothing is held on the session: it goes back to the pool.
 		conn.Release()
-		return nil, false, nil
+		return nil, nil
 	}
 	// The session now holds the lock: it leaves the pool for good, and the
 	// lock lives exactly as long as it.
@@ -41,12 +42,12 @@ func (b *Backend) TryAcquireLeader(ctx context.Context, name string) (backend.Le
 	var key int64
 	if err := raw.QueryRow(ctx, `SELECT ('x' || substr(md5('flowfabric:leader:' || current_schema() || ':' || $1), 1, 16))::bit(64)::bigint`, name).Scan(&key); err != nil {
 		_ = raw.Close(context.WithoutCancel(ctx))
-		return nil, false, mapPgError("leader: key", err)
+		return nil, mapPgError("leader: key", err)
 	}
 	l := &leaderLease{conn: raw, key: key, lost: make(chan struct{}), stop: make(chan struct{})}
 	l.wg.Add(1)
 	go l.watch()
-	return l, true, nil
+	return l, nil
 }
 
 type leaderLease struct {

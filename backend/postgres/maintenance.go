@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 // sweepLimit is the batch of a sweep asked for limit: 1000 unless limit
@@ -77,19 +78,19 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply
 }
 
 // ExpireLeases implements backend.Maintenance.
-func (b *Backend) ExpireLeases(ctx context.Context, limit int) (int, error) {
+func (b *Backend) ExpireLeases(ctx context.Context, p backend.SweepParams) (int, error) {
 	return b.sweep(ctx, "expire leases", `SELECT id FROM ff_execution
 		WHERE ownership_state = 'leased' AND NOT ready AND lease_expires_at_ms <= coalesce($1::bigint, ff_now_ms())
-		ORDER BY lease_expires_at_ms`, limit, func(e *ff.Execution, now int64) *ff.Effects {
+		ORDER BY lease_expires_at_ms`, p.Limit, func(e *ff.Execution, now int64) *ff.Effects {
 		return e.MarkLeaseExpired(now)
 	})
 }
 
 // ExpireAttemptTimeouts implements backend.Maintenance.
-func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, limit int) (int, error) {
+func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, p backend.SweepParams) (int, error) {
 	return b.sweep(ctx, "expire attempt timeouts", `SELECT id FROM ff_execution
 		WHERE attempt_deadline_ms > 0 AND attempt_deadline_ms <= coalesce($1::bigint, ff_now_ms())
-		ORDER BY attempt_deadline_ms`, limit, func(e *ff.Execution, now int64) *ff.Effects {
+		ORDER BY attempt_deadline_ms`, p.Limit, func(e *ff.Execution, now int64) *ff.Effects {
 		if !e.AttemptTimedOut(now) {
 			return nil
 		}
@@ -98,11 +99,11 @@ func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, limit int) (int, er
 }
 
 // ExpireDeadlines implements backend.Maintenance.
-func (b *Backend) ExpireDeadlines(ctx context.Context, limit int) (int, error) {
+func (b *Backend) ExpireDeadlines(ctx context.Context, p backend.SweepParams) (int, error) {
 	return b.sweep(ctx, "expire deadlines", `SELECT id FROM ff_execution
 		WHERE execution_deadline_ms > 0 AND lifecycle_phase <> 'terminal'
 		AND execution_deadline_ms <= coalesce($1::bigint, ff_now_ms())
-		ORDER BY execution_deadline_ms`, limit, func(e *ff.Execution, now int64) *ff.Effects {
+		ORDER BY execution_deadline_ms`, p.Limit, func(e *ff.Execution, now int64) *ff.Effects {
 		if !e.DeadlinePassed(now) {
 			return nil
 		}
@@ -124,8 +125,8 @@ FROM due WHERE e.id = due.id AND e.lifecycle_phase = 'runnable'
 RETURNING e.lane`
 
 // PromoteDelayed implements backend.Maintenance.
-func (b *Backend) PromoteDelayed(ctx context.Context, limit int) (int, error) {
-	limit = sweepLimit(limit)
+func (b *Backend) PromoteDelayed(ctx context.Context, p backend.SweepParams) (int, error) {
+	limit := sweepLimit(p.Limit)
 	rows, err := b.pool.Query(ctx, promoteSQL, b.nowArg(), limit)
 	if err != nil {
 		return 0, mapPgError("promote delayed", err)

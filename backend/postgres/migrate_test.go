@@ -77,15 +77,15 @@ func TestLeaderElection(t *testing.T) {
 	require.NoError(t, err)
 	defer b.Close()
 
-	la, ok, err := a.TryAcquireLeader(ctx, "reconcilers")
+	la, err := a.TryAcquireLeader(ctx, backend.LeaderParams{Name: "reconcilers"})
 	require.NoError(t, err)
-	require.True(t, ok)
-	_, ok, err = b.TryAcquireLeader(ctx, "reconcilers")
+	require.NotNil(t, la)
+	held, err := b.TryAcquireLeader(ctx, backend.LeaderParams{Name: "reconcilers"})
 	require.NoError(t, err)
-	require.False(t, ok, "a second leader while the first holds the lock")
-	other, ok, err := b.TryAcquireLeader(ctx, "something-else")
+	require.Nil(t, held, "a second leader while the first holds the lock")
+	other, err := b.TryAcquireLeader(ctx, backend.LeaderParams{Name: "something-else"})
 	require.NoError(t, err)
-	require.True(t, ok, "names elect independently")
+	require.NotNil(t, other, "names elect independently")
 	require.NoError(t, other.Release(ctx))
 
 	require.NoError(t, la.Release(ctx))
@@ -94,9 +94,9 @@ func TestLeaderElection(t *testing.T) {
 	default:
 		t.Fatal("Lost not closed after Release")
 	}
-	lb, ok, err := b.TryAcquireLeader(ctx, "reconcilers")
+	lb, err := b.TryAcquireLeader(ctx, backend.LeaderParams{Name: "reconcilers"})
 	require.NoError(t, err)
-	require.True(t, ok, "takes over after release")
+	require.NotNil(t, lb, "takes over after release")
 
 	// Killing the leader's session ends leadership.
 	// Only the session holding this schema's key is terminated, so tests
@@ -112,9 +112,9 @@ func TestLeaderElection(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("leadership not reported lost after the session died")
 	}
-	la2, ok, err := a.TryAcquireLeader(ctx, "reconcilers")
+	la2, err := a.TryAcquireLeader(ctx, backend.LeaderParams{Name: "reconcilers"})
 	require.NoError(t, err)
-	require.True(t, ok)
+	require.NotNil(t, la2)
 	require.NoError(t, la2.Release(ctx))
 }
 
@@ -124,7 +124,7 @@ func TestCrossProcessWakeup(t *testing.T) {
 	b, err := postgres.Open(ctx, postgres.Options{URL: url})
 	require.NoError(t, err)
 	defer b.Close()
-	ch, cancel := a.SubscribeWork([]string{"wake"})
+	ch, cancel := a.SubscribeWork(ctx, backend.SubscribeWorkParams{Lanes: []string{"wake"}})
 	defer cancel()
 	// The listener connects asynchronously; keep creating until a
 	// wake-up arrives through the database (b and a share no memory).

@@ -178,10 +178,19 @@ func (b *Backend) nowArg() any {
 	return b.clock.Now().UnixMilli()
 }
 
-// SubscribeWork implements backend.Maintenance.
-func (b *Backend) SubscribeWork(lanes []string) (<-chan struct{}, func()) {
+// SubscribeWork implements backend.Maintenance: wake-ups come from this
+// process's commits and, through LISTEN, from every other process's.
+func (b *Backend) SubscribeWork(ctx context.Context, p backend.SubscribeWorkParams) (<-chan struct{}, func()) {
 	b.notify.ensureListening()
-	return b.hub.Subscribe(lanes)
+	return b.hub.Subscribe(ctx, lanesOrDefault(p.Lanes))
+}
+
+// lanesOrDefault is lanes, or the default lane for none.
+func lanesOrDefault(lanes []string) []string {
+	if len(lanes) == 0 {
+		return []string{"default"}
+	}
+	return lanes
 }
 
 // wake signals, after commit, that work may be claimable on lanes; a

@@ -27,28 +27,29 @@ type leaderLease struct {
 
 // TryAcquireLeader takes leadership of name if nobody in this Backend
 // holds it.
-func (b *Backend) TryAcquireLeader(ctx context.Context, name string) (backend.LeaderLease, bool, error) {
+func (b *Backend) TryAcquireLeader(ctx context.Context, p backend.LeaderParams) (backend.LeaderLease, error) {
+	name := p.Name
 	if err := ctx.Err(); err != nil {
-		return nil, false, ff.Transport("sqlite: acquire leader", err, false)
+		return nil, ff.Transport("sqlite: acquire leader", err, false)
 	}
 	if name == "" {
-		return nil, false, ff.Validation(ff.ErrInvalidInput, "leader name: must not be empty")
+		return nil, ff.Validation(ff.ErrInvalidInput, "leader name: must not be empty")
 	}
 	l := &b.leader
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, false, ff.Transport("sqlite: acquire leader", ErrClosed, false)
+		return nil, ff.Transport("sqlite: acquire leader", ErrClosed, false)
 	}
 	if _, taken := l.held[name]; taken {
-		return nil, false, nil
+		return nil, nil
 	}
 	if l.held == nil {
 		l.held = map[string]*leaderLease{}
 	}
 	lease := &leaderLease{owner: l, name: name, lost: make(chan struct{})}
 	l.held[name] = lease
-	return lease, true, nil
+	return lease, nil
 }
 
 // Lost is closed when the lease is released or the backend closes.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 // The sweeps. Each reads up to limit due rows from its partial due-time
@@ -100,8 +101,8 @@ func (w *writeTx) dueSeqs(op, query string, limit int) ([]int64, error) {
 
 // ExpireLeases marks due leases expired (reclaimable, which wakes the
 // lane) or fails executions at their reclaim cap.
-func (b *Backend) ExpireLeases(ctx context.Context, limit int) (int, error) {
-	return b.sweep(ctx, "sqlite: expire leases", qDueLeases, limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
+func (b *Backend) ExpireLeases(ctx context.Context, p backend.SweepParams) (int, error) {
+	return b.sweep(ctx, "sqlite: expire leases", qDueLeases, p.Limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		fx := e.MarkLeaseExpired(now)
 		return fx, fx != nil
 	})
@@ -109,8 +110,8 @@ func (b *Backend) ExpireLeases(ctx context.Context, limit int) (int, error) {
 
 // ExpireAttemptTimeouts expires executions whose attempt ran past its
 // timeout.
-func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, limit int) (int, error) {
-	return b.sweep(ctx, "sqlite: expire attempt timeouts", qDueAttempts, limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
+func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, p backend.SweepParams) (int, error) {
+	return b.sweep(ctx, "sqlite: expire attempt timeouts", qDueAttempts, p.Limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		if !e.AttemptTimedOut(now) {
 			return nil, false
 		}
@@ -120,8 +121,8 @@ func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, limit int) (int, er
 }
 
 // ExpireDeadlines expires executions past their execution deadline.
-func (b *Backend) ExpireDeadlines(ctx context.Context, limit int) (int, error) {
-	return b.sweep(ctx, "sqlite: expire deadlines", qDueDeadlines, limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
+func (b *Backend) ExpireDeadlines(ctx context.Context, p backend.SweepParams) (int, error) {
+	return b.sweep(ctx, "sqlite: expire deadlines", qDueDeadlines, p.Limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		if !e.DeadlinePassed(now) {
 			return nil, false
 		}
@@ -132,8 +133,8 @@ func (b *Backend) ExpireDeadlines(ctx context.Context, limit int) (int, error) {
 
 // PromoteDelayed makes due delayed executions eligible, waking their
 // lanes.
-func (b *Backend) PromoteDelayed(ctx context.Context, limit int) (int, error) {
-	return b.sweep(ctx, "sqlite: promote delayed", qDueDelayed, limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
+func (b *Backend) PromoteDelayed(ctx context.Context, p backend.SweepParams) (int, error) {
+	return b.sweep(ctx, "sqlite: promote delayed", qDueDelayed, p.Limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		return nil, e.PromoteIfDue(now)
 	})
 }

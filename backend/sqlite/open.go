@@ -242,11 +242,12 @@ func (b *Backend) Ping(ctx context.Context) error {
 
 // SubscribeWork wakes the caller (coalesced) when work may have become
 // claimable on one of lanes in this process.
-func (b *Backend) SubscribeWork(lanes []string) (<-chan struct{}, func()) {
+func (b *Backend) SubscribeWork(ctx context.Context, p backend.SubscribeWorkParams) (<-chan struct{}, func()) {
+	lanes := p.Lanes
 	if len(lanes) == 0 {
 		lanes = []string{"default"}
 	}
-	return b.hub.Subscribe(lanes)
+	return b.hub.Subscribe(ctx, lanes)
 }
 
 // Close ends leadership, waits for in-flight statements and closes both

@@ -4,7 +4,10 @@
 // from the store and keeps a short poll as a fallback.
 package wakeup
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // Hub fans lane notifications out to subscribers.
 type Hub struct {
@@ -19,7 +22,9 @@ func New() *Hub { return &Hub{byLane: map[string]map[*sub]struct{}{}} }
 
 // Subscribe returns a channel with a one-slot buffer that receives when
 // Notify is called for one of lanes, and a function that unsubscribes.
-func (h *Hub) Subscribe(lanes []string) (<-chan struct{}, func()) {
+// Unsubscribing, or ctx ending, removes the subscriber and then closes
+// the channel (after removal no Notify can send on it).
+func (h *Hub) Subscribe(ctx context.Context, lanes []string) (<-chan struct{}, func()) {
 	s := &sub{ch: make(chan struct{}, 1)}
 	h.mu.Lock()
 	for _, l := range lanes {
@@ -32,7 +37,7 @@ func (h *Hub) Subscribe(lanes []string) (<-chan struct{}, func()) {
 	}
 	h.mu.Unlock()
 	var once sync.Once
-	return s.ch, func() {
+	unsubscribe := func() {
 		once.Do(func() {
 			h.mu.Lock()
 			for _, l := range lanes {
@@ -44,7 +49,13 @@ func (h *Hub) Subscribe(lanes []string) (<-chan struct{}, func()) {
 				}
 			}
 			h.mu.Unlock()
+			close(s.ch)
 		})
+	}
+	stop := context.AfterFunc(ctx, unsubscribe)
+	return s.ch, func() {
+		stop()
+		unsubscribe()
 	}
 }
 

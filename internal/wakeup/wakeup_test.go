@@ -1,6 +1,9 @@
 package wakeup
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 func pending(ch <-chan struct{}) bool {
 	select {
@@ -13,8 +16,8 @@ func pending(ch <-chan struct{}) bool {
 
 func TestNotifyWakesOnlyThatLaneAndCoalesces(t *testing.T) {
 	h := New()
-	a, cancelA := h.Subscribe([]string{"a"})
-	ab, cancelAB := h.Subscribe([]string{"a", "b"})
+	a, cancelA := h.Subscribe(context.Background(), []string{"a"})
+	ab, cancelAB := h.Subscribe(context.Background(), []string{"a", "b"})
 	defer cancelAB()
 
 	h.Notify("b")
@@ -35,8 +38,8 @@ func TestNotifyWakesOnlyThatLaneAndCoalesces(t *testing.T) {
 	cancelA()
 	cancelA() // idempotent
 	h.Notify("a")
-	if pending(a) {
-		t.Fatal("woke after unsubscribing")
+	if _, open := <-a; open {
+		t.Fatal("woke after unsubscribing, or the channel was not closed")
 	}
 	if !h.HasSubscribers("a") {
 		t.Fatal("lane a still has the a,b subscriber")
@@ -45,4 +48,22 @@ func TestNotifyWakesOnlyThatLaneAndCoalesces(t *testing.T) {
 	if h.HasSubscribers("a") || h.HasSubscribers("b") {
 		t.Fatal("subscribers left after every cancel")
 	}
+}
+
+// A subscription ends with its context: the subscriber is removed and
+// its channel closed.
+func TestSubscriptionEndsWithContext(t *testing.T) {
+	h := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, unsubscribe := h.Subscribe(ctx, []string{"a"})
+	defer unsubscribe()
+	cancel()
+	if _, open := <-ch; open {
+		t.Fatal("the channel stays open after its context ended")
+	}
+	if h.HasSubscribers("a") {
+		t.Fatal("the subscriber stays after its context ended")
+	}
+	h.Notify("a") // must not send on the closed channel
+	unsubscribe() // after the context ended, still safe
 }
