@@ -14,16 +14,17 @@ type Operator interface {
 	// A terminal execution (so also a repeated cancel) is
 	// execution_not_active.
 	CancelExecution(ctx context.Context, p CancelExecutionParams) (ff.PublicState, error)
-	// ChangePriority sets the priority of a non-terminal execution;
-	// repeating it is harmless.
+	// ChangePriority sets the priority of a non-terminal execution (a
+	// terminal one is execution_not_eligible); repeating it is harmless.
 	ChangePriority(ctx context.Context, p ChangePriorityParams) error
 	// ReplayExecution makes a terminal execution claimable again with a
 	// replay attempt; a non-terminal one (so also a repeated replay
-	// before the next end) is execution_not_terminal.
+	// before the next end) is execution_not_terminal, one over its
+	// replay cap max_replays_exhausted.
 	ReplayExecution(ctx context.Context, p ReplayExecutionParams) (ff.PublicState, error)
-	// RevokeLease revokes the active lease; the holder's next fenced
-	// write fails with lease_revoked. Without an active lease it is
-	// no_active_lease.
+	// RevokeLease revokes the active lease, if any: the holder's next
+	// fenced write fails with lease_revoked and the next claim reclaims
+	// the execution. Repeating it finds no lease and changes nothing.
 	RevokeLease(ctx context.Context, p RevokeLeaseParams) error
 }
 

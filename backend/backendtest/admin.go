@@ -69,19 +69,19 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 		call func(ctx context.Context, b backend.Backend) error
 	}{
 		{"flows", s.Flows, func(ctx context.Context, b backend.Backend) error {
-			_, err := b.DescribeFlow(ctx, "00000000-0000-4000-8000-000000000000")
+			_, err := b.DescribeFlow(ctx, backend.DescribeFlowParams{FlowID: "00000000-0000-4000-8000-000000000000"})
 			return err
 		}},
 		{"waitpoints", s.Waitpoints, func(ctx context.Context, b backend.Backend) error {
-			_, err := b.ListPendingWaitpoints(ctx, ghost)
+			_, err := b.ListPendingWaitpoints(ctx, backend.ListPendingWaitpointsParams{ExecutionID: ghost})
 			return err
 		}},
 		{"budget_admin", s.BudgetAdmin, func(ctx context.Context, b backend.Backend) error {
-			_, err := b.GetBudgetStatus(ctx, "no-such-budget")
+			_, err := b.GetBudgetStatus(ctx, backend.GetBudgetStatusParams{BudgetID: "no-such-budget"})
 			return err
 		}},
 		{"streams", s.Streams, func(ctx context.Context, b backend.Backend) error {
-			_, err := b.ReadSummary(ctx, ghost, 0)
+			_, err := b.ReadSummary(ctx, backend.ReadSummaryParams{ExecutionID: ghost})
 			return err
 		}},
 		{"change_priority", s.ChangePriority, func(ctx context.Context, b backend.Backend) error {
@@ -114,7 +114,7 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 		requireKind(t, e.b.CreateBudget(e.ctx, backend.CreateBudgetParams{BudgetID: "b"}), ff.ErrUnavailable)
 	}
 	if !s.QuotaAdmin {
-		requireKind(t, e.b.CreateQuotaPolicy(e.ctx, backend.CreateQuotaParams{QuotaID: "q"}), ff.ErrUnavailable)
+		requireKind(t, e.b.CreateQuotaPolicy(e.ctx, backend.CreateQuotaPolicyParams{QuotaID: "q"}), ff.ErrUnavailable)
 	}
 	e.nothingWritten()
 }
