@@ -2,6 +2,7 @@ package flowfabric
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -487,7 +488,9 @@ func (e *Execution) Complete(nowMs int64, f Fence, result []byte) (*Effects, Fen
 // FailOutcome is the result of a worker-reported failure.
 type FailOutcome struct {
 	RetryScheduled bool
-	DelayUntilMs   int64 // 0 on replay, when the delay is unknown
+	// DelayUntil is when the retry becomes claimable; zero on replay,
+	// when it is unknown.
+	DelayUntil time.Time
 }
 
 // Fail ends the attempt as failed. With retries left by the policy (and a
@@ -531,7 +534,7 @@ func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass
 			e.ReadyAtMs = 0
 		}
 		e.BlockingDetail = "retry " + strconv.Itoa(e.RetryCount) + " of " + strconv.Itoa(e.Policy.MaxRetries()) + " after: " + truncate(reason, 200)
-		return FailOutcome{RetryScheduled: true, DelayUntilMs: nowMs + delay}, fx, FenceResult{}, nil
+		return FailOutcome{RetryScheduled: true, DelayUntil: TimeFromMs(nowMs + delay)}, fx, FenceResult{}, nil
 	}
 	e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, fx)
 	return FailOutcome{}, fx, FenceResult{}, nil

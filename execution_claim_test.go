@@ -79,7 +79,7 @@ func TestClaimProgression(t *testing.T) {
 		{"retry from WR", func() {
 			out, _, _, err := e.Fail(now, last.Lease.Fence(), "boom", ff.FailureTransient, nil)
 			noErr(t, err)
-			if !out.RetryScheduled || out.DelayUntilMs != now {
+			if !out.RetryScheduled || ff.MsFromTime(out.DelayUntil) != now {
 				t.Fatalf("fail outcome %+v", out)
 			}
 			wantVec(t, e, vecWR)

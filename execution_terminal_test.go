@@ -92,7 +92,7 @@ func TestFailSchedulesRetry(t *testing.T) {
 	out, fx, fr, err := e.Fail(now, f, "boom", ff.FailureTransient, nil)
 	noErr(t, err)
 	checkExec(t, e)
-	if out != (ff.FailOutcome{RetryScheduled: true, DelayUntilMs: now + 5000}) || fr != (ff.FenceResult{}) {
+	if out != (ff.FailOutcome{RetryScheduled: true, DelayUntil: ff.TimeFromMs(now + 5000)}) || fr != (ff.FenceResult{}) {
 		t.Fatalf("outcome %+v fr %+v", out, fr)
 	}
 	wantVec(t, e, vecBR)
@@ -148,8 +148,8 @@ func TestFailExponentialBackoffUsesRetriesSoFar(t *testing.T) {
 	for i, wantDelay := range []int64{500, 1000, 2000} {
 		out, _, _, err := e.Fail(now, f, "x", ff.FailureTransient, rnd)
 		noErr(t, err)
-		if out.DelayUntilMs != now+wantDelay || e.ReadyAtMs != now+wantDelay {
-			t.Fatalf("retry %d: delay until %d, want %d", i+1, out.DelayUntilMs, now+wantDelay)
+		if ff.MsFromTime(out.DelayUntil) != now+wantDelay || e.ReadyAtMs != now+wantDelay {
+			t.Fatalf("retry %d: delay until %d, want %d", i+1, ff.MsFromTime(out.DelayUntil), now+wantDelay)
 		}
 		now = e.ReadyAtMs
 		e.PromoteIfDue(now)
@@ -164,7 +164,7 @@ func TestFailZeroBackoffIsReadyAtOnce(t *testing.T) {
 	noErr(t, err)
 	checkExec(t, e)
 	wantVec(t, e, vecWR)
-	if out != (ff.FailOutcome{RetryScheduled: true, DelayUntilMs: t0 + 1}) || e.ReadyAtMs != 0 {
+	if out != (ff.FailOutcome{RetryScheduled: true, DelayUntil: ff.TimeFromMs(t0 + 1)}) || e.ReadyAtMs != 0 {
 		t.Fatalf("outcome %+v ready %d", out, e.ReadyAtMs)
 	}
 }
@@ -250,7 +250,7 @@ func TestFailReplay(t *testing.T) {
 				t.Fatalf("replay: fx %+v fr %+v err %v", fx, fr, err)
 			}
 			// delay_until 0 is the "unknown on replay" sentinel.
-			if out != (ff.FailOutcome{RetryScheduled: true, DelayUntilMs: 0}) {
+			if out != (ff.FailOutcome{RetryScheduled: true}) {
 				t.Fatalf("replay outcome %+v", out)
 			}
 			if e.State != before.State || e.RetryCount != 1 || e.UpdatedAtMs != before.UpdatedAtMs {

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
 )
@@ -41,7 +42,7 @@ type CompletionEvent struct {
 	ExecutionID ff.ExecutionID
 	Lane        string
 	Outcome     ff.TerminalOutcome
-	AtMs        int64
+	At          time.Time
 }
 
 // UnimplementedEvents answers every event operation with

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
 )
@@ -66,8 +67,8 @@ type CreateExecutionParams struct {
 	Priority             int64  // clamped to [0, 9000]
 	RequiredCapabilities []string
 	IdempotencyKey       string
-	DelayUntilMs         int64 // 0 = claimable at once
-	DeadlineAtMs         int64 // 0 = none (the policy may set a relative one)
+	DelayUntil           time.Time // zero = claimable at once
+	DeadlineAt           time.Time // zero = none (the policy may set a relative one)
 	Tags                 map[string]string
 	Policy               *ff.ExecutionPolicy
 }
@@ -78,7 +79,7 @@ func (p CreateExecutionParams) Spec() ff.CreateSpec {
 		ID: p.ExecutionID, Namespace: p.Namespace, Lane: p.Lane, Kind: p.Kind,
 		Priority: p.Priority, Capabilities: p.RequiredCapabilities, Tags: p.Tags,
 		Policy: p.Policy, IdempotencyKey: p.IdempotencyKey, Input: p.Input,
-		DelayUntilMs: p.DelayUntilMs, DeadlineAtMs: p.DeadlineAtMs,
+		DelayUntilMs: ff.MsFromTime(p.DelayUntil), DeadlineAtMs: ff.MsFromTime(p.DeadlineAt),
 	}
 }
 
@@ -97,8 +98,8 @@ type ClaimParams struct {
 	WorkerInstanceID string
 	Lanes            []string
 	Capabilities     []string
-	LeaseTTLMs       int64 // 0 = 30 s
-	Max              int   // 0 = 1; at most 1000
+	LeaseTTL         time.Duration // 0 = 30 s; in [100 ms, 24 h], whole milliseconds
+	Max              int           // 0 = 1; at most 1000
 }
 
 // Normalize validates p and fills defaults; it returns the normalized
@@ -124,11 +125,12 @@ func (p *ClaimParams) Normalize() ([]string, error) {
 			return nil, err
 		}
 	}
-	if p.LeaseTTLMs == 0 {
-		p.LeaseTTLMs = ff.DefaultLeaseTTLMs
+	if p.LeaseTTL == 0 {
+		p.LeaseTTL = ff.DefaultLeaseTTLMs * time.Millisecond
 	}
-	if p.LeaseTTLMs < ff.MinLeaseTTLMs || p.LeaseTTLMs > ff.MaxLeaseTTLMs {
-		return nil, ff.Validation(ff.ErrInvalidInput, "lease_ttl_ms %d outside [%d, %d]", p.LeaseTTLMs, ff.MinLeaseTTLMs, ff.MaxLeaseTTLMs)
+	p.LeaseTTL = p.LeaseTTL.Truncate(time.Millisecond)
+	if ms := p.LeaseTTL.Milliseconds(); ms < ff.MinLeaseTTLMs || ms > ff.MaxLeaseTTLMs {
+		return nil, ff.Validation(ff.ErrInvalidInput, "lease_ttl_ms %d outside [%d, %d]", ms, ff.MinLeaseTTLMs, ff.MaxLeaseTTLMs)
 	}
 	if p.Max == 0 {
 		p.Max = 1
@@ -141,18 +143,18 @@ func (p *ClaimParams) Normalize() ([]string, error) {
 
 // ClaimedTask is one claimed execution with its lease handle.
 type ClaimedTask struct {
-	Handle           ff.Handle
-	ExecutionID      ff.ExecutionID
-	Lane             string
-	Kind             string
-	Input            []byte
-	Priority         int32
-	Tags             map[string]string
-	AttemptIndex     uint32
-	AttemptID        string
-	AttemptType      ff.AttemptType
-	LeaseEpoch       uint64
-	LeaseExpiresAtMs int64
+	Handle         ff.Handle
+	ExecutionID    ff.ExecutionID
+	Lane           string
+	Kind           string
+	Input          []byte
+	Priority       int32
+	Tags           map[string]string
+	AttemptIndex   uint32
+	AttemptID      string
+	AttemptType    ff.AttemptType
+	LeaseEpoch     uint64
+	LeaseExpiresAt time.Time
 }
 
 // RenewParams is the input of Renew and one entry of RenewMany.
@@ -162,8 +164,8 @@ type RenewParams struct {
 
 // LeaseRenewal is the new lease expiry.
 type LeaseRenewal struct {
-	LeaseExpiresAtMs int64
-	LeaseEpoch       uint64
+	ExpiresAt  time.Time
+	LeaseEpoch uint64
 }
 
 // RenewResult is one entry of RenewMany.
@@ -199,8 +201,9 @@ type CancelParams struct {
 	Reason string
 }
 
-// DelayParams parks an attempt until UntilMs.
+// DelayParams parks an attempt until Until; a time already past (or the
+// zero Time) makes the execution claimable at once.
 type DelayParams struct {
-	Handle  ff.Handle
-	UntilMs int64
+	Handle ff.Handle
+	Until  time.Time
 }

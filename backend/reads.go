@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
 )
@@ -50,7 +51,8 @@ type ListAttemptsParams struct {
 	ExecutionID ff.ExecutionID
 }
 
-// ExecutionSnapshot is everything known about one execution.
+// ExecutionSnapshot is everything known about one execution. A time that
+// is not set (not started, no deadline, ...) is the zero Time.
 type ExecutionSnapshot struct {
 	ExecutionID     ff.ExecutionID
 	Namespace       string
@@ -72,12 +74,12 @@ type ExecutionSnapshot struct {
 	ProgressMessage string
 	FailureReason   string
 	CancelReason    string
-	ReadyAtMs       int64
-	DeadlineAtMs    int64
-	CreatedAtMs     int64
-	StartedAtMs     int64
-	CompletedAtMs   int64
-	UpdatedAtMs     int64
+	ReadyAt         time.Time
+	DeadlineAt      time.Time
+	CreatedAt       time.Time
+	StartedAt       time.Time
+	CompletedAt     time.Time
+	UpdatedAt       time.Time
 }
 
 // AttemptRef names the current attempt.
@@ -93,8 +95,8 @@ type LeaseSummary struct {
 	Epoch            uint64
 	WorkerID         string
 	WorkerInstanceID string
-	ExpiresAtMs      int64
-	LastHeartbeatMs  int64
+	ExpiresAt        time.Time
+	LastHeartbeatAt  time.Time
 }
 
 // SnapshotOf builds the public snapshot from a stored record.
@@ -104,9 +106,10 @@ func SnapshotOf(e *ff.Execution) ExecutionSnapshot {
 		PublicState: e.State.PublicState, StateVector: e.State, BlockingDetail: e.BlockingDetail,
 		RequiredCaps: e.Capabilities, Tags: e.Tags, AttemptCount: e.AttemptCount,
 		RetryCount: e.RetryCount, ReclaimCount: e.ReclaimCount, ProgressMessage: e.ProgressMessage,
-		FailureReason: e.FailureReason, CancelReason: e.CancelReason, ReadyAtMs: e.ReadyAtMs,
-		DeadlineAtMs: e.ExecutionDeadlineMs, CreatedAtMs: e.CreatedAtMs, StartedAtMs: e.StartedAtMs,
-		CompletedAtMs: e.CompletedAtMs, UpdatedAtMs: e.UpdatedAtMs,
+		FailureReason: e.FailureReason, CancelReason: e.CancelReason, ReadyAt: ff.TimeFromMs(e.ReadyAtMs),
+		DeadlineAt: ff.TimeFromMs(e.ExecutionDeadlineMs), CreatedAt: ff.TimeFromMs(e.CreatedAtMs),
+		StartedAt: ff.TimeFromMs(e.StartedAtMs), CompletedAt: ff.TimeFromMs(e.CompletedAtMs),
+		UpdatedAt: ff.TimeFromMs(e.UpdatedAtMs),
 	}
 	if s.RequiredCaps == nil {
 		s.RequiredCaps = []string{}
@@ -122,9 +125,9 @@ func SnapshotOf(e *ff.Execution) ExecutionSnapshot {
 	}
 	if e.LeaseEpoch > 0 {
 		s.Lease = &LeaseSummary{LeaseID: e.LeaseID, Epoch: e.LeaseEpoch, WorkerID: e.WorkerID,
-			WorkerInstanceID: e.WorkerInstanceID, ExpiresAtMs: e.LeaseExpiresAtMs}
+			WorkerInstanceID: e.WorkerInstanceID, ExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs)}
 		if e.LeaseID != "" {
-			s.Lease.LastHeartbeatMs = e.LastHeartbeatMs
+			s.Lease.LastHeartbeatAt = ff.TimeFromMs(e.LastHeartbeatMs)
 		}
 	}
 	if e.ProgressPct >= 0 {
@@ -174,7 +177,7 @@ type ExecutionSummary struct {
 	Kind        string
 	PublicState ff.PublicState
 	Priority    int32
-	CreatedAtMs int64
+	CreatedAt   time.Time
 }
 
 // ExecutionPage is a page of executions; NextCursor is empty on the last

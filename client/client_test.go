@@ -83,7 +83,7 @@ func TestLifecycle(t *testing.T) {
 	require.EqualValues(t, 5, snap.Priority)
 	require.JSONEq(t, `{"retry_policy":{"max_retries":1,"backoff":{"type":"fixed","delay_ms":1000}}}`, string(snap.Policy))
 
-	tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w1", Lanes: []string{"l"}, LeaseTTLMs: 5000})
+	tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w1", Lanes: []string{"l"}, LeaseTTL: 5000 * time.Millisecond})
 	require.NoError(t, err)
 	require.Len(t, tasks, 1)
 	task := tasks[0]
@@ -91,7 +91,7 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, []byte(`{"a":1}`), task.Input)
 	require.Equal(t, res.ExecutionID, task.Handle.Lease.ExecutionID)
 	require.Equal(t, ff.AttemptInitial, task.AttemptType)
-	require.Equal(t, epoch.UnixMilli()+5000, task.LeaseExpiresAtMs)
+	require.Equal(t, epoch.UnixMilli()+5000, ff.MsFromTime(task.LeaseExpiresAt))
 	require.Equal(t, map[string]string{"app.x": "y"}, task.Tags)
 
 	require.NoError(t, e.c.Progress(ctx, backend.ProgressParams{Handle: task.Handle, Percent: 50, Message: "half"}))
@@ -105,13 +105,13 @@ func TestLifecycle(t *testing.T) {
 	e.clock.Advance(time.Second)
 	ren, err := e.c.Renew(ctx, backend.RenewParams{Handle: task.Handle})
 	require.NoError(t, err)
-	require.Equal(t, epoch.UnixMilli()+1000+5000, ren.LeaseExpiresAtMs)
+	require.Equal(t, epoch.UnixMilli()+1000+5000, ff.MsFromTime(ren.ExpiresAt))
 	require.Equal(t, task.LeaseEpoch, ren.LeaseEpoch)
 
 	out, err := e.c.Fail(ctx, backend.FailParams{Handle: task.Handle, Reason: "flaky", Classification: ff.FailureTransient})
 	require.NoError(t, err)
 	require.True(t, out.RetryScheduled)
-	require.Equal(t, epoch.UnixMilli()+1000+1000, out.DelayUntilMs)
+	require.Equal(t, epoch.UnixMilli()+1000+1000, ff.MsFromTime(out.DelayUntil))
 	st, err := e.c.ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, ff.PublicDelayed, st)
@@ -223,7 +223,7 @@ func TestDelayAndOperatorCancel(t *testing.T) {
 	require.NoError(t, err)
 	tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w"})
 	require.NoError(t, err)
-	require.NoError(t, e.c.Delay(ctx, backend.DelayParams{Handle: tasks[0].Handle, UntilMs: epoch.UnixMilli() + 10_000}))
+	require.NoError(t, e.c.Delay(ctx, backend.DelayParams{Handle: tasks[0].Handle, Until: ff.TimeFromMs(epoch.UnixMilli() + 10_000)}))
 	st, err := e.c.ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: res.ExecutionID})
 	require.NoError(t, err)
 	require.Equal(t, ff.PublicDelayed, st)

@@ -18,7 +18,7 @@ func (c *Client) CreateExecution(ctx context.Context, p backend.CreateExecutionP
 	req := wire.CreateExecutionRequest{
 		Kind: p.Kind, Lane: p.Lane, Namespace: p.Namespace, Priority: p.Priority,
 		RequiredCapabilities: p.RequiredCapabilities, IdempotencyKey: p.IdempotencyKey,
-		DelayUntilMs: p.DelayUntilMs, DeadlineAtMs: p.DeadlineAtMs, Tags: p.Tags,
+		DelayUntilMs: ff.MsFromTime(p.DelayUntil), DeadlineAtMs: ff.MsFromTime(p.DeadlineAt), Tags: p.Tags,
 	}
 	req.Input, req.InputBase64 = wire.EncodePayload(p.Input)
 	if !p.ExecutionID.IsZero() {

@@ -18,7 +18,7 @@ func (c *Client) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.Cl
 	if err := ff.ValidateIdentifier("worker_id", p.WorkerID); err != nil {
 		return nil, err
 	}
-	req := wire.ClaimRequest{Lanes: p.Lanes, Capabilities: p.Capabilities, LeaseTTLMs: p.LeaseTTLMs,
+	req := wire.ClaimRequest{Lanes: p.Lanes, Capabilities: p.Capabilities, LeaseTTLMs: p.LeaseTTL.Milliseconds(),
 		Max: p.Max, WorkerInstanceID: p.WorkerInstanceID, WaitMs: c.waitFor(ctx).Milliseconds()}
 	var out wire.ClaimResponse
 	status, err := c.do(ctx, call{method: http.MethodPost,
@@ -57,7 +57,10 @@ func (c *Client) Renew(ctx context.Context, p backend.RenewParams) (backend.Leas
 	var out wire.RenewResponse
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/tasks/renew",
 		in: wire.HandleRequest{Handle: p.Handle.String()}}, &out)
-	return backend.LeaseRenewal{LeaseExpiresAtMs: out.LeaseExpiresAtMs, LeaseEpoch: out.LeaseEpoch}, err
+	if err != nil {
+		return backend.LeaseRenewal{}, err
+	}
+	return backend.LeaseRenewal{ExpiresAt: ff.TimeFromMs(out.LeaseExpiresAtMs), LeaseEpoch: out.LeaseEpoch}, nil
 }
 
 // RenewMany renews several leases in one request; results align with ps.
@@ -83,7 +86,7 @@ func (c *Client) RenewMany(ctx context.Context, ps []backend.RenewParams) []back
 		case out.Results[i].Error != nil:
 			res[i].Err = out.Results[i].Error.ToError(0)
 		default:
-			res[i].Renewal = backend.LeaseRenewal{LeaseExpiresAtMs: out.Results[i].LeaseExpiresAtMs,
+			res[i].Renewal = backend.LeaseRenewal{ExpiresAt: ff.TimeFromMs(out.Results[i].LeaseExpiresAtMs),
 				LeaseEpoch: out.Results[i].LeaseEpoch}
 		}
 	}
@@ -149,14 +152,17 @@ func (c *Client) Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcome
 	var out wire.FailResponse
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/tasks/fail", in: wire.FailRequest{
 		Handle: p.Handle.String(), Reason: p.Reason, Classification: string(p.Classification)}}, &out)
-	return ff.FailOutcome{RetryScheduled: out.RetryScheduled, DelayUntilMs: out.DelayUntilMs}, err
+	if err != nil {
+		return ff.FailOutcome{}, err
+	}
+	return ff.FailOutcome{RetryScheduled: out.RetryScheduled, DelayUntil: ff.TimeFromMs(out.DelayUntilMs)}, nil
 }
 
-// Delay releases the lease until p.UntilMs; the next claim resumes the
+// Delay releases the lease until p.Until; the next claim resumes the
 // same attempt.
 func (c *Client) Delay(ctx context.Context, p backend.DelayParams) error {
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/tasks/delay",
-		in: wire.DelayRequest{Handle: p.Handle.String(), DelayUntilMs: p.UntilMs}}, nil)
+		in: wire.DelayRequest{Handle: p.Handle.String(), DelayUntilMs: ff.MsFromTime(p.Until)}}, nil)
 	return err
 }
 

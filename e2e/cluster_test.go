@@ -119,7 +119,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	fc := newClient(follower.URL, token)
 	res, err := fc.CreateExecution(context.Background(), backend.CreateExecutionParams{Kind: "abandoned", Lane: "orphans", Input: []byte(`{}`)})
 	require.NoError(t, err)
-	tasks, err := fc.Claim(context.Background(), backend.ClaimParams{WorkerID: "crasher", Lanes: []string{"orphans"}, LeaseTTLMs: 200})
+	tasks, err := fc.Claim(context.Background(), backend.ClaimParams{WorkerID: "crasher", Lanes: []string{"orphans"}, LeaseTTL: 200 * time.Millisecond})
 	require.NoError(t, err)
 	require.Len(t, tasks, 1)
 	startWorker(t, follower.URL, token, worker.Config{WorkerID: "orphan-taker", Lanes: []string{"orphans"}},

@@ -62,7 +62,7 @@ func create(t *testing.T, s store, p backend.CreateExecutionParams) ff.Execution
 
 func claim(t *testing.T, s store, ttlMs int64) []backend.ClaimedTask {
 	t.Helper()
-	tasks, err := s.b.Claim(context.Background(), backend.ClaimParams{WorkerID: "w1", LeaseTTLMs: ttlMs, Max: 10})
+	tasks, err := s.b.Claim(context.Background(), backend.ClaimParams{WorkerID: "w1", LeaseTTL: time.Duration(ttlMs) * time.Millisecond, Max: 10})
 	require.NoError(t, err)
 	return tasks
 }
@@ -137,8 +137,8 @@ func TestExecutionDeadlineRunOnce(t *testing.T) {
 		ctx := context.Background()
 		r := &executionDeadline{s.b, 100}
 		now := s.clock.Now().UnixMilli()
-		waiting := create(t, s, backend.CreateExecutionParams{DeadlineAtMs: now + 1000})
-		later := create(t, s, backend.CreateExecutionParams{DeadlineAtMs: now + 60_000})
+		waiting := create(t, s, backend.CreateExecutionParams{DeadlineAt: ff.TimeFromMs(now + 1000)})
+		later := create(t, s, backend.CreateExecutionParams{DeadlineAt: ff.TimeFromMs(now + 60_000)})
 
 		n, err := r.runOnce(ctx)
 		require.NoError(t, err)
@@ -161,7 +161,7 @@ func TestDelayedPromoterRunOnce(t *testing.T) {
 		now := s.clock.Now().UnixMilli()
 		var ids []ff.ExecutionID
 		for range 3 {
-			ids = append(ids, create(t, s, backend.CreateExecutionParams{DelayUntilMs: now + 1000}))
+			ids = append(ids, create(t, s, backend.CreateExecutionParams{DelayUntil: ff.TimeFromMs(now + 1000)}))
 		}
 		require.Equal(t, ff.PublicDelayed, describe(t, s, ids[0]).PublicState)
 

@@ -20,7 +20,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := backend.ClaimParams{
 		WorkerID: r.PathValue("worker_id"), WorkerInstanceID: req.WorkerInstanceID, Lanes: req.Lanes,
-		Capabilities: req.Capabilities, LeaseTTLMs: req.LeaseTTLMs, Max: req.Max,
+		Capabilities: req.Capabilities, LeaseTTL: time.Duration(req.LeaseTTLMs) * time.Millisecond, Max: req.Max,
 	}
 	// Validate before waiting so a bad request fails at once; the
 	// backend normalizes again (Normalize is idempotent).

@@ -36,7 +36,7 @@ func createParams(req wire.CreateExecutionRequest) (backend.CreateExecutionParam
 	p := backend.CreateExecutionParams{
 		Namespace: req.Namespace, Lane: req.Lane, Kind: req.Kind, Priority: req.Priority,
 		RequiredCapabilities: req.RequiredCapabilities, IdempotencyKey: req.IdempotencyKey,
-		DelayUntilMs: req.DelayUntilMs, DeadlineAtMs: req.DeadlineAtMs, Tags: req.Tags,
+		DelayUntil: ff.TimeFromMs(req.DelayUntilMs), DeadlineAt: ff.TimeFromMs(req.DeadlineAtMs), Tags: req.Tags,
 	}
 	if req.ExecutionID != "" {
 		id, err := ff.ParseExecutionID(req.ExecutionID)

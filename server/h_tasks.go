@@ -87,7 +87,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, wire.FailResponse{RetryScheduled: out.RetryScheduled, DelayUntilMs: out.DelayUntilMs})
+	s.writeJSON(w, r, http.StatusOK, wire.FailResponse{RetryScheduled: out.RetryScheduled, DelayUntilMs: ff.MsFromTime(out.DelayUntil)})
 	return nil
 }
 
@@ -104,7 +104,7 @@ func (s *Server) renew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, wire.RenewResponse{LeaseExpiresAtMs: ren.LeaseExpiresAtMs, LeaseEpoch: ren.LeaseEpoch})
+	s.writeJSON(w, r, http.StatusOK, wire.RenewResponse{LeaseExpiresAtMs: ff.MsFromTime(ren.ExpiresAt), LeaseEpoch: ren.LeaseEpoch})
 	return nil
 }
 
@@ -137,7 +137,7 @@ func (s *Server) renewMany(w http.ResponseWriter, r *http.Request) error {
 				out[at[j]].Error = errorBody(res.Err)
 				continue
 			}
-			out[at[j]].LeaseExpiresAtMs = res.Renewal.LeaseExpiresAtMs
+			out[at[j]].LeaseExpiresAtMs = ff.MsFromTime(res.Renewal.ExpiresAt)
 			out[at[j]].LeaseEpoch = res.Renewal.LeaseEpoch
 		}
 	}
@@ -177,7 +177,7 @@ func (s *Server) delay(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.b.Delay(r.Context(), backend.DelayParams{Handle: h, UntilMs: req.DelayUntilMs}); err != nil {
+	if err := s.b.Delay(r.Context(), backend.DelayParams{Handle: h, Until: ff.TimeFromMs(req.DelayUntilMs)}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -42,7 +42,7 @@ func (w *Worker) claimLoop(ctx context.Context) {
 		claimedAt := time.Now()
 		tasks, err := w.transport.Claim(ctx, backend.ClaimParams{
 			WorkerID: w.cfg.WorkerID, WorkerInstanceID: w.cfg.InstanceID, Lanes: w.cfg.Lanes,
-			Capabilities: w.cfg.Capabilities, LeaseTTLMs: w.cfg.LeaseTTL.Milliseconds(), Max: n,
+			Capabilities: w.cfg.Capabilities, LeaseTTL: w.cfg.LeaseTTL, Max: n,
 		})
 		if len(tasks) > n {
 			tasks = tasks[:n] // never run more than the slots reserved

@@ -122,7 +122,7 @@ func (w *Worker) fail(t *Task, cause error) {
 // delay releases the lease until until; the next claim resumes the
 // attempt.
 func (w *Worker) delay(t *Task, until time.Time) {
-	p := backend.DelayParams{Handle: t.handle, UntilMs: until.UnixMilli()}
+	p := backend.DelayParams{Handle: t.handle, Until: until}
 	err := w.retry(w.ioCtx, func() error { return w.transport.Delay(w.ioCtx, p) })
 	w.logOutcome(t, "delay", err)
 }

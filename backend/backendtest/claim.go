@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -39,7 +40,7 @@ func testClaimFreshTask(t *testing.T, h Harness) {
 	id := e.create(backend.CreateExecutionParams{Lane: "q", Kind: "img.resize", Input: []byte(`[1,2]`),
 		Priority: 12, Tags: map[string]string{"app.k": "v"}})
 	now := e.now()
-	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", WorkerInstanceID: "w1-proc-9", Lanes: []string{"q"}, LeaseTTLMs: 7_000})
+	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", WorkerInstanceID: "w1-proc-9", Lanes: []string{"q"}, LeaseTTL: 7_000 * time.Millisecond})
 	require.Equal(t, id, task.ExecutionID)
 	require.Equal(t, "q", task.Lane)
 	require.Equal(t, "img.resize", task.Kind)
@@ -50,7 +51,7 @@ func testClaimFreshTask(t *testing.T, h Harness) {
 	require.NotEmpty(t, task.AttemptID)
 	require.Equal(t, ff.AttemptInitial, task.AttemptType)
 	require.Equal(t, uint64(1), task.LeaseEpoch, "the first lease has epoch 1")
-	require.Equal(t, now+7_000, task.LeaseExpiresAtMs)
+	require.Equal(t, now+7_000, ff.MsFromTime(task.LeaseExpiresAt))
 
 	hd := task.Handle
 	require.Equal(t, ff.HandleFresh, hd.Kind)
@@ -68,8 +69,8 @@ func testClaimFreshTask(t *testing.T, h Harness) {
 	require.Equal(t, uint64(1), s.Lease.Epoch)
 	require.Equal(t, "w1", s.Lease.WorkerID)
 	require.Equal(t, "w1-proc-9", s.Lease.WorkerInstanceID)
-	require.Equal(t, now+7_000, s.Lease.ExpiresAtMs)
-	require.Equal(t, now, s.StartedAtMs)
+	require.Equal(t, now+7_000, ff.MsFromTime(s.Lease.ExpiresAt))
+	require.Equal(t, now, ff.MsFromTime(s.StartedAt))
 
 	as := e.attempts(id)
 	require.Len(t, as, 1)
@@ -148,7 +149,7 @@ func testClaimRaceBatches(t *testing.T, h Harness) {
 	for w := range workers {
 		wg.Go(func() {
 			<-start
-			p := backend.ClaimParams{WorkerID: fmt.Sprintf("w%d", w), Lanes: []string{"batch"}, LeaseTTLMs: 60_000, Max: batch}
+			p := backend.ClaimParams{WorkerID: fmt.Sprintf("w%d", w), Lanes: []string{"batch"}, LeaseTTL: 60_000 * time.Millisecond, Max: batch}
 			for range 4 * total { // bounded: a correct backend drains the lane much sooner
 				mu.Lock()
 				done := len(claimed) >= total
@@ -379,15 +380,15 @@ func testClaimCapabilityHead(t *testing.T, h Harness) {
 func testClaimCapabilityReentry(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	id := e.create(backend.CreateExecutionParams{Lane: "caps", RequiredCapabilities: []string{"gpu"}})
-	gpu := backend.ClaimParams{WorkerID: "g", Lanes: []string{"caps"}, Capabilities: []string{"gpu"}, LeaseTTLMs: defaultTTL}
-	cpu := backend.ClaimParams{WorkerID: "c", Lanes: []string{"caps"}, Capabilities: []string{"cpu"}, LeaseTTLMs: defaultTTL}
+	gpu := backend.ClaimParams{WorkerID: "g", Lanes: []string{"caps"}, Capabilities: []string{"gpu"}, LeaseTTL: time.Duration(defaultTTL) * time.Millisecond}
+	cpu := backend.ClaimParams{WorkerID: "c", Lanes: []string{"caps"}, Capabilities: []string{"cpu"}, LeaseTTL: time.Duration(defaultTTL) * time.Millisecond}
 
 	e.expireLease(e.claimWith(gpu))
 	e.claimNoneWith(cpu)
 	re := e.claimWith(gpu)
 	require.Equal(t, ff.HandleReclaimed, re.Handle.Kind)
 
-	require.NoError(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: re.Handle, UntilMs: e.now()}))
+	require.NoError(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: re.Handle, Until: ff.TimeFromMs(e.now())}))
 	e.claimNoneWith(cpu)
 	resumed := e.claimWith(gpu)
 	require.Equal(t, ff.HandleResumed, resumed.Handle.Kind)

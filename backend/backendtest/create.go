@@ -57,9 +57,9 @@ func testCreateInitialSnapshot(t *testing.T, h Harness) {
 	require.Zero(t, s.RetryCount)
 	require.Zero(t, s.ReclaimCount)
 	require.Nil(t, s.ProgressPct)
-	require.Equal(t, now, s.CreatedAtMs)
-	require.Zero(t, s.StartedAtMs)
-	require.Zero(t, s.CompletedAtMs)
+	require.Equal(t, now, ff.MsFromTime(s.CreatedAt))
+	require.Zero(t, ff.MsFromTime(s.StartedAt))
+	require.Zero(t, ff.MsFromTime(s.CompletedAt))
 	if s.Lease != nil {
 		require.Zero(t, s.Lease.Epoch, "a new execution has epoch 0")
 	}
@@ -163,14 +163,14 @@ func testCreateIdempotencyKey(t *testing.T, h Harness) {
 func testCreateDelayUntil(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	until := e.now() + 5_000
-	res, err := e.b.CreateExecution(e.ctx, backend.CreateExecutionParams{Lane: "later", Kind: "k", DelayUntilMs: until})
+	res, err := e.b.CreateExecution(e.ctx, backend.CreateExecutionParams{Lane: "later", Kind: "k", DelayUntil: ff.TimeFromMs(until)})
 	require.NoError(t, err)
 	require.Equal(t, ff.PublicDelayed, res.PublicState)
 	s := e.state(res.ExecutionID, ff.PublicDelayed)
 	require.Equal(t, ff.NotEligibleUntilTime, s.StateVector.EligibilityState)
 	require.Equal(t, ff.BlockingWaitingForDelay, s.StateVector.BlockingReason)
 	require.Equal(t, ff.AttemptPendingFirst, s.StateVector.AttemptState)
-	require.Equal(t, until, s.ReadyAtMs)
+	require.Equal(t, until, ff.MsFromTime(s.ReadyAt))
 
 	e.claimNone("later")
 	e.advance(4_999)
@@ -191,7 +191,7 @@ func testCreateDelayUntil(t *testing.T, h Harness) {
 
 func testCreateDelayUntilInPast(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	res, err := e.b.CreateExecution(e.ctx, backend.CreateExecutionParams{Lane: "now", Kind: "k", DelayUntilMs: e.now() - 1})
+	res, err := e.b.CreateExecution(e.ctx, backend.CreateExecutionParams{Lane: "now", Kind: "k", DelayUntil: ff.TimeFromMs(e.now() - 1)})
 	require.NoError(t, err)
 	require.Equal(t, ff.PublicWaiting, res.PublicState)
 	require.Equal(t, res.ExecutionID, e.claim("now").ExecutionID)

@@ -69,7 +69,7 @@ func (e *env) createIn(lane string) ff.ExecutionID {
 
 // claimParams returns claim params for one worker on lane.
 func claimParams(worker, lane string) backend.ClaimParams {
-	return backend.ClaimParams{WorkerID: worker, Lanes: []string{lane}, LeaseTTLMs: defaultTTL, Max: 1}
+	return backend.ClaimParams{WorkerID: worker, Lanes: []string{lane}, LeaseTTL: time.Duration(defaultTTL) * time.Millisecond, Max: 1}
 }
 
 // claimWith claims with p and requires exactly one task.
@@ -147,7 +147,7 @@ func requireConsistent(t *testing.T, ctx context.Context, b backend.Backend, id 
 	if v.LifecyclePhase == ff.PhaseTerminal {
 		require.Equal(t, v.AttemptState == ff.AttemptStateNone, s.AttemptCount == 0,
 			"terminal attempt_state %s with %d attempts", v.AttemptState, s.AttemptCount)
-		require.NotZero(t, s.CompletedAtMs, "terminal execution without completed_at")
+		require.NotZero(t, ff.MsFromTime(s.CompletedAt), "terminal execution without completed_at")
 	}
 	return s
 }

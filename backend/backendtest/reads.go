@@ -137,7 +137,7 @@ func testReadsListPaging(t *testing.T, h Harness) {
 	require.Equal(t, "page", first.Lane)
 	require.Equal(t, "test.kind", first.Kind)
 	require.Equal(t, ff.PublicWaiting, first.PublicState)
-	require.Equal(t, e.now(), first.CreatedAtMs)
+	require.Equal(t, e.now(), ff.MsFromTime(first.CreatedAt))
 
 	// A cursor past the end gives an empty page.
 	last, err := e.b.ListExecutions(e.ctx, backend.ListExecutionsParams{Cursor: ids[4]})
@@ -210,7 +210,7 @@ func testReadsListLanes(t *testing.T, h Harness) {
 	e.createIn("beta")
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: e.claim("beta").Handle}))
 	e.createIn("beta")
-	e.create(backend.CreateExecutionParams{Lane: "gamma", DelayUntilMs: e.now() + 1_000})
+	e.create(backend.CreateExecutionParams{Lane: "gamma", DelayUntil: ff.TimeFromMs(e.now() + 1_000)})
 
 	count := func(info backend.LaneInfo, st ff.PublicState) int64 { return info.Counts[st] }
 	page, err := e.b.ListLanes(e.ctx, backend.ListLanesParams{})

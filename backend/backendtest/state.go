@@ -50,7 +50,7 @@ func (e *env) vector(id ff.ExecutionID, name string, want ff.StateVector) {
 // T(success), checking the whole vector at every step.
 func testStateNamedVectors(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	id := e.create(backend.CreateExecutionParams{Lane: "sv", DelayUntilMs: e.now() + 100, Policy: retryPolicy(1, 100)})
+	id := e.create(backend.CreateExecutionParams{Lane: "sv", DelayUntil: ff.TimeFromMs(e.now() + 100), Policy: retryPolicy(1, 100)})
 	e.vector(id, "D0", vecD0)
 	e.advance(100)
 	require.Equal(t, 1, e.promote())
@@ -73,7 +73,7 @@ func testStateNamedVectors(t *testing.T, h Harness) {
 
 	task = e.claim("sv")
 	e.vector(id, "A (retry)", vecA)
-	require.NoError(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, UntilMs: e.now() + 100}))
+	require.NoError(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, Until: ff.TimeFromMs(e.now() + 100)}))
 	e.vector(id, "DI", vecDI)
 	e.advance(100)
 	require.Equal(t, 1, e.promote())

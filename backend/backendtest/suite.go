@@ -51,7 +51,7 @@ func init() {
 		created, err := b.CreateExecution(ctx, backend.CreateExecutionParams{Lane: "smoke", Kind: "echo", Input: []byte(`{"x":1}`)})
 		require.NoError(t, err)
 		require.Equal(t, ff.PublicWaiting, created.PublicState)
-		tasks, err := b.Claim(ctx, backend.ClaimParams{WorkerID: "w1", Lanes: []string{"smoke"}, LeaseTTLMs: 10_000})
+		tasks, err := b.Claim(ctx, backend.ClaimParams{WorkerID: "w1", Lanes: []string{"smoke"}, LeaseTTL: 10_000 * time.Millisecond})
 		require.NoError(t, err)
 		require.Len(t, tasks, 1)
 		require.Equal(t, created.ExecutionID, tasks[0].ExecutionID)

@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -50,7 +51,7 @@ func testTimeoutAttempt(t *testing.T, h Harness) {
 	pol := attemptTimeout(5_000)
 	pol.Retry = &ff.RetryPolicy{MaxRetries: 3, Backoff: ff.BackoffStrategy{Type: "fixed", DelayMs: 10}}
 	id := e.create(backend.CreateExecutionParams{Lane: "to", Policy: pol})
-	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", Lanes: []string{"to"}, LeaseTTLMs: 60_000})
+	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", Lanes: []string{"to"}, LeaseTTL: 60_000 * time.Millisecond})
 	e.advance(4_999)
 	_, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
 	require.NoError(t, err)
@@ -81,7 +82,7 @@ func testTimeoutRearmed(t *testing.T, h Harness) {
 	pol := attemptTimeout(5_000)
 	pol.Retry = &ff.RetryPolicy{MaxRetries: 1, Backoff: ff.BackoffStrategy{Type: "fixed", DelayMs: 0}}
 	id := e.create(backend.CreateExecutionParams{Lane: "tr", Policy: pol})
-	p := backend.ClaimParams{WorkerID: "w1", Lanes: []string{"tr"}, LeaseTTLMs: 60_000}
+	p := backend.ClaimParams{WorkerID: "w1", Lanes: []string{"tr"}, LeaseTTL: 60_000 * time.Millisecond}
 	first := e.claimWith(p)
 	e.advance(4_000)
 	out, err := e.b.Fail(e.ctx, backend.FailParams{Handle: first.Handle, Reason: "x"})
@@ -99,8 +100,8 @@ func testTimeoutRearmed(t *testing.T, h Harness) {
 func testTimeoutDisarmedByDelay(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	id := e.create(backend.CreateExecutionParams{Lane: "td", Policy: attemptTimeout(5_000)})
-	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", Lanes: []string{"td"}, LeaseTTLMs: 60_000})
-	require.NoError(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, UntilMs: e.now() + 60_000}))
+	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", Lanes: []string{"td"}, LeaseTTL: 60_000 * time.Millisecond})
+	require.NoError(t, e.b.Delay(e.ctx, backend.DelayParams{Handle: task.Handle, Until: ff.TimeFromMs(e.now() + 60_000)}))
 	e.advance(10_000)
 	require.Zero(t, e.expireTimeouts(), "a delayed execution has no running attempt to time out")
 	e.state(id, ff.PublicDelayed)
@@ -110,8 +111,8 @@ func testTimeoutDisarmedByDelay(t *testing.T, h Harness) {
 func testDeadlineAbsoluteRunnable(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	deadline := e.now() + 10_000
-	id := e.create(backend.CreateExecutionParams{Lane: "dl", DeadlineAtMs: deadline})
-	require.Equal(t, deadline, e.consistent(id).DeadlineAtMs)
+	id := e.create(backend.CreateExecutionParams{Lane: "dl", DeadlineAt: ff.TimeFromMs(deadline)})
+	require.Equal(t, deadline, ff.MsFromTime(e.consistent(id).DeadlineAt))
 	e.advance(9_999)
 	require.Zero(t, e.expireDeadlines())
 	e.advance(1)
@@ -131,9 +132,9 @@ func testDeadlinePolicyActive(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	pol := &ff.ExecutionPolicy{Timeout: &ff.TimeoutPolicy{ExecutionDeadlineMs: ptr(int64(3_000))}}
 	id := e.create(backend.CreateExecutionParams{Lane: "dp", Policy: pol})
-	require.Equal(t, e.now()+3_000, e.consistent(id).DeadlineAtMs)
+	require.Equal(t, e.now()+3_000, ff.MsFromTime(e.consistent(id).DeadlineAt))
 	e.advance(1_000)
-	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", Lanes: []string{"dp"}, LeaseTTLMs: 60_000})
+	task := e.claimWith(backend.ClaimParams{WorkerID: "w1", Lanes: []string{"dp"}, LeaseTTL: 60_000 * time.Millisecond})
 	e.advance(1_999)
 	require.Zero(t, e.expireDeadlines())
 	e.advance(1)
@@ -152,7 +153,7 @@ func testDeadlinePolicyActive(t *testing.T, h Harness) {
 
 func testDeadlineFromDelayed(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	id := e.create(backend.CreateExecutionParams{Lane: "dd", DelayUntilMs: e.now() + 60_000, DeadlineAtMs: e.now() + 5_000})
+	id := e.create(backend.CreateExecutionParams{Lane: "dd", DelayUntil: ff.TimeFromMs(e.now() + 60_000), DeadlineAt: ff.TimeFromMs(e.now() + 5_000)})
 	e.advance(5_000)
 	require.Equal(t, 1, e.expireDeadlines())
 	e.state(id, ff.PublicExpired)
@@ -165,7 +166,7 @@ func testDeadlineFromDelayed(t *testing.T, h Harness) {
 // its deadline; its already ended attempt is not rewritten.
 func testDeadlineFromLeaseExpired(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	id := e.create(backend.CreateExecutionParams{Lane: "dx", DeadlineAtMs: e.now() + 2*defaultTTL})
+	id := e.create(backend.CreateExecutionParams{Lane: "dx", DeadlineAt: ff.TimeFromMs(e.now() + 2*defaultTTL)})
 	e.expireLease(e.claim("dx"))
 	e.advance(defaultTTL)
 	require.Equal(t, 1, e.expireDeadlines())
@@ -179,15 +180,15 @@ func testDeadlineFromLeaseExpired(t *testing.T, h Harness) {
 func testDeadlineEarlierWins(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	pol := &ff.ExecutionPolicy{Timeout: &ff.TimeoutPolicy{ExecutionDeadlineMs: ptr(int64(3_000))}}
-	a := e.create(backend.CreateExecutionParams{Lane: "de", Policy: pol, DeadlineAtMs: e.now() + 8_000})
-	b := e.create(backend.CreateExecutionParams{Lane: "de", Policy: pol, DeadlineAtMs: e.now() + 1_000})
-	require.Equal(t, e.now()+3_000, e.consistent(a).DeadlineAtMs)
-	require.Equal(t, e.now()+1_000, e.consistent(b).DeadlineAtMs)
+	a := e.create(backend.CreateExecutionParams{Lane: "de", Policy: pol, DeadlineAt: ff.TimeFromMs(e.now() + 8_000)})
+	b := e.create(backend.CreateExecutionParams{Lane: "de", Policy: pol, DeadlineAt: ff.TimeFromMs(e.now() + 1_000)})
+	require.Equal(t, e.now()+3_000, ff.MsFromTime(e.consistent(a).DeadlineAt))
+	require.Equal(t, e.now()+1_000, ff.MsFromTime(e.consistent(b).DeadlineAt))
 }
 
 func testDeadlineTerminalUntouched(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	id := e.create(backend.CreateExecutionParams{Lane: "dt", DeadlineAtMs: e.now() + 1_000, Policy: attemptTimeout(500)})
+	id := e.create(backend.CreateExecutionParams{Lane: "dt", DeadlineAt: ff.TimeFromMs(e.now() + 1_000), Policy: attemptTimeout(500)})
 	task := e.claim("dt")
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}))
 	e.advance(5_000)
@@ -204,7 +205,7 @@ func testDeadlineTerminalUntouched(t *testing.T, h Harness) {
 func testMaintenanceLimits(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	for range 3 {
-		e.create(backend.CreateExecutionParams{Lane: "ml", DelayUntilMs: e.now() + 100})
+		e.create(backend.CreateExecutionParams{Lane: "ml", DelayUntil: ff.TimeFromMs(e.now() + 100)})
 	}
 	e.advance(100)
 	n, err := e.b.PromoteDelayed(e.ctx, backend.SweepParams{Limit: 2})

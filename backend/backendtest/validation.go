@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -44,8 +45,8 @@ func testValidationCreate(t *testing.T, h Harness) {
 		}, ff.ErrInvalidCapabilities},
 		{"input over 1 MiB", func(p *backend.CreateExecutionParams) { p.Input = make([]byte, ff.MaxInputBytes+1) }, ff.ErrPayloadTooLarge},
 		{"bad tag key", func(p *backend.CreateExecutionParams) { p.Tags = map[string]string{"NoDot": "v"} }, ff.ErrInvalidTagKey},
-		{"negative delay", func(p *backend.CreateExecutionParams) { p.DelayUntilMs = -1 }, ff.ErrInvalidInput},
-		{"negative deadline", func(p *backend.CreateExecutionParams) { p.DeadlineAtMs = -1 }, ff.ErrInvalidInput},
+		{"negative delay", func(p *backend.CreateExecutionParams) { p.DelayUntil = time.UnixMilli(-1) }, ff.ErrInvalidInput},
+		{"negative deadline", func(p *backend.CreateExecutionParams) { p.DeadlineAt = time.UnixMilli(-1) }, ff.ErrInvalidInput},
 		{"idempotency key too long", func(p *backend.CreateExecutionParams) { p.IdempotencyKey = strings.Repeat("k", 257) }, ff.ErrInvalidInput},
 		{"bad backoff type", func(p *backend.CreateExecutionParams) {
 			p.Policy = &ff.ExecutionPolicy{Retry: &ff.RetryPolicy{MaxRetries: 1, Backoff: ff.BackoffStrategy{Type: "linear"}}}
@@ -101,8 +102,8 @@ func testValidationClaim(t *testing.T, h Harness) {
 		{"worker id with space", func(p *backend.ClaimParams) { p.WorkerID = "w 1" }, ff.ErrInvalidInput},
 		{"max 1001", func(p *backend.ClaimParams) { p.Max = 1001 }, ff.ErrInvalidInput},
 		{"negative max", func(p *backend.ClaimParams) { p.Max = -1 }, ff.ErrInvalidInput},
-		{"lease ttl too short", func(p *backend.ClaimParams) { p.LeaseTTLMs = 50 }, ff.ErrInvalidInput},
-		{"lease ttl too long", func(p *backend.ClaimParams) { p.LeaseTTLMs = ff.MaxLeaseTTLMs + 1 }, ff.ErrInvalidInput},
+		{"lease ttl too short", func(p *backend.ClaimParams) { p.LeaseTTL = 50 * time.Millisecond }, ff.ErrInvalidInput},
+		{"lease ttl too long", func(p *backend.ClaimParams) { p.LeaseTTL = (ff.MaxLeaseTTLMs + 1) * time.Millisecond }, ff.ErrInvalidInput},
 		{"bad lane", func(p *backend.ClaimParams) { p.Lanes = []string{"v", "bad\x7flane"} }, ff.ErrInvalidInput},
 		{"65 lanes", func(p *backend.ClaimParams) {
 			p.Lanes = nil

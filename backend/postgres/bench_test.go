@@ -38,7 +38,7 @@ func benchClaimComplete(b *testing.B, workers, batch int) {
 		go func(w int) {
 			defer wg.Done()
 			for done.Load() < int64(b.N) {
-				tasks, err := pg.Claim(ctx, backend.ClaimParams{WorkerID: fmt.Sprintf("w%d", w), Lanes: []string{"bench"}, Max: batch, LeaseTTLMs: 60_000})
+				tasks, err := pg.Claim(ctx, backend.ClaimParams{WorkerID: fmt.Sprintf("w%d", w), Lanes: []string{"bench"}, Max: batch, LeaseTTL: 60_000 * time.Millisecond})
 				if err != nil {
 					b.Error(err)
 					return

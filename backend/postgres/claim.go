@@ -81,7 +81,8 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 	if caps == nil {
 		caps = []string{}
 	}
-	rows, err := b.pool.Query(ctx, claimSQL, p.Lanes, caps, p.Max, p.WorkerID, p.WorkerInstanceID, b.nowArg(), p.LeaseTTLMs)
+	ttl := p.LeaseTTL.Milliseconds()
+	rows, err := b.pool.Query(ctx, claimSQL, p.Lanes, caps, p.Max, p.WorkerID, p.WorkerInstanceID, b.nowArg(), ttl)
 	if err != nil {
 		return nil, mapPgError("claim", err)
 	}
@@ -94,11 +95,13 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 			resume, reclaim bool
 			tags            []byte
 			leaseID         string
+			expiresMs       int64
 		)
 		if err := row.Scan(&id, &t.Lane, &t.Kind, &t.Priority, &c.seq, &idx, &t.AttemptID, &leaseID, &t.LeaseEpoch,
-			&t.LeaseExpiresAtMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
+			&expiresMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
 			return c, err
 		}
+		t.LeaseExpiresAt = ff.TimeFromMs(expiresMs)
 		eid, err := ff.ParseExecutionID(id)
 		if err != nil {
 			return c, ff.Corruption("claim: execution id %q: %v", id, err)
@@ -120,7 +123,7 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 		}
 		t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: kind, Lease: ff.Lease{
 			ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: leaseID,
-			LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(p.LeaseTTLMs), Lane: t.Lane,
+			LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(ttl), Lane: t.Lane,
 			WorkerInstanceID: p.WorkerInstanceID,
 		}}
 		return c, nil

@@ -210,7 +210,7 @@ func (b *Backend) RenewMany(ctx context.Context, ps []backend.RenewParams) []bac
 				epoch   uint64
 			)
 			_, err = pgx.ForEachRow(rows, []any{&id, &expires, &epoch}, func() error {
-				out[f.settle(id)].Renewal = backend.LeaseRenewal{LeaseExpiresAtMs: expires, LeaseEpoch: epoch}
+				out[f.settle(id)].Renewal = backend.LeaseRenewal{ExpiresAt: ff.TimeFromMs(expires), LeaseEpoch: epoch}
 				return nil
 			})
 		}
@@ -232,7 +232,7 @@ func (b *Backend) renewSlow(ctx context.Context, h ff.Handle) (backend.LeaseRene
 	err := b.mutate(ctx, "renew", l.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
 		fr, err := e.Renew(now, l.Fence(), leaseTTL(l))
 		if err == nil {
-			r = backend.LeaseRenewal{LeaseExpiresAtMs: e.LeaseExpiresAtMs, LeaseEpoch: e.LeaseEpoch}
+			r = backend.LeaseRenewal{ExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs), LeaseEpoch: e.LeaseEpoch}
 			return nil, true, false, nil
 		}
 		return fenceOutcome(nil, fr, err)

@@ -67,7 +67,7 @@ func (b *Backend) Delay(ctx context.Context, p backend.DelayParams) error {
 	}
 	l := p.Handle.Lease
 	return b.mutate(ctx, "delay", l.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
-		fx, fr, err := e.Delay(now, l.Fence(), p.UntilMs)
+		fx, fr, err := e.Delay(now, l.Fence(), ff.MsFromTime(p.Until))
 		return fenceOutcome(fx, fr, err)
 	})
 }

@@ -134,9 +134,11 @@ func (b *Backend) ListExecutions(ctx context.Context, p backend.ListExecutionsPa
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (backend.ExecutionSummary, error) {
 		var s backend.ExecutionSummary
 		var id, state string
-		if err := r.Scan(&id, &s.Lane, &s.Kind, &state, &s.Priority, &s.CreatedAtMs); err != nil {
+		var createdMs int64
+		if err := r.Scan(&id, &s.Lane, &s.Kind, &state, &s.Priority, &createdMs); err != nil {
 			return s, err
 		}
+		s.CreatedAt = ff.TimeFromMs(createdMs)
 		eid, err := ff.ParseExecutionID(id)
 		if err != nil {
 			return s, ff.Corruption("list executions: id %q: %v", id, err)
@@ -275,7 +277,7 @@ func (b *Backend) readCompletionsOnce(ctx context.Context, xid uint64, id int64,
 		}
 		next = backend.EventCursor(x + ":" + strconv.FormatInt(eventID, 10))
 		out = append(out, backend.CompletionEvent{Cursor: next, ExecutionID: parsed, Lane: lane,
-			Outcome: ff.TerminalOutcome(outcome), AtMs: at})
+			Outcome: ff.TerminalOutcome(outcome), At: ff.TimeFromMs(at)})
 		return nil
 	})
 	if err != nil {

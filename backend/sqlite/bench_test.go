@@ -25,7 +25,7 @@ func benchClaimComplete(b *testing.B, batch int) {
 			b.Fatal(err)
 		}
 	}
-	claim := backend.ClaimParams{WorkerID: "w", Lanes: []string{"bench"}, LeaseTTLMs: 60_000}
+	claim := backend.ClaimParams{WorkerID: "w", Lanes: []string{"bench"}, LeaseTTL: 60_000 * time.Millisecond}
 	params := make([]backend.CompleteParams, 0, batch)
 	b.ResetTimer()
 	start := time.Now()

@@ -48,7 +48,7 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 		if err != nil {
 			return err
 		}
-		args := ff.ClaimArgs{WorkerID: p.WorkerID, WorkerInstanceID: p.WorkerInstanceID, LeaseTTLMs: p.LeaseTTLMs}
+		args := ff.ClaimArgs{WorkerID: p.WorkerID, WorkerInstanceID: p.WorkerInstanceID, LeaseTTLMs: p.LeaseTTL.Milliseconds()}
 		for _, h := range heads {
 			t, ok, err := w.claimOne(h.seq, args)
 			if err != nil {
@@ -126,7 +126,7 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 	t := backend.ClaimedTask{
 		Handle: h, ExecutionID: e.ID, Lane: e.Lane, Kind: e.Kind, Priority: e.Priority, Tags: e.Tags,
 		AttemptIndex: h.Lease.AttemptIndex, AttemptID: h.Lease.AttemptID, LeaseEpoch: e.LeaseEpoch,
-		LeaseExpiresAtMs: e.LeaseExpiresAtMs,
+		LeaseExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs),
 	}
 	t.Input = input
 	if fx.InsertAttempt != nil {

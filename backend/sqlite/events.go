@@ -54,10 +54,11 @@ WHERE id > ? ORDER BY id LIMIT ?`, from, limit)
 	for rows.Next() {
 		var ev backend.CompletionEvent
 		var id string
-		var seq int64
-		if err := rows.Scan(&seq, &id, &ev.Lane, &ev.Outcome, &ev.AtMs); err != nil {
+		var seq, atMs int64
+		if err := rows.Scan(&seq, &id, &ev.Lane, &ev.Outcome, &atMs); err != nil {
 			return nil, after, driverError("sqlite: read completions", err)
 		}
+		ev.At = ff.TimeFromMs(atMs)
 		if ev.ExecutionID, err = ff.ParseExecutionID(id); err != nil {
 			return nil, after, ff.Corruption("stored execution_id %q: %v", id, err)
 		}

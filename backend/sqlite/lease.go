@@ -70,7 +70,7 @@ func renewTransition(h ff.Handle, out *backend.LeaseRenewal) transition {
 		if err != nil {
 			return nil, false, fr, err
 		}
-		*out = backend.LeaseRenewal{LeaseExpiresAtMs: e.LeaseExpiresAtMs, LeaseEpoch: e.LeaseEpoch}
+		*out = backend.LeaseRenewal{ExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs), LeaseEpoch: e.LeaseEpoch}
 		return nil, true, fr, nil
 	}
 }
@@ -191,12 +191,12 @@ func (b *Backend) Cancel(ctx context.Context, p backend.CancelParams) error {
 	})
 }
 
-// Delay releases the lease until p.UntilMs, keeping the attempt; a time
+// Delay releases the lease until p.Until, keeping the attempt; a time
 // already past makes the execution claimable at once.
 func (b *Backend) Delay(ctx context.Context, p backend.DelayParams) error {
 	return b.write(ctx, "sqlite: delay", func(w *writeTx) error {
 		return w.fenced(p.Handle, func(e *ff.Execution, now int64) (*ff.Effects, bool, ff.FenceResult, error) {
-			fx, fr, err := e.Delay(now, p.Handle.Lease.Fence(), p.UntilMs)
+			fx, fr, err := e.Delay(now, p.Handle.Lease.Fence(), ff.MsFromTime(p.Until))
 			return fx, err == nil, fr, err
 		})
 	})

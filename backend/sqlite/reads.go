@@ -168,9 +168,11 @@ func (b *Backend) ListExecutions(ctx context.Context, p backend.ListExecutionsPa
 	for rows.Next() {
 		var s backend.ExecutionSummary
 		var id string
-		if err := rows.Scan(&id, &s.Lane, &s.Kind, &s.PublicState, &s.Priority, &s.CreatedAtMs); err != nil {
+		var createdMs int64
+		if err := rows.Scan(&id, &s.Lane, &s.Kind, &s.PublicState, &s.Priority, &createdMs); err != nil {
 			return backend.ExecutionPage{}, driverError("sqlite: list executions", err)
 		}
+		s.CreatedAt = ff.TimeFromMs(createdMs)
 		if s.ExecutionID, err = ff.ParseExecutionID(id); err != nil {
 			return backend.ExecutionPage{}, ff.Corruption("stored execution_id %q: %v", id, err)
 		}

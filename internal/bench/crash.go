@@ -39,10 +39,10 @@ func runCrash(ctx context.Context, c *Config, b backend.Backend, name string) (w
 		if err != nil {
 			return res, fmt.Errorf("read lease of %s: %w", id, err)
 		}
-		if snap.Lease == nil || snap.Lease.ExpiresAtMs == 0 {
+		if snap.Lease == nil || ff.MsFromTime(snap.Lease.ExpiresAt) == 0 {
 			return res, fmt.Errorf("execution %s holds no lease after the crash (state %s)", id, snap.PublicState)
 		}
-		expiry[id] = snap.Lease.ExpiresAtMs
+		expiry[id] = ff.MsFromTime(snap.Lease.ExpiresAt)
 	}
 
 	rescue := newSystem(b, name, c)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/internal/pgtest"
 )
 
@@ -124,7 +125,7 @@ func TestSubmitParams(t *testing.T) {
 	require.Equal(t, 3, p.Policy.Retry.MaxRetries)
 	require.Equal(t, int64(2000), p.Policy.Retry.Backoff.DelayMs)
 	require.Equal(t, int64(60_000), *p.Policy.Timeout.AttemptTimeoutMs)
-	require.GreaterOrEqual(t, p.DelayUntilMs, before.Add(time.Hour).UnixMilli())
+	require.GreaterOrEqual(t, ff.MsFromTime(p.DelayUntil), before.Add(time.Hour).UnixMilli())
 
 	path := filepath.Join(t.TempDir(), "in.json")
 	require.NoError(t, os.WriteFile(path, []byte(`[1,2]`), 0o600))

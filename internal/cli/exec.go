@@ -84,7 +84,7 @@ func printSnapshot(w io.Writer, s backend.ExecutionSnapshot) error {
 		{"kind:", s.Kind},
 		{"priority:", strconv.Itoa(int(s.Priority))},
 		{"attempts:", strconv.Itoa(int(s.AttemptCount))},
-		{"created:", msTime(s.CreatedAtMs)},
+		{"created:", timeText(s.CreatedAt)},
 	}
 	add := func(k, v string) {
 		if v != "" {
@@ -94,7 +94,7 @@ func printSnapshot(w io.Writer, s backend.ExecutionSnapshot) error {
 	add("blocked:", s.BlockingDetail)
 	if s.Lease != nil && s.Lease.WorkerID != "" {
 		add("worker:", s.Lease.WorkerID)
-		add("lease expires:", msTime(s.Lease.ExpiresAtMs))
+		add("lease expires:", timeText(s.Lease.ExpiresAt))
 	}
 	if s.ProgressPct != nil {
 		add("progress:", fmt.Sprintf("%d%% %s", *s.ProgressPct, s.ProgressMessage))
@@ -121,17 +121,16 @@ func printSnapshot(w io.Writer, s backend.ExecutionSnapshot) error {
 	if s.ReclaimCount > 0 {
 		add("reclaims:", strconv.Itoa(s.ReclaimCount))
 	}
-	if s.CompletedAtMs > 0 {
-		add("finished:", msTime(s.CompletedAtMs))
-	}
+	add("finished:", timeText(s.CompletedAt))
 	return table(w, rows)
 }
 
-func msTime(ms int64) string {
-	if ms == 0 {
+// timeText formats t in UTC, or "" when it is unset.
+func timeText(t time.Time) string {
+	if t.IsZero() {
 		return ""
 	}
-	return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func newExecListCmd(env Env, o *clientOptions) *cobra.Command {
@@ -161,7 +160,7 @@ func newExecListCmd(env Env, o *clientOptions) *cobra.Command {
 				rows := [][]string{{"ID", "LANE", "KIND", "STATE", "PRIORITY", "CREATED"}}
 				for _, e := range page.Executions {
 					rows = append(rows, []string{e.ExecutionID.String(), e.Lane, e.Kind, string(e.PublicState),
-						strconv.Itoa(int(e.Priority)), msTime(e.CreatedAtMs)})
+						strconv.Itoa(int(e.Priority)), timeText(e.CreatedAt)})
 				}
 				if err := table(w, rows); err != nil {
 					return err

@@ -109,10 +109,10 @@ func (s submitOptions) params(env Env) (backend.CreateExecutionParams, error) {
 		return p, usagef("durations must not be negative")
 	}
 	if s.delay > 0 {
-		p.DelayUntilMs = now.Add(s.delay).UnixMilli()
+		p.DelayUntil = now.Add(s.delay)
 	}
 	if s.deadline > 0 {
-		p.DeadlineAtMs = now.Add(s.deadline).UnixMilli()
+		p.DeadlineAt = now.Add(s.deadline)
 	}
 	if len(s.tags) > 0 {
 		p.Tags = map[string]string{}

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"time"
+
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 )
@@ -8,7 +10,8 @@ import (
 // Conversions between the backend's results and their wire forms. The
 // server renders with the ...Of functions, the client rebuilds the
 // backend values with ToBackend; a round trip is the identity (up to
-// empty slices and maps, which the wire always carries).
+// empty slices and maps, which the wire always carries, and times, which
+// it carries in whole milliseconds).
 
 // ExecutionSnapshotOf renders a snapshot.
 func ExecutionSnapshotOf(s backend.ExecutionSnapshot) ExecutionSnapshot {
@@ -18,17 +21,17 @@ func ExecutionSnapshotOf(s backend.ExecutionSnapshot) ExecutionSnapshot {
 		RequiredCapabilities: nonNil(s.RequiredCaps), Tags: nonNilMap(s.Tags), Policy: s.Policy,
 		AttemptCount: s.AttemptCount, RetryCount: s.RetryCount, ReclaimCount: s.ReclaimCount,
 		ProgressPct: s.ProgressPct, ProgressMessage: s.ProgressMessage, FailureReason: s.FailureReason,
-		CancelReason: s.CancelReason, ReadyAtMs: s.ReadyAtMs, DeadlineAtMs: s.DeadlineAtMs,
-		CreatedAtMs: s.CreatedAtMs, StartedAtMs: s.StartedAtMs, CompletedAtMs: s.CompletedAtMs,
-		UpdatedAtMs: s.UpdatedAtMs,
+		CancelReason: s.CancelReason, ReadyAtMs: ms(s.ReadyAt), DeadlineAtMs: ms(s.DeadlineAt),
+		CreatedAtMs: ms(s.CreatedAt), StartedAtMs: ms(s.StartedAt), CompletedAtMs: ms(s.CompletedAt),
+		UpdatedAtMs: ms(s.UpdatedAt),
 	}
 	if s.CurrentAttempt != nil {
 		a := AttemptRef(*s.CurrentAttempt)
 		w.CurrentAttempt = &a
 	}
-	if s.Lease != nil {
-		l := LeaseSummary(*s.Lease)
-		w.Lease = &l
+	if l := s.Lease; l != nil {
+		w.Lease = &LeaseSummary{LeaseID: l.LeaseID, Epoch: l.Epoch, WorkerID: l.WorkerID,
+			WorkerInstanceID: l.WorkerInstanceID, ExpiresAtMs: ms(l.ExpiresAt), LastHeartbeatMs: ms(l.LastHeartbeatAt)}
 	}
 	return w
 }
@@ -41,17 +44,17 @@ func (w ExecutionSnapshot) ToBackend() backend.ExecutionSnapshot {
 		RequiredCaps: w.RequiredCapabilities, Tags: w.Tags, Policy: w.Policy,
 		AttemptCount: w.AttemptCount, RetryCount: w.RetryCount, ReclaimCount: w.ReclaimCount,
 		ProgressPct: w.ProgressPct, ProgressMessage: w.ProgressMessage, FailureReason: w.FailureReason,
-		CancelReason: w.CancelReason, ReadyAtMs: w.ReadyAtMs, DeadlineAtMs: w.DeadlineAtMs,
-		CreatedAtMs: w.CreatedAtMs, StartedAtMs: w.StartedAtMs, CompletedAtMs: w.CompletedAtMs,
-		UpdatedAtMs: w.UpdatedAtMs,
+		CancelReason: w.CancelReason, ReadyAt: at(w.ReadyAtMs), DeadlineAt: at(w.DeadlineAtMs),
+		CreatedAt: at(w.CreatedAtMs), StartedAt: at(w.StartedAtMs), CompletedAt: at(w.CompletedAtMs),
+		UpdatedAt: at(w.UpdatedAtMs),
 	}
 	if w.CurrentAttempt != nil {
 		a := backend.AttemptRef(*w.CurrentAttempt)
 		s.CurrentAttempt = &a
 	}
-	if w.Lease != nil {
-		l := backend.LeaseSummary(*w.Lease)
-		s.Lease = &l
+	if l := w.Lease; l != nil {
+		s.Lease = &backend.LeaseSummary{LeaseID: l.LeaseID, Epoch: l.Epoch, WorkerID: l.WorkerID,
+			WorkerInstanceID: l.WorkerInstanceID, ExpiresAt: at(l.ExpiresAtMs), LastHeartbeatAt: at(l.LastHeartbeatMs)}
 	}
 	return s
 }
@@ -60,7 +63,8 @@ func (w ExecutionSnapshot) ToBackend() backend.ExecutionSnapshot {
 func ExecutionPageOf(p backend.ExecutionPage) ExecutionPage {
 	w := ExecutionPage{Executions: make([]ExecutionSummary, len(p.Executions)), NextCursor: p.NextCursor}
 	for i, e := range p.Executions {
-		w.Executions[i] = ExecutionSummary(e)
+		w.Executions[i] = ExecutionSummary{ExecutionID: e.ExecutionID, Lane: e.Lane, Kind: e.Kind,
+			PublicState: e.PublicState, Priority: e.Priority, CreatedAtMs: ms(e.CreatedAt)}
 	}
 	return w
 }
@@ -69,7 +73,8 @@ func ExecutionPageOf(p backend.ExecutionPage) ExecutionPage {
 func (w ExecutionPage) ToBackend() backend.ExecutionPage {
 	p := backend.ExecutionPage{Executions: make([]backend.ExecutionSummary, len(w.Executions)), NextCursor: w.NextCursor}
 	for i, e := range w.Executions {
-		p.Executions[i] = backend.ExecutionSummary(e)
+		p.Executions[i] = backend.ExecutionSummary{ExecutionID: e.ExecutionID, Lane: e.Lane, Kind: e.Kind,
+			PublicState: e.PublicState, Priority: e.Priority, CreatedAt: at(e.CreatedAtMs)}
 	}
 	return p
 }
@@ -127,7 +132,7 @@ func ClaimedTaskOf(t backend.ClaimedTask) ClaimedTask {
 		Handle: t.Handle.String(), ExecutionID: t.ExecutionID, Lane: t.Lane, Kind: t.Kind,
 		Input: in, InputBase64: in64, Priority: t.Priority, Tags: nonNilMap(t.Tags), AttemptIndex: t.AttemptIndex,
 		AttemptID: t.AttemptID, AttemptType: t.AttemptType, LeaseEpoch: t.LeaseEpoch,
-		LeaseExpiresAtMs: t.LeaseExpiresAtMs,
+		LeaseExpiresAtMs: ms(t.LeaseExpiresAt),
 	}
 }
 
@@ -145,9 +150,15 @@ func (w ClaimedTask) ToBackend() (backend.ClaimedTask, error) {
 	return backend.ClaimedTask{
 		Handle: h, ExecutionID: w.ExecutionID, Lane: w.Lane, Kind: w.Kind, Input: in, Priority: w.Priority,
 		Tags: w.Tags, AttemptIndex: w.AttemptIndex, AttemptID: w.AttemptID, AttemptType: w.AttemptType,
-		LeaseEpoch: w.LeaseEpoch, LeaseExpiresAtMs: w.LeaseExpiresAtMs,
+		LeaseEpoch: w.LeaseEpoch, LeaseExpiresAt: at(w.LeaseExpiresAtMs),
 	}, nil
 }
+
+// ms and at convert times: the wire carries Unix milliseconds, 0 for
+// unset.
+func ms(t time.Time) int64 { return ff.MsFromTime(t) }
+
+func at(v int64) time.Time { return ff.TimeFromMs(v) }
 
 // nonNil returns s, or an empty slice for nil: the wire always carries
 // the array.

@@ -28,11 +28,11 @@ func fullSnapshot() backend.ExecutionSnapshot {
 		Policy: json.RawMessage(`{"retry_policy":{"max_retries":2}}`), AttemptCount: 2,
 		CurrentAttempt: &backend.AttemptRef{Index: 1, ID: "a1"},
 		Lease: &backend.LeaseSummary{LeaseID: "l1", Epoch: 3, WorkerID: "w", WorkerInstanceID: "wi",
-			ExpiresAtMs: 1_700_000_030_000, LastHeartbeatMs: 1_700_000_001_000},
+			ExpiresAt: ff.TimeFromMs(1_700_000_030_000), LastHeartbeatAt: ff.TimeFromMs(1_700_000_001_000)},
 		RetryCount: 1, ReclaimCount: 1, ProgressPct: &pct, ProgressMessage: "half", FailureReason: "boom",
-		CancelReason: "c", ReadyAtMs: 1_700_000_002_000, DeadlineAtMs: 1_700_000_100_000,
-		CreatedAtMs: 1_700_000_000_000, StartedAtMs: 1_700_000_000_500, CompletedAtMs: 1_700_000_003_000,
-		UpdatedAtMs: 1_700_000_003_000,
+		CancelReason: "c", ReadyAt: ff.TimeFromMs(1_700_000_002_000), DeadlineAt: ff.TimeFromMs(1_700_000_100_000),
+		CreatedAt: ff.TimeFromMs(1_700_000_000_000), StartedAt: ff.TimeFromMs(1_700_000_000_500),
+		CompletedAt: ff.TimeFromMs(1_700_000_003_000), UpdatedAt: ff.TimeFromMs(1_700_000_003_000),
 	}
 }
 
@@ -59,7 +59,7 @@ func TestExecutionSnapshotJSON(t *testing.T) {
 	// A fresh execution: optional fields are absent, arrays and objects
 	// present.
 	bare := backend.ExecutionSnapshot{ExecutionID: testID, Lane: "l", Kind: "k", PublicState: ff.PublicWaiting,
-		CreatedAtMs: 1, UpdatedAtMs: 1}
+		CreatedAt: ff.TimeFromMs(1), UpdatedAt: ff.TimeFromMs(1)}
 	raw, err = json.Marshal(wire.ExecutionSnapshotOf(bare))
 	require.NoError(t, err)
 	require.JSONEq(t, `{"execution_id":"`+testID.String()+`","lane":"l","kind":"k","priority":0,
@@ -71,7 +71,7 @@ func TestExecutionSnapshotJSON(t *testing.T) {
 
 func TestListingsJSON(t *testing.T) {
 	page := backend.ExecutionPage{Executions: []backend.ExecutionSummary{{ExecutionID: testID, Lane: "l", Kind: "k",
-		PublicState: ff.PublicWaiting, Priority: 3, CreatedAtMs: 5}}, NextCursor: testID.String()}
+		PublicState: ff.PublicWaiting, Priority: 3, CreatedAt: ff.TimeFromMs(5)}}, NextCursor: testID.String()}
 	raw, err := json.Marshal(wire.ExecutionPageOf(page))
 	require.NoError(t, err)
 	require.JSONEq(t, `{"executions":[{"execution_id":"`+testID.String()+`","lane":"l","kind":"k",
@@ -133,7 +133,7 @@ func TestClaimedTaskRoundTrip(t *testing.T) {
 		AttemptID: "a", LeaseID: "l", LeaseEpoch: 1, LeaseTTLMs: 30_000, Lane: "q", WorkerInstanceID: "w"}}
 	task := backend.ClaimedTask{Handle: h, ExecutionID: testID, Lane: "q", Kind: "k", Input: []byte(`{"a":1}`),
 		Priority: 2, Tags: map[string]string{"app.x": "y"}, AttemptIndex: 0, AttemptID: "a",
-		AttemptType: ff.AttemptInitial, LeaseEpoch: 1, LeaseExpiresAtMs: 1_700_000_030_000}
+		AttemptType: ff.AttemptInitial, LeaseEpoch: 1, LeaseExpiresAt: ff.TimeFromMs(1_700_000_030_000)}
 	raw, err := json.Marshal(wire.ClaimedTaskOf(task))
 	require.NoError(t, err)
 	require.JSONEq(t, `{"handle":"`+h.String()+`","execution_id":"`+testID.String()+`","lane":"q","kind":"k",
