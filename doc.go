@@ -4,6 +4,14 @@
 // capability matching, typed errors, and the pure state transitions that
 // every storage backend applies.
 //
+// Errors are *[Error] values with a class and a stable kind. The kind and
+// class constants are the sentinels to branch on:
+//
+//	if errors.Is(err, flowfabric.ErrNotFound) { ... }
+//	if errors.Is(err, flowfabric.ClassContention) { ... } // any retryable conflict
+//
+// [KindOf] and [ClassOf] give the strings for logs and metric labels.
+//
 // Nothing in this package performs I/O. Backends (package backend and its
 // implementations) load an execution record, apply a transition from this
 // package, and store the result atomically, so the state machine is written

@@ -8,7 +8,8 @@
 //	tasks, err := c.Claim(ctx, backend.ClaimParams{WorkerID: "w1", Lanes: []string{"default"}})
 //
 // Every failure is a *flowfabric.Error: an API error keeps the server's
-// class, kind and retryable flag; a network failure is a transport error
+// class, kind and retryable flag, so errors.Is(err, flowfabric.ErrNotFound)
+// works as it does in-process; a network failure is a transport error
 // (retryable unless the caller's context ended, in which case it wraps
 // the context error).
 package client

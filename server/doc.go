@@ -27,7 +27,7 @@
 //	GET  /healthz                        {status:"ok", backend}; pings the backend, 503 when it fails. No auth.
 //	GET  /metrics                        Prometheus text format. No auth.
 //	GET  /v1/openapi.json                OpenAPI 3.1 document of every route, generated from this table.
-//	GET  /v1/capabilities                backend.Capabilities.
+//	GET  /v1/capabilities                wire.Capabilities: {family, version, supports:{<feature>: bool}}.
 //	POST /v1/executions                  create. Body: kind, lane ("default"), input, execution_id,
 //	                                     namespace, priority, required_capabilities, idempotency_key,
 //	                                     delay_until_ms, deadline_at_ms, tags, policy.
@@ -37,7 +37,7 @@
 //	                                     {executions:[{execution_id, lane, kind, public_state, priority,
 //	                                     created_at_ms}], next_cursor} in id order; next_cursor is absent on
 //	                                     the last page.
-//	GET  /v1/executions/{id}             backend.ExecutionSnapshot: state vector, attempt count, lease,
+//	GET  /v1/executions/{id}             wire.ExecutionSnapshot: state vector, attempt count, lease,
 //	                                     progress, timestamps.
 //	GET  /v1/executions/{id}/state       the public state as a bare JSON string ("waiting").
 //	GET  /v1/executions/{id}/result      the stored result (application/json, or octet-stream when not
@@ -78,9 +78,15 @@
 // unsupported_media_type 415, unauthorized 401); contention 409
 // (retryable); conflict 409; state 409; unavailable 503;
 // resource_exhausted 429; timeout 504; transport 503 when retryable, else
-// 500; bug 500 (also a recovered panic). Malformed JSON is 400
-// invalid_json; a body without a JSON Content-Type is 415. Clients decide
-// retries from kind and retryable, never from the status alone.
+// 500; bug 500 (a recovered panic, or stored data that cannot be decoded:
+// corruption). Malformed JSON is 400 invalid_json; a malformed handle is
+// 400 invalid_handle; a body without a JSON Content-Type is 415. Clients
+// decide retries from kind and retryable, never from the status alone;
+// the Go client rebuilds the typed error, so errors.Is(err,
+// flowfabric.ErrStaleLease) works on its side too.
+//
+// Every body is a type of package wire; the OpenAPI document at
+// /v1/openapi.json is generated from those types and the route table.
 //
 // # Limits, auth, CORS
 //
