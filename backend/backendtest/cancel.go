@@ -85,7 +85,7 @@ func testCancelOperatorActive(t *testing.T, h Harness) {
 
 	err = e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle, Result: []byte(`1`)})
 	requireKind(t, err, ff.ErrExecutionNotActive)
-	require.Equal(t, ff.ClassContention, ff.ClassOf(err))
+	require.ErrorIs(t, err, ff.ClassContention)
 	ee, _ := ff.AsError(err)
 	require.NotNil(t, ee.NotActive, "execution_not_active carries the replay detail")
 	require.Equal(t, ff.PhaseTerminal, ee.NotActive.LifecyclePhase)

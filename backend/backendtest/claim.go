@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -113,7 +114,7 @@ func testClaimRace(t *testing.T, h Harness, n int) {
 	won := 0
 	for i := range n {
 		if errs[i] != nil {
-			require.Equal(t, ff.ClassContention, ff.ClassOf(errs[i]), "worker %d: only contention may fail a racing claim: %v", i, errs[i])
+			require.ErrorIs(t, errs[i], ff.ClassContention, "worker %d: only contention may fail a racing claim: %v", i, errs[i])
 			continue
 		}
 		require.LessOrEqual(t, len(tasks[i]), 1)
@@ -159,7 +160,7 @@ func testClaimRaceBatches(t *testing.T, h Harness) {
 				}
 				tasks, err := e.b.Claim(e.ctx, p)
 				mu.Lock()
-				if err != nil && ff.ClassOf(err) != ff.ClassContention {
+				if err != nil && !errors.Is(err, ff.ClassContention) {
 					errs = append(errs, err)
 				}
 				if len(tasks) > batch {

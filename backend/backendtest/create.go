@@ -124,7 +124,7 @@ func testCreateExplicitIDTaken(t *testing.T, h Harness) {
 	e.create(backend.CreateExecutionParams{ExecutionID: id, Kind: "first"})
 	_, err := e.b.CreateExecution(e.ctx, backend.CreateExecutionParams{ExecutionID: id, Kind: "second"})
 	requireKind(t, err, ff.ErrDuplicateExecution)
-	require.Equal(t, ff.ClassConflict, ff.ClassOf(err))
+	require.ErrorIs(t, err, ff.ClassConflict)
 	require.Equal(t, "first", e.state(id, ff.PublicWaiting).Kind)
 	require.Len(t, e.listAll(backend.ListExecutionsParams{}), 1)
 }

@@ -60,7 +60,7 @@ func testValidationCreate(t *testing.T, h Harness) {
 		c.mut(&p)
 		res, err := e.b.CreateExecution(e.ctx, p)
 		requireKind(t, err, c.kind, c.name)
-		require.Equal(t, ff.ClassValidation, ff.ClassOf(err), c.name)
+		require.ErrorIs(t, err, ff.ClassValidation, c.name)
 		require.False(t, ff.IsRetryable(err), c.name)
 		require.True(t, res.ExecutionID.IsZero(), "%s: a rejected create returns no id", c.name)
 		e.nothingWritten()
@@ -136,7 +136,7 @@ func testValidationWorkerOps(t *testing.T, h Harness) {
 	var zero ff.Handle
 	err := e.b.Complete(e.ctx, backend.CompleteParams{Handle: zero})
 	require.Error(t, err, "a zero handle is refused")
-	require.Equal(t, ff.ClassValidation, ff.ClassOf(err), "a zero handle is a validation error: %v", err)
+	require.ErrorIs(t, err, ff.ClassValidation, "a zero handle is a validation error: %v", err)
 	e.state(id, ff.PublicActive)
 	require.Nil(t, e.consistent(id).ProgressPct)
 }

@@ -18,7 +18,7 @@ func TestOpenRefusesUnmigratedSchema(t *testing.T) {
 	url := pgtest.Schema(t)
 	_, err := postgres.Open(context.Background(), postgres.Options{URL: url})
 	require.Error(t, err)
-	require.Equal(t, ff.ErrSchemaMismatch, ff.KindOf(err))
+	require.ErrorIs(t, err, ff.ErrSchemaMismatch)
 	require.Contains(t, err.Error(), "flowfabric migrate up")
 
 	status, err := postgres.MigrationStatusURL(context.Background(), url)
@@ -45,7 +45,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	require.NoError(t, err)
 	_, err = postgres.Open(context.Background(), postgres.Options{URL: url, AutoMigrate: true})
 	require.Error(t, err)
-	require.Equal(t, ff.ErrSchemaMismatch, ff.KindOf(err))
+	require.ErrorIs(t, err, ff.ErrSchemaMismatch)
 	require.Contains(t, err.Error(), "newer than this build")
 }
 

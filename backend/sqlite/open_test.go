@@ -91,7 +91,7 @@ func TestOpenMissingFileWithoutAutoMigrate(t *testing.T) {
 	path := filepath.Join(dir, "ff.db")
 	_, err := Open(context.Background(), Options{Path: path})
 	requireOpenError(t, err, ErrSchemaTooOld, "flowfabric migrate up --database-url "+path)
-	require.Equal(t, ff.ErrSchemaMismatch, ff.KindOf(err))
+	require.ErrorIs(t, err, ff.ErrSchemaMismatch)
 	require.Empty(t, snapshotDir(t, dir), "Open without AutoMigrate created files")
 
 	// The named fix works.

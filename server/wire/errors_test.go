@@ -93,5 +93,5 @@ func TestPayloadCodec(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `[1]`, string(got))
 	_, err = wire.DecodePayload("input", json.RawMessage(`1`), []byte{1})
-	require.Equal(t, ff.ErrInvalidInput, ff.KindOf(err))
+	require.ErrorIs(t, err, ff.ErrInvalidInput)
 }
