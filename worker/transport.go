@@ -28,7 +28,9 @@ type Transport interface {
 // WorkSubscriber is optionally implemented by a Transport that can tell an
 // idle worker when work may have become claimable (backend.Backend does).
 // Wake-ups are hints: they coalesce and may be spurious, so the worker
-// always re-claims and keeps a short poll as a fallback.
+// always re-claims and keeps a short poll as a fallback. The subscription
+// ends, and its channel closes, when ctx is done or the returned function
+// is called.
 type WorkSubscriber interface {
 	SubscribeWork(ctx context.Context, p backend.SubscribeWorkParams) (<-chan struct{}, func())
 }
