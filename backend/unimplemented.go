@@ -13,3 +13,12 @@ type Unimplemented struct {
 	UnimplementedStreams
 	UnimplementedEvents
 }
+
+// Each stub covers its whole area.
+var (
+	_ Flows      = UnimplementedFlows{}
+	_ Waitpoints = UnimplementedWaitpoints{}
+	_ Budgets    = UnimplementedBudgets{}
+	_ Streams    = UnimplementedStreams{}
+	_ Events     = UnimplementedEvents{}
+)
