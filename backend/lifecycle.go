@@ -54,6 +54,17 @@ type Lifecycle interface {
 	// same attempt. The lease is gone afterwards, so repeating it fails
 	// with execution_not_active.
 	Delay(ctx context.Context, p DelayParams) error
+	// ReleaseClaims gives back leases whose claim never reached the
+	// worker (the claim's reply could not be delivered): each execution
+	// is claimable again at once, the next claim resumes the same attempt,
+	// and no reclaim is counted. Errors align with ps; each entry is
+	// fenced like Delay, so a lease already gone fails alone.
+	ReleaseClaims(ctx context.Context, ps []ReleaseClaimParams) []error
+}
+
+// ReleaseClaimParams names one lease to give back unused.
+type ReleaseClaimParams struct {
+	Handle ff.Handle
 }
 
 // CreateExecutionParams is the input of CreateExecution. Lane defaults to

@@ -85,3 +85,12 @@ func (b *Backend) CancelExecution(ctx context.Context, p backend.CancelExecution
 	})
 	return state, err
 }
+
+// ReleaseClaims implements backend.Lifecycle.
+func (b *Backend) ReleaseClaims(ctx context.Context, ps []backend.ReleaseClaimParams) []error {
+	errs := make([]error, len(ps))
+	for i := range errs {
+		errs[i] = ff.Unavailable("release_claims")
+	}
+	return errs
+}

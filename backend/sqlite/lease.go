@@ -201,3 +201,12 @@ func (b *Backend) Delay(ctx context.Context, p backend.DelayParams) error {
 		})
 	})
 }
+
+// ReleaseClaims implements backend.Lifecycle.
+func (b *Backend) ReleaseClaims(ctx context.Context, ps []backend.ReleaseClaimParams) []error {
+	errs := make([]error, len(ps))
+	for i := range errs {
+		errs[i] = ff.Unavailable("release_claims")
+	}
+	return errs
+}
