@@ -172,3 +172,12 @@ func (c *Client) Cancel(ctx context.Context, p backend.CancelParams) error {
 		in: wire.TaskCancelRequest{Handle: p.Handle.String(), Reason: p.Reason}}, nil)
 	return err
 }
+
+// ReleaseClaims gives back leases of tasks that were never started.
+func (c *Client) ReleaseClaims(ctx context.Context, ps []backend.ReleaseClaimParams) []error {
+	errs := make([]error, len(ps))
+	for i := range errs {
+		errs[i] = ff.Unavailable("release_claims")
+	}
+	return errs
+}
