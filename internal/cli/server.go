@@ -40,6 +40,7 @@ type serverOptions struct {
 	logFormat     string
 	shutdownGrace time.Duration
 	claimPoll     time.Duration
+	metricsLanes  int
 	reconcilers   bool
 	engine        engine.Config
 }
@@ -91,6 +92,9 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 	bindEnv(f, "shutdown-grace", "FF_SHUTDOWN_GRACE")
 	f.DurationVar(&o.claimPoll, "claim-poll-interval", time.Second, "how often a long-polling claim re-checks without a wake-up")
 	bindEnv(f, "claim-poll-interval", "FF_CLAIM_POLL_INTERVAL")
+	f.IntVar(&o.metricsLanes, "metrics-max-lanes", instrument.DefaultMaxLaneLabels,
+		"lanes labelled on their own in /metrics; lanes beyond it, and lane names nobody created, count as lane \"_other\"")
+	bindEnv(f, "metrics-max-lanes", "FF_METRICS_MAX_LANES")
 	f.BoolVar(&o.reconcilers, "reconcilers", true, "compete for reconciler leadership (false: serve the API only)")
 	bindEnv(f, "reconcilers", "FF_RECONCILERS")
 	f.DurationVar(&o.engine.LeaseExpiryInterval, "lease-expiry-interval", engine.DefaultLeaseExpiryInterval, "lease expiry sweep interval")
@@ -142,6 +146,9 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 	if o.claimPoll <= 0 {
 		return usagef("--claim-poll-interval must be positive")
 	}
+	if o.metricsLanes <= 0 {
+		return usagef("--metrics-max-lanes must be positive")
+	}
 	if err := o.engine.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -161,7 +168,7 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	b := instrument.Wrap(raw, reg)
+	b := instrument.Wrap(raw, reg, instrument.WithMaxLaneLabels(o.metricsLanes))
 	o.engine.Observer = instrument.NewReconcilerObserver(reg)
 
 	var sup *engine.Supervisor
