@@ -50,7 +50,7 @@ func createParams(req wire.CreateExecutionRequest) (backend.CreateExecutionParam
 		return p, err
 	}
 	p.Input = input
-	policy, err := ff.ParsePolicy(req.Policy)
+	policy, err := parsePolicy(req.Policy)
 	if err != nil {
 		return p, err
 	}

@@ -32,11 +32,15 @@ func TestAuth(t *testing.T) {
 		// Unknown routes do not reveal themselves without a token.
 		r := e.get("/v1/nothing")
 		require.Equal(t, http.StatusUnauthorized, r.status)
-		// Health and metrics stay open.
+		// Health stays open; metrics (they name lanes and error kinds) are
+		// behind the token when one is set.
 		require.Equal(t, http.StatusOK, e.get("/healthz").status)
-		require.Equal(t, http.StatusOK, e.get("/metrics").status)
+		r = e.get("/metrics")
+		require.Equal(t, http.StatusUnauthorized, r.status)
+		require.Equal(t, wire.ErrUnauthorized, r.apiError(t).Kind)
 
 		e.token = "s3cret"
+		require.Equal(t, http.StatusOK, e.get("/metrics").status)
 		require.Equal(t, http.StatusOK, e.get("/v1/capabilities").status)
 		e.create(map[string]any{})
 		require.Equal(t, http.StatusNotFound, e.get("/v1/nothing").status)
