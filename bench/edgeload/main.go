@@ -16,6 +16,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -144,10 +145,11 @@ func runIdle(args []string) error {
 	token := fs.String("token", "", "API token")
 	db := fs.String("db", "", "the server's Postgres URL (for pg_stat_database)")
 	n := fs.Int("n", 2000, "concurrent long-polling claims")
-	lane := fs.String("lane", "edgeload-idle", "lane the long-polls wait on (keep it empty)")
+	lane := fs.String("lane", fmt.Sprintf("edgeload-idle-%d", time.Now().Unix()), "lane the long-polls wait on (nothing may be queued on it)")
 	waitMs := fs.Int("wait-ms", 30000, "wait_ms of each long-poll")
 	warmup := fs.Duration("warmup", 10*time.Second, "time for every long-poll to be waiting before measuring")
 	measure := fs.Duration("measure", 30*time.Second, "measurement window")
+	samples := fs.Int("samples", 5, "wake-up latency samples after the window")
 	_ = fs.Parse(args)
 	if *db == "" {
 		return errors.New("idle: -db is required")
@@ -161,7 +163,7 @@ func runIdle(args []string) error {
 	defer conn.Close(context.Background())
 
 	a := newAPI(*url, *token, *n+16)
-	p := &pollers{a: a, lane: *lane, waitMs: *waitMs, claimed: make(chan time.Time, 1)}
+	p := &pollers{a: a, lane: *lane, waitMs: *waitMs, claimed: make(chan claim, 16)}
 	var wg sync.WaitGroup
 	for range *n {
 		wg.Add(1)
@@ -187,12 +189,18 @@ func runIdle(args []string) error {
 	fmt.Printf("long_polls=%d measure=%s xact_commit_delta=%d xact_per_s=%.1f\n",
 		*n, elapsed.Round(time.Millisecond), c1-c0, float64(c1-c0)/elapsed.Seconds())
 	fmt.Printf("answers_in_window: %s\n", s1.sub(s0))
-
-	lat, err := p.wakeLatency(ctx)
-	if err != nil {
-		return err
+	if *n == 0 {
+		return nil
 	}
-	fmt.Printf("wake_latency=%s (create sent → a long-poll answered 200)\n", lat.Round(10*time.Microsecond))
+	var lats []time.Duration
+	for range *samples {
+		lat, err := p.wakeLatency(ctx)
+		if err != nil {
+			return err
+		}
+		lats = append(lats, lat.Round(10*time.Microsecond))
+	}
+	fmt.Printf("wake_latency=%v (each: create sent → a long-poll answered 200 with it)\n", lats)
 	cancel()
 	wg.Wait()
 	return nil
@@ -213,13 +221,19 @@ type pollers struct {
 	waitMs  int
 	mu      sync.Mutex
 	counts  map[string]int
-	claimed chan time.Time
+	claimed chan claim
+}
+
+// claim is a long-poll that answered with work.
+type claim struct {
+	at   time.Time
+	body []byte
 }
 
 func (p *pollers) loop(ctx context.Context) {
 	body := fmt.Sprintf(`{"lanes":[%q],"wait_ms":%d}`, p.lane, p.waitMs)
 	for ctx.Err() == nil {
-		status, _, err := p.a.do(ctx, "POST", "/v1/workers/edgeload/claim", body)
+		status, out, err := p.a.do(ctx, "POST", "/v1/workers/edgeload/claim", body)
 		key := fmt.Sprint(status)
 		if err != nil {
 			key = "error"
@@ -227,7 +241,7 @@ func (p *pollers) loop(ctx context.Context) {
 		p.count(key)
 		if status == http.StatusOK {
 			select {
-			case p.claimed <- time.Now():
+			case p.claimed <- claim{at: time.Now(), body: out}:
 			default:
 			}
 		}
@@ -286,10 +300,21 @@ func (p *pollers) wakeLatency(ctx context.Context) (time.Duration, error) {
 	if status != http.StatusCreated {
 		return 0, fmt.Errorf("create: %d %s", status, out)
 	}
-	select {
-	case at := <-p.claimed:
-		return at.Sub(created), nil
-	case <-time.After(time.Duration(p.waitMs)*time.Millisecond + 5*time.Second):
-		return 0, errors.New("no long-poll claimed the new execution")
+	var res struct {
+		ExecutionID string `json:"execution_id"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return 0, err
+	}
+	timeout := time.After(time.Duration(p.waitMs)*time.Millisecond + 5*time.Second)
+	for {
+		select {
+		case c := <-p.claimed:
+			if bytes.Contains(c.body, []byte(res.ExecutionID)) {
+				return c.at.Sub(created), nil
+			}
+		case <-timeout:
+			return 0, errors.New("no long-poll claimed the new execution")
+		}
 	}
 }
