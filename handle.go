@@ -124,8 +124,8 @@ func (h *Handle) UnmarshalText(b []byte) error {
 }
 
 // ParseHandle decodes the text form. A handle always comes from a caller,
-// so any malformation is a validation error of kind ErrInvalidHandle
-// naming the failing field.
+// so any malformation (including an id with NUL or invalid UTF-8) is a
+// validation error of kind ErrInvalidHandle naming the failing field.
 func ParseHandle(s string) (Handle, error) {
 	rest, ok := strings.CutPrefix(s, handlePrefix)
 	if !ok {
@@ -171,7 +171,29 @@ func DecodeHandle(raw []byte) (Handle, error) {
 		return Handle{}, invalidHandle("execution_id: %v", err)
 	}
 	h.Lease.ExecutionID = id
+	if err := h.Lease.checkStrings(); err != nil {
+		return Handle{}, err
+	}
 	return h, nil
+}
+
+// checkStrings refuses ids in a decoded lease that no server minted: each
+// must be a key (ValidateKey) of at most 256 bytes, and the lane a valid
+// lane name (or empty), so nothing a store refuses reaches it.
+func (l Lease) checkStrings() error {
+	for _, f := range []struct{ name, v string }{
+		{"attempt_id", l.AttemptID}, {"lease_id", l.LeaseID}, {"worker_instance_id", l.WorkerInstanceID},
+	} {
+		if why := keyFault(f.v, MaxIdentifierBytes); why != "" {
+			return invalidHandle("%s: %s", f.name, why)
+		}
+	}
+	if l.Lane != "" {
+		if err := ValidateLane(l.Lane); err != nil {
+			return invalidHandle("%v", err)
+		}
+	}
+	return nil
 }
 
 // CheckBackend rejects a handle minted by another backend.
