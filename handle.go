@@ -171,16 +171,20 @@ func DecodeHandle(raw []byte) (Handle, error) {
 		return Handle{}, invalidHandle("execution_id: %v", err)
 	}
 	h.Lease.ExecutionID = id
-	if err := h.Lease.checkStrings(); err != nil {
+	if err := h.Lease.check(); err != nil {
 		return Handle{}, err
 	}
 	return h, nil
 }
 
-// checkStrings refuses ids in a decoded lease that no server minted: each
-// must be a key (ValidateKey) of at most 256 bytes, and the lane a valid
-// lane name (or empty), so nothing a store refuses reaches it.
-func (l Lease) checkStrings() error {
+// check refuses ids in a lease that no server minted: the execution id
+// must not be the all-zero uuid, every other id must be a key
+// (ValidateKey) of at most 256 bytes, and the lane a valid lane name (or
+// empty), so nothing a store refuses reaches it.
+func (l Lease) check() error {
+	if l.ExecutionID.IsZero() {
+		return invalidHandle("execution_id: the all-zero uuid is not an id")
+	}
 	for _, f := range []struct{ name, v string }{
 		{"attempt_id", l.AttemptID}, {"lease_id", l.LeaseID}, {"worker_instance_id", l.WorkerInstanceID},
 	} {
@@ -196,12 +200,16 @@ func (l Lease) checkStrings() error {
 	return nil
 }
 
-// CheckBackend rejects a handle minted by another backend.
+// CheckBackend rejects a handle minted by another backend
+// (handle_from_other_backend) and one no backend can have minted: an id in
+// it with NUL or invalid UTF-8 (invalid_handle). Every lease-bound store
+// operation calls it first, so a handle built in Go is held to the same
+// rules as one decoded from text.
 func (h Handle) CheckBackend(want BackendTag) error {
 	if h.Backend != want {
 		return Validation(ErrHandleFromOtherBackend, "expected=%s actual=%s", want, h.Backend)
 	}
-	return nil
+	return h.Lease.check()
 }
 
 // invalidHandle reports a malformed handle.
