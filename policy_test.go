@@ -3,6 +3,8 @@ package flowfabric_test
 import (
 	"encoding/json"
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -215,14 +217,158 @@ func TestBackoffJitterBounds(t *testing.T) {
 }
 
 func TestParseFailureClass(t *testing.T) {
-	tests := map[string]ff.FailureClass{
+	accepted := map[string]ff.FailureClass{
 		"transient": ff.FailureTransient, "permanent": ff.FailurePermanent, "infra_crash": ff.FailureInfra,
 		"timeout": ff.FailureTimeout, "cancelled": ff.FailureCancelled, "": ff.FailureTransient,
-		"Permanent": ff.FailureTransient, "bogus": ff.FailureTransient,
 	}
-	for in, want := range tests {
-		if got := ff.ParseFailureClass(in); got != want {
+	for in, want := range accepted {
+		got, err := ff.ParseFailureClass(in)
+		noErr(t, err)
+		if got != want {
 			t.Errorf("ParseFailureClass(%q) = %s, want %s", in, got, want)
 		}
+	}
+	// Anything else is refused, naming the accepted values: an unknown
+	// class used to become transient (SQLite) or be stored as is
+	// (Postgres, so "PERMANENT" was retried).
+	for _, in := range []string{"PERMANENT", "Permanent", "bogus", " transient", "transient\x00", strings.Repeat("x", 5000)} {
+		got, err := ff.ParseFailureClass(in)
+		e := wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
+		if got != "" || !strings.Contains(e.Detail, "infra_crash") || len(e.Detail) > 300 {
+			t.Errorf("ParseFailureClass(%.20q) = %q, %v", in, got, err)
+		}
+	}
+}
+
+func TestRetryPolicyMaxRetriesDefault(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want int
+	}{
+		{`{"retry_policy":{"backoff":{"type":"fixed"}}}`, ff.DefaultMaxRetries},
+		{`{"retry_policy":{}}`, 3},
+		{`{"retry_policy":{"max_retries":0}}`, 0}, // explicit 0: no retries
+		{`{"retry_policy":{"max_retries":7,"retry_permanent":true}}`, 7},
+		{`{}`, 0}, // no retry policy: no retries
+	}
+	for _, tc := range tests {
+		p, err := ff.ParsePolicy([]byte(tc.raw))
+		noErr(t, err)
+		if got := p.MaxRetries(); got != tc.want {
+			t.Errorf("%s: MaxRetries = %d, want %d", tc.raw, got, tc.want)
+		}
+	}
+	// The other fields still decode, and a stored policy round-trips.
+	p, err := ff.ParsePolicy([]byte(`{"retry_policy":{"retry_permanent":true,"backoff":{"type":"fixed","delay_ms":5}}}`))
+	noErr(t, err)
+	if !p.Retry.RetryPermanent || p.Retry.Backoff.DelayMs != 5 {
+		t.Fatalf("decoded %+v", p.Retry)
+	}
+	raw, err := json.Marshal(p)
+	noErr(t, err)
+	again, err := ff.ParsePolicy(raw)
+	noErr(t, err)
+	if *again.Retry != *p.Retry {
+		t.Fatalf("round trip %+v, want %+v", again.Retry, p.Retry)
+	}
+	_, err = ff.ParsePolicy([]byte(`{"retry_policy":{"max_retries":"3"}}`))
+	wantErr(t, err, ff.ClassValidation, ff.ErrInvalidPolicy)
+}
+
+func TestDedupWindow(t *testing.T) {
+	var nilPolicy *ff.ExecutionPolicy
+	if nilPolicy.DedupWindowMs() != ff.DefaultDedupWindowMs || ff.DefaultDedupWindowMs != 24*60*60*1000 {
+		t.Fatal("nil policy: want the 24 h default window")
+	}
+	tests := []struct {
+		raw  string
+		want int64
+	}{
+		{`{}`, ff.DefaultDedupWindowMs},
+		{`{"dedup_window_ms":0}`, ff.DefaultDedupWindowMs},
+		{`{"dedup_window_ms":1}`, 1},
+		{`{"dedup_window_ms":3600000}`, 3_600_000},
+		{`{"dedup_window_ms":2592000000}`, ff.MaxDedupWindowMs},
+	}
+	for _, tc := range tests {
+		p, err := ff.ParsePolicy([]byte(tc.raw))
+		noErr(t, err)
+		if got := p.DedupWindowMs(); got != tc.want {
+			t.Errorf("%s: DedupWindowMs = %d, want %d", tc.raw, got, tc.want)
+		}
+	}
+	for _, raw := range []string{`{"dedup_window_ms":-1}`, `{"dedup_window_ms":2592000001}`, `{"dedup_window_ms":9223372036854775807}`} {
+		_, err := ff.ParsePolicy([]byte(raw))
+		e := wantErr(t, err, ff.ClassValidation, ff.ErrInvalidPolicy)
+		if !strings.Contains(e.Detail, "dedup_window_ms") {
+			t.Errorf("%s: detail %q does not name the field", raw, e.Detail)
+		}
+	}
+	raw, err := json.Marshal(ff.ExecutionPolicy{DedupWindow: ptr(int64(5000))})
+	noErr(t, err)
+	if string(raw) != `{"dedup_window_ms":5000}` {
+		t.Fatalf("marshal: %s", raw)
+	}
+}
+
+func TestPolicyDurationLimits(t *testing.T) {
+	maxD := strconv.FormatInt(ff.MaxDurationMs, 10)
+	over := strconv.FormatInt(ff.MaxDurationMs+1, 10)
+	accepted := []string{
+		`{"timeout_policy":{"attempt_timeout_ms":` + maxD + `,"execution_deadline_ms":` + maxD + `}}`,
+		`{"retry_policy":{"backoff":{"type":"fixed","delay_ms":` + maxD + `}}}`,
+		`{"retry_policy":{"backoff":{"delay_ms":` + maxD + `}}}`,
+		`{"retry_policy":{"backoff":{"type":"exponential","initial_delay_ms":` + maxD + `,"max_delay_ms":` + maxD + `,"multiplier":1e300}}}`,
+	}
+	for _, raw := range accepted {
+		_, err := ff.ParsePolicy([]byte(raw))
+		noErr(t, err)
+	}
+	refused := map[string]string{
+		"timeout_policy.attempt_timeout_ms":       `{"timeout_policy":{"attempt_timeout_ms":%s}}`,
+		"timeout_policy.execution_deadline_ms":    `{"timeout_policy":{"execution_deadline_ms":%s}}`,
+		"retry_policy.backoff.delay_ms":           `{"retry_policy":{"backoff":{"type":"fixed","delay_ms":%s}}}`,
+		"retry_policy.backoff.initial_delay_ms":   `{"retry_policy":{"backoff":{"type":"exponential","initial_delay_ms":%s}}}`,
+		"retry_policy.backoff.max_delay_ms":       `{"retry_policy":{"backoff":{"type":"exponential","max_delay_ms":%s}}}`,
+		"retry_policy.backoff.delay_ms (no type)": `{"retry_policy":{"backoff":{"delay_ms":%s}}}`,
+	}
+	for field, tmpl := range refused {
+		for _, v := range []string{over, "9223372036854775807"} {
+			_, err := ff.ParsePolicy([]byte(strings.Replace(tmpl, "%s", v, 1)))
+			e := wantErr(t, err, ff.ClassValidation, ff.ErrInvalidPolicy)
+			name, _, _ := strings.Cut(field, " ")
+			if !strings.Contains(e.Detail, name) || !strings.Contains(e.Detail, maxD) {
+				t.Errorf("%s=%s: detail %q does not name the field and the limit", field, v, e.Detail)
+			}
+		}
+	}
+}
+
+func TestBackoffNeverNegativeOrWrapped(t *testing.T) {
+	huge := []ff.BackoffStrategy{
+		{Type: "exponential", Multiplier: 1e300},
+		{Type: "exponential", Multiplier: math.MaxFloat64, InitialDelayMs: ff.MaxDurationMs, MaxDelayMs: ff.MaxDurationMs},
+		// Strategies stored before the limits existed are clamped too.
+		{Type: "exponential", InitialDelayMs: math.MaxInt64, MaxDelayMs: math.MaxInt64, Multiplier: 10},
+		{Type: "exponential", InitialDelayMs: 1000, MaxDelayMs: math.MaxInt64, Multiplier: 1e10, Jitter: 0.5},
+		{Type: "exponential", InitialDelayMs: -5, MaxDelayMs: -5, Multiplier: -3},
+		{Type: "fixed", DelayMs: math.MaxInt64},
+		{Type: "fixed", DelayMs: -1},
+		{DelayMs: math.MaxInt64},
+	}
+	for _, b := range huge {
+		for _, n := range []int{0, 1, 2, 63, 64, 1000, math.MaxInt32} {
+			for _, rnd := range []float64{0, 0.5, 0.999999} {
+				got := b.BackoffMs(n, func() float64 { return rnd })
+				if got < 0 || got > ff.MaxDurationMs {
+					t.Fatalf("%+v BackoffMs(%d) = %d, outside [0, %d]", b, n, got, ff.MaxDurationMs)
+				}
+			}
+		}
+	}
+	// The largest valid policy waits the longest valid delay.
+	b := ff.BackoffStrategy{Type: "exponential", Multiplier: 1e300, MaxDelayMs: ff.MaxDurationMs}
+	if got := b.BackoffMs(5, nil); got != ff.MaxDurationMs {
+		t.Fatalf("saturated delay %d, want %d", got, ff.MaxDurationMs)
 	}
 }
