@@ -1,5 +1,7 @@
 package flowfabric
 
+import "strings"
+
 // AttemptType says why an attempt exists; it is decided by the claim.
 type AttemptType string
 
@@ -68,5 +70,9 @@ func ParseFailureClass(s string) (FailureClass, error) {
 			return c, nil
 		}
 	}
-	return "", Validation(ErrInvalidInput, "classification %q: want one of transient, permanent, infra_crash, timeout, cancelled", clip(s))
+	names := make([]string, len(FailureClasses))
+	for i, c := range FailureClasses {
+		names[i] = string(c)
+	}
+	return "", Validation(ErrInvalidInput, "classification %q: want one of %s", clip(s), strings.Join(names, ", "))
 }

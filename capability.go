@@ -3,6 +3,7 @@ package flowfabric
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Capability limits (inclusive).
@@ -14,7 +15,7 @@ const (
 // NormalizeCapabilities validates capability tokens and returns them
 // sorted and de-duplicated. Empty tokens are rejected (not dropped) at
 // ingress, as are tokens containing a comma, ASCII whitespace, control
-// bytes or DEL. role names the list in errors ("required", "worker").
+// bytes or DEL, and tokens that are not valid UTF-8. role names the list in errors ("required", "worker").
 func NormalizeCapabilities(role string, tokens []string) ([]string, error) {
 	if len(tokens) > MaxCapabilityTokens {
 		return nil, Validation(ErrInvalidCapabilities, "%s: %d tokens, at most %d", role, len(tokens), MaxCapabilityTokens)
@@ -28,8 +29,11 @@ func NormalizeCapabilities(role string, tokens []string) ([]string, error) {
 		for i := 0; i < len(t); i++ {
 			c := t[i]
 			if c == ',' || c <= 0x20 || c == 0x7f {
-				return nil, Validation(ErrInvalidCapabilities, "%s: token %q contains a comma, space or control byte", role, t)
+				return nil, Validation(ErrInvalidCapabilities, "%s: token %q contains a comma, space or control byte", role, clip(t))
 			}
+		}
+		if !utf8.ValidString(t) {
+			return nil, Validation(ErrInvalidCapabilities, "%s: token %q is not valid UTF-8", role, clip(t))
 		}
 		size += len(t) + 1
 		out = append(out, t)

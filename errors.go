@@ -51,7 +51,7 @@ const (
 	ErrFenceRequired          ErrorKind = "fence_required"
 	ErrPartialFence           ErrorKind = "partial_fence_triple"
 
-	// contention (retryable)
+	// contention (retryable, except execution_not_active)
 	ErrContention         ErrorKind = "contention"
 	ErrLeaseConflict      ErrorKind = "lease_conflict"
 	ErrExecutionNotActive ErrorKind = "execution_not_active"
@@ -125,7 +125,14 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether retrying the same call may succeed.
+// execution_not_active never is, although it is a contention kind: the
+// lease the call presented is gone for good (the execution is terminal,
+// or runnable again and waiting for a claim under a new epoch), so the
+// same call can only fail again; the caller reads the execution instead.
 func (e *Error) Retryable() bool {
+	if e.Kind == ErrExecutionNotActive {
+		return false
+	}
 	switch e.Class {
 	case ClassContention, ClassResourceExhausted:
 		return true

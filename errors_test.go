@@ -19,7 +19,11 @@ func TestRetryablePerClass(t *testing.T) {
 		{"validation", ff.Validation(ff.ErrInvalidInput, "x"), false},
 		{"corruption", ff.Corruption("x"), false},
 		{"contention", ff.Contention(ff.ErrLeaseConflict, "x"), true},
-		{"not active carrier", ff.NotActive(ff.NotActiveDetail{}), true},
+		// execution_not_active is a contention kind that no retry of the
+		// same call can fix, terminal or not (issue 9 item 15).
+		{"not active carrier", ff.NotActive(ff.NotActiveDetail{}), false},
+		{"not active, terminal", ff.NotActive(ff.NotActiveDetail{LifecyclePhase: ff.PhaseTerminal, TerminalOutcome: ff.OutcomeSuccess}), false},
+		{"not active, runnable", ff.NotActive(ff.NotActiveDetail{LifecyclePhase: ff.PhaseRunnable}), false},
 		{"conflict", ff.Conflict(ff.ErrIdempotencyConflict, "x"), false},
 		{"state", ff.StateError(ff.ErrStaleLease, "x"), false},
 		{"bug", ff.Bug("x"), false},

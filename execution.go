@@ -159,11 +159,14 @@ func NewExecution(spec CreateSpec, nowMs int64) (*Execution, error) {
 	if err := ValidateKind(spec.Kind); err != nil {
 		return nil, err
 	}
-	if len(spec.Namespace) > MaxIdentifierBytes {
-		return nil, Validation(ErrInvalidInput, "namespace: too long")
+	if err := ValidateNamespace(spec.Namespace); err != nil {
+		return nil, err
 	}
-	if len(spec.IdempotencyKey) > MaxIdentifierBytes {
-		return nil, Validation(ErrInvalidInput, "idempotency_key: %d bytes, at most %d", len(spec.IdempotencyKey), MaxIdentifierBytes)
+	if err := ValidateIdempotencyKey(spec.IdempotencyKey); err != nil {
+		return nil, err
+	}
+	if spec.ID.IsZero() && spec.ID.Partition != 0 {
+		return nil, Validation(ErrInvalidInput, "execution_id %s: the all-zero uuid is not an id", spec.ID)
 	}
 	if len(spec.Input) > MaxInputBytes {
 		return nil, Validation(ErrPayloadTooLarge, "input: %d bytes, at most %d", len(spec.Input), MaxInputBytes)
@@ -178,8 +181,11 @@ func NewExecution(spec CreateSpec, nowMs int64) (*Execution, error) {
 	if err := spec.Policy.Validate(); err != nil {
 		return nil, err
 	}
-	if spec.DelayUntilMs < 0 || spec.DeadlineAtMs < 0 {
-		return nil, Validation(ErrInvalidInput, "delay_until_ms and deadline_at_ms must not be negative")
+	if err := ValidateInstant("delay_until_ms", spec.DelayUntilMs); err != nil {
+		return nil, err
+	}
+	if err := ValidateInstant("deadline_at_ms", spec.DeadlineAtMs); err != nil {
+		return nil, err
 	}
 	id := spec.ID
 	if id.IsZero() {
@@ -200,8 +206,8 @@ func NewExecution(spec CreateSpec, nowMs int64) (*Execution, error) {
 		ProgressPct:    -1,
 	}
 	deadline := spec.DeadlineAtMs
-	if rel := spec.Policy.DeadlineMs(); rel > 0 && (deadline == 0 || nowMs+rel < deadline) {
-		deadline = nowMs + rel
+	if rel := spec.Policy.DeadlineMs(); rel > 0 && (deadline == 0 || AddMs(nowMs, rel) < deadline) {
+		deadline = AddMs(nowMs, rel)
 	}
 	e.ExecutionDeadlineMs = deadline
 	if spec.DelayUntilMs > nowMs {
@@ -257,7 +263,7 @@ func (e *Execution) Claim(nowMs int64, a ClaimArgs, backend BackendTag) (Handle,
 	e.LeaseEpoch++
 	e.LeaseID = a.LeaseID
 	e.LeaseTTLMs = a.LeaseTTLMs
-	e.LeaseExpiresAtMs = nowMs + a.LeaseTTLMs
+	e.LeaseExpiresAtMs = AddMs(nowMs, a.LeaseTTLMs)
 	e.WorkerID = a.WorkerID
 	e.WorkerInstanceID = a.WorkerInstanceID
 	e.AttemptWorkerID = a.WorkerID
@@ -281,7 +287,7 @@ func (e *Execution) Claim(nowMs int64, a ClaimArgs, backend BackendTag) (Handle,
 		}
 		e.AttemptCount++
 		if t := e.Policy.AttemptTimeoutMs(); t > 0 {
-			e.AttemptDeadlineMs = nowMs + t
+			e.AttemptDeadlineMs = AddMs(nowMs, t)
 		} else {
 			e.AttemptDeadlineMs = 0
 		}
@@ -426,7 +432,7 @@ func (e *Execution) Renew(nowMs int64, f Fence, ttlMs int64) (FenceResult, error
 	if fr, err := e.CheckFence(nowMs, f); err != nil {
 		return fr, err
 	}
-	e.LeaseExpiresAtMs = nowMs + ttlMs
+	e.LeaseExpiresAtMs = AddMs(nowMs, ttlMs)
 	e.LastHeartbeatMs = nowMs
 	e.UpdatedAtMs = nowMs
 	return FenceResult{}, nil
@@ -446,21 +452,48 @@ func (e *Execution) Progress(nowMs int64, f Fence, pct int, msg string) (FenceRe
 	if pct >= 0 {
 		e.ProgressPct = pct
 	}
-	e.ProgressMessage = msg
+	e.ProgressMessage = SanitizeText(msg, MaxReasonBytes)
 	e.LastHeartbeatMs = nowMs
 	e.UpdatedAtMs = nowMs
 	return FenceResult{}, nil
 }
 
-// replayed reports whether err shows that the terminal operation carrying
-// fence f already committed with outcome want.
-func replayed(err error, f Fence, want TerminalOutcome) bool {
+// Replays of terminal operations (spec §3.6). A lease-bound terminal call
+// that finds its execution no longer active succeeds without writing only
+// when the stored outcome is the one this same operation wrote: same
+// fence (epoch and attempt id) and the same report. Anything else, such
+// as a terminal state the lease-expiry sweep, an operator or a timeout
+// wrote, is answered with the execution_not_active carrier unchanged.
+// What tells the writers apart is recorded on the execution:
+//
+//   - success is written only by Complete, so a matching fence suffices;
+//   - a failure records its reason and class: the reclaim-cap sweep writes
+//     max_reclaims_exceeded/infra_crash, never the worker's report (a
+//     worker that reported exactly that text and class would find exactly
+//     the outcome it asked for);
+//   - a cancel records cancelled_by: "lease_holder" for Cancel, the
+//     operator's source otherwise (which may never be "lease_holder"); a
+//     lease holder's cancel under the fence is the one cancel it can make,
+//     so its reason need not match.
+
+// CancelledByLeaseHolder is cancelled_by of a lease holder's own cancel;
+// an operator cancel may not claim it as its source.
+const CancelledByLeaseHolder = "lease_holder"
+
+// notActiveDetail returns the replay detail of err, if it carries one.
+func notActiveDetail(err error) (*NotActiveDetail, bool) {
 	ee, ok := AsError(err)
 	if !ok || ee.NotActive == nil {
-		return false
+		return nil, false
 	}
-	d := ee.NotActive
-	return d.LifecyclePhase == PhaseTerminal && d.TerminalOutcome == want &&
+	return ee.NotActive, true
+}
+
+// endedUnder reports whether err shows e terminal with outcome want under
+// fence f (the fence's epoch and attempt are the last ones).
+func endedUnder(err error, f Fence, want TerminalOutcome) bool {
+	d, ok := notActiveDetail(err)
+	return ok && d.LifecyclePhase == PhaseTerminal && d.TerminalOutcome == want &&
 		d.LeaseEpoch == f.LeaseEpoch && d.AttemptID == f.AttemptID
 }
 
@@ -473,7 +506,7 @@ func (e *Execution) Complete(nowMs int64, f Fence, result []byte) (*Effects, Fen
 	}
 	fr, err := e.CheckFence(nowMs, f)
 	if err != nil {
-		if replayed(err, f, OutcomeSuccess) {
+		if endedUnder(err, f, OutcomeSuccess) {
 			return nil, FenceResult{}, nil
 		}
 		return nil, fr, err
@@ -496,24 +529,20 @@ type FailOutcome struct {
 // Fail ends the attempt as failed. With retries left by the policy (and a
 // class other than permanent, unless the policy retries permanent
 // failures) the execution waits in retry backoff and the next claim mints
-// a retry attempt; otherwise it becomes terminal failed. A replay under
-// the same fence returns the same outcome without writing.
+// a retry attempt; otherwise it becomes terminal failed. The reason is
+// free text (SanitizeText): it never makes the report fail. class must be
+// canonical (ParseFailureClass; "" is transient). A replay of the same
+// report under the same fence returns the same outcome without writing.
 func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass, rnd func() float64) (FailOutcome, *Effects, FenceResult, error) {
 	class, err := ParseFailureClass(string(class))
 	if err != nil {
 		return FailOutcome{}, nil, FenceResult{}, err
 	}
-	if len(reason) > MaxReasonBytes {
-		reason = reason[:MaxReasonBytes]
-	}
+	reason = SanitizeText(reason, MaxReasonBytes)
 	fr, err := e.CheckFence(nowMs, f)
 	if err != nil {
-		if replayed(err, f, OutcomeFailed) {
-			return FailOutcome{}, nil, FenceResult{}, nil
-		}
-		if ee, ok := AsError(err); ok && ee.NotActive != nil && ee.NotActive.LifecyclePhase == PhaseRunnable &&
-			ee.NotActive.LeaseEpoch == f.LeaseEpoch && e.State.AttemptState == AttemptPendingRetry {
-			return FailOutcome{RetryScheduled: true}, nil, FenceResult{}, nil
+		if out, ok := e.failReplay(err, f, reason, class); ok {
+			return out, nil, FenceResult{}, nil
 		}
 		return FailOutcome{}, nil, fr, err
 	}
@@ -524,48 +553,82 @@ func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass
 	e.FailureClass = string(class)
 	retryable := class != FailurePermanent || (e.Policy != nil && e.Policy.Retry != nil && e.Policy.Retry.RetryPermanent)
 	if retryable && e.RetryCount < e.Policy.MaxRetries() {
-		delay := e.Policy.Retry.Backoff.BackoffMs(e.RetryCount, rnd)
-		e.RetryCount++
-		e.clearLease()
-		e.CurrentAttemptID = ""
-		e.AttemptDeadlineMs = 0
-		e.UpdatedAtMs = nowMs
-		if delay > 0 {
-			e.State = vecDelayed(BlockingWaitingForRetryBackoff, AttemptPendingRetry)
-			e.ReadyAtMs = nowMs + delay
-		} else {
-			e.State = vecReady(AttemptPendingRetry)
-			e.ReadyAtMs = 0
-		}
-		e.BlockingDetail = "retry " + strconv.Itoa(e.RetryCount) + " of " + strconv.Itoa(e.Policy.MaxRetries()) + " after: " + CutText(reason, 200)
-		return FailOutcome{RetryScheduled: true, DelayUntil: TimeFromMs(nowMs + delay)}, fx, FenceResult{}, nil
+		return e.scheduleRetry(nowMs, rnd), fx, FenceResult{}, nil
 	}
 	e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, fx)
 	return FailOutcome{}, fx, FenceResult{}, nil
 }
 
+// failReplay reports whether err shows that this same failure report
+// (reason, class) already committed under f, and its outcome: terminal
+// failed, or a retry still pending (its delay unknown on replay).
+func (e *Execution) failReplay(err error, f Fence, reason string, class FailureClass) (FailOutcome, bool) {
+	if e.FailureReason != reason || e.FailureClass != string(class) {
+		return FailOutcome{}, false
+	}
+	if endedUnder(err, f, OutcomeFailed) {
+		return FailOutcome{}, true
+	}
+	d, ok := notActiveDetail(err)
+	if ok && d.LifecyclePhase == PhaseRunnable && d.LeaseEpoch == f.LeaseEpoch && e.State.AttemptState == AttemptPendingRetry {
+		return FailOutcome{RetryScheduled: true}, true
+	}
+	return FailOutcome{}, false
+}
+
+// scheduleRetry moves a failed attempt's execution into retry backoff
+// (or straight back to ready for a zero delay).
+func (e *Execution) scheduleRetry(nowMs int64, rnd func() float64) FailOutcome {
+	delay := e.Policy.Retry.Backoff.BackoffMs(e.RetryCount, rnd)
+	e.RetryCount++
+	e.clearLease()
+	e.CurrentAttemptID = ""
+	e.AttemptDeadlineMs = 0
+	e.UpdatedAtMs = nowMs
+	readyAt := AddMs(nowMs, delay)
+	if delay > 0 {
+		e.State = vecDelayed(BlockingWaitingForRetryBackoff, AttemptPendingRetry)
+		e.ReadyAtMs = readyAt
+	} else {
+		e.State = vecReady(AttemptPendingRetry)
+		e.ReadyAtMs = 0
+	}
+	e.BlockingDetail = "retry " + strconv.Itoa(e.RetryCount) + " of " + strconv.Itoa(e.Policy.MaxRetries()) +
+		" after: " + CutText(e.FailureReason, 200)
+	return FailOutcome{RetryScheduled: true, DelayUntil: TimeFromMs(readyAt)}
+}
+
 // Cancel is the lease holder's cooperative cancel: terminal cancelled,
-// fenced in every phase. A replay under the same fence succeeds.
+// fenced in every phase, recorded as cancelled by the lease holder. The
+// reason is free text (SanitizeText). A replay under the same fence
+// succeeds (keeping the first reason); after anyone else's cancel it is
+// execution_not_active.
 func (e *Execution) Cancel(nowMs int64, f Fence, reason string) (*Effects, FenceResult, error) {
+	reason = SanitizeText(reason, MaxReasonBytes)
 	fr, err := e.CheckFence(nowMs, f)
 	if err != nil {
-		if replayed(err, f, OutcomeCancelled) {
+		if endedUnder(err, f, OutcomeCancelled) && e.CancelledBy == CancelledByLeaseHolder {
 			return nil, FenceResult{}, nil
 		}
 		return nil, fr, err
 	}
 	idx, _ := e.CurrentAttemptIndex()
 	fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptEndedCancelled, EndedAtMs: nowMs,
-		FailureReason: CutText(reason, MaxReasonBytes)}}}
-	e.CancelReason = CutText(reason, MaxReasonBytes)
-	e.CancelledBy = "lease_holder"
+		FailureReason: reason}}}
+	e.CancelReason = reason
+	e.CancelledBy = CancelledByLeaseHolder
 	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, fx)
 	return fx, FenceResult{}, nil
 }
 
-// Delay releases the lease and parks the execution until untilMs, keeping
-// the attempt (interrupted); the next claim resumes the same attempt.
+// Delay releases the lease and parks the execution until untilMs (an
+// instant in [0, MaxInstantMs]; one already past makes it ready at once),
+// keeping the attempt (interrupted); the next claim resumes the same
+// attempt.
 func (e *Execution) Delay(nowMs int64, f Fence, untilMs int64) (*Effects, FenceResult, error) {
+	if err := ValidateInstant("delay_until_ms", untilMs); err != nil {
+		return nil, FenceResult{}, err
+	}
 	fr, err := e.CheckFence(nowMs, f)
 	if err != nil {
 		return nil, fr, err
@@ -586,21 +649,31 @@ func (e *Execution) Delay(nowMs int64, f Fence, untilMs int64) (*Effects, FenceR
 	return fx, FenceResult{}, nil
 }
 
+// MaxCancelSourceBytes bounds an operator cancel's source label.
+const MaxCancelSourceBytes = MaxIdentifierBytes
+
 // OperatorCancel cancels from any non-terminal phase without a fence.
-// An already terminal execution yields the not-active carrier.
+// reason and source are free text (SanitizeText); source defaults to
+// "operator_override" and may not be CancelledByLeaseHolder. An already
+// terminal execution yields the not-active carrier.
 func (e *Execution) OperatorCancel(nowMs int64, reason, source string) (*Effects, error) {
+	reason = SanitizeText(reason, MaxReasonBytes)
+	source = SanitizeText(source, MaxCancelSourceBytes)
+	if source == CancelledByLeaseHolder {
+		return nil, Validation(ErrInvalidInput, "source %q: reserved for the lease holder's own cancel", source)
+	}
 	if e.State.LifecyclePhase == PhaseTerminal {
 		return nil, e.notActive()
 	}
 	fx := &Effects{}
 	if idx, ok := e.openAttempt(); ok {
 		fx.UpdateAttempts = append(fx.UpdateAttempts, AttemptUpdate{Index: idx, Lifecycle: AttemptEndedCancelled,
-			EndedAtMs: nowMs, FailureReason: CutText(reason, MaxReasonBytes)})
+			EndedAtMs: nowMs, FailureReason: reason})
 	}
 	if source == "" {
 		source = "operator_override"
 	}
-	e.CancelReason = CutText(reason, MaxReasonBytes)
+	e.CancelReason = reason
 	e.CancelledBy = source
 	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, fx)
 	return fx, nil

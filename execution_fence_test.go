@@ -80,8 +80,8 @@ func TestCheckFenceNotActive(t *testing.T) {
 			// Not-active wins over expiry: nothing is marked.
 			fr, err := e.CheckFence(t0+ttl+5, f)
 			ee := wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
-			if !ee.Retryable() {
-				t.Fatal("not-active carrier is not retryable")
+			if ee.Retryable() {
+				t.Fatal("not-active carrier is retryable: the same call can never succeed")
 			}
 			want := ff.NotActiveDetail{LifecyclePhase: tc.phase, TerminalOutcome: tc.outcome, LeaseEpoch: 1}
 			if tc.keepsAttID {

@@ -124,8 +124,8 @@ func (h *Handle) UnmarshalText(b []byte) error {
 }
 
 // ParseHandle decodes the text form. A handle always comes from a caller,
-// so any malformation is a validation error of kind ErrInvalidHandle
-// naming the failing field.
+// so any malformation (including an id with NUL or invalid UTF-8) is a
+// validation error of kind ErrInvalidHandle naming the failing field.
 func ParseHandle(s string) (Handle, error) {
 	rest, ok := strings.CutPrefix(s, handlePrefix)
 	if !ok {
@@ -171,15 +171,45 @@ func DecodeHandle(raw []byte) (Handle, error) {
 		return Handle{}, invalidHandle("execution_id: %v", err)
 	}
 	h.Lease.ExecutionID = id
+	if err := h.Lease.check(); err != nil {
+		return Handle{}, err
+	}
 	return h, nil
 }
 
-// CheckBackend rejects a handle minted by another backend.
+// check refuses ids in a lease that no server minted: the execution id
+// must not be the all-zero uuid, every other id must be a key
+// (ValidateKey) of at most 256 bytes, and the lane a valid lane name (or
+// empty), so nothing a store refuses reaches it.
+func (l Lease) check() error {
+	if l.ExecutionID.IsZero() {
+		return invalidHandle("execution_id: the all-zero uuid is not an id")
+	}
+	for _, f := range []struct{ name, v string }{
+		{"attempt_id", l.AttemptID}, {"lease_id", l.LeaseID}, {"worker_instance_id", l.WorkerInstanceID},
+	} {
+		if why := keyFault(f.v, MaxIdentifierBytes); why != "" {
+			return invalidHandle("%s: %s", f.name, why)
+		}
+	}
+	if l.Lane != "" {
+		if err := ValidateLane(l.Lane); err != nil {
+			return invalidHandle("%v", err)
+		}
+	}
+	return nil
+}
+
+// CheckBackend rejects a handle minted by another backend
+// (handle_from_other_backend) and one no backend can have minted: an id in
+// it with NUL or invalid UTF-8 (invalid_handle). Every lease-bound store
+// operation calls it first, so a handle built in Go is held to the same
+// rules as one decoded from text.
 func (h Handle) CheckBackend(want BackendTag) error {
 	if h.Backend != want {
 		return Validation(ErrHandleFromOtherBackend, "expected=%s actual=%s", want, h.Backend)
 	}
-	return nil
+	return h.Lease.check()
 }
 
 // invalidHandle reports a malformed handle.

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -36,23 +35,30 @@ func (id ExecutionID) String() string {
 }
 
 // ParseExecutionID parses the "{fp:N}:<uuid>" form. A bare UUID, a missing
-// or malformed tag, or a partition outside uint16 is a validation error.
+// or malformed tag, a partition outside uint16 or the all-zero UUID is a
+// validation error.
 func ParseExecutionID(s string) (ExecutionID, error) {
+	bad := func(why string) (ExecutionID, error) {
+		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: %s", clip(s), why)
+	}
 	rest, ok := strings.CutPrefix(s, "{fp:")
 	if !ok {
-		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: want {fp:N}:<uuid>", s)
+		return bad("want {fp:N}:<uuid>")
 	}
 	num, u, ok := strings.Cut(rest, "}:")
 	if !ok || num == "" {
-		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: want {fp:N}:<uuid>", s)
+		return bad("want {fp:N}:<uuid>")
 	}
 	n, err := strconv.ParseUint(num, 10, 16)
 	if err != nil || (len(num) > 1 && num[0] == '0') {
-		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: bad partition", s)
+		return bad("bad partition")
 	}
 	parsed, err := uuid.Parse(u)
 	if err != nil || len(u) != 36 {
-		return ExecutionID{}, Validation(ErrInvalidInput, "execution_id %q: bad uuid", s)
+		return bad("bad uuid")
+	}
+	if parsed == uuid.Nil {
+		return bad("the all-zero uuid is not an id")
 	}
 	return ExecutionID{Partition: uint16(n), UUID: parsed}, nil
 }
@@ -93,7 +99,7 @@ func ValidateLane(lane string) error {
 	}
 	for i := 0; i < len(lane); i++ {
 		if lane[i] < 0x20 || lane[i] > 0x7e {
-			return Validation(ErrInvalidInput, "lane %q: only printable ASCII allowed", lane)
+			return Validation(ErrInvalidInput, "lane %q: only printable ASCII allowed", clip(lane))
 		}
 	}
 	return nil
@@ -106,52 +112,54 @@ func ValidateIdentifier(field, v string) error {
 	if v == "" {
 		return Validation(ErrInvalidInput, "%s: must not be empty", field)
 	}
-	if len(v) > MaxIdentifierBytes {
-		return Validation(ErrInvalidInput, "%s: %d bytes, at most %d", field, len(v), MaxIdentifierBytes)
+	if err := ValidateName(field, v, MaxIdentifierBytes); err != nil {
+		return err
 	}
-	if !utf8.ValidString(v) {
-		return Validation(ErrInvalidInput, "%s: not valid UTF-8", field)
-	}
-	for _, r := range v {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return Validation(ErrInvalidInput, "%s %q: whitespace or control character", field, v)
-		}
+	if strings.IndexFunc(v, unicode.IsSpace) >= 0 {
+		return Validation(ErrInvalidInput, "%s %q: whitespace", field, clip(v))
 	}
 	return nil
 }
 
-// ValidateKind checks an execution kind (the handler-routing name).
+// ValidateKind checks an execution kind (the handler-routing name):
+// non-empty, at most 256 bytes, a name (ValidateName).
 func ValidateKind(kind string) error {
 	if kind == "" {
 		return Validation(ErrInvalidInput, "kind: must not be empty")
 	}
-	if len(kind) > MaxKindBytes {
-		return Validation(ErrInvalidInput, "kind: %d bytes, at most %d", len(kind), MaxKindBytes)
-	}
-	if !utf8.ValidString(kind) {
-		return Validation(ErrInvalidInput, "kind: not valid UTF-8")
-	}
-	for _, r := range kind {
-		if r < 0x20 || r == 0x7f {
-			return Validation(ErrInvalidInput, "kind %q: control character", kind)
-		}
-	}
-	return nil
+	return ValidateName("kind", kind, MaxKindBytes)
+}
+
+// ValidateNamespace checks a namespace: empty (the default namespace) or
+// a name (ValidateName) of at most 256 bytes.
+func ValidateNamespace(ns string) error {
+	return ValidateName("namespace", ns, MaxIdentifierBytes)
+}
+
+// ValidateIdempotencyKey checks an idempotency key: empty (none) or at
+// most 256 bytes of valid UTF-8 without NUL (ValidateKey).
+func ValidateIdempotencyKey(key string) error {
+	return ValidateKey("idempotency_key", key, MaxIdentifierBytes)
 }
 
 // ValidateTags checks user tags: at most 64 entries, keys of the form
-// "<lowercase-prefix>.<field>", and bounded total size.
+// "<lowercase-prefix>.<field>" that are names (ValidateName; any fault of
+// a key is invalid_tag_key), values of valid UTF-8 without NUL
+// (invalid_input), and at most 4096 bytes in all.
 func ValidateTags(tags map[string]string) error {
 	if len(tags) > MaxTags {
 		return Validation(ErrInvalidTagKey, "tags: %d entries, at most %d", len(tags), MaxTags)
 	}
 	size := 0
 	for k, v := range tags {
-		if !validTagKey(k) {
-			return Validation(ErrInvalidTagKey, "tag key %q: want <lowercase-prefix>.<field>", k)
+		if err := fault(ErrInvalidTagKey, "tag key", nameFault(k, MaxTagBytes)); err != nil {
+			return err
 		}
-		if !utf8.ValidString(v) {
-			return Validation(ErrInvalidInput, "tag %q: value is not valid UTF-8", k)
+		if !validTagKey(k) {
+			return Validation(ErrInvalidTagKey, "tag key %q: want <lowercase-prefix>.<field>", clip(k))
+		}
+		if err := ValidateKey("tag "+clip(k), v, MaxTagBytes); err != nil {
+			return err
 		}
 		size += len(k) + len(v)
 	}
@@ -173,11 +181,6 @@ func validTagKey(k string) bool {
 	for i := 1; i < dot; i++ {
 		c := k[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	for _, r := range k {
-		if r < 0x20 || r == 0x7f {
 			return false
 		}
 	}

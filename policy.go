@@ -1,6 +1,7 @@
 package flowfabric
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -41,6 +42,8 @@ const (
 	DefaultDedupWindowMs = 24 * 60 * 60 * 1000
 	// MaxDedupWindowMs bounds dedup_window_ms (30 days).
 	MaxDedupWindowMs = 30 * 24 * 60 * 60 * 1000
+	// MaxRetriesLimit bounds retry_policy.max_retries.
+	MaxRetriesLimit = 10_000
 )
 
 // ExecutionPolicy is frozen at creation. Unset optional fields are omitted
@@ -111,41 +114,22 @@ type BackoffStrategy struct {
 	Jitter         float64 `json:"jitter,omitempty"`
 }
 
-// Validate checks the policy's shape; errors are invalid_policy_json.
+// Validate checks the policy's shape and bounds; errors are
+// invalid_policy_json naming the field and its limit. Every duration is at
+// most MaxDurationMs (365 days), dedup_window_ms at most MaxDedupWindowMs.
 func (p *ExecutionPolicy) Validate() error {
 	if p == nil {
 		return nil
 	}
-	if r := p.Retry; r != nil {
-		if r.MaxRetries < 0 || r.MaxRetries > 10_000 {
-			return Validation(ErrInvalidPolicy, "retry_policy.max_retries: %d outside [0, 10000]", r.MaxRetries)
-		}
-		b := r.Backoff
-		switch b.Type {
-		case "", "fixed":
-			if b.DelayMs < 0 {
-				return Validation(ErrInvalidPolicy, "retry_policy.backoff.delay_ms: negative")
-			}
-		case "exponential":
-			if b.InitialDelayMs < 0 || b.MaxDelayMs < 0 {
-				return Validation(ErrInvalidPolicy, "retry_policy.backoff: negative delay")
-			}
-			if b.Multiplier != 0 && (b.Multiplier < 1 || math.IsNaN(b.Multiplier) || math.IsInf(b.Multiplier, 0)) {
-				return Validation(ErrInvalidPolicy, "retry_policy.backoff.multiplier: want >= 1")
-			}
-			if b.Jitter < 0 || b.Jitter > 1 || math.IsNaN(b.Jitter) {
-				return Validation(ErrInvalidPolicy, "retry_policy.backoff.jitter: want a fraction in [0, 1]")
-			}
-		default:
-			return Validation(ErrInvalidPolicy, "retry_policy.backoff.type %q: want fixed or exponential", b.Type)
-		}
+	if err := p.Retry.validate(); err != nil {
+		return err
 	}
 	if t := p.Timeout; t != nil {
-		if t.AttemptTimeoutMs != nil && *t.AttemptTimeoutMs <= 0 {
-			return Validation(ErrInvalidPolicy, "timeout_policy.attempt_timeout_ms: must be positive")
+		if err := positiveDuration("timeout_policy.attempt_timeout_ms", t.AttemptTimeoutMs); err != nil {
+			return err
 		}
-		if t.ExecutionDeadlineMs != nil && *t.ExecutionDeadlineMs <= 0 {
-			return Validation(ErrInvalidPolicy, "timeout_policy.execution_deadline_ms: must be positive")
+		if err := positiveDuration("timeout_policy.execution_deadline_ms", t.ExecutionDeadlineMs); err != nil {
+			return err
 		}
 	}
 	if p.MaxReclaimCount != nil && *p.MaxReclaimCount < 0 {
@@ -158,6 +142,55 @@ func (p *ExecutionPolicy) Validate() error {
 		return Validation(ErrInvalidPolicy, "dedup_window_ms: %d outside [0, %d]", *w, MaxDedupWindowMs)
 	}
 	return nil
+}
+
+// positiveDuration checks an optional duration: when set, in
+// (0, MaxDurationMs].
+func positiveDuration(field string, ms *int64) error {
+	if ms != nil && (*ms <= 0 || *ms > MaxDurationMs) {
+		return Validation(ErrInvalidPolicy, "%s: %d outside (0, %d]", field, *ms, MaxDurationMs)
+	}
+	return nil
+}
+
+// duration checks a duration that may be 0: in [0, MaxDurationMs].
+func duration(field string, ms int64) error {
+	if ms < 0 || ms > MaxDurationMs {
+		return Validation(ErrInvalidPolicy, "%s: %d outside [0, %d]", field, ms, MaxDurationMs)
+	}
+	return nil
+}
+
+func (r *RetryPolicy) validate() error {
+	if r == nil {
+		return nil
+	}
+	if r.MaxRetries < 0 || r.MaxRetries > MaxRetriesLimit {
+		return Validation(ErrInvalidPolicy, "retry_policy.max_retries: %d outside [0, %d]", r.MaxRetries, MaxRetriesLimit)
+	}
+	return r.Backoff.validate()
+}
+
+func (b BackoffStrategy) validate() error {
+	switch b.Type {
+	case "", "fixed":
+		return duration("retry_policy.backoff.delay_ms", b.DelayMs)
+	case "exponential":
+		if err := duration("retry_policy.backoff.initial_delay_ms", b.InitialDelayMs); err != nil {
+			return err
+		}
+		if err := duration("retry_policy.backoff.max_delay_ms", b.MaxDelayMs); err != nil {
+			return err
+		}
+		if b.Multiplier != 0 && (b.Multiplier < 1 || math.IsNaN(b.Multiplier) || math.IsInf(b.Multiplier, 0)) {
+			return Validation(ErrInvalidPolicy, "retry_policy.backoff.multiplier: want a finite number >= 1")
+		}
+		if b.Jitter < 0 || b.Jitter > 1 || math.IsNaN(b.Jitter) {
+			return Validation(ErrInvalidPolicy, "retry_policy.backoff.jitter: want a fraction in [0, 1]")
+		}
+		return nil
+	}
+	return Validation(ErrInvalidPolicy, "retry_policy.backoff.type %q: want fixed or exponential", clip(b.Type))
 }
 
 // ParsePolicy decodes and validates a policy document. Empty input or "{}"
@@ -221,38 +254,43 @@ func (p *ExecutionPolicy) DeadlineMs() int64 {
 
 // BackoffMs returns the delay before retry number retries+1, where retries
 // is the number of retries already scheduled. rnd supplies jitter in [0,1);
-// nil uses a process-local source.
+// nil uses a process-local source. The result is always in
+// [0, MaxDurationMs], whatever the strategy holds (even one stored before
+// the limits existed): a huge multiplier or exponent saturates at the
+// maximum delay, never wraps.
 func (b BackoffStrategy) BackoffMs(retries int, rnd func() float64) int64 {
 	switch b.Type {
 	case "exponential":
-		initial := b.InitialDelayMs
-		if initial == 0 {
-			initial = 1000
-		}
-		mult := b.Multiplier
-		if mult == 0 {
-			mult = 2
-		}
-		maxd := b.MaxDelayMs
-		if maxd == 0 {
-			maxd = 60_000
-		}
-		d := float64(initial) * math.Pow(mult, float64(retries))
-		if d > float64(maxd) || math.IsInf(d, 0) || math.IsNaN(d) {
-			d = float64(maxd)
-		}
-		if b.Jitter > 0 {
-			if rnd == nil {
-				rnd = rand.Float64
-			}
-			d = d*(1-b.Jitter) + d*b.Jitter*rnd()
-		}
-		return int64(d)
+		return b.exponentialMs(retries, rnd)
 	case "fixed", "":
 		if b.Type == "" && b.DelayMs == 0 {
 			return 1000
 		}
-		return b.DelayMs
+		return clampDuration(b.DelayMs)
 	}
 	return 1000
+}
+
+// exponentialMs is min(initial·multiplier^retries, max), jittered, with
+// the defaults 1000 ms, 2 and 60 000 ms for unset fields.
+func (b BackoffStrategy) exponentialMs(retries int, rnd func() float64) int64 {
+	initial := cmp.Or(clampDuration(b.InitialDelayMs), 1000)
+	maxd := cmp.Or(clampDuration(b.MaxDelayMs), 60_000)
+	mult := cmp.Or(b.Multiplier, 2)
+	d := float64(initial) * math.Pow(mult, float64(max(retries, 0)))
+	if !(d <= float64(maxd)) { // also NaN and +Inf
+		d = float64(maxd)
+	}
+	if b.Jitter > 0 && b.Jitter <= 1 {
+		if rnd == nil {
+			rnd = rand.Float64
+		}
+		d = d*(1-b.Jitter) + d*b.Jitter*rnd()
+	}
+	return clampDuration(int64(max(d, 0)))
+}
+
+// clampDuration bounds ms to [0, MaxDurationMs].
+func clampDuration(ms int64) int64 {
+	return min(max(ms, 0), MaxDurationMs)
 }

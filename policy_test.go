@@ -3,6 +3,7 @@ package flowfabric_test
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -307,5 +308,67 @@ func TestDedupWindow(t *testing.T) {
 	noErr(t, err)
 	if string(raw) != `{"dedup_window_ms":5000}` {
 		t.Fatalf("marshal: %s", raw)
+	}
+}
+
+func TestPolicyDurationLimits(t *testing.T) {
+	maxD := strconv.FormatInt(ff.MaxDurationMs, 10)
+	over := strconv.FormatInt(ff.MaxDurationMs+1, 10)
+	accepted := []string{
+		`{"timeout_policy":{"attempt_timeout_ms":` + maxD + `,"execution_deadline_ms":` + maxD + `}}`,
+		`{"retry_policy":{"backoff":{"type":"fixed","delay_ms":` + maxD + `}}}`,
+		`{"retry_policy":{"backoff":{"delay_ms":` + maxD + `}}}`,
+		`{"retry_policy":{"backoff":{"type":"exponential","initial_delay_ms":` + maxD + `,"max_delay_ms":` + maxD + `,"multiplier":1e300}}}`,
+	}
+	for _, raw := range accepted {
+		_, err := ff.ParsePolicy([]byte(raw))
+		noErr(t, err)
+	}
+	refused := map[string]string{
+		"timeout_policy.attempt_timeout_ms":       `{"timeout_policy":{"attempt_timeout_ms":%s}}`,
+		"timeout_policy.execution_deadline_ms":    `{"timeout_policy":{"execution_deadline_ms":%s}}`,
+		"retry_policy.backoff.delay_ms":           `{"retry_policy":{"backoff":{"type":"fixed","delay_ms":%s}}}`,
+		"retry_policy.backoff.initial_delay_ms":   `{"retry_policy":{"backoff":{"type":"exponential","initial_delay_ms":%s}}}`,
+		"retry_policy.backoff.max_delay_ms":       `{"retry_policy":{"backoff":{"type":"exponential","max_delay_ms":%s}}}`,
+		"retry_policy.backoff.delay_ms (no type)": `{"retry_policy":{"backoff":{"delay_ms":%s}}}`,
+	}
+	for field, tmpl := range refused {
+		for _, v := range []string{over, "9223372036854775807"} {
+			_, err := ff.ParsePolicy([]byte(strings.Replace(tmpl, "%s", v, 1)))
+			e := wantErr(t, err, ff.ClassValidation, ff.ErrInvalidPolicy)
+			name, _, _ := strings.Cut(field, " ")
+			if !strings.Contains(e.Detail, name) || !strings.Contains(e.Detail, maxD) {
+				t.Errorf("%s=%s: detail %q does not name the field and the limit", field, v, e.Detail)
+			}
+		}
+	}
+}
+
+func TestBackoffNeverNegativeOrWrapped(t *testing.T) {
+	huge := []ff.BackoffStrategy{
+		{Type: "exponential", Multiplier: 1e300},
+		{Type: "exponential", Multiplier: math.MaxFloat64, InitialDelayMs: ff.MaxDurationMs, MaxDelayMs: ff.MaxDurationMs},
+		// Strategies stored before the limits existed are clamped too.
+		{Type: "exponential", InitialDelayMs: math.MaxInt64, MaxDelayMs: math.MaxInt64, Multiplier: 10},
+		{Type: "exponential", InitialDelayMs: 1000, MaxDelayMs: math.MaxInt64, Multiplier: 1e10, Jitter: 0.5},
+		{Type: "exponential", InitialDelayMs: -5, MaxDelayMs: -5, Multiplier: -3},
+		{Type: "fixed", DelayMs: math.MaxInt64},
+		{Type: "fixed", DelayMs: -1},
+		{DelayMs: math.MaxInt64},
+	}
+	for _, b := range huge {
+		for _, n := range []int{0, 1, 2, 63, 64, 1000, math.MaxInt32} {
+			for _, rnd := range []float64{0, 0.5, 0.999999} {
+				got := b.BackoffMs(n, func() float64 { return rnd })
+				if got < 0 || got > ff.MaxDurationMs {
+					t.Fatalf("%+v BackoffMs(%d) = %d, outside [0, %d]", b, n, got, ff.MaxDurationMs)
+				}
+			}
+		}
+	}
+	// The largest valid policy waits the longest valid delay.
+	b := ff.BackoffStrategy{Type: "exponential", Multiplier: 1e300, MaxDelayMs: ff.MaxDurationMs}
+	if got := b.BackoffMs(5, nil); got != ff.MaxDurationMs {
+		t.Fatalf("saturated delay %d, want %d", got, ff.MaxDurationMs)
 	}
 }

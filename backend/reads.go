@@ -193,8 +193,12 @@ type ListLanesParams struct {
 	Limit  int // 0 = 100; at most 1000
 }
 
-// Normalize validates p and applies defaults.
+// Normalize validates p and applies defaults. The cursor is a key
+// (ff.ValidateKey) no longer than a lane name.
 func (p *ListLanesParams) Normalize() error {
+	if err := ff.ValidateKey("cursor", p.Cursor, ff.MaxLaneBytes); err != nil {
+		return err
+	}
 	return normalizePageLimit(&p.Limit, 100)
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/server/wire"
@@ -40,6 +41,9 @@ func decodeBody(r *http.Request, dst any) error {
 	if !isJSONType(ct) {
 		return unsupportedType(ct)
 	}
+	if err := checkUTF8(rt, raw); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -49,6 +53,23 @@ func decodeBody(r *http.Request, dst any) error {
 		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: trailing data after the object")
 	}
 	return nil
+}
+
+// freeTextOps are the routes whose body carries only a handle or id and
+// free text (reasons, messages, a cancel source). Their bodies may hold
+// invalid UTF-8: the decoder turns each bad byte into U+FFFD, the same
+// sanitization the domain applies (ff.SanitizeText), so a failure report
+// is never refused for its text.
+var freeTextOps = map[string]bool{"fail": true, "cancelTask": true, "progress": true, "cancelExecution": true}
+
+// checkUTF8 refuses a body that is not valid UTF-8 (RFC 8259 §8.1) on
+// every other route: the decoder would silently replace bad bytes in keys
+// and names, so two different idempotency keys could become one.
+func checkUTF8(rt *route, raw []byte) error {
+	if utf8.Valid(raw) || (rt != nil && freeTextOps[rt.op]) {
+		return nil
+	}
+	return ff.Validation(wire.ErrInvalidJSON, "request body is not valid UTF-8")
 }
 
 func isJSONType(ct string) bool {
