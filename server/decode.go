@@ -165,3 +165,16 @@ func queryInt(q url.Values, name string, bits int) (int64, bool, error) {
 	}
 	return n, true, nil
 }
+
+// queryLimit reads the optional page size: absent is 0 (the route's
+// default); given, it must be in [1, 1000].
+func queryLimit(q url.Values) (int, error) {
+	limit, set, err := queryInt(q, "limit", 32)
+	if err != nil {
+		return 0, err
+	}
+	if set && (limit < 1 || limit > 1000) {
+		return 0, ff.Validation(ff.ErrInvalidInput, "query limit=%d: outside [1, 1000]", limit)
+	}
+	return int(limit), nil
+}

@@ -52,12 +52,9 @@ func (s *Server) listLanes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, _, err := queryInt(q, "limit", 32)
+	limit, err := queryLimit(q)
 	if err != nil {
 		return err
-	}
-	if limit < 0 || limit > 1000 {
-		return ff.Validation(ff.ErrInvalidInput, "query limit=%d: outside [1, 1000]", limit)
 	}
 	page, err := s.b.ListLanes(r.Context(), backend.ListLanesParams{Cursor: q.Get("cursor"), Limit: int(limit)})
 	if err != nil {
