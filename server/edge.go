@@ -52,14 +52,11 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// setWriteDeadline bounds writing the reply to d from now.
+// setWriteDeadline bounds writing the reply to d from now (it may move a
+// deadline set earlier: a long-poll's reply leaves only after its wait).
 func setWriteDeadline(w http.ResponseWriter, d time.Duration) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
 }
-
-// extendWriteDeadline moves the write deadline to d from now (a
-// long-poll's reply leaves only after its wait).
-func extendWriteDeadline(w http.ResponseWriter, d time.Duration) { setWriteDeadline(w, d) }
 
 // bodyReadError classifies a failed body read: over the cap (413), too
 // slow (408 request_timeout), or the client gone mid-body.

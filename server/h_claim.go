@@ -38,7 +38,7 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) error {
 	if wait > 0 {
 		// The reply may leave only after the wait: the write deadline
 		// counts from then.
-		extendWriteDeadline(w, wait+s.timeouts.Write)
+		setWriteDeadline(w, wait+s.timeouts.Write)
 	}
 	tasks, err := s.claimWait(r.Context(), p, pollKey(p.Lanes, caps), wait)
 	if err != nil {
