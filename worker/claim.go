@@ -39,7 +39,7 @@ func (w *Worker) claimLoop(ctx context.Context) {
 			}
 			continue
 		}
-		claimedAt := time.Now()
+		claimedAt := w.clock.Now()
 		tasks, err := w.transport.Claim(ctx, backend.ClaimParams{
 			WorkerID: w.cfg.WorkerID, WorkerInstanceID: w.cfg.InstanceID, Lanes: w.cfg.Lanes,
 			Capabilities: w.cfg.Capabilities, LeaseTTL: w.cfg.LeaseTTL, Max: n,

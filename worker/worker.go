@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,9 @@ type Worker struct {
 	registry map[string]Handler
 
 	slots     *slots
+	clock     clock          // lease estimates and retry waits
+	rnd       func() float64 // retry jitter, in [0, 1)
+	stats     stats
 	renewer   *renewer
 	completer *completer
 	running   atomic.Int64   // handlers currently executing
@@ -62,10 +66,10 @@ func New(t Transport, cfg Config) (*Worker, error) {
 	}
 	w := &Worker{
 		transport: t, cfg: cfg, log: cfg.Logger.With("worker_id", cfg.WorkerID, "instance_id", cfg.InstanceID),
-		registry: map[string]Handler{}, slots: newSlots(cfg.Concurrency),
+		registry: map[string]Handler{}, slots: newSlots(cfg.Concurrency), clock: realClock{}, rnd: rand.Float64,
 		stopCh: make(chan struct{}), forceCh: make(chan struct{}), killCh: make(chan struct{}), done: make(chan struct{}),
 	}
-	w.renewer = newRenewer(t, w.log, cfg.LeaseTTL)
+	w.renewer = newRenewer(w)
 	w.completer = newCompleter(w, cfg.Concurrency)
 	return w, nil
 }
