@@ -97,6 +97,7 @@ type scripted struct {
 	release  func(ps []backend.ReleaseClaimParams) []error
 	perKey   map[string]int
 	released []backend.ReleaseClaimParams
+	failed   []backend.FailParams
 }
 
 func newScripted() *scripted { return &scripted{calls: map[string]int{}, perKey: map[string]int{}} }
@@ -132,6 +133,9 @@ func (s *scripted) CompleteMany(_ context.Context, ps []backend.CompleteParams) 
 }
 
 func (s *scripted) Fail(_ context.Context, p backend.FailParams) (ff.FailOutcome, error) {
+	s.mu.Lock()
+	s.failed = append(s.failed, p)
+	s.mu.Unlock()
 	return ff.FailOutcome{}, s.fail(s.count("fail", p.Handle))
 }
 

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -243,4 +244,29 @@ func TestRenewalRecoversOrStopsOnARefusal(t *testing.T) {
 	require.ErrorIs(t, context.Cause(tk.ctx), ErrLeaseLost)
 	require.ErrorIs(t, context.Cause(tk.ctx), ff.ErrInvalidHandle)
 	require.Zero(t, w.Stats().RenewalsAbandoned, "a refusal is not a give-up")
+}
+
+// The SDK only ever sends canonical failure classes: transient for an
+// error or a panic, permanent for Permanent (however deeply wrapped).
+func TestFailSendsCanonicalClasses(t *testing.T) {
+	t.Parallel()
+	tr := newScripted()
+	tr.fail = func(int) error { return nil }
+	w, clk, _ := newTestWorker(t, tr)
+	for _, err := range []error{
+		errors.New("plain"),
+		&panicError{value: "boom"},
+		Permanent(errors.New("bad input")),
+		fmt.Errorf("wrapped: %w", Permanent(errors.New("bad input"))),
+	} {
+		w.fail(leasedTask(w, 0, clk.Now().Add(time.Minute)), err)
+	}
+	require.Len(t, tr.failed, 4)
+	want := []ff.FailureClass{ff.FailureTransient, ff.FailureTransient, ff.FailurePermanent, ff.FailurePermanent}
+	for i, p := range tr.failed {
+		class, err := ff.ParseFailureClass(string(p.Classification))
+		require.NoError(t, err)
+		require.Equal(t, want[i], class)
+		require.Equal(t, want[i], p.Classification)
+	}
 }
