@@ -28,6 +28,13 @@ func (w *Worker) execute(t *Task) {
 	defer w.inflight.Done()
 	defer w.slots.put(1)
 	defer t.cancel(context.Canceled)
+	if w.stopping() {
+		// Claimed but not started when the worker began to stop.
+		w.renewer.remove(t)
+		w.running.Add(-1)
+		w.release([]*Task{t})
+		return
+	}
 	result, err := w.call(t)
 	// Order matters: once removed from the renewer, the context's cause
 	// is final, and the completer sees one fewer running handler.

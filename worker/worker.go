@@ -53,6 +53,7 @@ type Worker struct {
 	hardCtx    context.Context // parent of every handler context
 	hardCancel context.CancelCauseFunc
 	ioCtx      context.Context // reports and renewals; cancelled by Kill
+	claimCtx   context.Context // claims; cancelled by any stop
 }
 
 // New returns a worker over t. It validates cfg and applies its defaults.
@@ -117,6 +118,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	ioCtx, ioCancel := context.WithCancelCause(base)
 	w.ioCtx = ioCtx
 	claimCtx, claimCancel := context.WithCancelCause(ctx)
+	w.claimCtx = claimCtx
 	supervised := make(chan struct{})
 	defer close(supervised)
 	go w.supervise(supervised, claimCancel, ioCancel)
@@ -144,6 +146,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker: stopped", "killed", w.killed.Load())
 	return nil
 }
+
+// stopping reports whether the worker has begun to stop (gracefully or
+// not): nothing claimed from now on is started.
+func (w *Worker) stopping() bool { return w.claimCtx.Err() != nil }
 
 // supervise turns Stop, a forced stop and Kill into cancellations.
 func (w *Worker) supervise(done <-chan struct{}, claimCancel, ioCancel context.CancelCauseFunc) {
