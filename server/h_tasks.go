@@ -148,6 +148,39 @@ func (s *Server) renewMany(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// release gives back leases the worker claimed but never started. Like
+// renew-many, a malformed or stale handle fails alone.
+func (s *Server) release(w http.ResponseWriter, r *http.Request) error {
+	var req wire.ReleaseRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if len(req.Handles) > wire.MaxBatchItems {
+		return ff.Validation(ff.ErrInvalidInput, "handles: %d given, at most %d", len(req.Handles), wire.MaxBatchItems)
+	}
+	out := make([]wire.ItemResult, len(req.Handles))
+	var ps []backend.ReleaseClaimParams
+	var at []int
+	for i, text := range req.Handles {
+		h, err := parseHandle("handles", text)
+		if err != nil {
+			out[i].Error = errorBody(err)
+			continue
+		}
+		ps = append(ps, backend.ReleaseClaimParams{Handle: h})
+		at = append(at, i)
+	}
+	if len(ps) > 0 {
+		for j, err := range s.b.ReleaseClaims(r.Context(), ps) {
+			if err != nil && j < len(at) {
+				out[at[j]].Error = errorBody(err)
+			}
+		}
+	}
+	s.writeJSON(w, r, http.StatusOK, wire.ReleaseResponse{Results: out})
+	return nil
+}
+
 func (s *Server) progress(w http.ResponseWriter, r *http.Request) error {
 	var req wire.ProgressRequest
 	if err := decodeBody(r, &req); err != nil {

@@ -114,7 +114,7 @@ type CompleteManyRequest struct {
 	Items []CompleteRequest `json:"items"`
 }
 
-// MaxBatchItems bounds complete-many and renew-many.
+// MaxBatchItems bounds complete-many, renew-many and release.
 const MaxBatchItems = 1000
 
 // ItemResult is one entry of a batch answer; Error is absent on success.
@@ -162,6 +162,19 @@ type RenewItem struct {
 // RenewManyResponse aligns with the request's handles.
 type RenewManyResponse struct {
 	Results []RenewItem `json:"results"`
+}
+
+// ReleaseRequest is the body of POST /v1/tasks/release: leases a worker
+// claimed but never started, given back so that their executions are
+// claimable again at once without counting a reclaim.
+type ReleaseRequest struct {
+	Handles []string `json:"handles"`
+}
+
+// ReleaseResponse aligns with the request's handles; an entry's Error is
+// absent when its lease was given back.
+type ReleaseResponse struct {
+	Results []ItemResult `json:"results"`
 }
 
 // ProgressRequest is the body of POST /v1/tasks/progress. An absent
