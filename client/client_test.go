@@ -34,12 +34,18 @@ type env struct {
 // it; the server requires token when it is non-empty.
 func newEnv(t *testing.T, token string, opts ...client.Option) *env {
 	t.Helper()
+	return newEnvOver(t, token, func(b backend.Backend) backend.Backend { return b }, opts...)
+}
+
+// newEnvOver is newEnv with the server running over wrap(b).
+func newEnvOver(t *testing.T, token string, wrap func(backend.Backend) backend.Backend, opts ...client.Option) *env {
+	t.Helper()
 	fake := clock.NewFake(epoch)
 	b, err := sqlite.Open(context.Background(), sqlite.Options{
 		Path: filepath.Join(t.TempDir(), "ff.db"), Clock: fake, AutoMigrate: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
-	srv := server.New(server.Config{APIToken: token, Logger: slog.New(slog.DiscardHandler)}, b,
+	srv := server.New(server.Config{APIToken: token, Logger: slog.New(slog.DiscardHandler)}, wrap(b),
 		server.WithClaimPollInterval(time.Hour))
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -293,9 +299,28 @@ func TestListings(t *testing.T) {
 	require.Contains(t, string(doc), `"openapi": "3.1.0"`)
 }
 
+// emptyClaims is a backend that signals each claim that found nothing.
+type emptyClaims struct {
+	backend.Backend
+	empty chan struct{}
+}
+
+func (e *emptyClaims) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.ClaimedTask, error) {
+	tasks, err := e.Backend.Claim(ctx, p)
+	if err == nil && len(tasks) == 0 {
+		select {
+		case e.empty <- struct{}{}:
+		default:
+		}
+	}
+	return tasks, err
+}
+
 func TestClaimWaitLongPolls(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "", client.WithClaimWait(20*time.Second))
+	spy := &emptyClaims{empty: make(chan struct{}, 1)}
+	e := newEnvOver(t, "", func(b backend.Backend) backend.Backend { spy.Backend = b; return spy },
+		client.WithClaimWait(20*time.Second))
 	ctx := t.Context()
 	type result struct {
 		tasks []backend.ClaimedTask
@@ -306,7 +331,13 @@ func TestClaimWaitLongPolls(t *testing.T) {
 		tasks, err := e.c.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"slow"}})
 		done <- result{tasks, err}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// The server found nothing and waits (its poll interval is an hour):
+	// only the create's wake-up can answer the claim now.
+	select {
+	case <-spy.empty:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the long-poll claim never reached the backend")
+	}
 	res, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Lane: "slow"})
 	require.NoError(t, err)
 	select {

@@ -147,8 +147,13 @@ func (c *Client) CompleteMany(ctx context.Context, ps []backend.CompleteParams) 
 }
 
 // Fail ends the attempt as failed; the outcome tells whether a retry was
-// scheduled.
+// scheduled. A classification outside the canonical set
+// (ff.FailureClasses; empty means transient) is refused with
+// invalid_input before anything is sent.
 func (c *Client) Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcome, error) {
+	if _, err := ff.ParseFailureClass(string(p.Classification)); err != nil {
+		return ff.FailOutcome{}, err
+	}
 	var out wire.FailResponse
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/tasks/fail", in: wire.FailRequest{
 		Handle: p.Handle.String(), Reason: p.Reason, Classification: string(p.Classification)}}, &out)
@@ -173,11 +178,32 @@ func (c *Client) Cancel(ctx context.Context, p backend.CancelParams) error {
 	return err
 }
 
-// ReleaseClaims gives back leases of tasks that were never started.
+// ReleaseClaims gives back leases of tasks that were claimed but never
+// started (POST /v1/tasks/release): each execution is claimable again at
+// once and its next claim resumes the same attempt, with no reclaim
+// counted. Errors align with ps; a lease already gone fails alone, and a
+// failed request fails every entry with the same error.
 func (c *Client) ReleaseClaims(ctx context.Context, ps []backend.ReleaseClaimParams) []error {
 	errs := make([]error, len(ps))
+	if len(ps) == 0 {
+		return errs
+	}
+	req := wire.ReleaseRequest{Handles: make([]string, len(ps))}
+	for i, p := range ps {
+		req.Handles[i] = p.Handle.String()
+	}
+	var out wire.ReleaseResponse
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/tasks/release", in: req}, &out)
+	if err == nil && len(out.Results) != len(ps) {
+		err = ff.Bug("release: %d results for %d handles", len(out.Results), len(ps))
+	}
 	for i := range errs {
-		errs[i] = ff.Unavailable("release_claims")
+		switch {
+		case err != nil:
+			errs[i] = err
+		case out.Results[i].Error != nil:
+			errs[i] = out.Results[i].Error.ToError(0)
+		}
 	}
 	return errs
 }

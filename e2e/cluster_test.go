@@ -56,11 +56,13 @@ func TestTwoServersOnePostgres(t *testing.T) {
 	require.Equal(t, 1, leader.logs.count("reconciler leadership acquired"))
 	require.Zero(t, follower.logs.count("reconciler leadership acquired"))
 
-	// Only the leader sweeps.
-	l0, f0 := scrape(t, leader.URL)[leaseExpiryRuns], scrape(t, follower.URL)[leaseExpiryRuns]
-	time.Sleep(300 * time.Millisecond) // several 50ms sweep intervals
-	l1, f1 := scrape(t, leader.URL)[leaseExpiryRuns], scrape(t, follower.URL)[leaseExpiryRuns]
-	require.Greater(t, l1, l0, "the leader's lease expiry sweeps run")
+	// Only the leader sweeps: while the leader runs several lease expiry
+	// sweeps (50ms apart), the follower runs none.
+	f0 := scrape(t, follower.URL)[leaseExpiryRuns]
+	l0 := scrape(t, leader.URL)[leaseExpiryRuns]
+	require.Eventually(t, func() bool { return scrape(t, leader.URL)[leaseExpiryRuns] >= l0+5 }, 10*time.Second,
+		20*time.Millisecond, "the leader's lease expiry sweeps run")
+	f1 := scrape(t, follower.URL)[leaseExpiryRuns]
 	require.Equal(t, f0, f1, "the follower runs no sweeps")
 	require.Zero(t, f1)
 

@@ -193,14 +193,21 @@ func TestSupervisorDrivesSweeps(t *testing.T) {
 		s := open(t)
 		id := create(t, s, backend.CreateExecutionParams{})
 		require.Len(t, claim(t, s, 1000), 1)
-		sup, err := New(s.b, Config{LeaseExpiryInterval: 20 * time.Millisecond, LeaderRetryInterval: 20 * time.Millisecond})
+		obs := newSweeps()
+		sup, err := New(s.b, Config{LeaseExpiryInterval: 20 * time.Millisecond, LeaderRetryInterval: 20 * time.Millisecond,
+			Observer: obs})
 		require.NoError(t, err)
 		require.NoError(t, sup.Start(context.Background()))
 		defer stop(t, sup)
 		s.clock.Advance(2 * time.Second)
-		require.Eventually(t, func() bool {
-			return describe(t, s, id).StateVector.OwnershipState == ff.OwnershipLeaseExpired
-		}, 10*time.Second, 10*time.Millisecond)
+		// Sweeps come every 20ms; the first to run after the clock moved
+		// expires the lease.
+		for expired := 0; expired == 0; {
+			o := obs.next(t, "lease_expiry")
+			require.NoError(t, o.err)
+			expired = o.n
+		}
+		require.Equal(t, ff.OwnershipLeaseExpired, describe(t, s, id).StateVector.OwnershipState)
 		require.True(t, sup.Leading())
 	})
 }

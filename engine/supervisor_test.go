@@ -26,6 +26,7 @@ type scriptedMaintenance struct {
 	grant   bool
 	leases  []*scriptedLease
 	acquire int
+	tried   chan struct{} // optional: one send per TryAcquireLeader, never blocking
 }
 
 type scriptedLease struct {
@@ -86,6 +87,12 @@ func (f *scriptedMaintenance) TryAcquireLeader(context.Context, backend.LeaderPa
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.acquire++
+	if f.tried != nil {
+		select {
+		case f.tried <- struct{}{}:
+		default:
+		}
+	}
 	if !f.grant {
 		return nil, nil
 	}
@@ -166,22 +173,24 @@ func TestFullBatchSweepsAgainAtOnce(t *testing.T) {
 	require.Equal(t, 2, obs.next(t, "lease_expiry").n)
 	require.Equal(t, 1, obs.next(t, "lease_expiry").n)
 	require.Error(t, obs.next(t, "execution_deadline").err, "failures are observed")
-	require.Eventually(t, func() bool { return m.count("delayed_promoter") == 1 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, obs.next(t, "delayed_promoter").err)
 	stop(t, s)
 	require.Equal(t, 3, m.count("lease_expiry"), "a short batch waits for the next interval")
 	require.Equal(t, 1, m.count("delayed_promoter"))
 }
 
 func TestNoReconcilersWithoutLeadership(t *testing.T) {
-	m := &scriptedMaintenance{grant: false}
+	m := &scriptedMaintenance{grant: false, tried: make(chan struct{}, 64)}
 	s, err := New(m, Config{LeaderRetryInterval: 10 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
-	require.Eventually(t, func() bool {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return m.acquire >= 3
-	}, 5*time.Second, 5*time.Millisecond, "a follower keeps retrying")
+	for range 3 {
+		select {
+		case <-m.tried:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a follower keeps retrying")
+		}
+	}
 	stop(t, s)
 	require.False(t, s.Leading())
 	require.Zero(t, m.count("lease_expiry")+m.count("delayed_promoter")+m.count("attempt_timeout")+m.count("execution_deadline"))

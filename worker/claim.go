@@ -39,7 +39,7 @@ func (w *Worker) claimLoop(ctx context.Context) {
 			}
 			continue
 		}
-		claimedAt := time.Now()
+		claimedAt := w.clock.Now()
 		tasks, err := w.transport.Claim(ctx, backend.ClaimParams{
 			WorkerID: w.cfg.WorkerID, WorkerInstanceID: w.cfg.InstanceID, Lanes: w.cfg.Lanes,
 			Capabilities: w.cfg.Capabilities, LeaseTTL: w.cfg.LeaseTTL, Max: n,
@@ -48,6 +48,13 @@ func (w *Worker) claimLoop(ctx context.Context) {
 			tasks = tasks[:n] // never run more than the slots reserved
 		}
 		w.slots.put(n - len(tasks))
+		if ctx.Err() != nil {
+			// The answer arrived as the worker stops: give the tasks back
+			// rather than start them.
+			w.releaseClaimed(tasks)
+			w.slots.put(len(tasks))
+			return
+		}
 		for _, c := range tasks {
 			w.start(c, claimedAt)
 		}

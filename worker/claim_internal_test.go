@@ -43,18 +43,26 @@ func TestGatherSlotsClaimsAtOnceWhenIdleOrHalfFree(t *testing.T) {
 func TestGatherSlotsWaitsForRunningHandlers(t *testing.T) {
 	t.Parallel()
 	w := newGatherWorker(10, 1, 9)
+	awaits := make(chan bool, 16)
+	w.slots.awaited = func(ok bool) { awaits <- ok }
 	done := make(chan struct{})
 	go func() {
 		w.gatherSlots(context.Background(), stoppedTimer(), time.Hour)
 		close(done)
 	}()
+	select {
+	case ok := <-awaits:
+		require.False(t, ok, "1 of 10 free: gather waits")
+	case <-time.After(10 * time.Second):
+		t.Fatal("gatherSlots never awaited the slots")
+	}
 	// Handlers finishing one by one: gather returns once half a batch
-	// (5) is free, not before.
+	// (5) is free, not before. Up to 4 free nothing wakes it (the linger
+	// is an hour), so its next await is the one after the fifth slot.
 	for range 3 {
 		w.running.Add(-1)
 		w.slots.put(1)
 	}
-	time.Sleep(20 * time.Millisecond)
 	select {
 	case <-done:
 		t.Fatal("gatherSlots returned with 4 of 10 slots free and handlers running")
@@ -64,9 +72,15 @@ func TestGatherSlotsWaitsForRunningHandlers(t *testing.T) {
 	w.slots.put(1)
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("gatherSlots did not return after half a batch was freed")
 	}
+	close(awaits)
+	var rest []bool
+	for ok := range awaits {
+		rest = append(rest, ok)
+	}
+	require.Equal(t, []bool{true}, rest, "woken once, when half a batch was free")
 	require.Equal(t, 5, w.slots.available(), "gathering reserves nothing")
 }
 

@@ -19,6 +19,7 @@ const (
 type completion struct {
 	task   *Task
 	result []byte
+	tries  int // calls made so far
 }
 
 // completer reports successful attempts, batching them with CompleteMany
@@ -39,11 +40,59 @@ func (c *completer) submit(x completion) { c.in <- x }
 // once no handler can submit any more.
 func (c *completer) close() { close(c.in) }
 
-// run reports completions until the queue is closed and empty.
+// run reports completions until the queue is closed and every pending
+// retry has ended. Completions that fail with a retryable error are
+// retried together, with whatever else arrived meanwhile, after a
+// backoff, each until its lease's expiry as the worker knows it.
 func (c *completer) run(ctx context.Context) {
-	for x := range c.in {
-		c.flush(ctx, c.gather([]completion{x}))
+	var retry []completion
+	bo := newBackoff(c.w.rnd)
+	open := true
+	for open || len(retry) > 0 {
+		var batch []completion
+		if len(retry) == 0 {
+			x, ok := <-c.in
+			if !ok {
+				return
+			}
+			batch = c.gather([]completion{x})
+			bo = newBackoff(c.w.rnd)
+		} else {
+			if !c.w.clock.Sleep(ctx, c.retryWait(retry, &bo)) {
+				return // killed: nothing more is reported
+			}
+			batch, open = c.queued(retry, open)
+		}
+		retry = c.flushAll(ctx, batch)
 	}
+}
+
+// retryWait is the wait before retrying pending: the next backoff, but
+// never past the earliest lease expiry among them.
+func (c *completer) retryWait(pending []completion, bo *backoff) time.Duration {
+	wait := bo.next()
+	now := c.w.clock.Now()
+	for _, x := range pending {
+		wait = min(wait, max(x.task.leaseExpiry().Sub(now), 0))
+	}
+	return wait
+}
+
+// queued appends to batch every completion waiting in the queue, without
+// blocking, and reports whether the queue is still open.
+func (c *completer) queued(batch []completion, open bool) ([]completion, bool) {
+	for open {
+		select {
+		case x, ok := <-c.in:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, x)
+		default:
+			return batch, true
+		}
+	}
+	return batch, false
 }
 
 // gather adds whatever else is ready to batch, lingering briefly while
@@ -81,32 +130,65 @@ func (c *completer) gather(batch []completion) []completion {
 	return batch
 }
 
-// flush reports batch: one Complete, or one CompleteMany. Entries that
-// fail with a retryable error are retried one by one (Complete is safe to
-// replay).
-func (c *completer) flush(ctx context.Context, batch []completion) {
+// flushAll reports batch in calls of at most completeBatchMax and
+// returns the completions to retry.
+func (c *completer) flushAll(ctx context.Context, batch []completion) []completion {
+	var retry []completion
+	for len(batch) > 0 {
+		n := min(len(batch), completeBatchMax)
+		retry = append(retry, c.flush(ctx, batch[:n])...)
+		batch = batch[n:]
+	}
+	return retry
+}
+
+// flush reports batch: one Complete, or one CompleteMany. It returns the
+// entries that failed with a retryable error while their lease may still
+// be valid; the others are settled (reported, refused, or given up).
+func (c *completer) flush(ctx context.Context, batch []completion) []completion {
 	if c.w.killed.Load() {
-		return
+		return nil
 	}
-	ps := make([]backend.CompleteParams, len(batch))
+	errs := c.call(ctx, batch)
+	var retry []completion
 	for i, x := range batch {
-		ps[i] = backend.CompleteParams{Handle: x.task.handle, Result: x.result}
-	}
-	var errs []error
-	if len(ps) == 1 {
-		errs = []error{c.w.transport.Complete(ctx, ps[0])}
-	} else {
-		errs = c.w.transport.CompleteMany(ctx, ps)
-	}
-	for i, x := range batch {
-		err := errMissingResult
-		if i < len(errs) {
-			err = errs[i]
-		}
-		if err != nil && retryable(err) {
-			p := ps[i]
-			err = c.w.retry(ctx, func() error { return c.w.transport.Complete(ctx, p) })
+		x.tries++
+		err := errs[i]
+		if err != nil && retryable(err) && ctx.Err() == nil {
+			if x.task.leaseExpiry().After(c.w.clock.Now()) {
+				retry = append(retry, x)
+				continue
+			}
+			err = c.w.gaveUp(x.task, "complete", x.tries, err)
 		}
 		c.w.logOutcome(x.task, "complete", err)
 	}
+	return retry
+}
+
+// call sends batch, bounded by its latest lease expiry; the errors align
+// with batch.
+func (c *completer) call(ctx context.Context, batch []completion) []error {
+	ps := make([]backend.CompleteParams, len(batch))
+	tasks := make([]*Task, len(batch))
+	for i, x := range batch {
+		ps[i] = backend.CompleteParams{Handle: x.task.handle, Result: x.result}
+		tasks[i] = x.task
+	}
+	errs := make([]error, len(batch))
+	_ = c.w.try(ctx, latestExpiry(tasks), func(cctx context.Context) error {
+		if len(ps) == 1 {
+			errs[0] = c.w.transport.Complete(cctx, ps[0])
+			return nil
+		}
+		got := c.w.transport.CompleteMany(cctx, ps)
+		for i := range errs {
+			errs[i] = errMissingResult
+			if i < len(got) {
+				errs[i] = got[i]
+			}
+		}
+		return nil
+	})
+	return errs
 }

@@ -51,13 +51,49 @@
 // Each claim takes a lease of Config.LeaseTTL, renewed every LeaseTTL/3
 // while the handler runs (leases due together are renewed in one
 // RenewMany). When a renewal (or Task.Progress) shows the attempt is no
-// longer owned, the handler's context is cancelled: context.Cause is
+// longer owned, or is refused outright, the handler's context is
+// cancelled: context.Cause is
 // [ErrExecutionCancelled] when the execution was cancelled or otherwise
 // ended elsewhere (an operator cancel, a timeout), and [ErrLeaseLost] when the
 // lease expired, was revoked or was taken over. Whatever the handler then
 // returns is not reported: the engine would reject it, and another attempt
 // may already own the execution. Handlers should watch ctx and stop side
 // effects when it ends.
+//
+// # Riding out an outage
+//
+// Every report of an outcome (complete, fail, delay) and every renewal is
+// fenced by the lease and safe to repeat, so the worker keeps trying it
+// while the engine is unreachable — a server restart, a Postgres failover,
+// a network blip — for as long as the lease may still be valid: until the
+// lease's expiry as the worker knows it, measured from before the claim or
+// the last successful renewal (so never later than the engine's). With
+// the default LeaseTTL of 30s that is 20 to 30 seconds after a handler
+// returns, since renewals stop then. The waits between tries are jittered
+// and capped: the n-th is drawn from [b/2, b] with b = 50ms·2^(n-1), at
+// most 2s, and never past the expiry, so the last try falls while the
+// lease may still hold. Each try is bounded by the expiry too, so a hung
+// engine cannot hold it past that point. Completions that fail are
+// retried together, with any that finish meanwhile.
+//
+// Only errors that may go away are retried: transport failures (a refused
+// connection, a 5xx without a verdict, a 503), timeouts, contention and
+// resource exhaustion. A definitive answer ends the report at once:
+// stale_lease, lease_expired, lease_revoked, execution_not_active or
+// not_found mean the attempt is no longer owned (logged at debug; the
+// engine has moved on), and a validation error or a server bug is logged
+// at error.
+//
+// When the lease runs out first, the worker gives up and says so: a warn
+// record "worker: gave up reporting the attempt's outcome ..." (or "gave
+// up renewing the lease ..." for a renewal) with execution_id,
+// attempt_index, op, tries, error_kind (the last error's kind) and error,
+// counted in [Worker.Stats] as ReportsAbandoned (RenewalsAbandoned). The
+// execution is then reclaimed by a new attempt once the engine sees the
+// lease expired, and its handler runs again; a renewal given up cancels
+// the handler's context with [ErrLeaseLost]. Handlers must therefore be
+// idempotent across attempts, as with any crash, but an outage shorter
+// than the lease no longer makes them run twice.
 //
 // # Throughput
 //
@@ -75,11 +111,20 @@
 // # Stopping
 //
 // Run returns when its context ends or [Worker.Stop] is called: it stops
-// claiming, lets running handlers finish and reports their outcomes. After
-// Config.ShutdownGrace, handler contexts are cancelled with [ErrShutdown];
-// a handler that then fails has its attempt released for another worker
-// instead of spending a retry. [Worker.Kill] is a hard stop that behaves like
-// a crash: nothing more is renewed or reported, so the leases expire and the
-// executions are reclaimed by other workers (a new attempt of type
-// "reclaim").
+// claiming, lets running handlers finish and reports their outcomes
+// (retrying them as above, so during an outage Run may wait up to the
+// leases' expiry). After Config.ShutdownGrace, handler contexts are
+// cancelled with [ErrShutdown]; a handler that then fails has its attempt
+// released for another worker instead of spending a retry. [Worker.Kill]
+// is a hard stop that behaves like a crash: nothing more is renewed or
+// reported, so the leases of running handlers expire and their executions
+// are reclaimed by other workers (a new attempt of type "reclaim").
+//
+// Either way, tasks the worker claimed but never started — a claim whose
+// answer arrived as the worker began to stop, a task not yet picked up by
+// an executor — are given back with one ReleaseClaims call (one try,
+// bounded by 2s): their executions are claimable again at once and the
+// next claim resumes the same attempt, with no reclaim counted, instead of
+// waiting for the lease to expire. Stats.ClaimsReleased counts them; when
+// the call fails, the leases simply expire.
 package worker

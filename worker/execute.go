@@ -16,6 +16,7 @@ import (
 func (w *Worker) start(c backend.ClaimedTask, claimedAt time.Time) {
 	t := newTask(w, c)
 	t.ctx, t.cancel = context.WithCancelCause(w.hardCtx)
+	t.setLeaseExpiry(claimedAt.Add(w.cfg.LeaseTTL))
 	w.renewer.add(t, claimedAt)
 	w.running.Add(1)
 	w.inflight.Add(1)
@@ -27,6 +28,13 @@ func (w *Worker) execute(t *Task) {
 	defer w.inflight.Done()
 	defer w.slots.put(1)
 	defer t.cancel(context.Canceled)
+	if w.stopping() {
+		// Claimed but not started when the worker began to stop.
+		w.renewer.remove(t)
+		w.running.Add(-1)
+		w.release([]*Task{t})
+		return
+	}
 	result, err := w.call(t)
 	// Order matters: once removed from the renewer, the context's cause
 	// is final, and the completer sees one fewer running handler.
@@ -106,9 +114,9 @@ func (w *Worker) fail(t *Task, cause error) {
 	}
 	p := backend.FailParams{Handle: t.handle, Reason: cause.Error(), Classification: class}
 	var out ff.FailOutcome
-	err := w.retry(w.ioCtx, func() error {
+	err := w.keep(w.ioCtx, t, "fail", func(ctx context.Context) error {
 		var err error
-		out, err = w.transport.Fail(w.ioCtx, p)
+		out, err = w.transport.Fail(ctx, p)
 		return err
 	})
 	if err == nil {
@@ -123,17 +131,19 @@ func (w *Worker) fail(t *Task, cause error) {
 // attempt.
 func (w *Worker) delay(t *Task, until time.Time) {
 	p := backend.DelayParams{Handle: t.handle, Until: until}
-	err := w.retry(w.ioCtx, func() error { return w.transport.Delay(w.ioCtx, p) })
+	err := w.keep(w.ioCtx, t, "delay", func(ctx context.Context) error { return w.transport.Delay(ctx, p) })
 	w.logOutcome(t, "delay", err)
 }
 
 // logOutcome logs how reporting an attempt's outcome went. A rejection
-// because the attempt is no longer owned is expected and logged at debug.
+// because the attempt is no longer owned is expected and logged at debug;
+// a give-up was logged at warn when it happened.
 func (w *Worker) logOutcome(t *Task, op string, err error) {
 	attrs := []any{"execution_id", t.ExecutionID.String(), "attempt_index", t.AttemptIndex, "op", op}
 	switch {
 	case err == nil:
 		w.log.Debug("worker: attempt reported", attrs...)
+	case errors.Is(err, errGaveUp):
 	case isLost(err) || w.killed.Load():
 		w.log.Debug("worker: report rejected; attempt no longer owned", append(attrs, "error", err)...)
 	default:
@@ -142,38 +152,3 @@ func (w *Worker) logOutcome(t *Task, op string, err error) {
 }
 
 func isLost(err error) bool { return lostCause(err) != nil }
-
-// retryAttempts bounds retries of a replay-safe report.
-const retryAttempts = 4
-
-// retry calls fn until it succeeds, fails with a non-retryable error, or
-// retryAttempts calls were made, backing off 50ms, 100ms, 200ms.
-func (w *Worker) retry(ctx context.Context, fn func() error) error {
-	backoff := 50 * time.Millisecond
-	for i := 1; ; i++ {
-		err := fn()
-		if err == nil || i == retryAttempts || !retryable(err) {
-			return err
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		backoff *= 2
-	}
-}
-
-// retryable reports whether repeating a report may succeed: transport
-// trouble and contention, but never a lost lease.
-func retryable(err error) bool {
-	if isLost(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	if e, ok := ff.AsError(err); ok {
-		return e.Retryable()
-	}
-	return true
-}

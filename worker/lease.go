@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -21,12 +20,12 @@ var errMissingResult = errors.New("worker: transport returned no result for this
 // renewer keeps the leases of running attempts alive. Each lease is
 // renewed LeaseTTL/3 after its last successful renewal; leases falling due
 // within a quarter of that interval are renewed together with one
-// RenewMany. A renewal error that shows the attempt is no longer owned
-// cancels the handler's context; any other error is retried soon, until
-// the lease's local expiry estimate passes.
+// RenewMany. A renewal error that shows the attempt is no longer owned, or
+// any other definitive answer, cancels the handler's context; a retryable
+// one is retried with backoff until the lease's expiry as the worker knows
+// it, and then the lease is given up (logged at warn and counted).
 type renewer struct {
-	t        Transport
-	log      *slog.Logger
+	w        *Worker
 	ttl      time.Duration
 	interval time.Duration
 
@@ -39,15 +38,16 @@ type renewer struct {
 	kick   chan struct{}
 }
 
-// leaseState tracks one lease. Invariant: expires is never later than the
-// engine's lease expiry (it is measured from before the call that set it).
+// leaseState tracks the renewals of one lease. Its expiry lives on the
+// Task (Task.leaseExpiry), where the reports read it too.
 type leaseState struct {
-	due     time.Time // next renewal
-	expires time.Time // local, conservative estimate of the lease's end
+	due   time.Time // next renewal
+	retry backoff   // waits between failed renewals; reset by a success
 }
 
-func newRenewer(t Transport, log *slog.Logger, ttl time.Duration) *renewer {
-	return &renewer{t: t, log: log, ttl: ttl, interval: max(ttl/3, time.Millisecond),
+func newRenewer(w *Worker) *renewer {
+	ttl := w.cfg.LeaseTTL
+	return &renewer{w: w, ttl: ttl, interval: max(ttl/3, time.Millisecond),
 		leases: map[*Task]*leaseState{}, kick: make(chan struct{}, 1)}
 }
 
@@ -55,7 +55,7 @@ func newRenewer(t Transport, log *slog.Logger, ttl time.Duration) *renewer {
 func (r *renewer) add(t *Task, claimedAt time.Time) {
 	due := claimedAt.Add(r.interval)
 	r.mu.Lock()
-	r.leases[t] = &leaseState{due: due, expires: claimedAt.Add(r.ttl)}
+	r.leases[t] = &leaseState{due: due, retry: newBackoff(r.w.rnd)}
 	kick := due.Before(r.wakeAt)
 	if kick {
 		r.wakeAt = due
@@ -82,7 +82,7 @@ func (r *renewer) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		timer.Reset(r.nextWait(time.Now()))
+		timer.Reset(r.nextWait(r.w.clock.Now()))
 		select {
 		case <-ctx.Done():
 			return
@@ -110,7 +110,7 @@ func (r *renewer) nextWait(now time.Time) time.Duration {
 
 // renewDue renews every lease due now or within a quarter interval.
 func (r *renewer) renewDue(ctx context.Context) {
-	horizon := time.Now().Add(r.interval / 4)
+	horizon := r.w.clock.Now().Add(r.interval / 4)
 	r.mu.Lock()
 	var due []*Task
 	for t, s := range r.leases {
@@ -127,24 +127,12 @@ func (r *renewer) renewDue(ctx context.Context) {
 }
 
 func (r *renewer) renewBatch(ctx context.Context, tasks []*Task) {
-	start := time.Now()
+	start := r.w.clock.Now()
 	errs := make([]error, len(tasks))
-	if len(tasks) == 1 {
-		_, errs[0] = r.t.Renew(ctx, backend.RenewParams{Handle: tasks[0].handle})
-	} else {
-		ps := make([]backend.RenewParams, len(tasks))
-		for i, t := range tasks {
-			ps[i] = backend.RenewParams{Handle: t.handle}
-		}
-		res := r.t.RenewMany(ctx, ps)
-		for i := range errs {
-			if i < len(res) {
-				errs[i] = res[i].Err
-			} else {
-				errs[i] = errMissingResult // retried on the next tick
-			}
-		}
-	}
+	_ = r.w.try(ctx, latestExpiry(tasks), func(cctx context.Context) error {
+		r.renewCall(cctx, tasks, errs)
+		return nil
+	})
 	if ctx.Err() != nil {
 		return // stopping: a cancelled call says nothing about the lease
 	}
@@ -153,34 +141,91 @@ func (r *renewer) renewBatch(ctx context.Context, tasks []*Task) {
 	}
 }
 
-// apply records the outcome of one renewal issued at start.
-func (r *renewer) apply(ctx context.Context, t *Task, start time.Time, err error) {
-	if err == nil {
-		r.update(t, func(s *leaseState) { s.due, s.expires = start.Add(r.interval), start.Add(r.ttl) })
+// renewCall renews tasks with one Renew or one RenewMany; errs aligns
+// with tasks.
+func (r *renewer) renewCall(ctx context.Context, tasks []*Task, errs []error) {
+	if len(tasks) == 1 {
+		_, errs[0] = r.w.transport.Renew(ctx, backend.RenewParams{Handle: tasks[0].handle})
 		return
 	}
-	if cause := lostCause(err); cause != nil {
-		r.drop(t, r.refine(ctx, t, cause))
-		return
+	ps := make([]backend.RenewParams, len(tasks))
+	for i, t := range tasks {
+		ps[i] = backend.RenewParams{Handle: t.handle}
 	}
-	now := time.Now()
-	r.log.Warn("worker: lease renewal failed; retrying", "execution_id", t.ExecutionID.String(), "error", err)
-	var expired bool
-	r.update(t, func(s *leaseState) {
-		s.due = now.Add(min(r.interval/2, time.Second))
-		expired = !now.Before(s.expires)
-	})
-	if expired {
-		r.drop(t, fmt.Errorf("%w: not renewed before its expiry: %w", ErrLeaseLost, err))
+	res := r.w.transport.RenewMany(ctx, ps)
+	for i := range errs {
+		if i < len(res) {
+			errs[i] = res[i].Err
+		} else {
+			errs[i] = errMissingResult // retried like a transport failure
+		}
 	}
 }
 
-func (r *renewer) update(t *Task, fn func(*leaseState)) {
+// latestExpiry is the latest lease expiry among tasks: a batch call is
+// worth waiting for until then.
+func latestExpiry(tasks []*Task) time.Time {
+	var end time.Time
+	for _, t := range tasks {
+		if e := t.leaseExpiry(); e.After(end) {
+			end = e
+		}
+	}
+	return end
+}
+
+// apply records the outcome of one renewal issued at start.
+func (r *renewer) apply(ctx context.Context, t *Task, start time.Time, err error) {
+	switch {
+	case err == nil:
+		t.setLeaseExpiry(start.Add(r.ttl))
+		r.update(t, func(s *leaseState) { s.due, s.retry = start.Add(r.interval), newBackoff(r.w.rnd) })
+	case lostCause(err) != nil:
+		r.drop(t, r.refine(ctx, t, lostCause(err)))
+	case !retryable(err):
+		r.w.log.Warn("worker: lease renewal refused; cancelling the handler", "execution_id", t.ExecutionID.String(),
+			"attempt_index", t.AttemptIndex, "error_kind", string(ff.KindOf(err)), "error", err)
+		r.drop(t, fmt.Errorf("%w: renewal refused: %w", ErrLeaseLost, err))
+	default:
+		r.retryLater(t, err)
+	}
+}
+
+// retryLater schedules another try of a renewal that failed with a
+// retryable error, or gives the lease up when it has run out.
+func (r *renewer) retryLater(t *Task, err error) {
+	now := r.w.clock.Now()
+	var wait time.Duration
+	alive := true
+	held := r.update(t, func(s *leaseState) {
+		wait, alive = r.w.retryWait(t.leaseExpiry(), &s.retry)
+		s.due = now.Add(wait)
+	})
+	switch {
+	case !held:
+		return // the handler finished meanwhile
+	case alive:
+		r.w.log.Debug("worker: lease renewal failed; retrying", "execution_id", t.ExecutionID.String(),
+			"retry_in", wait, "error", err)
+		return
+	}
+	r.w.stats.renewalsAbandoned.Add(1)
+	r.w.log.Warn("worker: gave up renewing the lease: it ran out before the engine answered; cancelling the handler",
+		"execution_id", t.ExecutionID.String(), "attempt_index", t.AttemptIndex,
+		"error_kind", string(ff.KindOf(err)), "error", err)
+	r.drop(t, fmt.Errorf("%w: not renewed before its expiry: %w", ErrLeaseLost, err))
+}
+
+// update applies fn to t's lease state and reports whether t is still
+// renewed.
+func (r *renewer) update(t *Task, fn func(*leaseState)) bool {
 	r.mu.Lock()
-	if s, ok := r.leases[t]; ok {
+	defer r.mu.Unlock()
+	s, ok := r.leases[t]
+	if ok {
 		fn(s)
 	}
-	r.mu.Unlock()
+	return ok
 }
 
 // drop stops renewing t and cancels its handler with cause, unless the
@@ -192,7 +237,7 @@ func (r *renewer) drop(t *Task, cause error) {
 		return
 	}
 	delete(r.leases, t)
-	r.log.Debug("worker: attempt no longer owned; cancelling handler", "execution_id", t.ExecutionID.String(),
+	r.w.log.Debug("worker: attempt no longer owned; cancelling handler", "execution_id", t.ExecutionID.String(),
 		"attempt_index", t.AttemptIndex, "cause", cause)
 	t.lose(cause)
 }
@@ -206,7 +251,7 @@ func (r *renewer) refine(ctx context.Context, t *Task, cause error) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if st, err := r.t.ReadExecutionState(rctx, backend.ReadExecutionStateParams{ExecutionID: t.ExecutionID}); err == nil && st == ff.PublicCancelled {
+	if st, err := r.w.transport.ReadExecutionState(rctx, backend.ReadExecutionStateParams{ExecutionID: t.ExecutionID}); err == nil && st == ff.PublicCancelled {
 		return fmt.Errorf("%w: %w", ErrExecutionCancelled, cause)
 	}
 	return cause

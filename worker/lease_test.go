@@ -17,33 +17,68 @@ import (
 // These tests exercise real-time lease renewal, so they are not run in
 // parallel with the rest of the package.
 
-// causeBox records a handler context's cancellation cause.
-type causeBox struct{ v atomic.Pointer[error] }
+// renewals counts successful lease renewals and RenewMany calls.
+type renewals struct {
+	worker.Transport
+	ok   *counter // renewals that extended a lease
+	many *counter // RenewMany calls
+}
 
-func (c *causeBox) set(err error) { c.v.Store(&err) }
+func countRenewals(tr worker.Transport) *renewals {
+	return &renewals{Transport: tr, ok: newCounter(), many: newCounter()}
+}
 
-func (c *causeBox) get() error {
-	if p := c.v.Load(); p != nil {
-		return *p
+func (r *renewals) Renew(ctx context.Context, p backend.RenewParams) (backend.LeaseRenewal, error) {
+	res, err := r.Transport.Renew(ctx, p)
+	if err == nil {
+		r.ok.add(1)
 	}
-	return nil
+	return res, err
+}
+
+func (r *renewals) RenewMany(ctx context.Context, ps []backend.RenewParams) []backend.RenewResult {
+	res := r.Transport.RenewMany(ctx, ps)
+	var n int64
+	for _, x := range res {
+		if x.Err == nil {
+			n++
+		}
+	}
+	r.ok.add(n)
+	r.many.add(1)
+	return res
+}
+
+// waitCtx waits until c reaches n or ctx ends, and reports which.
+func (c *counter) waitCtx(ctx context.Context, n int64) bool {
+	for {
+		changed := c.changes.next()
+		if c.load() >= n {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 func TestLeaseRenewalKeepsLongHandlerAlive(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		maintain(t, b) // expires any lease that is not renewed in time
 		var cancelled causeBox
-		// The handler outlives three lease TTLs. (The TTL leaves renewal
-		// 2/3 of it as slack, so a loaded machine does not lose it.)
-		startWorker(t, b, worker.Config{LeaseTTL: 500 * time.Millisecond}, func(w *worker.Worker) {
+		tr := countRenewals(b)
+		// The handler outlives three lease TTLs: it returns after nine
+		// renewals (one every TTL/3). The TTL leaves renewal 2/3 of it as
+		// slack, so a loaded machine does not lose it.
+		startWorker(t, tr, worker.Config{LeaseTTL: 500 * time.Millisecond}, func(w *worker.Worker) {
 			w.Register("long", func(ctx context.Context, _ *worker.Task) (any, error) {
-				select {
-				case <-time.After(1500 * time.Millisecond):
+				if tr.ok.waitCtx(ctx, 9) {
 					return "finished", nil
-				case <-ctx.Done():
-					cancelled.set(context.Cause(ctx))
-					return nil, ctx.Err()
 				}
+				cancelled.put(context.Cause(ctx))
+				return nil, ctx.Err()
 			})
 		})
 		id := submit(t, b, "long", nil, nil)
@@ -65,16 +100,14 @@ func TestRenewalsAreBatched(t *testing.T) {
 			ids[i] = submit(t, b, "long", nil, nil)
 		}
 		// All five are claimed by one claim, so their renewals fall due
-		// together.
-		tr := &pollingTransport{Transport: b}
+		// together; the handlers return after the first RenewMany.
+		tr := countRenewals(&pollingTransport{Transport: b})
 		startWorker(t, tr, worker.Config{Concurrency: n, LeaseTTL: 500 * time.Millisecond}, func(w *worker.Worker) {
 			w.Register("long", func(ctx context.Context, _ *worker.Task) (any, error) {
-				select {
-				case <-time.After(1200 * time.Millisecond):
+				if tr.many.waitCtx(ctx, 1) {
 					return nil, nil
-				case <-ctx.Done():
-					return nil, ctx.Err()
 				}
+				return nil, ctx.Err()
 			})
 		})
 		for _, id := range ids {
@@ -83,7 +116,7 @@ func TestRenewalsAreBatched(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, attempts, 1)
 		}
-		require.Positive(t, tr.renewMany.Load(), "renewals due together go in one RenewMany")
+		require.Positive(t, tr.many.load(), "renewals due together go in one RenewMany")
 	})
 }
 
@@ -96,7 +129,7 @@ func TestOperatorCancelCancelsHandler(t *testing.T) {
 				defer returned.fire()
 				started.fire()
 				<-ctx.Done()
-				cause.set(context.Cause(ctx))
+				cause.put(context.Cause(ctx))
 				return nil, ctx.Err()
 			})
 		})
@@ -127,7 +160,7 @@ func TestKilledWorkerIsReclaimed(t *testing.T) {
 		a.Register("job", func(ctx context.Context, _ *worker.Task) (any, error) {
 			started.fire()
 			<-ctx.Done()
-			killedCause.set(context.Cause(ctx))
+			killedCause.put(context.Cause(ctx))
 			return "must not be reported", nil
 		})
 		runErr := make(chan error, 1)
@@ -175,11 +208,11 @@ func TestProgressAfterCancelReportsLoss(t *testing.T) {
 		startWorker(t, b, worker.Config{}, func(w *worker.Worker) {
 			w.Register("chatty", func(ctx context.Context, tk *worker.Task) (any, error) {
 				started.fire()
-				<-proceed.ch
+				<-proceed.c()
 				err := tk.Progress(ctx, 10, "still here")
-				progressErr.set(err)
+				progressErr.put(err)
 				<-ctx.Done() // Progress noticed the loss and cancelled ctx
-				cause.set(context.Cause(ctx))
+				cause.put(context.Cause(ctx))
 				return nil, errors.New("ignored")
 			})
 		})
@@ -188,9 +221,8 @@ func TestProgressAfterCancelReportsLoss(t *testing.T) {
 		_, err := b.CancelExecution(t.Context(), backend.CancelExecutionParams{ExecutionID: id, Reason: "stop"})
 		require.NoError(t, err)
 		proceed.fire()
-		require.Eventually(t, func() bool { return cause.get() != nil }, waitTimeout, time.Millisecond)
+		require.ErrorIs(t, cause.wait(t), worker.ErrExecutionCancelled)
 		require.ErrorIs(t, progressErr.get(), ff.ErrExecutionNotActive, "progress error: %v", progressErr.get())
-		require.ErrorIs(t, cause.get(), worker.ErrExecutionCancelled)
 		waitState(t, b, id, ff.PublicCancelled)
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b backend.Backend)) {
 	for _, o := range openers {
 		t.Run(o.name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, o.open(t))
+			fn(t, watch(o.open(t)))
 		})
 	}
 }
@@ -124,26 +125,28 @@ func retryPolicy(n int) *ff.ExecutionPolicy {
 	return &ff.ExecutionPolicy{Retry: &ff.RetryPolicy{MaxRetries: n, Backoff: ff.BackoffStrategy{Type: "fixed", DelayMs: 0}}}
 }
 
-// stateReader is a backend or a client.
-type stateReader interface {
-	ReadExecutionState(ctx context.Context, p backend.ReadExecutionStateParams) (ff.PublicState, error)
-}
-
-// waitState waits until id is in state want.
-func waitState(t *testing.T, b stateReader, id ff.ExecutionID, want ff.PublicState) {
+// waitState waits until id is in state want. It reads the state again
+// each time the backend announces a change (b comes from forEachBackend),
+// so it never sleeps; waitTimeout only bounds a test that went wrong.
+func waitState(t *testing.T, b backend.Backend, id ff.ExecutionID, want ff.PublicState) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	var last ff.PublicState
-	for time.Now().Before(deadline) {
+	w, ok := b.(*watched)
+	require.True(t, ok, "waitState needs a backend from forEachBackend")
+	timeout := time.NewTimer(waitTimeout)
+	defer timeout.Stop()
+	for {
+		changed := w.changes.next() // taken before the read: no change is missed
 		st, err := b.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: id})
 		require.NoError(t, err)
 		if st == want {
 			return
 		}
-		last = st
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-changed:
+		case <-timeout.C:
+			t.Fatalf("execution %s: state %s, want %s", id, st, want)
+		}
 	}
-	t.Fatalf("execution %s: state %s, want %s", id, last, want)
 }
 
 // maintain runs the reconcilers' sweeps (lease expiry, delayed promotion)
@@ -171,24 +174,30 @@ func maintain(t *testing.T, b backend.Backend) {
 	})
 }
 
-// signal is a channel closed once.
+// signal is a channel closed once; its zero value is ready to use.
 type signal struct {
+	once sync.Once
 	ch   chan struct{}
 	done atomic.Bool
 }
 
-func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+func newSignal() *signal { return &signal{} }
+
+func (s *signal) c() chan struct{} {
+	s.once.Do(func() { s.ch = make(chan struct{}) })
+	return s.ch
+}
 
 func (s *signal) fire() {
 	if s.done.CompareAndSwap(false, true) {
-		close(s.ch)
+		close(s.c())
 	}
 }
 
 func (s *signal) wait(t *testing.T) {
 	t.Helper()
 	select {
-	case <-s.ch:
+	case <-s.c():
 	case <-time.After(waitTimeout):
 		t.Fatal("timed out waiting for a signal")
 	}
@@ -223,4 +232,64 @@ func (p *pollingTransport) CompleteMany(ctx context.Context, cs []backend.Comple
 	p.completeMany.Add(1)
 	p.completed.Add(int64(len(cs)))
 	return p.Transport.CompleteMany(ctx, cs)
+}
+
+// causeBox records a handler context's cancellation cause (or another
+// error) once, and signals it.
+type causeBox struct {
+	v   atomic.Pointer[error]
+	set signal
+}
+
+func (c *causeBox) put(err error) {
+	if c.v.CompareAndSwap(nil, &err) {
+		c.set.fire()
+	}
+}
+
+func (c *causeBox) get() error {
+	if p := c.v.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// wait waits until an error was put and returns it.
+func (c *causeBox) wait(t *testing.T) error {
+	t.Helper()
+	c.set.wait(t)
+	return c.get()
+}
+
+// counter counts events and lets a test wait for a count.
+type counter struct {
+	n       atomic.Int64
+	changes *changes
+}
+
+func newCounter() *counter { return &counter{changes: newChanges()} }
+
+func (c *counter) add(d int64) {
+	c.n.Add(d)
+	c.changes.notify()
+}
+
+func (c *counter) load() int64 { return c.n.Load() }
+
+// waitFor waits until the count is at least n.
+func (c *counter) waitFor(t *testing.T, n int64) {
+	t.Helper()
+	timeout := time.NewTimer(waitTimeout)
+	defer timeout.Stop()
+	for {
+		changed := c.changes.next()
+		if c.n.Load() >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			t.Fatalf("count %d, want %d", c.n.Load(), n)
+		}
+	}
 }

@@ -44,13 +44,13 @@ func TestRemoteWorker(t *testing.T) {
 			t.Parallel()
 			forEachBackend(t, func(t *testing.T, b backend.Backend) {
 				c := remote(t, b, client.WithClaimWait(wait))
-				testRemote(t, c)
+				testRemote(t, c, b)
 			})
 		})
 	}
 }
 
-func testRemote(t *testing.T, c *client.Client) {
+func testRemote(t *testing.T, c *client.Client, b backend.Backend) {
 	started := newSignal()
 	var cause causeBox
 	startWorker(t, c, worker.Config{Concurrency: 6, LeaseTTL: 500 * time.Millisecond}, func(w *worker.Worker) {
@@ -67,7 +67,7 @@ func testRemote(t *testing.T, c *client.Client) {
 		w.Register("cancellable", func(ctx context.Context, _ *worker.Task) (any, error) {
 			started.fire()
 			<-ctx.Done()
-			cause.set(context.Cause(ctx))
+			cause.put(context.Cause(ctx))
 			return nil, ctx.Err()
 		})
 	})
@@ -85,21 +85,20 @@ func testRemote(t *testing.T, c *client.Client) {
 	cancellable := create("cancellable", `null`, nil)
 
 	for i, id := range doubles {
-		waitState(t, c, id, ff.PublicCompleted)
+		waitState(t, b, id, ff.PublicCompleted)
 		raw, err := c.GetExecutionResult(t.Context(), backend.GetExecutionResultParams{ExecutionID: id})
 		require.NoError(t, err)
 		require.JSONEq(t, `{"double":`+strconv.Itoa(2*i)+`}`, string(raw))
 	}
-	waitState(t, c, flaky, ff.PublicCompleted)
+	waitState(t, b, flaky, ff.PublicCompleted)
 	raw, err := c.GetExecutionResult(t.Context(), backend.GetExecutionResultParams{ExecutionID: flaky})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"attempt":1}`, string(raw))
-	waitState(t, c, doomed, ff.PublicFailed)
+	waitState(t, b, doomed, ff.PublicFailed)
 
 	started.wait(t)
 	_, err = c.CancelExecution(t.Context(), backend.CancelExecutionParams{ExecutionID: cancellable, Reason: "remote stop"})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return cause.get() != nil }, waitTimeout, time.Millisecond)
-	require.ErrorIs(t, cause.get(), worker.ErrExecutionCancelled)
-	waitState(t, c, cancellable, ff.PublicCancelled)
+	require.ErrorIs(t, cause.wait(t), worker.ErrExecutionCancelled)
+	waitState(t, b, cancellable, ff.PublicCancelled)
 }

@@ -13,6 +13,8 @@ type slots struct {
 	// one by one do not wake the claim loop once each.
 	want  int
 	freed chan struct{} // one-slot buffer: "free reached want"
+	// awaited, when set (tests only), is told every await's answer.
+	awaited func(ok bool)
 }
 
 func newSlots(n int) *slots {
@@ -40,13 +42,18 @@ func (s *slots) available() int {
 // earlier await, so the waiter checks again).
 func (s *slots) await(n int) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.free >= n {
+	ok := s.free >= n
+	if ok {
 		s.want = 0
-		return true
+	} else {
+		s.want = n
 	}
-	s.want = n
-	return false
+	hook := s.awaited
+	s.mu.Unlock()
+	if hook != nil {
+		hook(ok)
+	}
+	return ok
 }
 
 // put gives n slots back.

@@ -15,11 +15,11 @@ import (
 
 // holdHandler blocks until release fires, counting the handlers that
 // started.
-func holdHandler(started *atomic.Int32, release *signal) worker.Handler {
+func holdHandler(started *counter, release *signal) worker.Handler {
 	return func(ctx context.Context, _ *worker.Task) (any, error) {
-		started.Add(1)
+		started.add(1)
 		select {
-		case <-release.ch:
+		case <-release.c():
 			return "drained", nil
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
@@ -27,27 +27,47 @@ func holdHandler(started *atomic.Int32, release *signal) worker.Handler {
 	}
 }
 
+// stopSpy is the backend as a transport, signalling when the worker's
+// work subscription ends: the claim loop's context is cancelled only by a
+// stop.
+type stopSpy struct {
+	backend.Backend
+	stopped signal
+}
+
+func (s *stopSpy) SubscribeWork(ctx context.Context, p backend.SubscribeWorkParams) (<-chan struct{}, func()) {
+	ch, unsubscribe := s.Backend.SubscribeWork(ctx, p)
+	go func() {
+		<-ctx.Done()
+		s.stopped.fire()
+	}()
+	return ch, unsubscribe
+}
+
 func TestGracefulStopDrains(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
-		var started atomic.Int32
-		release := newSignal()
-		w, err := worker.New(b, worker.Config{WorkerID: "drainer", Concurrency: 4, Logger: testLogger(t)})
+		started, release := newCounter(), newSignal()
+		spy := &stopSpy{Backend: b}
+		w, err := worker.New(spy, worker.Config{WorkerID: "drainer", Concurrency: 4, Logger: testLogger(t)})
 		require.NoError(t, err)
-		w.Register("hold", holdHandler(&started, release))
+		w.Register("hold", holdHandler(started, release))
 		runErr := make(chan error, 1)
 		go func() { runErr <- w.Run(context.Background()) }()
 		t.Cleanup(w.Kill)
 
 		ids := []ff.ExecutionID{submit(t, b, "hold", nil, nil), submit(t, b, "hold", nil, nil)}
-		require.Eventually(t, func() bool { return started.Load() == 2 }, waitTimeout, time.Millisecond)
+		started.waitFor(t, 2)
 
 		stopErr := make(chan error, 1)
 		go func() { stopErr <- w.Stop(context.Background()) }()
+		// Once the stop has ended the claim loop's subscription, Stop can
+		// only return after Run, which waits for the held handlers.
+		spy.stopped.wait(t)
 		select {
 		case err := <-stopErr:
 			t.Fatalf("Stop returned (%v) while handlers were still running", err)
-		case <-time.After(50 * time.Millisecond):
+		default:
 		}
 		release.fire()
 		require.NoError(t, <-stopErr)
@@ -64,18 +84,17 @@ func TestGracefulStopDrains(t *testing.T) {
 func TestCancelledRunStopsClaiming(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
-		var started atomic.Int32
-		release := newSignal()
+		started, release := newCounter(), newSignal()
 		w, err := worker.New(b, worker.Config{WorkerID: "one-slot", Concurrency: 1, Logger: testLogger(t)})
 		require.NoError(t, err)
-		w.Register("hold", holdHandler(&started, release))
+		w.Register("hold", holdHandler(started, release))
 		ctx, cancel := context.WithCancel(context.Background())
 		runErr := make(chan error, 1)
 		go func() { runErr <- w.Run(ctx) }()
 		t.Cleanup(w.Kill)
 
 		first := submit(t, b, "hold", nil, nil)
-		require.Eventually(t, func() bool { return started.Load() == 1 }, waitTimeout, time.Millisecond)
+		started.waitFor(t, 1)
 		second := submit(t, b, "hold", nil, nil)
 		cancel() // the only slot is busy: the claim loop is parked and now exits
 		release.fire()
@@ -87,7 +106,7 @@ func TestCancelledRunStopsClaiming(t *testing.T) {
 		st, err = b.ReadExecutionState(t.Context(), backend.ReadExecutionStateParams{ExecutionID: second})
 		require.NoError(t, err)
 		require.Equal(t, ff.PublicWaiting, st, "a stopping worker claims nothing new")
-		require.EqualValues(t, 1, started.Load())
+		require.EqualValues(t, 1, started.load())
 	})
 }
 
@@ -101,7 +120,7 @@ func TestShutdownGraceReleasesAttempt(t *testing.T) {
 		w.Register("stubborn", func(ctx context.Context, _ *worker.Task) (any, error) {
 			started.fire()
 			<-ctx.Done()
-			cause.set(context.Cause(ctx))
+			cause.put(context.Cause(ctx))
 			return nil, ctx.Err()
 		})
 		ctx, cancel := context.WithCancel(context.Background())

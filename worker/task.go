@@ -32,6 +32,10 @@ type Task struct {
 
 	mu         sync.Mutex
 	delayUntil time.Time
+	// leaseEnd is the lease's expiry as the worker knows it: measured
+	// from before the claim or the last successful renewal, so never
+	// later than the engine's.
+	leaseEnd time.Time
 }
 
 func newTask(w *Worker, c backend.ClaimedTask) *Task {
@@ -84,6 +88,20 @@ func (t *Task) Delay(until time.Time) error {
 	t.delayUntil = until
 	t.mu.Unlock()
 	return &DelayError{Until: until}
+}
+
+// leaseExpiry is the lease's expiry as the worker knows it.
+func (t *Task) leaseExpiry() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.leaseEnd
+}
+
+// setLeaseExpiry records a new expiry (after a claim or a renewal).
+func (t *Task) setLeaseExpiry(end time.Time) {
+	t.mu.Lock()
+	t.leaseEnd = end
+	t.mu.Unlock()
 }
 
 func (t *Task) delayedUntil() time.Time {

@@ -8,7 +8,7 @@ import (
 )
 
 // Transport is what a Worker needs from the engine: claim, the lease-bound
-// worker operations and one read. A backend.Backend satisfies it (the
+// worker operations (including giving back unstarted claims) and one read. A backend.Backend satisfies it (the
 // in-process mode), and so does the HTTP client in package client (the
 // remote mode). Every lease-bound call is fenced by the handle; the engine,
 // not the SDK, decides whether a handle is still valid.
@@ -22,6 +22,9 @@ type Transport interface {
 	Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcome, error)
 	Delay(ctx context.Context, p backend.DelayParams) error
 	Cancel(ctx context.Context, p backend.CancelParams) error
+	// ReleaseClaims gives back leases of tasks claimed but never started
+	// (when the worker stops); errors align with ps.
+	ReleaseClaims(ctx context.Context, ps []backend.ReleaseClaimParams) []error
 	ReadExecutionState(ctx context.Context, p backend.ReadExecutionStateParams) (ff.PublicState, error)
 }
 

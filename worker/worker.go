@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,9 @@ type Worker struct {
 	registry map[string]Handler
 
 	slots     *slots
+	clock     clock          // lease estimates and retry waits
+	rnd       func() float64 // retry jitter, in [0, 1)
+	stats     stats
 	renewer   *renewer
 	completer *completer
 	running   atomic.Int64   // handlers currently executing
@@ -49,6 +53,7 @@ type Worker struct {
 	hardCtx    context.Context // parent of every handler context
 	hardCancel context.CancelCauseFunc
 	ioCtx      context.Context // reports and renewals; cancelled by Kill
+	claimCtx   context.Context // claims; cancelled by any stop
 }
 
 // New returns a worker over t. It validates cfg and applies its defaults.
@@ -62,10 +67,10 @@ func New(t Transport, cfg Config) (*Worker, error) {
 	}
 	w := &Worker{
 		transport: t, cfg: cfg, log: cfg.Logger.With("worker_id", cfg.WorkerID, "instance_id", cfg.InstanceID),
-		registry: map[string]Handler{}, slots: newSlots(cfg.Concurrency),
+		registry: map[string]Handler{}, slots: newSlots(cfg.Concurrency), clock: realClock{}, rnd: rand.Float64,
 		stopCh: make(chan struct{}), forceCh: make(chan struct{}), killCh: make(chan struct{}), done: make(chan struct{}),
 	}
-	w.renewer = newRenewer(t, w.log, cfg.LeaseTTL)
+	w.renewer = newRenewer(w)
 	w.completer = newCompleter(w, cfg.Concurrency)
 	return w, nil
 }
@@ -113,6 +118,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	ioCtx, ioCancel := context.WithCancelCause(base)
 	w.ioCtx = ioCtx
 	claimCtx, claimCancel := context.WithCancelCause(ctx)
+	w.claimCtx = claimCtx
 	supervised := make(chan struct{})
 	defer close(supervised)
 	go w.supervise(supervised, claimCancel, ioCancel)
@@ -140,6 +146,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker: stopped", "killed", w.killed.Load())
 	return nil
 }
+
+// stopping reports whether the worker has begun to stop (gracefully or
+// not): nothing claimed from now on is started.
+func (w *Worker) stopping() bool { return w.claimCtx.Err() != nil }
 
 // supervise turns Stop, a forced stop and Kill into cancellations.
 func (w *Worker) supervise(done <-chan struct{}, claimCancel, ioCancel context.CancelCauseFunc) {

@@ -246,15 +246,16 @@ func TestConcurrencyLimit(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		const limit = 3
 		var cur, peak atomic.Int32
-		release := newSignal()
+		started, release := newCounter(), newSignal()
 		startWorker(t, b, worker.Config{Concurrency: limit}, func(w *worker.Worker) {
 			w.Register("hold", func(ctx context.Context, _ *worker.Task) (any, error) {
 				n := cur.Add(1)
 				defer cur.Add(-1)
+				started.add(1)
 				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
 				select {
-				case <-release.ch:
+				case <-release.c():
 				case <-ctx.Done():
 					return nil, ctx.Err()
 				}
@@ -265,9 +266,9 @@ func TestConcurrencyLimit(t *testing.T) {
 		for i := range ids {
 			ids[i] = submit(t, b, "hold", nil, nil)
 		}
-		require.Eventually(t, func() bool { return cur.Load() == limit }, waitTimeout, 2*time.Millisecond)
-		// Give the claim loop several chances to overreach before looking.
-		time.Sleep(100 * time.Millisecond)
+		started.waitFor(t, limit)
+		// Every slot is busy, so the claim loop is parked on the slots and
+		// no claim can be in flight: exactly limit executions are leased.
 		page, err := b.ListExecutions(t.Context(), backend.ListExecutionsParams{PublicState: ff.PublicActive})
 		require.NoError(t, err)
 		require.Len(t, page.Executions, limit, "the worker claims only into free slots")
