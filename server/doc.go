@@ -92,7 +92,7 @@
 // corruption). Malformed JSON is 400 invalid_json; a malformed handle is
 // 400 invalid_handle; a body without a JSON Content-Type is 415. Clients
 // decide retries from kind and retryable, never from the status alone;
-// a message repeats at most 128 bytes of any value it echoes (cut on a
+// a message repeats at most 64 bytes of any value it echoes (cut on a
 // character boundary, ending "…") and is at most 1 KiB;
 // the Go client rebuilds the typed error, so errors.Is(err,
 // flowfabric.ErrStaleLease) works on its side too.

@@ -518,7 +518,7 @@ func TestHealthzHidesDatabaseDetails(t *testing.T) {
 	})
 }
 
-// Issue 9 item 11: an error body echoes at most 128 bytes of an input
+// Issue 9 item 11: an error body echoes at most 64 bytes (wire.MaxEchoBytes, as the domain) of an input
 // value, cut on a character boundary.
 func TestErrorEchoIsBounded(t *testing.T) {
 	eachBackend(t, func(t *testing.T, open opener) {

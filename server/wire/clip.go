@@ -11,7 +11,7 @@ const (
 	// MaxEchoBytes bounds one echoed input value (a quoted id, lane,
 	// field name, path): longer values are cut, on a character boundary,
 	// and end with "…".
-	MaxEchoBytes = 128
+	MaxEchoBytes = 64
 	// MaxErrorBytes bounds a whole error message.
 	MaxErrorBytes = 1024
 )

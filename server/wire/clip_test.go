@@ -15,10 +15,10 @@ func TestClipCutsOnCharacterBoundaries(t *testing.T) {
 	exact := strings.Repeat("a", MaxEchoBytes)
 	require.Equal(t, exact, Clip(exact))
 	require.Equal(t, exact+"…", Clip(exact+"b"))
-	// "é" is two bytes: 128 bytes would split the 65th.
+	// "é" is two bytes: 64 bytes would split the 32nd.
 	got := Clip("x" + strings.Repeat("é", 100))
 	require.True(t, utf8.ValidString(got))
-	require.Equal(t, "x"+strings.Repeat("é", 63)+"…", got)
+	require.Equal(t, "x"+strings.Repeat("é", 31)+"…", got)
 	// Invalid bytes are cut where they stand, never searched back far.
 	bad := strings.Repeat("\x80", 300)
 	require.Len(t, Clip(bad), MaxEchoBytes-(utf8.UTFMax-1)+len("…"))
