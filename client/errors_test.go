@@ -63,6 +63,7 @@ func kindErrors() []*ff.Error {
 		ff.Validation(wire.ErrUnauthorized, "token"),
 		{Class: ff.ClassNotFound, Kind: wire.ErrRouteNotFound, Detail: "route"},
 		ff.Validation(wire.ErrMethodNotAllowed, "method"),
+		ff.Validation(wire.ErrRequestTimeout, "slow body"),
 	}
 }
 

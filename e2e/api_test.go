@@ -8,7 +8,7 @@ import (
 )
 
 // TestAuthRejectsMissingOrWrongToken checks bearer auth on a real
-// server: /healthz and /metrics are public, the API is not.
+// server: /healthz is public; the API and /metrics are not.
 func TestAuthRejectsMissingOrWrongToken(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db database) {
 		srv := startServer(t, db, "--api-token", token)
@@ -18,7 +18,8 @@ func TestAuthRejectsMissingOrWrongToken(t *testing.T) {
 		requireAPIError(t, do(t, "GET", srv.URL+"/v1/executions", "", "Authorization", token), 401, "unauthorized")
 		require.Equal(t, 201, do(t, "POST", srv.URL+"/v1/executions", body, "Authorization", "Bearer "+token).status)
 		require.Equal(t, 200, do(t, "GET", srv.URL+"/healthz", "").status)
-		require.Equal(t, 200, do(t, "GET", srv.URL+"/metrics", "").status)
+		requireAPIError(t, do(t, "GET", srv.URL+"/metrics", ""), 401, "unauthorized")
+		require.Equal(t, 200, do(t, "GET", srv.URL+"/metrics", "", "Authorization", "Bearer "+token).status)
 	})
 }
 

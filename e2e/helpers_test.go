@@ -116,10 +116,14 @@ func requireAPIError(t *testing.T, r httpReply, status int, kind ff.ErrorKind) {
 	require.True(t, ok, "retryable is a bool: %s", r.body)
 }
 
-// scrape reads /metrics into "name{labels}" -> value.
+// scrape reads /metrics into "name{labels}" -> value, with the test
+// token (metrics are behind it when the server has one).
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	req, err := http.NewRequest("GET", url+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -17,19 +17,16 @@ import (
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
-// decodeBody reads the (already capped) body into dst. Unknown fields are
-// ignored. A body must be JSON with a JSON Content-Type (415 otherwise);
+// decodeBody reads the (already capped) body into dst. A field dst does
+// not declare is refused (400 invalid_input naming it), so a misspelt
+// field is never silently dropped. A body must be JSON with a JSON Content-Type (415 otherwise);
 // an empty body is accepted only on routes whose body is optional, and
 // leaves dst untouched.
 func decodeBody(r *http.Request, dst any) error {
 	rt, _ := r.Context().Value(routeKey{}).(*route)
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge(mbe.Limit)
-		}
-		return ff.Transport("read request body", err, false)
+		return bodyReadError(err)
 	}
 	ct := r.Header.Get("Content-Type")
 	if len(bytes.TrimSpace(raw)) == 0 {
@@ -48,6 +45,7 @@ func decodeBody(r *http.Request, dst any) error {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
@@ -86,13 +84,16 @@ func unsupportedType(ct string) error {
 	if ct == "" {
 		ct = "none"
 	}
-	return ff.Validation(wire.ErrUnsupportedMediaType, "Content-Type %s: want application/json", ct)
+	return ff.Validation(wire.ErrUnsupportedMediaType, "Content-Type %q: want application/json", wire.Clip(ct))
 }
 
 // jsonError explains a decode failure without echoing the body.
 func jsonError(err error) error {
 	if e, ok := ff.AsError(err); ok {
 		return e
+	}
+	if name, ok := unknownField(err); ok {
+		return ff.Validation(ff.ErrInvalidInput, "unknown field %q in the request body (see /v1/openapi.json for this route's fields)", wire.Clip(name))
 	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -104,11 +105,25 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "(body)"
 		}
-		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: field %s: cannot use a JSON %s as %s", field, typ.Value, typ.Type)
+		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: field %q: cannot use a JSON %s as %s", wire.Clip(field), typ.Value, typ.Type)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: unexpected end of input")
 	}
 	return ff.Validation(wire.ErrInvalidJSON, "invalid JSON: %v", err)
+}
+
+// unknownField recognises encoding/json's error for a field the target
+// does not declare (it has no typed form) and returns the field name.
+func unknownField(err error) (string, bool) {
+	rest, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !ok {
+		return "", false
+	}
+	name, uerr := strconv.Unquote(rest)
+	if uerr != nil {
+		name = rest
+	}
+	return name, true
 }
 
 // pathExecutionID parses the {id} path value.
@@ -149,4 +164,17 @@ func queryInt(q url.Values, name string, bits int) (int64, bool, error) {
 		return 0, false, ff.Validation(ff.ErrInvalidInput, "query %s=%q: want an integer", name, v)
 	}
 	return n, true, nil
+}
+
+// queryLimit reads the optional page size: absent is 0 (the route's
+// default); given, it must be in [1, 1000].
+func queryLimit(q url.Values) (int, error) {
+	limit, set, err := queryInt(q, "limit", 32)
+	if err != nil {
+		return 0, err
+	}
+	if set && (limit < 1 || limit > 1000) {
+		return 0, ff.Validation(ff.ErrInvalidInput, "query limit=%d: outside [1, 1000]", limit)
+	}
+	return int(limit), nil
 }

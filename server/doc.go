@@ -22,10 +22,14 @@
 // Execution ids are "{fp:N}:<uuid>", percent-encoded in paths. Handles
 // are the text form minted by claim ("ffh1.…"). Input and result are any
 // JSON value, stored byte for byte; bytes that are not JSON travel base64
-// in input_base64/result_base64 instead. Unknown body fields are ignored.
+// in input_base64/result_base64 instead. A body field a route does not
+// declare is refused (400 invalid_input naming it; in a policy,
+// invalid_policy_json naming its path).
 //
-//	GET  /healthz                        {status:"ok", backend}; pings the backend, 503 when it fails. No auth.
-//	GET  /metrics                        Prometheus text format. No auth.
+//	GET  /healthz                        {status:"ok", backend}; pings the backend, 503 "database unreachable"
+//	                                     when it fails (the cause goes to the log). No auth.
+//	GET  /metrics                        Prometheus text format. Behind the API token when one is set,
+//	                                     unless Config.MetricsPublic.
 //	GET  /v1/openapi.json                OpenAPI 3.1 document of every route, generated from this table.
 //	GET  /v1/capabilities                wire.Capabilities: {family, version, supports:{<feature>: bool}}.
 //	POST /v1/executions                  create. Body: kind, lane ("default"), input, execution_id,
@@ -51,7 +55,9 @@
 //	                                     30000). 200 {tasks:[{handle, execution_id, lane, kind, input,
 //	                                     priority, tags, attempt_index, attempt_id, attempt_type,
 //	                                     lease_epoch, lease_expires_at_ms}]}, or 204 when nothing is
-//	                                     claimable.
+//	                                     claimable. A reply that cannot be delivered (the client went
+//	                                     away) gives its leases back at once, as /v1/tasks/release does.
+//	                                     Beyond Config.MaxLongPolls waiting claims: 429.
 //	POST /v1/tasks/complete              {handle, result}. 204. Replays after a lost reply are safe.
 //	POST /v1/tasks/complete-many         {items:[{handle, result}]} (at most 1000).
 //	                                     200 {results:[{error?}]} aligned with items.
@@ -60,6 +66,9 @@
 //	POST /v1/tasks/renew                 {handle}. 200 {lease_expires_at_ms, lease_epoch}.
 //	POST /v1/tasks/renew-many            {handles:[...]} (at most 1000). 200 {results:[{lease_expires_at_ms,
 //	                                     lease_epoch} | {error}]} aligned with handles.
+//	POST /v1/tasks/release               {handles:[...]} (at most 1000): give back leases claimed but never
+//	                                     started; claimable again at once, no reclaim counted.
+//	                                     200 {results:[{error?}]} aligned with handles.
 //	POST /v1/tasks/progress              {handle, percent (absent: unchanged), message}. 204.
 //	POST /v1/tasks/delay                 {handle, delay_until_ms}. 204; the next claim resumes the attempt.
 //	POST /v1/tasks/cancel                {handle, reason}: the lease holder cancels. 204.
@@ -75,34 +84,52 @@
 // with optional entity, retry_after_ms, not_active (replay reconciliation
 // detail) and limit_bytes. The status follows the class of the
 // *flowfabric.Error: not_found 404; validation 400 (payload_too_large 413,
-// unsupported_media_type 415, unauthorized 401); contention 409
+// unsupported_media_type 415, unauthorized 401, request_timeout 408);
+// contention 409
 // (retryable); conflict 409; state 409; unavailable 503;
 // resource_exhausted 429; timeout 504; transport 503 when retryable, else
 // 500; bug 500 (a recovered panic, or stored data that cannot be decoded:
 // corruption). Malformed JSON is 400 invalid_json; a malformed handle is
 // 400 invalid_handle; a body without a JSON Content-Type is 415. Clients
 // decide retries from kind and retryable, never from the status alone;
+// a message repeats at most 64 bytes of any value it echoes (cut on a
+// character boundary, ending "…") and is at most 1 KiB;
 // the Go client rebuilds the typed error, so errors.Is(err,
 // flowfabric.ErrStaleLease) works on its side too.
 //
 // Every body is a type of package wire; the OpenAPI document at
 // /v1/openapi.json is generated from those types and the route table.
 //
-// # Limits, auth, CORS
+// # Limits, timeouts, auth, CORS
 //
 // Bodies are capped per route (Config.MaxBodyBytes): create 1 MiB + 64 KiB,
-// complete 1 MiB + 64 KiB, complete-many and renew-many 16 MiB, every other
-// route 64 KiB; over the cap is 413 payload_too_large with limit_bytes.
-// With Config.APIToken set, every route but /healthz and /metrics needs
-// "Authorization: Bearer <token>" (constant-time compare; 401
-// unauthorized otherwise). Config.CORSOrigins lists allowed browser
-// origins (["*"] for any); preflights are answered before auth.
+// complete 1 MiB + 64 KiB, complete-many, renew-many and release 16 MiB,
+// every other route 64 KiB; over the cap is 413 payload_too_large with
+// limit_bytes. Config.Timeouts bound each request: headers within
+// ReadHeader (10 s), the body within ReadBody (30 s, else 408
+// request_timeout), the reply within Write (30 s) of the request being
+// read, plus a long-poll's wait. At most Config.MaxLongPolls (10 000)
+// claims wait at once; one more is 429 resource_exhausted with
+// retry_after_ms and Retry-After. Idle long-polls of the same lanes and
+// capabilities share one wake-up subscription and claim one at a time
+// (wakeup.Waiters), so they cost about one claim per
+// WithClaimPollInterval, whatever their number.
+//
+// With Config.APIToken set, every route but /healthz needs "Authorization:
+// Bearer <token>" (constant-time compare; 401 unauthorized otherwise),
+// /metrics included unless Config.MetricsPublic. Config.CORSOrigins lists
+// allowed browser origins (["*"] for any); preflights are answered before
+// auth.
 //
 // # Observability
 //
 // One slog line per request (method, route pattern, path, status,
-// duration; errors at Error level, health and metrics at Debug), and
-// ff_http_requests_total / ff_http_request_duration_seconds by method,
-// route pattern ("unmatched" for no route) and status in Config.Registry.
+// duration; server errors at Error level, health and metrics at Debug). A
+// request whose client went away (a long-poll abandoned, a create
+// cancelled) is logged at Info as abandoned with status 499, never as a
+// server error. ff_http_requests_total / ff_http_request_duration_seconds
+// count by method, route pattern ("unmatched" for no route) and status,
+// and ff_http_long_polls_waiting gauges the waiting claims, in
+// Config.Registry.
 // Backend metrics come from package backend/instrument.
 package server

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -11,14 +12,19 @@ import (
 )
 
 // healthz pings the backend; any failure is 503 so load balancers take
-// the instance out whatever the cause.
+// the instance out whatever the cause. The body only says the database is
+// unreachable: the cause (which names the database user, host and name)
+// goes to the log.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if err := s.b.Ping(ctx); err != nil {
-		e := asAPIError(err)
-		body := wire.BodyOf(e)
-		s.writeJSON(w, r, http.StatusServiceUnavailable, body)
+		if r.Context().Err() != nil {
+			return err // the prober went away: a client abort
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "health check: database unreachable", slog.String("error", err.Error()))
+		s.writeJSON(w, r, http.StatusServiceUnavailable, wire.ErrorBody{Error: "database unreachable",
+			Kind: ff.ErrTransport, Retryable: true, Class: ff.ClassTransport})
 		return nil
 	}
 	s.writeJSON(w, r, http.StatusOK, wire.Health{Status: "ok", Backend: s.b.Label()})
@@ -46,12 +52,9 @@ func (s *Server) listLanes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, _, err := queryInt(q, "limit", 32)
+	limit, err := queryLimit(q)
 	if err != nil {
 		return err
-	}
-	if limit < 0 || limit > 1000 {
-		return ff.Validation(ff.ErrInvalidInput, "query limit=%d: outside [1, 1000]", limit)
 	}
 	page, err := s.b.ListLanes(r.Context(), backend.ListLanesParams{Cursor: q.Get("cursor"), Limit: int(limit)})
 	if err != nil {

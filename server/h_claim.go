@@ -2,11 +2,17 @@ package server
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/internal/wakeup"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
@@ -24,10 +30,17 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Validate before waiting so a bad request fails at once; the
 	// backend normalizes again (Normalize is idempotent).
-	if _, err := p.Normalize(); err != nil {
+	caps, err := p.Normalize()
+	if err != nil {
 		return err
 	}
-	tasks, err := s.claimWait(r.Context(), p, time.Duration(req.WaitMs)*time.Millisecond)
+	wait := time.Duration(req.WaitMs) * time.Millisecond
+	if wait > 0 {
+		// The reply may leave only after the wait: the write deadline
+		// counts from then.
+		setWriteDeadline(w, wait+s.timeouts.Write)
+	}
+	tasks, err := s.claimWait(r.Context(), p, pollKey(p.Lanes, caps), wait)
 	if err != nil {
 		return err
 	}
@@ -35,40 +48,38 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	out := make([]wire.ClaimedTask, len(tasks))
-	for i, t := range tasks {
-		out[i] = wire.ClaimedTaskOf(t)
-	}
-	s.writeJSON(w, r, http.StatusOK, wire.ClaimResponse{Tasks: out})
+	s.deliverClaim(w, r, tasks)
 	return nil
 }
 
-// claimWait claims at once and, when nothing was claimable and wait > 0,
-// re-claims on every wake-up for p.Lanes (or every poll interval) until
-// work arrives, wait passes, the client goes away or shutdown begins.
-// The subscription is taken before the first claim so a wake-up between
-// an empty claim and the wait is not lost.
-func (s *Server) claimWait(ctx context.Context, p backend.ClaimParams, wait time.Duration) ([]backend.ClaimedTask, error) {
+// pollKey groups long-polls that would claim the same work: same lanes
+// (in any order) and same capability set (already normalized).
+func pollKey(lanes, caps []string) string {
+	ls := slices.Clone(lanes)
+	slices.Sort(ls)
+	ls = slices.Compact(ls)
+	return strings.Join(ls, "\x00") + "\x01" + strings.Join(caps, "\x00")
+}
+
+// claimWait claims at once when wait is zero. Otherwise the claim joins
+// the long-polls of its key (see wakeup.Waiters) and claims only on its
+// turns — at once when its group is not known to be idle, then on a
+// shared wake-up or the group's fallback probe — until it gets work, wait
+// passes, the client goes away or shutdown begins.
+func (s *Server) claimWait(ctx context.Context, p backend.ClaimParams, key string, wait time.Duration) ([]backend.ClaimedTask, error) {
 	if wait <= 0 {
 		return s.b.Claim(ctx, p)
 	}
-	wake, unsubscribe := s.b.SubscribeWork(ctx, backend.SubscribeWorkParams{Lanes: p.Lanes})
-	defer unsubscribe()
+	waiter, err := s.polls.Join(key, p.Lanes)
+	if errors.Is(err, wakeup.ErrTooManyWaiters) {
+		return nil, s.tooManyLongPolls()
+	}
+	defer waiter.Leave() // passes on a turn left unused
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
-	poll := time.NewTicker(s.claimPoll)
-	defer poll.Stop()
 	for {
-		tasks, err := s.b.Claim(ctx, p)
-		if err != nil || len(tasks) > 0 {
-			return tasks, err
-		}
 		select {
-		case _, open := <-wake:
-			if !open {
-				wake = nil // the subscription ended with ctx: wait for ctx.Done
-			}
-		case <-poll.C:
+		case <-waiter.Turn():
 		case <-deadline.C:
 			return nil, nil
 		case <-s.closing:
@@ -76,5 +87,77 @@ func (s *Server) claimWait(ctx context.Context, p backend.ClaimParams, wait time
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		tasks, err := s.b.Claim(ctx, p)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, err // abandoned: Leave hands the turn on
+		case err != nil:
+			waiter.Failed()
+			return nil, err
+		}
+		waiter.Claimed(len(tasks), p.Max)
+		if len(tasks) > 0 {
+			return tasks, nil
+		}
+	}
+}
+
+// tooManyLongPolls is the 429 beyond the long-poll cap.
+func (s *Server) tooManyLongPolls() error {
+	return &ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted, RetryAfterMs: longPollRetryAfterMs,
+		Detail: "too many long-polling claims waiting on this server (cap " + strconv.Itoa(s.maxLongPolls) + "); retry later or claim with wait_ms 0"}
+}
+
+// longPollRetryAfterMs is the hint sent with a refused long-poll.
+const longPollRetryAfterMs = 1000
+
+// releaseTimeout bounds giving back the leases of an undelivered claim.
+const releaseTimeout = 5 * time.Second
+
+// deliverClaim writes a claim's reply. When the client is gone before or
+// while it is written, the worker never saw the tasks: their leases go
+// back at once (ReleaseClaims: claimable again, no reclaim counted)
+// instead of being held until their TTL runs out.
+func (s *Server) deliverClaim(w http.ResponseWriter, r *http.Request, tasks []backend.ClaimedTask) {
+	s.hooks.claimed(r.Context())
+	out := make([]wire.ClaimedTask, len(tasks))
+	for i, t := range tasks {
+		out[i] = wire.ClaimedTaskOf(t)
+	}
+	err := r.Context().Err()
+	if err == nil {
+		err = s.writeJSONFlushed(w, http.StatusOK, wire.ClaimResponse{Tasks: out})
+	}
+	if err != nil {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.abort()
+		}
+		s.releaseUndelivered(r, tasks, err)
+	}
+	s.hooks.delivered(err)
+}
+
+// releaseUndelivered gives back the leases of tasks whose claim reply
+// was lost, on a context of its own (the request's has ended).
+func (s *Server) releaseUndelivered(r *http.Request, tasks []backend.ClaimedTask, cause error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), releaseTimeout)
+	defer cancel()
+	ps := make([]backend.ReleaseClaimParams, len(tasks))
+	for i, t := range tasks {
+		ps[i] = backend.ReleaseClaimParams{Handle: t.Handle}
+	}
+	released, firstErr := 0, error(nil)
+	for _, err := range s.b.ReleaseClaims(ctx, ps) {
+		if err == nil {
+			released++
+		} else if firstErr == nil {
+			firstErr = err
+		}
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "claim reply not delivered: leases released",
+		slog.Int("tasks", len(tasks)), slog.Int("released", released), slog.String("cause", cause.Error()))
+	if firstErr != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "release of an undelivered claim failed; the leases expire with their TTL",
+			slog.Int("failed", len(tasks)-released), slog.String("error", firstErr.Error()))
 	}
 }

@@ -50,7 +50,7 @@ func createParams(req wire.CreateExecutionRequest) (backend.CreateExecutionParam
 		return p, err
 	}
 	p.Input = input
-	policy, err := ff.ParsePolicy(req.Policy)
+	policy, err := parsePolicy(req.Policy)
 	if err != nil {
 		return p, err
 	}
@@ -157,11 +157,11 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		part := uint16(v)
 		p.Partition = &part
 	}
-	limit, _, err := queryInt(q, "limit", 32)
+	limit, err := queryLimit(q)
 	if err != nil {
 		return err
 	}
-	p.Limit = int(limit)
+	p.Limit = limit
 	if err := p.Normalize(); err != nil {
 		return err
 	}

@@ -34,6 +34,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.observe(r, label, sw.status(), time.Since(start))
 	}()
 
+	if r.ContentLength != 0 {
+		// A body bounds its reading even on a route that never reads it
+		// (the server drains it after the handler); routes that read
+		// one lift this once it is in (timedBody).
+		_ = http.NewResponseController(sw).SetReadDeadline(time.Now().Add(s.timeouts.ReadBody))
+	}
 	if s.cors.apply(sw, r) {
 		label = "preflight"
 		return
@@ -82,15 +88,16 @@ func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Allow", m)
 		}
 		s.writeError(w, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.ErrMethodNotAllowed,
-			Detail: fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)})
+			Detail: fmt.Sprintf("method %s not allowed on %q", r.Method, wire.Clip(r.URL.Path))})
 		return
 	}
 	s.writeError(w, r, &ff.Error{Class: ff.ClassNotFound, Kind: wire.ErrRouteNotFound,
-		Detail: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+		Detail: fmt.Sprintf("no route for %s %q", wire.Clip(r.Method), wire.Clip(r.URL.Path))})
 }
 
-// adapt turns a route handler into an http.Handler: it caps the body and
-// renders a returned error.
+// adapt turns a route handler into an http.Handler: it caps and times
+// the body, bounds the write, and renders a returned error — or, when the
+// client is gone, records a client abort instead.
 func (s *Server) adapt(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt.limit > 0 {
@@ -98,10 +105,17 @@ func (s *Server) adapt(rt *route) http.Handler {
 				s.writeError(w, r, tooLarge(rt.limit))
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, rt.limit)
+			r.Body = s.timedBody(w, r, rt.limit)
+		} else {
+			setWriteDeadline(w, s.timeouts.Write)
 		}
 		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
-		if err := rt.handle(s, w, r); err != nil {
+		err := rt.handle(s, w, r)
+		switch {
+		case err == nil:
+		case clientGone(r, err):
+			s.clientAborted(w, r, err)
+		default:
 			s.writeError(w, r, err)
 		}
 	})
@@ -109,15 +123,17 @@ func (s *Server) adapt(rt *route) http.Handler {
 
 func (s *Server) observe(r *http.Request, route string, status int, d time.Duration) {
 	s.metrics.observe(r.Method, route, status, d)
-	level := slog.LevelInfo
+	level, msg := slog.LevelInfo, "http request"
 	switch {
+	case status == statusClientClosed:
+		msg = "http request abandoned by the client"
 	case status >= 500:
 		level = slog.LevelError
 	case route == "/healthz" || route == "/metrics":
 		level = slog.LevelDebug
 	}
-	s.log.LogAttrs(r.Context(), level, "http request",
-		slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+	s.log.LogAttrs(r.Context(), level, msg,
+		slog.String("method", r.Method), slog.String("route", route), slog.String("path", wire.Clip(r.URL.Path)),
 		slog.Int("status", status), slog.Duration("duration", d))
 }
 
@@ -129,7 +145,11 @@ type statusWriter struct {
 	http.ResponseWriter
 	code        int
 	wroteHeader bool
+	aborted     bool // the client went away: reported as statusClientClosed
 }
+
+// abort records that the reply did not reach the client.
+func (w *statusWriter) abort() { w.aborted = true }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if !w.wroteHeader {
@@ -149,6 +169,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) status() int {
+	if w.aborted {
+		return statusClientClosed
+	}
 	if !w.wroteHeader {
 		return http.StatusOK
 	}

@@ -32,11 +32,15 @@ func TestAuth(t *testing.T) {
 		// Unknown routes do not reveal themselves without a token.
 		r := e.get("/v1/nothing")
 		require.Equal(t, http.StatusUnauthorized, r.status)
-		// Health and metrics stay open.
+		// Health stays open; metrics (they name lanes and error kinds) are
+		// behind the token when one is set.
 		require.Equal(t, http.StatusOK, e.get("/healthz").status)
-		require.Equal(t, http.StatusOK, e.get("/metrics").status)
+		r = e.get("/metrics")
+		require.Equal(t, http.StatusUnauthorized, r.status)
+		require.Equal(t, wire.ErrUnauthorized, r.apiError(t).Kind)
 
 		e.token = "s3cret"
+		require.Equal(t, http.StatusOK, e.get("/metrics").status)
 		require.Equal(t, http.StatusOK, e.get("/v1/capabilities").status)
 		e.create(map[string]any{})
 		require.Equal(t, http.StatusNotFound, e.get("/v1/nothing").status)
@@ -191,7 +195,8 @@ func TestClaimLongPoll(t *testing.T) {
 	eachBackend(t, func(t *testing.T, open opener) {
 		// The poll fallback is far away: only a wake-up can end the wait
 		// early.
-		e := newEnv(t, open, server.Config{}, nil, server.WithClaimPollInterval(time.Hour))
+		waiting := newGauge()
+		e := newEnv(t, open, server.Config{}, nil, server.WithClaimPollInterval(time.Hour), server.WithTestHooks(waiting.set, nil, nil))
 
 		// Nothing claimable and no wait: 204 at once.
 		r := e.post("/v1/workers/w1/claim", map[string]any{"lanes": []string{"lp"}})
@@ -213,7 +218,7 @@ func TestClaimLongPoll(t *testing.T) {
 		}()
 		// Create once the claim is waiting (its subscription precedes its
 		// first claim, so creating early is also fine).
-		time.Sleep(50 * time.Millisecond)
+		waiting.await(t, 1)
 		id := e.create(map[string]any{"lane": "lp"})
 		select {
 		case r := <-got:
@@ -237,7 +242,8 @@ func TestClaimLongPoll(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	st := openSQLite(t)
-	srv := server.New(server.Config{Logger: quietLogger()}, st.b,
+	waiting := newGauge()
+	srv := server.New(server.Config{Logger: quietLogger()}, st.b, server.WithTestHooks(waiting.set, nil, nil),
 		server.WithClaimPollInterval(time.Hour), server.WithShutdownGrace(5*time.Second))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -263,7 +269,7 @@ func TestGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		claimed <- resp.StatusCode
 	}()
-	time.Sleep(100 * time.Millisecond)
+	waiting.await(t, 1)
 	start := time.Now()
 	cancel()
 	select {

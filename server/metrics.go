@@ -13,10 +13,12 @@ import (
 )
 
 // httpMetrics counts requests and observes their latency by method, route
-// pattern (never the raw path, to bound cardinality) and status.
+// pattern (never the raw path, to bound cardinality) and status (499 for a
+// client that went away), and gauges the waiting long-polls.
 type httpMetrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	longPolls prometheus.Gauge
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -29,6 +31,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Name: "ff_http_request_duration_seconds", Help: "HTTP request latency, by method, route pattern and status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, labels)),
+		longPolls: instrument.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ff_http_long_polls_waiting", Help: "Long-polling claims waiting for work (their cap answers 429).",
+		})),
 	}
 }
 

@@ -58,11 +58,6 @@ func mustOpenAPI(routes []*route) []byte {
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
-var paramDocs = map[string]string{
-	"id":        "execution id {fp:N}:<uuid>, percent-encoded",
-	"worker_id": "the claiming worker's id",
-}
-
 func operation(g *schemaGen, rt *route) map[string]any {
 	op := map[string]any{"operationId": rt.op, "summary": rt.summary}
 	if rt.public {
@@ -70,21 +65,28 @@ func operation(g *schemaGen, rt *route) map[string]any {
 	}
 	var params []any
 	for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
+		doc := pathParams[m[1]]
 		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
-			"description": paramDocs[m[1]], "schema": map[string]any{"type": "string"}})
+			"description": doc["description"], "schema": doc["schema"]})
 	}
 	for _, q := range rt.query {
+		schema := map[string]any{"type": q.typ}
+		for k, v := range q.kw {
+			schema[k] = v
+		}
 		params = append(params, map[string]any{"name": q.name, "in": "query", "required": false,
-			"description": q.desc, "schema": map[string]any{"type": q.typ}})
+			"description": q.desc, "schema": schema})
 	}
 	if len(params) > 0 {
 		op["parameters"] = params
 	}
 	if rt.body != nil {
+		g.strict = true
+		schema := g.schema(reflect.TypeOf(rt.body))
+		g.strict = false
 		op["requestBody"] = map[string]any{
 			"required": !rt.bodyOptional,
-			"content": map[string]any{"application/json": map[string]any{
-				"schema": g.schema(reflect.TypeOf(rt.body))}},
+			"content":  map[string]any{"application/json": map[string]any{"schema": schema}},
 		}
 	}
 	responses := map[string]any{"default": map[string]any{"$ref": "#/components/responses/Error"}}

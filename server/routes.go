@@ -22,9 +22,11 @@ type route struct {
 	handle       func(s *Server, w http.ResponseWriter, r *http.Request) error
 }
 
-// param is a documented query parameter.
+// param is a documented query parameter; kw holds the JSON Schema
+// constraints the handler enforces on it.
 type param struct {
 	name, typ, desc string
+	kw              map[string]any
 }
 
 // response is a documented non-error response. body is a sample value
@@ -54,8 +56,8 @@ func (s *Server) routeTable() []*route {
 			summary:   "Liveness: pings the backend.",
 			responses: []response{ok(200, "backend reachable", wire.Health{})},
 			handle:    (*Server).healthz},
-		{method: "GET", path: "/metrics", op: "metrics", public: true,
-			summary:   "Prometheus metrics in the text exposition format.",
+		{method: "GET", path: "/metrics", op: "metrics", public: s.metricsPublic,
+			summary:   "Prometheus metrics in the text exposition format; behind the API token when one is set, unless the server runs with FF_METRICS_PUBLIC=true.",
 			responses: []response{{status: 200, desc: "metrics", ctype: "text/plain", rawSchema: textSchema}},
 			handle:    (*Server).serveMetrics},
 		{method: "GET", path: "/v1/openapi.json", op: "openapi",
@@ -74,9 +76,12 @@ func (s *Server) routeTable() []*route {
 			handle: (*Server).createExecution},
 		{method: "GET", path: "/v1/executions", op: "listExecutions",
 			summary: "List executions by id, cursor-paginated; filters are optional.",
-			query: []param{{"lane", "string", "only this lane"}, {"public_state", "string", "only this public state"},
-				{"partition", "integer", "only this partition"}, {"cursor", "string", "exclusive execution id to start after"},
-				{"limit", "integer", "page size, 1..1000, default 50"}},
+			query: []param{
+				{"lane", "string", "only this lane", map[string]any{"maxLength": ff.MaxLaneBytes, "pattern": lanePattern}},
+				{"public_state", "string", "only this public state", map[string]any{"enum": strs(ff.PublicStates...)}},
+				{"partition", "integer", "only this partition", map[string]any{"minimum": 0, "maximum": 65535}},
+				{"cursor", "string", "exclusive execution id to start after", map[string]any{"pattern": executionIDPat}},
+				{"limit", "integer", "page size", map[string]any{"minimum": 1, "maximum": 1000, "default": 50}}},
 			responses: []response{ok(200, "a page; next_cursor is absent on the last page", wire.ExecutionPage{})},
 			handle:    (*Server).listExecutions},
 		{method: "GET", path: "/v1/executions/{id}", op: "describeExecution",
@@ -105,8 +110,8 @@ func (s *Server) routeTable() []*route {
 			handle:    (*Server).cancelExecution},
 		{method: "GET", path: "/v1/lanes", op: "listLanes",
 			summary: "Lanes with their queue depth by public state.",
-			query: []param{{"cursor", "string", "exclusive lane name to start after"},
-				{"limit", "integer", "page size"}},
+			query: []param{{"cursor", "string", "exclusive lane name to start after", map[string]any{"maxLength": ff.MaxLaneBytes, "pattern": keyPattern}},
+				{"limit", "integer", "page size", map[string]any{"minimum": 1, "maximum": 1000, "default": 100}}},
 			responses: []response{ok(200, "a page of lanes", wire.LanePage{})},
 			handle:    (*Server).listLanes},
 		{method: "POST", path: "/v1/workers/{worker_id}/claim", op: "claim", limit: lim.Control,

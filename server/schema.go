@@ -16,6 +16,10 @@ import (
 type schemaGen struct {
 	components map[string]any
 	names      map[reflect.Type]string
+	// strict is set while a request body is generated: its objects
+	// refuse members they do not declare (additionalProperties: false),
+	// as the decoder does.
+	strict bool
 }
 
 func newSchemaGen() *schemaGen {
@@ -37,8 +41,33 @@ var enums = map[reflect.Type][]string{
 		}
 		return out
 	}(),
-	reflect.TypeFor[ff.AttemptType](): {string(ff.AttemptInitial), string(ff.AttemptRetry),
-		string(ff.AttemptReclaim), string(ff.AttemptReplay)},
+	reflect.TypeFor[ff.AttemptType]():  strs(ff.AttemptInitial, ff.AttemptRetry, ff.AttemptReclaim, ff.AttemptReplay),
+	reflect.TypeFor[ff.FailureClass](): strs(ff.FailureClasses...),
+	reflect.TypeFor[ff.AttemptLifecycle](): strs(ff.AttemptCreated, ff.AttemptStarted, ff.AttemptSuspended,
+		ff.AttemptEndedSuccess, ff.AttemptEndedFailure, ff.AttemptEndedCancelled, ff.AttemptInterruptedReclaimed),
+	reflect.TypeFor[ff.LifecyclePhase](): strs(ff.PhaseSubmitted, ff.PhaseRunnable, ff.PhaseActive, ff.PhaseSuspended, ff.PhaseTerminal),
+	reflect.TypeFor[ff.OwnershipState](): strs(ff.OwnershipUnowned, ff.OwnershipLeased, ff.OwnershipLeaseExpired, ff.OwnershipLeaseRevoked),
+	reflect.TypeFor[ff.EligibilityState](): strs(ff.EligibleNow, ff.NotEligibleUntilTime, ff.BlockedByDependencies,
+		ff.BlockedByBudget, ff.BlockedByQuota, ff.BlockedByRoute, ff.BlockedByLaneState, ff.BlockedByOperator,
+		ff.EligibilityNotApplicable),
+	reflect.TypeFor[ff.BlockingReason](): strs(ff.BlockingNone, ff.BlockingWaitingForWorker, ff.BlockingWaitingForRetryBackoff,
+		ff.BlockingWaitingForResumeDelay, ff.BlockingWaitingForDelay, ff.BlockingWaitingForSignal,
+		ff.BlockingWaitingForApproval, ff.BlockingWaitingForCallback, ff.BlockingWaitingForToolResult,
+		ff.BlockingWaitingForChildren, ff.BlockingWaitingForBudget, ff.BlockingWaitingForQuota,
+		ff.BlockingWaitingForCapableWorker, ff.BlockingWaitingForLocality, ff.BlockingPausedByOperator,
+		ff.BlockingPausedByPolicy, ff.BlockingPausedByFlowCancel),
+	reflect.TypeFor[ff.TerminalOutcome](): strs(ff.OutcomeNone, ff.OutcomeSuccess, ff.OutcomeFailed, ff.OutcomeCancelled,
+		ff.OutcomeExpired, ff.OutcomeSkipped),
+	reflect.TypeFor[ff.AttemptState](): strs(ff.AttemptStateNone, ff.AttemptPendingFirst, ff.AttemptRunning,
+		ff.AttemptInterrupted, ff.AttemptPendingRetry, ff.AttemptPendingReplay, ff.AttemptTerminalState),
+}
+
+func strs[S ~string](vs ...S) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
 }
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
@@ -49,7 +78,7 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	case t == rawMessageType:
 		return map[string]any{"description": "any JSON value"}
 	case t == executionIDType:
-		return map[string]any{"type": "string", "pattern": `^\{fp:[0-9]+\}:[0-9a-f-]{36}$`,
+		return map[string]any{"type": "string", "pattern": executionIDPat,
 			"description": "execution id {fp:N}:<uuid>; percent-encode it in paths"}
 	case t.Kind() != reflect.Pointer && t.Implements(textMarshalerType),
 		reflect.PointerTo(t).Implements(textMarshalerType) && t.Kind() == reflect.Struct:
@@ -109,6 +138,9 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 	if len(required) > 0 {
 		out["required"] = required
 	}
+	if g.strict {
+		out["additionalProperties"] = false
+	}
 	return out
 }
 
@@ -130,11 +162,31 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = g.schema(f.Type)
+		props[name] = g.field(t, name, f.Type)
 		if !strings.Contains(opts, "omitempty") {
 			*required = append(*required, name)
 		}
 	}
+}
+
+// field is the schema of field name of struct t: its Go type's schema
+// with the field's rule (fieldRules) merged in.
+func (g *schemaGen) field(t reflect.Type, name string, ft reflect.Type) map[string]any {
+	r, ok := fieldRules[t][name]
+	if !ok {
+		return g.schema(ft)
+	}
+	if r.as != nil {
+		ft = r.as
+	}
+	out := map[string]any{}
+	for k, v := range g.schema(ft) {
+		out[k] = v
+	}
+	for k, v := range r.kw {
+		out[k] = v
+	}
+	return out
 }
 
 func pkgPrefix(t reflect.Type) string {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 )
 
 // ListenAndServe listens on addr and runs Serve.
@@ -27,11 +26,13 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // on return. A Server is served once: after Serve returns, its
 // long-polling claims no longer wait.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// No server-wide ReadTimeout or WriteTimeout: each request sets its
+	// own deadlines (timedBody, adapt), so that a body is bounded by
+	// ReadBody and a long-poll's reply by its wait plus Write.
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		IdleTimeout:       s.timeouts.Idle,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.log.Debug("http server listening", "addr", ln.Addr().String())

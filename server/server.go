@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -11,14 +12,20 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/internal/wakeup"
 )
 
 // Config configures a Server. The zero value is usable: no auth, no CORS,
-// slog.Default(), default body limits and a private metrics registry.
+// slog.Default(), default body limits, timeouts and long-poll cap, and a
+// private metrics registry.
 type Config struct {
 	// APIToken, when non-empty, requires "Authorization: Bearer <token>"
-	// on every route except /healthz and /metrics.
+	// on every route except /healthz, and on /metrics unless
+	// MetricsPublic.
 	APIToken string
+	// MetricsPublic serves /metrics without the token even when APIToken
+	// is set (its series name lanes and error kinds).
+	MetricsPublic bool
 	// CORSOrigins lists the browser origins allowed to call the API; nil
 	// allows none (no CORS headers), ["*"] allows any.
 	CORSOrigins []string
@@ -26,6 +33,12 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes caps request bodies per tier; zero fields take defaults.
 	MaxBodyBytes BodyLimits
+	// Timeouts bound reading and writing requests; zero fields take
+	// defaults.
+	Timeouts Timeouts
+	// MaxLongPolls caps the claims waiting at once (wait_ms > 0); one more
+	// is answered 429 resource_exhausted. Zero means DefaultMaxLongPolls.
+	MaxLongPolls int
 	// Registry is served at /metrics and receives the HTTP metrics. Nil
 	// creates a private registry with the Go and process collectors.
 	// Register backend metrics (instrument.Wrap) in the same registry.
@@ -65,12 +78,55 @@ func (l BodyLimits) withDefaults() BodyLimits {
 	return l
 }
 
+// Timeouts bound the phases of a request.
+type Timeouts struct {
+	// ReadHeader bounds reading the request line and headers (Serve
+	// only; default 10 s).
+	ReadHeader time.Duration
+	// ReadBody bounds reading a request body, counted from the end of
+	// the headers; a body still arriving after it is answered 408
+	// request_timeout (default 30 s).
+	ReadBody time.Duration
+	// Write bounds writing the response, counted from the end of the
+	// request body (or headers, without a body); a long-polling claim
+	// gets its wait_ms on top (default 30 s).
+	Write time.Duration
+	// Idle bounds a keep-alive connection between requests (Serve only;
+	// default 2 min).
+	Idle time.Duration
+}
+
+// Default timeouts and long-poll cap.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadBodyTimeout   = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxLongPolls      = 10_000
+)
+
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&t.ReadHeader, DefaultReadHeaderTimeout)
+	def(&t.ReadBody, DefaultReadBodyTimeout)
+	def(&t.Write, DefaultWriteTimeout)
+	def(&t.Idle, DefaultIdleTimeout)
+	return t
+}
+
 // Option tunes a Server beyond Config.
 type Option func(*Server)
 
-// WithClaimPollInterval sets how often a long-polling claim re-tries
-// without a wake-up (default 1 s). Wake-ups are hints, so the poll is the
-// safety net for work that becomes claimable without one.
+// WithClaimPollInterval sets how often the long-polling claims of one
+// group (same lanes and capabilities) re-try without a wake-up: one claim
+// per group per interval, whatever the number of waiters (default 1 s;
+// spread further when more than 10 groups wait). Wake-ups are hints, so
+// this probe is the safety net for work that becomes claimable without
+// one.
 func WithClaimPollInterval(d time.Duration) Option {
 	return func(s *Server) {
 		if d > 0 {
@@ -100,6 +156,13 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *httpMetrics
 
+	metricsPublic bool
+	timeouts      Timeouts
+	maxLongPolls  int
+	polls         *wakeup.Waiters
+	// hooks are test seams (export_test.go); nil in production.
+	hooks hooks
+
 	mux      *http.ServeMux
 	routes   []*route
 	byPatt   map[string]*route
@@ -122,7 +185,11 @@ func New(cfg Config, b backend.Backend, opts ...Option) *Server {
 	s := &Server{
 		b: b, log: cfg.Logger, limits: cfg.MaxBodyBytes.withDefaults(), reg: cfg.Registry,
 		cors: newCORSPolicy(cfg.CORSOrigins), claimPoll: time.Second, grace: 15 * time.Second,
-		closing: make(chan struct{}),
+		closing: make(chan struct{}), timeouts: cfg.Timeouts.withDefaults(), maxLongPolls: cfg.MaxLongPolls,
+		metricsPublic: cfg.MetricsPublic || cfg.APIToken == "",
+	}
+	if s.maxLongPolls <= 0 {
+		s.maxLongPolls = DefaultMaxLongPolls
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -138,6 +205,16 @@ func New(cfg Config, b backend.Backend, opts ...Option) *Server {
 		o(s)
 	}
 	s.metrics = newHTTPMetrics(s.reg)
+	s.polls = wakeup.NewWaiters(wakeup.WaitersConfig{
+		Subscribe: func(ctx context.Context, lanes []string) (<-chan struct{}, func()) {
+			return b.SubscribeWork(ctx, backend.SubscribeWorkParams{Lanes: lanes})
+		},
+		Fallback: s.claimPoll, Max: s.maxLongPolls,
+		Changed: func(n int) {
+			s.metrics.longPolls.Set(float64(n))
+			s.hooks.waiting(n)
+		},
+	})
 	s.metricsH = metricsHandler(s.reg, s.log)
 	s.register(s.routeTable())
 	s.openapi = mustOpenAPI(s.routes)

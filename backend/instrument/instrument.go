@@ -4,6 +4,14 @@
 // reports queue depth by lane and public state at scrape time.
 // ReconcilerObserver counts reconciler sweeps for the engine.
 //
+// The lane label is bounded: a lane is labelled on its own only once it
+// is known to exist (an execution was created on it, a claim handed out a
+// task from it, or the queue-depth scrape listed it), and only for the
+// first WithMaxLaneLabels lanes (default 100); every other lane, including
+// any lane name a claim sent that nobody created, is counted under
+// OtherLane ("_other"). So /metrics grows with the lanes in use, never
+// with the lane names clients send.
+//
 // Metrics (all prefixed ff_):
 //
 //	ff_executions_created_total{lane}          new executions (idempotent duplicates excluded)
@@ -11,7 +19,7 @@
 //	ff_executions_completed_total{lane}        acknowledged completions (a replayed complete counts again)
 //	ff_executions_failed_total{lane}           Fail calls that ended the execution
 //	ff_executions_retried_total{lane}          Fail calls that scheduled a retry
-//	ff_claim_duration_seconds{lane}            Claim latency; lane is "_multi" for multi-lane claims
+//	ff_claim_duration_seconds{lane}            Claim latency; lane is "_multi" for multi-lane claims, "_other" for a lane not labelled
 //	ff_backend_errors_total{op,kind}           errors returned by the instrumented operations
 //	ff_queue_depth{lane,public_state}          executions per lane and public state (scrape time)
 //	ff_queue_depth_scrape_errors_total         failed queue-depth scrapes
@@ -41,22 +49,40 @@ const multiLane = "_multi"
 // passes straight through to the wrapped backend.
 type Backend struct {
 	backend.Backend
-	m *lifecycleMetrics
+	m     *lifecycleMetrics
+	lanes *laneLabels
 }
 
 var _ backend.Backend = (*Backend)(nil)
 
+// Option tunes Wrap.
+type Option func(*options)
+
+type options struct{ maxLanes int }
+
+// WithMaxLaneLabels caps the lanes labelled on their own (default
+// DefaultMaxLaneLabels); n <= 0 keeps the default.
+func WithMaxLaneLabels(n int) Option {
+	return func(o *options) { o.maxLanes = n }
+}
+
 // Wrap instruments b and registers its metrics (and the queue-depth
-// collector) in reg. Wrapping twice on one registry shares the counters.
-func Wrap(b backend.Backend, reg prometheus.Registerer) backend.Backend {
+// collector) in reg. Wrapping twice on one registry shares the counters
+// (each wrapper keeps its own cap of lane labels).
+func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.Backend {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	lanes := newLaneLabels(o.maxLanes)
 	m := newLifecycleMetrics(reg)
-	if err := reg.Register(newQueueDepthCollector(b)); err != nil {
+	if err := reg.Register(newQueueDepthCollector(b, lanes)); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if !errors.As(err, &are) {
 			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m}
+	return &Backend{Backend: b, m: m, lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.
@@ -76,7 +102,7 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 		return res, err
 	}
 	if !res.Duplicate {
-		b.m.created.WithLabelValues(laneOr(p.Lane)).Inc()
+		b.m.created.WithLabelValues(b.lanes.exists(laneOr(p.Lane))).Inc()
 	}
 	return res, nil
 }
@@ -87,9 +113,9 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 	lane := multiLane
 	switch len(p.Lanes) {
 	case 0:
-		lane = "default"
+		lane = b.lanes.label("default")
 	case 1:
-		lane = p.Lanes[0]
+		lane = b.lanes.label(p.Lanes[0])
 	}
 	b.m.claimDuration.WithLabelValues(lane).Observe(time.Since(start).Seconds())
 	if err != nil {
@@ -97,7 +123,7 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 		return tasks, err
 	}
 	for _, t := range tasks {
-		b.m.claimed.WithLabelValues(t.Lane).Inc()
+		b.m.claimed.WithLabelValues(b.lanes.exists(t.Lane)).Inc()
 	}
 	return tasks, nil
 }
@@ -108,7 +134,7 @@ func (b *Backend) Complete(ctx context.Context, p backend.CompleteParams) error 
 		b.m.fail("complete", err)
 		return err
 	}
-	b.m.completed.WithLabelValues(p.Handle.Lease.Lane).Inc()
+	b.m.completed.WithLabelValues(b.lanes.label(p.Handle.Lease.Lane)).Inc()
 	return nil
 }
 
@@ -123,7 +149,7 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 			b.m.fail("complete_many", err)
 			continue
 		}
-		b.m.completed.WithLabelValues(p.Handle.Lease.Lane).Inc()
+		b.m.completed.WithLabelValues(b.lanes.label(p.Handle.Lease.Lane)).Inc()
 	}
 	return errs
 }
@@ -135,9 +161,9 @@ func (b *Backend) Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcom
 		return out, err
 	}
 	if out.RetryScheduled {
-		b.m.retried.WithLabelValues(p.Handle.Lease.Lane).Inc()
+		b.m.retried.WithLabelValues(b.lanes.label(p.Handle.Lease.Lane)).Inc()
 	} else {
-		b.m.failed.WithLabelValues(p.Handle.Lease.Lane).Inc()
+		b.m.failed.WithLabelValues(b.lanes.label(p.Handle.Lease.Lane)).Inc()
 	}
 	return out, nil
 }

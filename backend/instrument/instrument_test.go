@@ -3,6 +3,7 @@ package instrument_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -186,4 +187,51 @@ func TestReconcilerObserver(t *testing.T) {
 	var none *instrument.ReconcilerObserver
 	none.Observe("x", 1, nil, 0)
 	none.ObserveLeader(true)
+}
+
+// Claims on lane names nobody created add no series: they are counted
+// under the other bucket, however many names a client invents.
+func TestUnknownClaimLanesShareOneSeries(t *testing.T) {
+	t.Parallel()
+	raw, _ := openSQLite(t)
+	reg := prometheus.NewRegistry()
+	b := instrument.Wrap(raw, reg)
+	ctx := t.Context()
+	_, err := b.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Lane: "real"})
+	require.NoError(t, err)
+	for i := range 200 {
+		_, err := b.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{fmt.Sprintf("made-up-%d", i)}})
+		require.NoError(t, err)
+	}
+	_, err = b.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"real"}})
+	require.NoError(t, err)
+
+	v := values(t, reg)
+	require.Equal(t, 200.0, v["ff_claim_duration_seconds_count{lane=_other}"])
+	require.Equal(t, 1.0, v["ff_claim_duration_seconds_count{lane=real}"])
+	for k := range v {
+		require.NotContains(t, k, "made-up", "a series for a lane nobody created")
+	}
+}
+
+// Beyond the cap, lanes that exist are summed under the other bucket, in
+// the counters and in the queue depth alike.
+func TestLaneLabelCap(t *testing.T) {
+	t.Parallel()
+	raw, _ := openSQLite(t)
+	reg := prometheus.NewRegistry()
+	b := instrument.Wrap(raw, reg, instrument.WithMaxLaneLabels(3))
+	ctx := t.Context()
+	for _, lane := range []string{"a", "b", "c", "d", "e", "a"} {
+		_, err := b.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Lane: lane})
+		require.NoError(t, err)
+	}
+	v := values(t, reg)
+	require.Equal(t, 2.0, v["ff_executions_created_total{lane=a}"])
+	require.Equal(t, 1.0, v["ff_executions_created_total{lane=c}"])
+	require.Equal(t, 2.0, v["ff_executions_created_total{lane=_other}"])
+	require.Equal(t, 2.0, v["ff_queue_depth{lane=a,public_state=waiting}"])
+	require.Equal(t, 2.0, v["ff_queue_depth{lane=_other,public_state=waiting}"])
+	require.NotContains(t, v, "ff_queue_depth{lane=d,public_state=waiting}")
+	require.NotContains(t, v, "ff_executions_created_total{lane=e}")
 }

@@ -19,16 +19,18 @@ const (
 )
 
 // queueDepthCollector reports executions per lane and public state from
-// ListLanes at scrape time.
+// ListLanes at scrape time; lanes beyond the label cap are summed under
+// OtherLane.
 type queueDepthCollector struct {
 	b      backend.Backend
+	lanes  *laneLabels
 	depth  *prometheus.Desc
 	errors prometheus.Counter
 }
 
-func newQueueDepthCollector(b backend.Backend) *queueDepthCollector {
+func newQueueDepthCollector(b backend.Backend, lanes *laneLabels) *queueDepthCollector {
 	return &queueDepthCollector{
-		b: b,
+		b: b, lanes: lanes,
 		depth: prometheus.NewDesc("ff_queue_depth", "Executions per lane and public state, read at scrape time.",
 			[]string{"lane", "public_state"}, nil),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
@@ -45,6 +47,7 @@ func (c *queueDepthCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *queueDepthCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
+	depth := map[[2]string]int64{} // (lane label, public state) → count
 	cursor, seen := "", 0
 	for seen < maxLanes {
 		page, err := c.b.ListLanes(ctx, backend.ListLanesParams{Cursor: cursor, Limit: min(pageSize, maxLanes-seen)})
@@ -53,8 +56,9 @@ func (c *queueDepthCollector) Collect(ch chan<- prometheus.Metric) {
 			break
 		}
 		for _, l := range page.Lanes {
+			label := c.lanes.exists(l.Name)
 			for state, n := range l.Counts {
-				ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), l.Name, string(state))
+				depth[[2]string{label, string(state)}] += n
 			}
 		}
 		seen += len(page.Lanes)
@@ -62,6 +66,9 @@ func (c *queueDepthCollector) Collect(ch chan<- prometheus.Metric) {
 			break
 		}
 		cursor = page.NextCursor
+	}
+	for k, n := range depth {
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 	c.errors.Collect(ch)
 }

@@ -88,6 +88,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"server", "--log-format", "xml"},
 		{"server", "--database-url", "mysql://h/db"},
 		{"server", "--promoter-interval", "1ms"},
+		{"server", "--max-long-polls", "0"},
+		{"server", "--metrics-max-lanes", "-1"},
+		{"server", "--read-body-timeout", "0s"},
 	} {
 		_, stderr, code := runMain(t, nil, args...)
 		require.Equal(t, exitUsage, code, "%v: %s", args, stderr)
@@ -228,6 +231,7 @@ func TestServerInProcess(t *testing.T) {
 					addr, _ = rec["addr"].(string)
 					require.Equal(t, tc.name, rec["backend"])
 					require.Equal(t, "bearer", rec["auth"])
+					require.Equal(t, "bearer", rec["metrics_auth"])
 					require.Equal(t, true, rec["reconcilers"])
 				}
 			}
@@ -238,10 +242,12 @@ func TestServerInProcess(t *testing.T) {
 			require.NoError(t, err)
 			resp.Body.Close()
 			require.Equal(t, http.StatusOK, resp.StatusCode)
-			resp, err = http.Get("http://" + addr + "/v1/executions")
-			require.NoError(t, err)
-			resp.Body.Close()
-			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+			for _, path := range []string{"/v1/executions", "/metrics"} {
+				resp, err = http.Get("http://" + addr + path)
+				require.NoError(t, err)
+				resp.Body.Close()
+				require.Equal(t, http.StatusUnauthorized, resp.StatusCode, path)
+			}
 
 			cancel()
 			select {
@@ -252,5 +258,17 @@ func TestServerInProcess(t *testing.T) {
 			}
 			http.DefaultClient.CloseIdleConnections()
 		})
+	}
+}
+
+// The edge limits and the metrics rule come from the environment too.
+func TestServerLimitFlagsFromEnv(t *testing.T) {
+	cmd := newServerCmd(Env{})
+	vars := map[string]string{"FF_METRICS_PUBLIC": "true", "FF_MAX_LONG_POLLS": "7", "FF_READ_BODY_TIMEOUT": "3s",
+		"FF_WRITE_TIMEOUT": "4s", "FF_METRICS_MAX_LANES": "9"}
+	require.NoError(t, applyEnv(cmd, func(k string) string { return vars[k] }))
+	for flag, want := range map[string]string{"metrics-public": "true", "max-long-polls": "7",
+		"read-body-timeout": "3s", "write-timeout": "4s", "metrics-max-lanes": "9"} {
+		require.Equal(t, want, cmd.Flags().Lookup(flag).Value.String(), flag)
 	}
 }

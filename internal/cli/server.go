@@ -40,6 +40,10 @@ type serverOptions struct {
 	logFormat     string
 	shutdownGrace time.Duration
 	claimPoll     time.Duration
+	metricsLanes  int
+	metricsPublic bool
+	maxLongPolls  int
+	timeouts      server.Timeouts
 	reconcilers   bool
 	engine        engine.Config
 }
@@ -53,6 +57,13 @@ func newServerCmd(env Env) *cobra.Command {
 the reconcilers (lease expiry, delayed promotion, attempt timeouts,
 deadlines). Several servers may share one Postgres database; exactly one
 of them runs the reconcilers at a time and another takes over if it dies.
+
+With --api-token every route but /healthz needs "Authorization: Bearer
+<token>", /metrics included (give Prometheus the token, or set
+--metrics-public). Request bodies must arrive within --read-body-timeout
+(else 408); at most --max-long-polls claims wait at once (else 429); idle
+long-polls share one wake-up subscription per group and one fallback
+claim per --claim-poll-interval, so they cost the database almost nothing.
 
 With no --database-url the embedded SQLite file ./flowfabric.db is used
 and created on first start. Postgres schemas are not migrated unless
@@ -77,7 +88,7 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 	bindEnv(f, "database-url", "FF_DATABASE_URL")
 	f.StringVar(&o.listen, "listen", DefaultListenAddr, "HTTP listen address (port 0 picks a free port)")
 	bindEnv(f, "listen", "FF_LISTEN_ADDR")
-	f.StringVar(&o.apiToken, "api-token", "", "require \"Authorization: Bearer <token>\" on the API")
+	f.StringVar(&o.apiToken, "api-token", "", "require \"Authorization: Bearer <token>\" on every route but /healthz (/metrics too, unless --metrics-public)")
 	bindEnv(f, "api-token", "FF_API_TOKEN")
 	f.BoolVar(&o.autoMigrate, "auto-migrate", false, "apply pending schema migrations at start (default true for SQLite, false for Postgres)")
 	bindEnv(f, "auto-migrate", "FF_AUTO_MIGRATE")
@@ -89,8 +100,28 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 	bindEnv(f, "log-format", "FF_LOG_FORMAT")
 	f.DurationVar(&o.shutdownGrace, "shutdown-grace", defaultShutdownGrace, "how long to drain in-flight requests on shutdown")
 	bindEnv(f, "shutdown-grace", "FF_SHUTDOWN_GRACE")
-	f.DurationVar(&o.claimPoll, "claim-poll-interval", time.Second, "how often a long-polling claim re-checks without a wake-up")
+	f.DurationVar(&o.claimPoll, "claim-poll-interval", time.Second,
+		"fallback re-check of idle long-polling claims without a wake-up: one claim per group of waiters (same lanes and capabilities) per interval, not one per waiter")
 	bindEnv(f, "claim-poll-interval", "FF_CLAIM_POLL_INTERVAL")
+	f.IntVar(&o.maxLongPolls, "max-long-polls", server.DefaultMaxLongPolls,
+		"long-polling claims (wait_ms > 0) waiting at once; one more is answered 429 resource_exhausted with retry_after_ms")
+	bindEnv(f, "max-long-polls", "FF_MAX_LONG_POLLS")
+	f.DurationVar(&o.timeouts.ReadHeader, "read-header-timeout", server.DefaultReadHeaderTimeout, "time to read a request's line and headers")
+	bindEnv(f, "read-header-timeout", "FF_READ_HEADER_TIMEOUT")
+	f.DurationVar(&o.timeouts.ReadBody, "read-body-timeout", server.DefaultReadBodyTimeout,
+		"time to read a request body after its headers; a slower body is answered 408 request_timeout")
+	bindEnv(f, "read-body-timeout", "FF_READ_BODY_TIMEOUT")
+	f.DurationVar(&o.timeouts.Write, "write-timeout", server.DefaultWriteTimeout,
+		"time to write a response once the request is read; a long-polling claim gets its wait_ms (at most 30 s) on top")
+	bindEnv(f, "write-timeout", "FF_WRITE_TIMEOUT")
+	f.DurationVar(&o.timeouts.Idle, "idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	bindEnv(f, "idle-timeout", "FF_IDLE_TIMEOUT")
+	f.BoolVar(&o.metricsPublic, "metrics-public", false,
+		"serve /metrics without the API token (by default it needs the token when --api-token is set)")
+	bindEnv(f, "metrics-public", "FF_METRICS_PUBLIC")
+	f.IntVar(&o.metricsLanes, "metrics-max-lanes", instrument.DefaultMaxLaneLabels,
+		"lanes labelled on their own in /metrics; lanes beyond it, and lane names nobody created, count as lane \"_other\"")
+	bindEnv(f, "metrics-max-lanes", "FF_METRICS_MAX_LANES")
 	f.BoolVar(&o.reconcilers, "reconcilers", true, "compete for reconciler leadership (false: serve the API only)")
 	bindEnv(f, "reconcilers", "FF_RECONCILERS")
 	f.DurationVar(&o.engine.LeaseExpiryInterval, "lease-expiry-interval", engine.DefaultLeaseExpiryInterval, "lease expiry sweep interval")
@@ -106,6 +137,24 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 	f.IntVar(&o.engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep")
 	bindEnv(f, "reconciler-batch-size", "FF_RECONCILER_BATCH_SIZE")
 	return cmd
+}
+
+// validateLimits refuses a non-positive cap or timeout (the server would
+// silently replace it with its default).
+func (o serverOptions) validateLimits() error {
+	for _, c := range []struct {
+		flag string
+		v    int64
+	}{
+		{"--metrics-max-lanes", int64(o.metricsLanes)}, {"--max-long-polls", int64(o.maxLongPolls)},
+		{"--read-header-timeout", int64(o.timeouts.ReadHeader)}, {"--read-body-timeout", int64(o.timeouts.ReadBody)},
+		{"--write-timeout", int64(o.timeouts.Write)}, {"--idle-timeout", int64(o.timeouts.Idle)},
+	} {
+		if c.v <= 0 {
+			return usagef("%s must be positive", c.flag)
+		}
+	}
+	return nil
 }
 
 // databaseKindDefault is the --auto-migrate default: on for SQLite (the
@@ -142,6 +191,9 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 	if o.claimPoll <= 0 {
 		return usagef("--claim-poll-interval must be positive")
 	}
+	if err := o.validateLimits(); err != nil {
+		return err
+	}
 	if err := o.engine.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -161,7 +213,7 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	b := instrument.Wrap(raw, reg)
+	b := instrument.Wrap(raw, reg, instrument.WithMaxLaneLabels(o.metricsLanes))
 	o.engine.Observer = instrument.NewReconcilerObserver(reg)
 
 	var sup *engine.Supervisor
@@ -170,7 +222,8 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 			return err
 		}
 	}
-	srv := server.New(server.Config{APIToken: o.apiToken, CORSOrigins: o.corsList(), Logger: log, Registry: reg}, b,
+	srv := server.New(server.Config{APIToken: o.apiToken, MetricsPublic: o.metricsPublic, CORSOrigins: o.corsList(),
+		Logger: log, Registry: reg, MaxLongPolls: o.maxLongPolls, Timeouts: o.timeouts}, b,
 		server.WithShutdownGrace(o.shutdownGrace), server.WithClaimPollInterval(o.claimPoll))
 
 	ln, err := net.Listen("tcp", o.listen)
@@ -209,15 +262,20 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 
 // logStartup writes the one line that says what this process serves.
 func logStartup(log *slog.Logger, db Database, addr net.Addr, o serverOptions) {
-	auth := "none"
+	auth, metrics := "none", "public"
 	if o.apiToken != "" {
 		auth = "bearer"
+		if !o.metricsPublic {
+			metrics = "bearer"
+		}
 	}
 	attrs := []slog.Attr{
 		slog.String("backend", db.Kind),
 		slog.String("database", db.Where()),
 		slog.String("addr", addr.String()),
 		slog.String("auth", auth),
+		slog.String("metrics_auth", metrics),
+		slog.Int("max_long_polls", o.maxLongPolls),
 		slog.Bool("auto_migrate", o.autoMigrate),
 		slog.Bool("reconcilers", o.reconcilers),
 	}

@@ -15,6 +15,9 @@ const (
 	ErrUnauthorized         ff.ErrorKind = "unauthorized"
 	ErrRouteNotFound        ff.ErrorKind = "route_not_found"
 	ErrMethodNotAllowed     ff.ErrorKind = "method_not_allowed"
+	// ErrRequestTimeout is a request body that did not arrive within the
+	// server's read timeout (408).
+	ErrRequestTimeout ff.ErrorKind = "request_timeout"
 )
 
 // ErrorBody is every error response: {"error", "kind", "retryable"} plus
@@ -40,10 +43,11 @@ type NotActiveDetail struct {
 	AttemptID       string             `json:"attempt_id,omitempty"`
 }
 
-// BodyOf renders an engine error.
+// BodyOf renders an engine error. The message is bounded: an echoed
+// input value is cut at MaxEchoBytes, the whole at MaxErrorBytes.
 func BodyOf(e *ff.Error) ErrorBody {
 	b := ErrorBody{
-		Error: e.Error(), Kind: e.Kind, Retryable: e.Retryable(), Class: e.Class,
+		Error: clipMessage(e.Error()), Kind: e.Kind, Retryable: e.Retryable(), Class: e.Class,
 		Entity: e.Entity, RetryAfterMs: e.RetryAfterMs,
 	}
 	if e.NotActive != nil {
@@ -69,6 +73,8 @@ func StatusOf(e *ff.Error) int {
 			return http.StatusUnauthorized
 		case ErrMethodNotAllowed:
 			return http.StatusMethodNotAllowed
+		case ErrRequestTimeout:
+			return http.StatusRequestTimeout
 		}
 		return http.StatusBadRequest
 	case ff.ClassContention, ff.ClassConflict, ff.ClassState:
@@ -134,6 +140,8 @@ func kindForStatus(status int, retryable bool) ff.ErrorKind {
 		return ErrUnsupportedMediaType
 	case http.StatusMethodNotAllowed:
 		return ErrMethodNotAllowed
+	case http.StatusRequestTimeout:
+		return ErrRequestTimeout
 	case http.StatusTooManyRequests:
 		return ff.ErrResourceExhausted
 	case http.StatusBadRequest:
