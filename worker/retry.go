@@ -7,6 +7,7 @@ import (
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 // Reports (complete, fail, delay, cancel) and renewals that fail with a
@@ -79,6 +80,11 @@ func retryable(err error) bool {
 	}
 	e, ok := ff.AsError(err)
 	if !ok {
+		return true
+	}
+	// A request body the server did not receive in time (408) says
+	// nothing about the report itself: the next try may get through.
+	if errors.Is(e, wire.ErrRequestTimeout) {
 		return true
 	}
 	switch e.Class {

@@ -13,6 +13,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 // A failure report that meets an outage longer than the old four tries
@@ -120,6 +121,7 @@ func TestRetryableErrors(t *testing.T) {
 		&ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted},
 		errMissingResult,
 		context.DeadlineExceeded, // one try ran out of time, not the worker
+		ff.Validation(wire.ErrRequestTimeout, "request body not received within the read timeout"),
 	} {
 		require.True(t, retryable(err), "%v", err)
 	}
