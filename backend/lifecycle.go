@@ -56,9 +56,12 @@ type Lifecycle interface {
 	Delay(ctx context.Context, p DelayParams) error
 	// ReleaseClaims gives back leases whose claim never reached the
 	// worker (the claim's reply could not be delivered): each execution
-	// is claimable again at once, the next claim resumes the same attempt,
-	// and no reclaim is counted. Errors align with ps; each entry is
-	// fenced like Delay, so a lease already gone fails alone.
+	// is claimable again at once (waiting), the next claim resumes the
+	// same attempt (same index and id, new epoch), and nothing is counted
+	// (no reclaim, retry or attempt). As after Delay, the attempt timeout
+	// is disarmed. Errors align with ps; each entry is fenced like Delay,
+	// so a lease already gone fails alone (an expired one is marked, and
+	// a repeated release is execution_not_active).
 	ReleaseClaims(ctx context.Context, ps []ReleaseClaimParams) []error
 }
 

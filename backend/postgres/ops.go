@@ -86,11 +86,23 @@ func (b *Backend) CancelExecution(ctx context.Context, p backend.CancelExecution
 	return state, err
 }
 
-// ReleaseClaims implements backend.Lifecycle.
+// ReleaseClaims implements backend.Lifecycle: each entry is one locked
+// transition (this is not a hot path); errors align with ps.
 func (b *Backend) ReleaseClaims(ctx context.Context, ps []backend.ReleaseClaimParams) []error {
 	errs := make([]error, len(ps))
-	for i := range errs {
-		errs[i] = ff.Unavailable("release_claims")
+	for i, p := range ps {
+		errs[i] = b.releaseClaim(ctx, p.Handle)
 	}
 	return errs
+}
+
+func (b *Backend) releaseClaim(ctx context.Context, h ff.Handle) error {
+	if err := h.CheckBackend(ff.BackendPostgres); err != nil {
+		return err
+	}
+	l := h.Lease
+	return b.mutate(ctx, "release claim", l.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
+		fx, fr, err := e.ReleaseClaim(now, l.Fence())
+		return fenceOutcome(fx, fr, err)
+	})
 }

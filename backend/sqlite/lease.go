@@ -202,11 +202,34 @@ func (b *Backend) Delay(ctx context.Context, p backend.DelayParams) error {
 	})
 }
 
-// ReleaseClaims implements backend.Lifecycle.
+// ReleaseClaims gives back, in one transaction, leases whose claim never
+// reached the worker; errors align with ps and each entry fails alone.
 func (b *Backend) ReleaseClaims(ctx context.Context, ps []backend.ReleaseClaimParams) []error {
-	errs := make([]error, len(ps))
-	for i := range errs {
-		errs[i] = ff.Unavailable("release_claims")
+	out := make([]error, len(ps))
+	if len(ps) == 0 {
+		return out
 	}
-	return errs
+	err := b.write(ctx, "sqlite: release claims", func(w *writeTx) error {
+		for i, p := range ps {
+			item, abort := itemError(w.fenced(p.Handle, releaseTransition(p.Handle)))
+			if abort != nil {
+				return abort
+			}
+			out[i] = item
+		}
+		return nil
+	})
+	if err != nil {
+		for i := range out {
+			out[i] = err
+		}
+	}
+	return out
+}
+
+func releaseTransition(h ff.Handle) transition {
+	return func(e *ff.Execution, now int64) (*ff.Effects, bool, ff.FenceResult, error) {
+		fx, fr, err := e.ReleaseClaim(now, h.Lease.Fence())
+		return fx, err == nil, fr, err
+	}
 }
