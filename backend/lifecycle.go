@@ -24,7 +24,11 @@ type Lifecycle interface {
 	// Claim takes up to p.Max claimable executions from p.Lanes whose
 	// required capabilities p.Capabilities satisfy: highest priority
 	// first, FIFO within a priority. An empty result means nothing is
-	// claimable. Every call takes new work under a new lease epoch.
+	// claimable. Every call takes new work under a new lease epoch. An
+	// execution past its execution deadline is never handed out: the
+	// claim expires it (terminal expired, reason execution_deadline, with
+	// its completion event) before returning, and it takes the place of
+	// one claimed execution.
 	Claim(ctx context.Context, p ClaimParams) ([]ClaimedTask, error)
 	// Renew extends the lease by the TTL chosen at claim time; repeating
 	// it extends again from now.

@@ -23,7 +23,8 @@ func sweepLimit(limit int) int {
 // change in one transaction with pipelined statements. dueSQL selects the
 // candidate ids in due order; apply returns nil when a row is no longer
 // due.
-func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply func(e *ff.Execution, now int64) *ff.Effects) (int, error) {
+// dueSQL's $1 is now and $2 the limit; args, if any, are $3 and on.
+func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply func(e *ff.Execution, now int64) *ff.Effects, args ...any) (int, error) {
 	limit = sweepLimit(limit)
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
@@ -32,7 +33,7 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	rows, err := tx.Query(ctx, `WITH due AS (`+dueSQL+` LIMIT $2 FOR UPDATE SKIP LOCKED)
 		SELECT `+recordColumns+`, coalesce($1::bigint, ff_now_ms())`+recordFrom+` JOIN due ON due.id = e.id`,
-		b.nowArg(), limit)
+		append([]any{b.nowArg(), limit}, args...)...)
 	if err != nil {
 		return 0, mapPgError(op, err)
 	}
@@ -103,12 +104,15 @@ func (b *Backend) ExpireDeadlines(ctx context.Context, p backend.SweepParams) (i
 	return b.sweep(ctx, "expire deadlines", `SELECT id FROM ff_execution
 		WHERE execution_deadline_ms > 0 AND lifecycle_phase <> 'terminal'
 		AND execution_deadline_ms <= coalesce($1::bigint, ff_now_ms())
-		ORDER BY execution_deadline_ms`, p.Limit, func(e *ff.Execution, now int64) *ff.Effects {
-		if !e.DeadlinePassed(now) {
-			return nil
-		}
-		return e.Expire(now, "execution_deadline")
-	})
+		ORDER BY execution_deadline_ms`, p.Limit, expireDeadline)
+}
+
+// expireDeadline expires e if its deadline passed.
+func expireDeadline(e *ff.Execution, now int64) *ff.Effects {
+	if !e.DeadlinePassed(now) {
+		return nil
+	}
+	return e.Expire(now, "execution_deadline")
 }
 
 // promoteSQL is flowfabric.Execution.PromoteIfDue as one set-based
