@@ -30,8 +30,9 @@ type Lifecycle interface {
 	// its completion event) before returning, and it takes the place of
 	// one claimed execution.
 	Claim(ctx context.Context, p ClaimParams) ([]ClaimedTask, error)
-	// Renew extends the lease by the TTL chosen at claim time; repeating
-	// it extends again from now.
+	// Renew extends the lease by the TTL stored at claim time (the copy a
+	// handle carries is never read: of a handle only the fence counts);
+	// repeating it extends again from now.
 	Renew(ctx context.Context, p RenewParams) (LeaseRenewal, error)
 	// RenewMany renews several leases at once; results align with ps,
 	// each entry failing alone as Renew would.

@@ -60,13 +60,11 @@ func itemError(err error) (item, abort error) {
 	return nil, err
 }
 
+// renewTransition extends the lease by the TTL stored at claim: no field
+// of the handle but its fence is read.
 func renewTransition(h ff.Handle, out *backend.LeaseRenewal) transition {
 	return func(e *ff.Execution, now int64) (*ff.Effects, bool, ff.FenceResult, error) {
-		ttl := e.LeaseTTLMs
-		if ttl <= 0 {
-			ttl = int64(h.Lease.LeaseTTLMs)
-		}
-		fr, err := e.Renew(now, h.Lease.Fence(), ttl)
+		fr, err := e.Renew(now, h.Lease.Fence(), e.LeaseTTLMs)
 		if err != nil {
 			return nil, false, fr, err
 		}
