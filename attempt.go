@@ -52,12 +52,21 @@ const (
 	FailureCancelled FailureClass = "cancelled"
 )
 
-// ParseFailureClass maps a wire string to a class; empty or unknown
-// strings are transient.
-func ParseFailureClass(s string) FailureClass {
-	switch FailureClass(s) {
-	case FailurePermanent, FailureInfra, FailureTimeout, FailureCancelled:
-		return FailureClass(s)
+// FailureClasses lists the canonical classifications, the only ones a
+// failure report may carry.
+var FailureClasses = []FailureClass{FailureTransient, FailurePermanent, FailureInfra, FailureTimeout, FailureCancelled}
+
+// ParseFailureClass maps a wire string to a class. The empty string is
+// transient; anything but a canonical snake_case name (FailureClasses) is
+// an invalid_input error naming the accepted values.
+func ParseFailureClass(s string) (FailureClass, error) {
+	if s == "" {
+		return FailureTransient, nil
 	}
-	return FailureTransient
+	for _, c := range FailureClasses {
+		if string(c) == s {
+			return c, nil
+		}
+	}
+	return "", Validation(ErrInvalidInput, "classification %q: want one of transient, permanent, infra_crash, timeout, cancelled", clip(s))
 }

@@ -499,6 +499,10 @@ type FailOutcome struct {
 // a retry attempt; otherwise it becomes terminal failed. A replay under
 // the same fence returns the same outcome without writing.
 func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass, rnd func() float64) (FailOutcome, *Effects, FenceResult, error) {
+	class, err := ParseFailureClass(string(class))
+	if err != nil {
+		return FailOutcome{}, nil, FenceResult{}, err
+	}
 	if len(reason) > MaxReasonBytes {
 		reason = reason[:MaxReasonBytes]
 	}
@@ -533,7 +537,7 @@ func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass
 			e.State = vecReady(AttemptPendingRetry)
 			e.ReadyAtMs = 0
 		}
-		e.BlockingDetail = "retry " + strconv.Itoa(e.RetryCount) + " of " + strconv.Itoa(e.Policy.MaxRetries()) + " after: " + truncate(reason, 200)
+		e.BlockingDetail = "retry " + strconv.Itoa(e.RetryCount) + " of " + strconv.Itoa(e.Policy.MaxRetries()) + " after: " + CutText(reason, 200)
 		return FailOutcome{RetryScheduled: true, DelayUntil: TimeFromMs(nowMs + delay)}, fx, FenceResult{}, nil
 	}
 	e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, fx)
@@ -552,8 +556,8 @@ func (e *Execution) Cancel(nowMs int64, f Fence, reason string) (*Effects, Fence
 	}
 	idx, _ := e.CurrentAttemptIndex()
 	fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptEndedCancelled, EndedAtMs: nowMs,
-		FailureReason: truncate(reason, MaxReasonBytes)}}}
-	e.CancelReason = truncate(reason, MaxReasonBytes)
+		FailureReason: CutText(reason, MaxReasonBytes)}}}
+	e.CancelReason = CutText(reason, MaxReasonBytes)
 	e.CancelledBy = "lease_holder"
 	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, fx)
 	return fx, FenceResult{}, nil
@@ -591,12 +595,12 @@ func (e *Execution) OperatorCancel(nowMs int64, reason, source string) (*Effects
 	fx := &Effects{}
 	if idx, ok := e.openAttempt(); ok {
 		fx.UpdateAttempts = append(fx.UpdateAttempts, AttemptUpdate{Index: idx, Lifecycle: AttemptEndedCancelled,
-			EndedAtMs: nowMs, FailureReason: truncate(reason, MaxReasonBytes)})
+			EndedAtMs: nowMs, FailureReason: CutText(reason, MaxReasonBytes)})
 	}
 	if source == "" {
 		source = "operator_override"
 	}
-	e.CancelReason = truncate(reason, MaxReasonBytes)
+	e.CancelReason = CutText(reason, MaxReasonBytes)
 	e.CancelledBy = source
 	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, fx)
 	return fx, nil
@@ -642,11 +646,4 @@ func (e *Execution) PromoteIfDue(nowMs int64) bool {
 	e.ReadyAtMs = 0
 	e.UpdatedAtMs = nowMs
 	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

@@ -32,6 +32,15 @@ const (
 	MinLeaseTTLMs          = 100
 	MaxLeaseTTLMs          = 24 * 60 * 60 * 1000
 	MaxClaimBatch          = 1000
+	// DefaultMaxRetries is the retry count of a retry policy whose JSON
+	// omits max_retries (spec §5.2). In Go, RetryPolicy's zero value
+	// allows no retries: the default applies to the JSON form only.
+	DefaultMaxRetries = 3
+	// DefaultDedupWindowMs is how long an idempotency key is held when the
+	// policy's dedup_window_ms is absent or 0.
+	DefaultDedupWindowMs = 24 * 60 * 60 * 1000
+	// MaxDedupWindowMs bounds dedup_window_ms (30 days).
+	MaxDedupWindowMs = 30 * 24 * 60 * 60 * 1000
 )
 
 // ExecutionPolicy is frozen at creation. Unset optional fields are omitted
@@ -41,6 +50,11 @@ type ExecutionPolicy struct {
 	Timeout         *TimeoutPolicy `json:"timeout_policy,omitempty"`
 	MaxReclaimCount *int           `json:"max_reclaim_count,omitempty"`
 	MaxReplayCount  *int           `json:"max_replay_count,omitempty"`
+	// DedupWindow is how long, in milliseconds, the idempotency key of the
+	// execution is held after creation: a create with the same key after
+	// the window makes a new execution. Absent or 0 means
+	// DefaultDedupWindowMs; at most MaxDedupWindowMs.
+	DedupWindow *int64 `json:"dedup_window_ms,omitempty"`
 }
 
 // TimeoutPolicy bounds one attempt and the whole execution.
@@ -54,13 +68,34 @@ type TimeoutPolicy struct {
 }
 
 // RetryPolicy decides whether a failed attempt is retried and after how
-// long. MaxRetries counts retries after the first attempt.
+// long. MaxRetries counts retries after the first attempt; in JSON an
+// absent max_retries means DefaultMaxRetries and an explicit 0 means no
+// retries.
 type RetryPolicy struct {
 	MaxRetries int             `json:"max_retries"`
 	Backoff    BackoffStrategy `json:"backoff"`
 	// RetryPermanent, when true, retries even failures classified
 	// permanent. By default a permanent failure is terminal at once.
 	RetryPermanent bool `json:"retry_permanent,omitempty"`
+}
+
+// UnmarshalJSON decodes a retry policy, defaulting an absent max_retries
+// to DefaultMaxRetries.
+func (r *RetryPolicy) UnmarshalJSON(b []byte) error {
+	type plain RetryPolicy // no methods: no recursion
+	var aux struct {
+		plain
+		MaxRetries *int `json:"max_retries"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*r = RetryPolicy(aux.plain)
+	r.MaxRetries = DefaultMaxRetries
+	if aux.MaxRetries != nil {
+		r.MaxRetries = *aux.MaxRetries
+	}
+	return nil
 }
 
 // BackoffStrategy is tagged by Type: "fixed" uses DelayMs; "exponential"
@@ -119,6 +154,9 @@ func (p *ExecutionPolicy) Validate() error {
 	if p.MaxReplayCount != nil && *p.MaxReplayCount < 0 {
 		return Validation(ErrInvalidPolicy, "max_replay_count: negative")
 	}
+	if w := p.DedupWindow; w != nil && (*w < 0 || *w > MaxDedupWindowMs) {
+		return Validation(ErrInvalidPolicy, "dedup_window_ms: %d outside [0, %d]", *w, MaxDedupWindowMs)
+	}
 	return nil
 }
 
@@ -153,6 +191,16 @@ func (p *ExecutionPolicy) ReclaimCap() int {
 		return DefaultMaxReclaimCount
 	}
 	return *p.MaxReclaimCount
+}
+
+// DedupWindowMs returns how long the execution's idempotency key is held,
+// in milliseconds: the policy's dedup_window_ms, or DefaultDedupWindowMs
+// when it is absent or 0. A nil policy has the default window.
+func (p *ExecutionPolicy) DedupWindowMs() int64 {
+	if p == nil || p.DedupWindow == nil || *p.DedupWindow <= 0 {
+		return DefaultDedupWindowMs
+	}
+	return min(*p.DedupWindow, MaxDedupWindowMs)
 }
 
 // AttemptTimeoutMs returns the attempt timeout, 0 when none.

@@ -3,6 +3,7 @@ package flowfabric_test
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -215,14 +216,96 @@ func TestBackoffJitterBounds(t *testing.T) {
 }
 
 func TestParseFailureClass(t *testing.T) {
-	tests := map[string]ff.FailureClass{
+	accepted := map[string]ff.FailureClass{
 		"transient": ff.FailureTransient, "permanent": ff.FailurePermanent, "infra_crash": ff.FailureInfra,
 		"timeout": ff.FailureTimeout, "cancelled": ff.FailureCancelled, "": ff.FailureTransient,
-		"Permanent": ff.FailureTransient, "bogus": ff.FailureTransient,
 	}
-	for in, want := range tests {
-		if got := ff.ParseFailureClass(in); got != want {
+	for in, want := range accepted {
+		got, err := ff.ParseFailureClass(in)
+		noErr(t, err)
+		if got != want {
 			t.Errorf("ParseFailureClass(%q) = %s, want %s", in, got, want)
 		}
+	}
+	// Anything else is refused, naming the accepted values: an unknown
+	// class used to become transient (SQLite) or be stored as is
+	// (Postgres, so "PERMANENT" was retried).
+	for _, in := range []string{"PERMANENT", "Permanent", "bogus", " transient", "transient\x00", strings.Repeat("x", 5000)} {
+		got, err := ff.ParseFailureClass(in)
+		e := wantErr(t, err, ff.ClassValidation, ff.ErrInvalidInput)
+		if got != "" || !strings.Contains(e.Detail, "infra_crash") || len(e.Detail) > 300 {
+			t.Errorf("ParseFailureClass(%.20q) = %q, %v", in, got, err)
+		}
+	}
+}
+
+func TestRetryPolicyMaxRetriesDefault(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want int
+	}{
+		{`{"retry_policy":{"backoff":{"type":"fixed"}}}`, ff.DefaultMaxRetries},
+		{`{"retry_policy":{}}`, 3},
+		{`{"retry_policy":{"max_retries":0}}`, 0}, // explicit 0: no retries
+		{`{"retry_policy":{"max_retries":7,"retry_permanent":true}}`, 7},
+		{`{}`, 0}, // no retry policy: no retries
+	}
+	for _, tc := range tests {
+		p, err := ff.ParsePolicy([]byte(tc.raw))
+		noErr(t, err)
+		if got := p.MaxRetries(); got != tc.want {
+			t.Errorf("%s: MaxRetries = %d, want %d", tc.raw, got, tc.want)
+		}
+	}
+	// The other fields still decode, and a stored policy round-trips.
+	p, err := ff.ParsePolicy([]byte(`{"retry_policy":{"retry_permanent":true,"backoff":{"type":"fixed","delay_ms":5}}}`))
+	noErr(t, err)
+	if !p.Retry.RetryPermanent || p.Retry.Backoff.DelayMs != 5 {
+		t.Fatalf("decoded %+v", p.Retry)
+	}
+	raw, err := json.Marshal(p)
+	noErr(t, err)
+	again, err := ff.ParsePolicy(raw)
+	noErr(t, err)
+	if *again.Retry != *p.Retry {
+		t.Fatalf("round trip %+v, want %+v", again.Retry, p.Retry)
+	}
+	_, err = ff.ParsePolicy([]byte(`{"retry_policy":{"max_retries":"3"}}`))
+	wantErr(t, err, ff.ClassValidation, ff.ErrInvalidPolicy)
+}
+
+func TestDedupWindow(t *testing.T) {
+	var nilPolicy *ff.ExecutionPolicy
+	if nilPolicy.DedupWindowMs() != ff.DefaultDedupWindowMs || ff.DefaultDedupWindowMs != 24*60*60*1000 {
+		t.Fatal("nil policy: want the 24 h default window")
+	}
+	tests := []struct {
+		raw  string
+		want int64
+	}{
+		{`{}`, ff.DefaultDedupWindowMs},
+		{`{"dedup_window_ms":0}`, ff.DefaultDedupWindowMs},
+		{`{"dedup_window_ms":1}`, 1},
+		{`{"dedup_window_ms":3600000}`, 3_600_000},
+		{`{"dedup_window_ms":2592000000}`, ff.MaxDedupWindowMs},
+	}
+	for _, tc := range tests {
+		p, err := ff.ParsePolicy([]byte(tc.raw))
+		noErr(t, err)
+		if got := p.DedupWindowMs(); got != tc.want {
+			t.Errorf("%s: DedupWindowMs = %d, want %d", tc.raw, got, tc.want)
+		}
+	}
+	for _, raw := range []string{`{"dedup_window_ms":-1}`, `{"dedup_window_ms":2592000001}`, `{"dedup_window_ms":9223372036854775807}`} {
+		_, err := ff.ParsePolicy([]byte(raw))
+		e := wantErr(t, err, ff.ClassValidation, ff.ErrInvalidPolicy)
+		if !strings.Contains(e.Detail, "dedup_window_ms") {
+			t.Errorf("%s: detail %q does not name the field", raw, e.Detail)
+		}
+	}
+	raw, err := json.Marshal(ff.ExecutionPolicy{DedupWindow: ptr(int64(5000))})
+	noErr(t, err)
+	if string(raw) != `{"dedup_window_ms":5000}` {
+		t.Fatalf("marshal: %s", raw)
 	}
 }

@@ -82,8 +82,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.b.Fail(r.Context(), backend.FailParams{Handle: h, Reason: req.Reason,
-		Classification: ff.ParseFailureClass(req.Classification)})
+	class, err := ff.ParseFailureClass(req.Classification)
+	if err != nil {
+		return err
+	}
+	out, err := s.b.Fail(r.Context(), backend.FailParams{Handle: h, Reason: req.Reason, Classification: class})
 	if err != nil {
 		return err
 	}

@@ -167,8 +167,7 @@ func (b *Backend) Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcom
 	var out ff.FailOutcome
 	err := b.write(ctx, "sqlite: fail", func(w *writeTx) error {
 		return w.fenced(p.Handle, func(e *ff.Execution, now int64) (*ff.Effects, bool, ff.FenceResult, error) {
-			class := ff.ParseFailureClass(string(p.Classification))
-			o, fx, fr, err := e.Fail(now, p.Handle.Lease.Fence(), p.Reason, class, nil)
+			o, fx, fr, err := e.Fail(now, p.Handle.Lease.Fence(), p.Reason, p.Classification, nil)
 			out = o
 			return fx, fx != nil, fr, err
 		})
