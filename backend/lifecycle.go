@@ -207,11 +207,24 @@ type CompleteParams struct {
 	Result []byte
 }
 
-// FailParams reports a failed attempt.
+// FailParams reports a failed attempt. Classification is one of the
+// canonical classes (ff.FailureClasses); empty means transient.
 type FailParams struct {
 	Handle         ff.Handle
 	Reason         string
 	Classification ff.FailureClass
+}
+
+// Normalize applies the classification rule every store shares: empty is
+// transient, and anything but a canonical class (so also "PERMANENT") is
+// refused with invalid_input before the store is touched.
+func (p *FailParams) Normalize() error {
+	c, err := ff.ParseFailureClass(string(p.Classification))
+	if err != nil {
+		return err
+	}
+	p.Classification = c
+	return nil
 }
 
 // CancelParams is a lease holder's cancel.

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 // Defaults for Config's zero fields.
 const (
 	DefaultLeaderName             = "flowfabric-reconcilers"
-	DefaultBatchSize              = 1000
+	DefaultBatchSize              = backend.DefaultSweepLimit
 	DefaultLeaseExpiryInterval    = time.Second
 	DefaultPromoterInterval       = 250 * time.Millisecond
 	DefaultAttemptTimeoutInterval = 2 * time.Second
@@ -25,8 +27,8 @@ const (
 type Config struct {
 	// LeaderName is the leader lease the supervisor competes for.
 	LeaderName string
-	// BatchSize bounds one sweep; a sweep that changes a full batch runs
-	// again at once.
+	// BatchSize bounds one sweep, in [1, backend.MaxSweepLimit]; a sweep
+	// that changes a full batch runs again at once.
 	BatchSize int
 
 	LeaseExpiryInterval    time.Duration
@@ -53,8 +55,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
 	}
-	if c.BatchSize < 0 {
-		return c, fmt.Errorf("engine: batch size %d must be positive", c.BatchSize)
+	if c.BatchSize < 0 || c.BatchSize > backend.MaxSweepLimit {
+		return c, fmt.Errorf("engine: batch size %d outside [1, %d]", c.BatchSize, backend.MaxSweepLimit)
 	}
 	durations := []struct {
 		name string

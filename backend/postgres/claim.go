@@ -208,7 +208,7 @@ func (b *Backend) expirePastDeadline(ctx context.Context, picked []claimedRow) {
 		return
 	}
 	_, err := b.sweep(ctx, "claim: expire past deadline", `SELECT id FROM ff_execution WHERE id = ANY($3::text[])`,
-		len(ids), expireDeadline, ids)
+		backend.SweepParams{Limit: len(ids)}, expireDeadline, ids)
 	if err != nil {
 		b.log.Warn("claim: expiring executions past their deadline failed; the deadline sweep will", "err", err)
 	}

@@ -164,6 +164,9 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 // Fail ends the attempt as failed; the execution's retry policy decides
 // between a retry (at once or after backoff) and terminal failure.
 func (b *Backend) Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcome, error) {
+	if err := p.Normalize(); err != nil {
+		return ff.FailOutcome{}, err
+	}
 	var out ff.FailOutcome
 	err := b.write(ctx, "sqlite: fail", func(w *writeTx) error {
 		return w.fenced(p.Handle, func(e *ff.Execution, now int64) (*ff.Effects, bool, ff.FenceResult, error) {
