@@ -17,9 +17,12 @@ import (
 // execution became, for replay reconciliation).
 type Lifecycle interface {
 	// CreateExecution creates an execution. Repeating it with the same
-	// namespace-scoped idempotency key returns the existing execution,
-	// unchanged, with Duplicate set; repeating an explicit ExecutionID
-	// without a key is a conflict (execution_already_exists).
+	// namespace-scoped idempotency key within the key's dedup window
+	// (IdempotencyExpiry) returns the existing execution, unchanged, with
+	// Duplicate set; after the window the key is unused again, whether
+	// the idempotency-expiry sweep has cleared it yet or not, and a new
+	// execution is created. Repeating an explicit ExecutionID without a
+	// key is a conflict (execution_already_exists).
 	CreateExecution(ctx context.Context, p CreateExecutionParams) (CreateExecutionResult, error)
 	// Claim takes up to p.Max claimable executions from p.Lanes whose
 	// required capabilities p.Capabilities satisfy: highest priority
@@ -100,6 +103,18 @@ func (p CreateExecutionParams) Spec() ff.CreateSpec {
 		Policy: p.Policy, IdempotencyKey: p.IdempotencyKey, Input: p.Input,
 		DelayUntilMs: ff.MsFromTime(p.DelayUntil), DeadlineAtMs: ff.MsFromTime(p.DeadlineAt),
 	}
+}
+
+// IdempotencyExpiry returns when the idempotency key of e, a new
+// execution, stops being held (Unix ms): its creation plus its policy's
+// dedup window (ff.ExecutionPolicy.DedupWindowMs); 0 when e has no key.
+// A key is held while now < expiry; from then on a create with the same
+// key makes a new execution.
+func IdempotencyExpiry(e *ff.Execution) int64 {
+	if e.IdempotencyKey == "" {
+		return 0
+	}
+	return e.CreatedAtMs + e.Policy.DedupWindowMs()
 }
 
 // CreateExecutionResult tells which execution holds the work.

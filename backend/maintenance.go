@@ -23,6 +23,12 @@ type Maintenance interface {
 	// PromoteDelayed makes up to p.Limit due delayed executions eligible
 	// and returns how many.
 	PromoteDelayed(ctx context.Context, p SweepParams) (int, error)
+	// ExpireIdempotencyKeys clears up to p.Limit idempotency keys whose
+	// dedup window has passed (IdempotencyExpiry), oldest first, and
+	// returns how many. Nothing else of their executions changes. A
+	// create already treats an expired key as unused; the sweep frees
+	// the keys' index entries.
+	ExpireIdempotencyKeys(ctx context.Context, p SweepParams) (int, error)
 	// TryAcquireLeader tries to become the one leader for p.Name. It
 	// returns a nil lease (and a nil error) when another holder has it,
 	// including a lease taken earlier through this same backend.

@@ -16,7 +16,10 @@ const (
 	DefaultPromoterInterval       = 250 * time.Millisecond
 	DefaultAttemptTimeoutInterval = 2 * time.Second
 	DefaultDeadlineInterval       = 5 * time.Second
-	DefaultLeaderRetryInterval    = time.Second
+	// Expired idempotency keys are already unused for creates; the sweep
+	// only frees their index entries, so it need not run often.
+	DefaultIdempotencyExpiryInterval = 30 * time.Second
+	DefaultLeaderRetryInterval       = time.Second
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -35,6 +38,9 @@ type Config struct {
 	PromoterInterval       time.Duration
 	AttemptTimeoutInterval time.Duration
 	DeadlineInterval       time.Duration
+	// IdempotencyExpiryInterval is how often expired idempotency keys
+	// are cleared.
+	IdempotencyExpiryInterval time.Duration
 	// LeaderRetryInterval is how often a follower retries acquisition.
 	LeaderRetryInterval time.Duration
 
@@ -67,6 +73,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"promoter interval", &c.PromoterInterval, DefaultPromoterInterval},
 		{"attempt timeout interval", &c.AttemptTimeoutInterval, DefaultAttemptTimeoutInterval},
 		{"deadline interval", &c.DeadlineInterval, DefaultDeadlineInterval},
+		{"idempotency expiry interval", &c.IdempotencyExpiryInterval, DefaultIdempotencyExpiryInterval},
 		{"leader retry interval", &c.LeaderRetryInterval, DefaultLeaderRetryInterval},
 	}
 	for _, d := range durations {

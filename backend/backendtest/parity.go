@@ -99,5 +99,6 @@ func sweeps(b backend.Backend) map[string]func(context.Context, backend.SweepPar
 		"ExpireAttemptTimeouts": b.ExpireAttemptTimeouts,
 		"ExpireDeadlines":       b.ExpireDeadlines,
 		"PromoteDelayed":        b.PromoteDelayed,
+		"ExpireIdempotencyKeys": b.ExpireIdempotencyKeys,
 	}
 }

@@ -13,35 +13,76 @@ import (
 )
 
 // createSQL inserts the execution (registering its lane on first use) in
-// one statement. ON CONFLICT covers both an existing explicit id and a seen idempotency key;
-// the caller tells them apart.
+// one statement. ON CONFLICT covers both an existing explicit id and a
+// held idempotency key; the caller tells them apart.
 const createSQL = `WITH lane AS (
 	INSERT INTO ff_lane (name, created_at_ms) SELECT $4, $20 WHERE $24 ON CONFLICT DO NOTHING
 ), ins AS (
 	INSERT INTO ff_execution (id, partition, namespace, lane, kind, priority, cap_sig, idempotency_key,
 		lifecycle_phase, ownership_state, eligibility_state, blocking_reason, terminal_outcome, attempt_state,
 		public_state, ready, ready_at_ms, execution_deadline_ms, attempt_timeout_ms, created_at_ms, updated_at_ms,
-		input, tags, policy, capabilities)
+		input, tags, policy, capabilities, idempotency_expires_at_ms)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20,
-		$21, $22, $23, $25)
+		$21, $22, $23, $25, $26)
 	ON CONFLICT DO NOTHING
 	RETURNING id
 )
 SELECT count(*) FROM ins`
 
-// CreateExecution implements backend.Lifecycle.
+// maxCreateTries bounds how often a create whose key expired meanwhile
+// retries its insert (each retry follows a concurrent create that took
+// the freed key, or cleared it, first).
+const maxCreateTries = 3
+
+// CreateExecution implements backend.Lifecycle. The insert is one
+// statement; only when its key is taken does a lookup follow, and only
+// when that key's window has passed is it cleared and the insert tried
+// again.
 func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
 	now := b.appNowMs()
 	e, err := ff.NewExecution(p.Spec(), now)
 	if err != nil {
 		return backend.CreateExecutionResult{}, err
 	}
-	if p.Input == nil {
-		p.Input = []byte{}
-	}
-	sig, err := b.internCapabilities(ctx, e.Capabilities)
+	args, err := b.createArgs(ctx, e, p.Input, now)
 	if err != nil {
 		return backend.CreateExecutionResult{}, err
+	}
+	for range maxCreateTries {
+		var inserted int
+		if err := b.pool.QueryRow(ctx, createSQL, args...).Scan(&inserted); err != nil {
+			return backend.CreateExecutionResult{}, mapPgError("create execution", err)
+		}
+		b.rememberLane(e.Lane)
+		if inserted == 1 {
+			if e.Claimable() {
+				b.wake(e.Lane)
+			}
+			return backend.CreateExecutionResult{ExecutionID: e.ID, PublicState: e.State.PublicState}, nil
+		}
+		var res backend.CreateExecutionResult
+		held, freed := false, false
+		if e.IdempotencyKey != "" {
+			if res, held, freed, err = b.takenKey(ctx, e, now); err != nil || held {
+				return res, err
+			}
+		}
+		if !freed {
+			return res, ff.Conflict(ff.ErrDuplicateExecution, "execution %s already exists", e.ID)
+		}
+	}
+	return backend.CreateExecutionResult{}, ff.Contention(ff.ErrContention,
+		"idempotency key of %s: taken again by concurrent creates each time it expired", e.ID)
+}
+
+// createArgs are createSQL's arguments for e, interning its capability set.
+func (b *Backend) createArgs(ctx context.Context, e *ff.Execution, input []byte, now int64) ([]any, error) {
+	sig, err := b.internCapabilities(ctx, e.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	if input == nil {
+		input = []byte{}
 	}
 	tags, _ := json.Marshal(e.Tags)
 	if e.Tags == nil {
@@ -56,40 +97,42 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 		caps = []string{}
 	}
 	s := e.State
-	newLane := !b.laneKnown(e.Lane)
-	var inserted int
-	err = b.pool.QueryRow(ctx, createSQL,
+	return []any{
 		e.ID.String(), int16(e.ID.Partition), e.Namespace, e.Lane, e.Kind, e.Priority, sig, e.IdempotencyKey,
 		string(s.LifecyclePhase), string(s.OwnershipState), string(s.EligibilityState), string(s.BlockingReason),
 		string(s.TerminalOutcome), string(s.AttemptState), string(s.PublicState), e.Claimable(), e.ReadyAtMs,
-		e.ExecutionDeadlineMs, e.Policy.AttemptTimeoutMs(), now, p.Input, tags, policy, newLane, caps,
-	).Scan(&inserted)
+		e.ExecutionDeadlineMs, e.Policy.AttemptTimeoutMs(), now, input, tags, policy, !b.laneKnown(e.Lane), caps,
+		backend.IdempotencyExpiry(e),
+	}, nil
+}
+
+// takenKey looks up the execution holding e's idempotency key. While the
+// key is held it returns that execution (held). Once the key's window
+// has passed it clears the key from that execution (freed), so that the
+// unique index takes the key again; a key nobody holds is neither.
+func (b *Backend) takenKey(ctx context.Context, e *ff.Execution, now int64) (res backend.CreateExecutionResult, held, freed bool, err error) {
+	var (
+		id, state string
+		expires   int64
+	)
+	err = b.pool.QueryRow(ctx, `SELECT id, public_state, idempotency_expires_at_ms FROM ff_execution
+		WHERE namespace = $1 AND idempotency_key = $2`, e.Namespace, e.IdempotencyKey).Scan(&id, &state, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return res, false, false, nil
+	}
 	if err != nil {
-		return backend.CreateExecutionResult{}, mapPgError("create execution", err)
+		return res, false, false, mapPgError("create execution: idempotency lookup", err)
 	}
-	b.rememberLane(e.Lane)
-	if inserted == 1 {
-		if e.Claimable() {
-			b.wake(e.Lane)
-		}
-		return backend.CreateExecutionResult{ExecutionID: e.ID, PublicState: s.PublicState}, nil
+	if now >= expires {
+		_, err = b.pool.Exec(ctx, `UPDATE ff_execution SET idempotency_key = '', idempotency_expires_at_ms = 0
+			WHERE id = $1 AND idempotency_key = $2 AND idempotency_expires_at_ms <= $3`, id, e.IdempotencyKey, now)
+		return res, false, err == nil, opErr("create execution: expire idempotency key", err)
 	}
-	if e.IdempotencyKey != "" {
-		var id, state string
-		err := b.pool.QueryRow(ctx, `SELECT id, public_state FROM ff_execution WHERE namespace = $1 AND idempotency_key = $2`,
-			e.Namespace, e.IdempotencyKey).Scan(&id, &state)
-		if err == nil {
-			existing, perr := ff.ParseExecutionID(id)
-			if perr != nil {
-				return backend.CreateExecutionResult{}, ff.Corruption("execution id %q: %v", id, perr)
-			}
-			return backend.CreateExecutionResult{ExecutionID: existing, PublicState: ff.PublicState(state), Duplicate: true}, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return backend.CreateExecutionResult{}, mapPgError("create execution: idempotency lookup", err)
-		}
+	existing, err := ff.ParseExecutionID(id)
+	if err != nil {
+		return res, false, false, ff.Corruption("execution id %q: %v", id, err)
 	}
-	return backend.CreateExecutionResult{}, ff.Conflict(ff.ErrDuplicateExecution, "execution %s already exists", e.ID)
+	return backend.CreateExecutionResult{ExecutionID: existing, PublicState: ff.PublicState(state), Duplicate: true}, true, false, nil
 }
 
 // appNowMs is the time used where no statement clock applies (creation):

@@ -137,3 +137,26 @@ func (b *Backend) PromoteDelayed(ctx context.Context, p backend.SweepParams) (in
 	b.wake(lanes...)
 	return len(lanes), nil
 }
+
+// expireKeysSQL clears up to $2 idempotency keys whose dedup window has
+// passed, oldest first; rows locked by a transition are left for the
+// next sweep.
+const expireKeysSQL = `WITH due AS (
+	SELECT id FROM ff_execution
+	WHERE idempotency_key <> '' AND idempotency_expires_at_ms <= coalesce($1::bigint, ff_now_ms())
+	ORDER BY idempotency_expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED
+)
+UPDATE ff_execution e SET idempotency_key = '', idempotency_expires_at_ms = 0
+FROM due WHERE e.id = due.id`
+
+// ExpireIdempotencyKeys implements backend.Maintenance.
+func (b *Backend) ExpireIdempotencyKeys(ctx context.Context, p backend.SweepParams) (int, error) {
+	if err := p.Normalize(); err != nil {
+		return 0, err
+	}
+	tag, err := b.pool.Exec(ctx, expireKeysSQL, b.nowArg(), p.Limit)
+	if err != nil {
+		return 0, mapPgError("expire idempotency keys", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -22,6 +22,10 @@ ORDER BY attempt_deadline_ms LIMIT ?`
 	qDueDeadlines = `SELECT seq FROM ff_execution INDEXED BY ff_execution_deadline_due
 WHERE lifecycle_phase <> 'terminal' AND execution_deadline_ms > 0 AND execution_deadline_ms <= ?
 ORDER BY execution_deadline_ms LIMIT ?`
+	qExpireKeys = `UPDATE ff_execution SET idempotency_key = '', idempotency_expires_at_ms = 0
+WHERE seq IN (SELECT seq FROM ff_execution INDEXED BY ff_execution_idempotency_due
+  WHERE idempotency_key <> '' AND idempotency_expires_at_ms <= ?
+  ORDER BY idempotency_expires_at_ms LIMIT ?)`
 	qDueDelayed = `SELECT seq FROM ff_execution INDEXED BY ff_execution_delay_due
 WHERE lifecycle_phase = 'runnable' AND eligibility_state = 'not_eligible_until_time' AND ready_at_ms <= ?
 ORDER BY ready_at_ms LIMIT ?`
@@ -121,4 +125,25 @@ func (b *Backend) PromoteDelayed(ctx context.Context, p backend.SweepParams) (in
 	return b.sweep(ctx, "sqlite: promote delayed", qDueDelayed, p, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		return nil, e.PromoteIfDue(now)
 	})
+}
+
+// ExpireIdempotencyKeys clears idempotency keys whose dedup window has
+// passed, oldest first.
+func (b *Backend) ExpireIdempotencyKeys(ctx context.Context, p backend.SweepParams) (int, error) {
+	if err := p.Normalize(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := b.write(ctx, "sqlite: expire idempotency keys", func(w *writeTx) error {
+		res, err := w.exec("sqlite: expire idempotency keys", qExpireKeys, w.now, p.Limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return driverError("sqlite: expire idempotency keys", err)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }
