@@ -26,19 +26,21 @@ import (
 // execution row; its own row is written when it ends.
 //
 // A picked row past its execution deadline (flowfabric.Execution
-// .DeadlinePassed) is not claimed: it is returned with past_deadline set
-// and no claim columns, and the caller expires it. It takes the place of
-// one claimed row. The result rows have no order: the caller sorts the
-// claimed ones by (priority desc, seq).
+// .DeadlinePassed) is not claimed: every SET keeps its old value (p.late),
+// so the row is left as it was, and RETURNING reports it (late) for the
+// caller to expire. It takes the place of one claimed row. The update is
+// the statement's top level (no data-modifying CTE): that keeps the plan
+// nearly as cheap as the claim without the deadline rule. RETURNING has
+// no order: the caller sorts the claimed rows by (priority desc, seq).
 const claimSQL = `WITH picked AS (
 	SELECT c.*, coalesce($6::bigint, ff_now_ms()) AS now
 	FROM unnest($1::text[]) AS l(lane)
 	CROSS JOIN ff_capability_set s
 	CROSS JOIN LATERAL (
-		SELECT e.id, e.lane, e.priority, e.seq,
+		SELECT e.id, e.priority, e.seq,
 			e.lifecycle_phase = 'active' AS is_reclaim,
 			e.lifecycle_phase <> 'active' AND e.attempt_state = 'attempt_interrupted' AS is_resume,
-			e.execution_deadline_ms > 0 AND e.execution_deadline_ms <= coalesce($6::bigint, ff_now_ms()) AS past_deadline
+			e.execution_deadline_ms > 0 AND e.execution_deadline_ms <= coalesce($6::bigint, ff_now_ms()) AS late
 		FROM ff_execution e
 		WHERE e.ready AND e.lane = l.lane AND e.cap_sig = s.id
 		ORDER BY e.priority DESC, e.seq
@@ -48,44 +50,50 @@ const claimSQL = `WITH picked AS (
 	WHERE s.tokens <@ $2::text[]
 	ORDER BY c.priority DESC, c.seq
 	LIMIT $3
-), claimed AS (
-	UPDATE ff_execution e SET
-		lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
-		blocking_reason = 'none', terminal_outcome = 'none', attempt_state = 'running_attempt',
-		public_state = 'active', ready = false, blocking_detail = '',
-		reclaim_count = e.reclaim_count + p.is_reclaim::int,
-		lease_epoch = e.lease_epoch + 1,
-		lease_id = gen_random_uuid()::text,
-		lease_ttl_ms = $7,
-		lease_expires_at_ms = p.now + $7,
-		worker_id = $4, worker_instance_id = $5, last_heartbeat_ms = p.now,
-		current_attempt_id = CASE WHEN p.is_resume THEN e.current_attempt_id ELSE gen_random_uuid()::text END,
-		attempt_type = CASE WHEN p.is_resume THEN e.attempt_type
-		                    WHEN p.is_reclaim THEN 'reclaim'
-		                    WHEN e.attempt_state = 'pending_retry_attempt' THEN 'retry'
-		                    WHEN e.attempt_state = 'pending_replay_attempt' THEN 'replay'
-		                    ELSE 'initial' END,
-		attempt_started_ms = CASE WHEN p.is_resume THEN e.attempt_started_ms ELSE p.now END,
-		attempt_worker_id = $4, attempt_worker_instance_id = $5,
-		attempt_count = e.attempt_count + (NOT p.is_resume)::int,
-		attempt_deadline_ms = CASE WHEN p.is_resume THEN e.attempt_deadline_ms
-		                           WHEN e.attempt_timeout_ms > 0 THEN p.now + e.attempt_timeout_ms ELSE 0 END,
-		ready_at_ms = 0,
-		started_at_ms = CASE WHEN e.started_at_ms = 0 THEN p.now ELSE e.started_at_ms END,
-		updated_at_ms = p.now
-	FROM picked p
-	WHERE e.id = p.id AND NOT p.past_deadline
-	RETURNING e.id, e.kind, e.attempt_count - 1 AS attempt_index, e.current_attempt_id, e.lease_id, e.lease_epoch,
-		e.lease_expires_at_ms, e.attempt_type, e.input, e.tags
 )
-SELECT p.past_deadline, p.id, p.lane, p.priority, p.seq, p.is_resume, p.is_reclaim, c.kind, c.attempt_index,
-	c.current_attempt_id, c.lease_id, c.lease_epoch, c.lease_expires_at_ms, c.attempt_type, c.input, c.tags
-FROM picked p LEFT JOIN claimed c ON c.id = p.id`
+UPDATE ff_execution e SET
+	lifecycle_phase = CASE WHEN p.late THEN e.lifecycle_phase ELSE 'active' END,
+	ownership_state = CASE WHEN p.late THEN e.ownership_state ELSE 'leased' END,
+	eligibility_state = CASE WHEN p.late THEN e.eligibility_state ELSE 'not_applicable' END,
+	blocking_reason = CASE WHEN p.late THEN e.blocking_reason ELSE 'none' END,
+	terminal_outcome = CASE WHEN p.late THEN e.terminal_outcome ELSE 'none' END,
+	attempt_state = CASE WHEN p.late THEN e.attempt_state ELSE 'running_attempt' END,
+	public_state = CASE WHEN p.late THEN e.public_state ELSE 'active' END,
+	ready = CASE WHEN p.late THEN e.ready ELSE false END,
+	blocking_detail = CASE WHEN p.late THEN e.blocking_detail ELSE '' END,
+	reclaim_count = e.reclaim_count + (p.is_reclaim AND NOT p.late)::int,
+	lease_epoch = e.lease_epoch + (NOT p.late)::int,
+	lease_id = CASE WHEN p.late THEN e.lease_id ELSE gen_random_uuid()::text END,
+	lease_ttl_ms = CASE WHEN p.late THEN e.lease_ttl_ms ELSE $7 END,
+	lease_expires_at_ms = CASE WHEN p.late THEN e.lease_expires_at_ms ELSE p.now + $7 END,
+	worker_id = CASE WHEN p.late THEN e.worker_id ELSE $4 END,
+	worker_instance_id = CASE WHEN p.late THEN e.worker_instance_id ELSE $5 END,
+	last_heartbeat_ms = CASE WHEN p.late THEN e.last_heartbeat_ms ELSE p.now END,
+	current_attempt_id = CASE WHEN p.late OR p.is_resume THEN e.current_attempt_id ELSE gen_random_uuid()::text END,
+	attempt_type = CASE WHEN p.late OR p.is_resume THEN e.attempt_type
+	                    WHEN p.is_reclaim THEN 'reclaim'
+	                    WHEN e.attempt_state = 'pending_retry_attempt' THEN 'retry'
+	                    WHEN e.attempt_state = 'pending_replay_attempt' THEN 'replay'
+	                    ELSE 'initial' END,
+	attempt_started_ms = CASE WHEN p.late OR p.is_resume THEN e.attempt_started_ms ELSE p.now END,
+	attempt_worker_id = CASE WHEN p.late THEN e.attempt_worker_id ELSE $4 END,
+	attempt_worker_instance_id = CASE WHEN p.late THEN e.attempt_worker_instance_id ELSE $5 END,
+	attempt_count = e.attempt_count + (NOT p.late AND NOT p.is_resume)::int,
+	attempt_deadline_ms = CASE WHEN p.late OR p.is_resume THEN e.attempt_deadline_ms
+	                           WHEN e.attempt_timeout_ms > 0 THEN p.now + e.attempt_timeout_ms ELSE 0 END,
+	ready_at_ms = CASE WHEN p.late THEN e.ready_at_ms ELSE 0 END,
+	started_at_ms = CASE WHEN e.started_at_ms = 0 AND NOT p.late THEN p.now ELSE e.started_at_ms END,
+	updated_at_ms = CASE WHEN p.late THEN e.updated_at_ms ELSE p.now END
+FROM picked p
+WHERE e.id = p.id
+RETURNING p.late, e.id, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1, e.current_attempt_id, e.lease_id,
+	e.lease_epoch, e.lease_expires_at_ms, e.attempt_type, p.is_resume, p.is_reclaim, e.input, e.tags`
 
 // Claim implements backend.Lifecycle. Executions the statement found
 // past their deadline took the place of claimed ones: they are expired
-// before Claim returns (one more transaction, only then), and their lanes
-// are woken so that the work behind them is claimed at once.
+// through the state machine before Claim returns (one more transaction,
+// only then), and their lanes are woken so that the work behind them is
+// claimed at once.
 func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.ClaimedTask, error) {
 	caps, err := p.Normalize()
 	if err != nil {
@@ -110,8 +118,8 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 }
 
 // claimedRow is one result row of claimSQL: a claimed task with its
-// creation seq (for ordering), or an execution past its deadline (only
-// its id and lane are set).
+// creation seq (for ordering), or an execution past its deadline, left
+// unclaimed (only its id and lane are set).
 type claimedRow struct {
 	task         backend.ClaimedTask
 	seq          int64
@@ -119,44 +127,40 @@ type claimedRow struct {
 }
 
 // scanClaimed decodes one result row of claimSQL and builds the handle of
-// a claimed task. The claim columns are NULL for a row past its deadline.
+// a claimed task.
 func scanClaimed(row pgx.CollectableRow, instance string, ttl int64) (claimedRow, error) {
 	var (
-		c                                     claimedRow
-		t                                     = &c.task
-		id                                    string
-		resume, reclaim                       bool
-		kind, attemptID, leaseID, attemptType *string
-		idx                                   *int32
-		epoch                                 *uint64
-		expiresMs                             *int64
-		tags                                  []byte
+		c               claimedRow
+		t               = &c.task
+		id, attemptType string
+		idx             int32
+		resume, reclaim bool
+		tags            []byte
+		leaseID         string
+		expiresMs       int64
 	)
-	if err := row.Scan(&c.pastDeadline, &id, &t.Lane, &t.Priority, &c.seq, &resume, &reclaim, &kind, &idx,
-		&attemptID, &leaseID, &epoch, &expiresMs, &attemptType, &t.Input, &tags); err != nil {
+	if err := row.Scan(&c.pastDeadline, &id, &t.Lane, &t.Kind, &t.Priority, &c.seq, &idx, &t.AttemptID, &leaseID,
+		&t.LeaseEpoch, &expiresMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
 		return c, err
 	}
 	eid, err := ff.ParseExecutionID(id)
 	if err != nil {
 		return c, ff.Corruption("claim: execution id %q: %v", id, err)
 	}
-	t.ExecutionID = eid
 	if c.pastDeadline {
-		return c, nil
-	}
-	if kind == nil || idx == nil || attemptID == nil || leaseID == nil || epoch == nil || expiresMs == nil || attemptType == nil {
-		return c, ff.Bug("claim: %s picked but not claimed", id)
+		return claimedRow{task: backend.ClaimedTask{ExecutionID: eid, Lane: t.Lane}, pastDeadline: true}, nil
 	}
 	if len(tags) > 2 {
 		if err := json.Unmarshal(tags, &t.Tags); err != nil {
 			return c, ff.Corruption("claim: tags of %s: %v", id, err)
 		}
 	}
-	t.Kind, t.AttemptIndex, t.AttemptID, t.LeaseEpoch = *kind, uint32(*idx), *attemptID, *epoch
-	t.LeaseExpiresAt = ff.TimeFromMs(*expiresMs)
-	t.AttemptType = ff.AttemptType(*attemptType)
+	t.ExecutionID = eid
+	t.LeaseExpiresAt = ff.TimeFromMs(expiresMs)
+	t.AttemptIndex = uint32(idx)
+	t.AttemptType = ff.AttemptType(attemptType)
 	t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: handleKind(resume, reclaim), Lease: ff.Lease{
-		ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: *leaseID,
+		ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: leaseID,
 		LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(ttl), Lane: t.Lane, WorkerInstanceID: instance,
 	}}
 	return c, nil
