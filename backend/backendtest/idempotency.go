@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ func init() {
 	register("Idempotency/DefaultWindowIs24h", testIdemDefaultWindow)
 	register("Idempotency/SweepClearsExpiredKeys", testIdemSweep)
 	register("Idempotency/ExpiredKeyWithTakenID", testIdemExpiredKeyTakenID)
+	register("Idempotency/RacingCreatesAfterExpiry", testIdemRace)
 }
 
 func dedupWindow(ms int64) *ff.ExecutionPolicy { return &ff.ExecutionPolicy{DedupWindow: &ms} }
@@ -123,4 +125,34 @@ func testIdemExpiredKeyTakenID(t *testing.T, h Harness) {
 	second, dup := e.createKeyed(backend.CreateExecutionParams{Lane: "idt", IdempotencyKey: "x"})
 	require.False(t, dup)
 	require.NotEqual(t, first, second)
+}
+
+// Creates racing with one expired key make exactly one new execution;
+// every other create returns it as a duplicate.
+func testIdemRace(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	p := backend.CreateExecutionParams{Lane: "idr", Kind: "k", IdempotencyKey: "race", Policy: dedupWindow(1_000)}
+	old, _ := e.createKeyed(p)
+	e.advance(1_000)
+	const n = 8
+	var (
+		wg   sync.WaitGroup
+		res  [n]backend.CreateExecutionResult
+		errs [n]error
+	)
+	for i := range n {
+		wg.Go(func() { res[i], errs[i] = e.b.CreateExecution(e.ctx, p) })
+	}
+	wg.Wait()
+	fresh := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.NotEqual(t, old, res[i].ExecutionID)
+		require.Equal(t, res[0].ExecutionID, res[i].ExecutionID, "one execution holds the key")
+		if !res[i].Duplicate {
+			fresh++
+		}
+	}
+	require.Equal(t, 1, fresh)
+	require.Len(t, e.listAll(backend.ListExecutionsParams{}), 2)
 }

@@ -29,15 +29,15 @@ const createSQL = `WITH lane AS (
 )
 SELECT count(*) FROM ins`
 
-// maxCreateTries bounds how often a create whose key expired meanwhile
-// retries its insert (each retry follows a concurrent create that took
-// the freed key, or cleared it, first).
+// maxCreateTries bounds how often a create retries its insert after
+// finding its idempotency key free (expired and cleared, or cleared by the
+// sweep meanwhile); each retry follows a concurrent create or sweep.
 const maxCreateTries = 3
 
 // CreateExecution implements backend.Lifecycle. The insert is one
-// statement; only when its key is taken does a lookup follow, and only
-// when that key's window has passed is it cleared and the insert tried
-// again.
+// statement; only when it inserts nothing does a lookup of the key
+// follow, and only when that key's window has passed is it cleared and
+// the insert tried again.
 func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
 	now := b.appNowMs()
 	e, err := ff.NewExecution(p.Spec(), now)
@@ -60,20 +60,36 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 			}
 			return backend.CreateExecutionResult{ExecutionID: e.ID, PublicState: e.State.PublicState}, nil
 		}
-		var res backend.CreateExecutionResult
-		held, freed := false, false
-		if e.IdempotencyKey != "" {
-			if res, held, freed, err = b.takenKey(ctx, e, now); err != nil || held {
-				return res, err
-			}
+		if e.IdempotencyKey == "" {
+			break // the explicit id is taken
 		}
-		if !freed {
-			return res, ff.Conflict(ff.ErrDuplicateExecution, "execution %s already exists", e.ID)
+		res, key, err := b.takenKey(ctx, e, now)
+		switch {
+		case err != nil || key == keyHeld:
+			return res, err
+		case key == keyAbsent && !p.ExecutionID.IsZero():
+			return res, duplicate(e) // nothing holds the key: the explicit id is taken
 		}
 	}
-	return backend.CreateExecutionResult{}, ff.Contention(ff.ErrContention,
-		"idempotency key of %s: taken again by concurrent creates each time it expired", e.ID)
+	if e.IdempotencyKey != "" && p.ExecutionID.IsZero() {
+		return backend.CreateExecutionResult{}, ff.Contention(ff.ErrContention,
+			"idempotency key of %s: taken by concurrent creates each time it was free", e.ID)
+	}
+	return backend.CreateExecutionResult{}, duplicate(e)
 }
+
+func duplicate(e *ff.Execution) error {
+	return ff.Conflict(ff.ErrDuplicateExecution, "execution %s already exists", e.ID)
+}
+
+// keyState is what takenKey found of an idempotency key.
+type keyState int
+
+const (
+	keyAbsent keyState = iota // no execution holds it
+	keyHeld                   // an execution holds it, inside its window
+	keyFreed                  // its window had passed: takenKey cleared it
+)
 
 // createArgs are createSQL's arguments for e, interning its capability set.
 func (b *Backend) createArgs(ctx context.Context, e *ff.Execution, input []byte, now int64) ([]any, error) {
@@ -106,33 +122,34 @@ func (b *Backend) createArgs(ctx context.Context, e *ff.Execution, input []byte,
 	}, nil
 }
 
-// takenKey looks up the execution holding e's idempotency key. While the
-// key is held it returns that execution (held). Once the key's window
-// has passed it clears the key from that execution (freed), so that the
-// unique index takes the key again; a key nobody holds is neither.
-func (b *Backend) takenKey(ctx context.Context, e *ff.Execution, now int64) (res backend.CreateExecutionResult, held, freed bool, err error) {
+// takenKey looks up the execution holding e's idempotency key: while
+// the key is held it returns that execution as a duplicate; once the
+// key's window has passed it clears the key from that execution, so the
+// unique index takes it again.
+func (b *Backend) takenKey(ctx context.Context, e *ff.Execution, now int64) (backend.CreateExecutionResult, keyState, error) {
 	var (
 		id, state string
 		expires   int64
+		res       backend.CreateExecutionResult
 	)
-	err = b.pool.QueryRow(ctx, `SELECT id, public_state, idempotency_expires_at_ms FROM ff_execution
+	err := b.pool.QueryRow(ctx, `SELECT id, public_state, idempotency_expires_at_ms FROM ff_execution
 		WHERE namespace = $1 AND idempotency_key = $2`, e.Namespace, e.IdempotencyKey).Scan(&id, &state, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return res, false, false, nil
+		return res, keyAbsent, nil
 	}
 	if err != nil {
-		return res, false, false, mapPgError("create execution: idempotency lookup", err)
+		return res, keyAbsent, mapPgError("create execution: idempotency lookup", err)
 	}
 	if now >= expires {
 		_, err = b.pool.Exec(ctx, `UPDATE ff_execution SET idempotency_key = '', idempotency_expires_at_ms = 0
 			WHERE id = $1 AND idempotency_key = $2 AND idempotency_expires_at_ms <= $3`, id, e.IdempotencyKey, now)
-		return res, false, err == nil, opErr("create execution: expire idempotency key", err)
+		return res, keyFreed, opErr("create execution: expire idempotency key", err)
 	}
 	existing, err := ff.ParseExecutionID(id)
 	if err != nil {
-		return res, false, false, ff.Corruption("execution id %q: %v", id, err)
+		return res, keyAbsent, ff.Corruption("execution id %q: %v", id, err)
 	}
-	return backend.CreateExecutionResult{ExecutionID: existing, PublicState: ff.PublicState(state), Duplicate: true}, true, false, nil
+	return backend.CreateExecutionResult{ExecutionID: existing, PublicState: ff.PublicState(state), Duplicate: true}, keyHeld, nil
 }
 
 // appNowMs is the time used where no statement clock applies (creation):
