@@ -38,12 +38,13 @@ type Supports struct {
 }
 
 // CoreSupports is the flag set of a backend that implements the execution
-// lifecycle of the first wave and nothing later.
+// lifecycle of the first wave, with its completion outbox
+// (SubscribeCompletion: ReadCompletions), and nothing later.
 func CoreSupports() Supports {
 	return Supports{
 		CreateExecution: true, Claim: true, ClaimBatch: true, Renew: true, Progress: true,
 		Complete: true, Fail: true, Cancel: true, Delay: true, CancelExecution: true,
 		DescribeExecution: true, ReadExecutionState: true, GetExecutionResult: true,
-		ListExecutions: true, ListLanes: true, LeaderElection: true,
+		ListExecutions: true, ListLanes: true, SubscribeCompletion: true, LeaderElection: true,
 	}
 }

@@ -21,7 +21,13 @@ type Events interface {
 // ReadCompletionsParams is the input of ReadCompletions.
 type ReadCompletionsParams struct {
 	After EventCursor // "" = from the beginning
-	Limit int
+	Limit int         // 0 = 100; at most 1000
+}
+
+// Normalize applies the page-limit rule every listing shares: 0 means
+// 100, and a limit outside [1, 1000] is invalid_input.
+func (p *ReadCompletionsParams) Normalize() error {
+	return normalizePageLimit(&p.Limit, 100)
 }
 
 // CompletionPage is a page of completion events. Next is the cursor to

@@ -17,17 +17,25 @@ import (
 // execution became, for replay reconciliation).
 type Lifecycle interface {
 	// CreateExecution creates an execution. Repeating it with the same
-	// namespace-scoped idempotency key returns the existing execution,
-	// unchanged, with Duplicate set; repeating an explicit ExecutionID
-	// without a key is a conflict (execution_already_exists).
+	// namespace-scoped idempotency key within the key's dedup window
+	// (IdempotencyExpiry) returns the existing execution, unchanged, with
+	// Duplicate set; after the window the key is unused again, whether
+	// the idempotency-expiry sweep has cleared it yet or not, and a new
+	// execution is created. Repeating an explicit ExecutionID without a
+	// key is a conflict (execution_already_exists).
 	CreateExecution(ctx context.Context, p CreateExecutionParams) (CreateExecutionResult, error)
 	// Claim takes up to p.Max claimable executions from p.Lanes whose
 	// required capabilities p.Capabilities satisfy: highest priority
 	// first, FIFO within a priority. An empty result means nothing is
-	// claimable. Every call takes new work under a new lease epoch.
+	// claimable. Every call takes new work under a new lease epoch. An
+	// execution past its execution deadline is never handed out: the
+	// claim expires it (terminal expired, reason execution_deadline, with
+	// its completion event) before returning, and it takes the place of
+	// one claimed execution.
 	Claim(ctx context.Context, p ClaimParams) ([]ClaimedTask, error)
-	// Renew extends the lease by the TTL chosen at claim time; repeating
-	// it extends again from now.
+	// Renew extends the lease by the TTL stored at claim time (the copy a
+	// handle carries is never read: of a handle only the fence counts);
+	// repeating it extends again from now.
 	Renew(ctx context.Context, p RenewParams) (LeaseRenewal, error)
 	// RenewMany renews several leases at once; results align with ps,
 	// each entry failing alone as Renew would.
@@ -95,6 +103,18 @@ func (p CreateExecutionParams) Spec() ff.CreateSpec {
 		Policy: p.Policy, IdempotencyKey: p.IdempotencyKey, Input: p.Input,
 		DelayUntilMs: ff.MsFromTime(p.DelayUntil), DeadlineAtMs: ff.MsFromTime(p.DeadlineAt),
 	}
+}
+
+// IdempotencyExpiry returns when the idempotency key of e, a new
+// execution, stops being held (Unix ms): its creation plus its policy's
+// dedup window (ff.ExecutionPolicy.DedupWindowMs); 0 when e has no key.
+// A key is held while now < expiry; from then on a create with the same
+// key makes a new execution.
+func IdempotencyExpiry(e *ff.Execution) int64 {
+	if e.IdempotencyKey == "" {
+		return 0
+	}
+	return e.CreatedAtMs + e.Policy.DedupWindowMs()
 }
 
 // CreateExecutionResult tells which execution holds the work.
@@ -202,11 +222,24 @@ type CompleteParams struct {
 	Result []byte
 }
 
-// FailParams reports a failed attempt.
+// FailParams reports a failed attempt. Classification is one of the
+// canonical classes (ff.FailureClasses); empty means transient.
 type FailParams struct {
 	Handle         ff.Handle
 	Reason         string
 	Classification ff.FailureClass
+}
+
+// Normalize applies the classification rule every store shares: empty is
+// transient, and anything but a canonical class (so also "PERMANENT") is
+// refused with invalid_input before the store is touched.
+func (p *FailParams) Normalize() error {
+	c, err := ff.ParseFailureClass(string(p.Classification))
+	if err != nil {
+		return err
+	}
+	p.Classification = c
+	return nil
 }
 
 // CancelParams is a lease holder's cancel.

@@ -2,6 +2,8 @@ package backend
 
 import (
 	"context"
+
+	ff "github.com/flowfabric-go/flowfabric"
 )
 
 // Maintenance is what the reconcilers call: batch sweeps that re-check
@@ -21,6 +23,12 @@ type Maintenance interface {
 	// PromoteDelayed makes up to p.Limit due delayed executions eligible
 	// and returns how many.
 	PromoteDelayed(ctx context.Context, p SweepParams) (int, error)
+	// ExpireIdempotencyKeys clears up to p.Limit idempotency keys whose
+	// dedup window has passed (IdempotencyExpiry), oldest first, and
+	// returns how many. Nothing else of their executions changes. A
+	// create already treats an expired key as unused; the sweep frees
+	// the keys' index entries.
+	ExpireIdempotencyKeys(ctx context.Context, p SweepParams) (int, error)
 	// TryAcquireLeader tries to become the one leader for p.Name. It
 	// returns a nil lease (and a nil error) when another holder has it,
 	// including a lease taken earlier through this same backend.
@@ -34,9 +42,28 @@ type Maintenance interface {
 	SubscribeWork(ctx context.Context, p SubscribeWorkParams) (<-chan struct{}, func())
 }
 
+// Sweep batch bounds.
+const (
+	DefaultSweepLimit = 1000
+	MaxSweepLimit     = 10_000
+)
+
 // SweepParams is the input of every sweep.
 type SweepParams struct {
-	Limit int // rows per sweep; 0 = the backend's default batch
+	Limit int // rows per sweep: 0 = DefaultSweepLimit; at most MaxSweepLimit
+}
+
+// Normalize applies the batch rule every sweep of every store shares: 0
+// means DefaultSweepLimit, and a limit outside [1, MaxSweepLimit] is
+// invalid_input.
+func (p *SweepParams) Normalize() error {
+	if p.Limit == 0 {
+		p.Limit = DefaultSweepLimit
+	}
+	if p.Limit < 0 || p.Limit > MaxSweepLimit {
+		return ff.Validation(ff.ErrInvalidInput, "sweep limit %d outside [1, %d]", p.Limit, MaxSweepLimit)
+	}
+	return nil
 }
 
 // LeaderParams is the input of TryAcquireLeader.

@@ -49,6 +49,7 @@ func New(m backend.Maintenance, cfg Config) (*Supervisor, error) {
 		{&delayedPromoter{m, b}, cfg.PromoterInterval},
 		{&attemptTimeout{m, b}, cfg.AttemptTimeoutInterval},
 		{&executionDeadline{m, b}, cfg.DeadlineInterval},
+		{&idempotencyExpiry{m, b}, cfg.IdempotencyExpiryInterval},
 	}
 	return s, nil
 }

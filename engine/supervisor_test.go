@@ -127,7 +127,7 @@ type sweepSeen struct {
 
 func newSweeps() *sweeps {
 	s := &sweeps{ch: map[string]chan sweepSeen{}, leader: make(chan bool, 16)}
-	for _, name := range []string{"lease_expiry", "delayed_promoter", "attempt_timeout", "execution_deadline"} {
+	for _, name := range []string{"lease_expiry", "delayed_promoter", "attempt_timeout", "execution_deadline", "idempotency_expiry"} {
 		s.ch[name] = make(chan sweepSeen, 1024)
 	}
 	return s

@@ -87,3 +87,26 @@ func fill(b *testing.B, be backend.Backend, n int) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkClaim measures the claim statement alone (one worker, batch 1
+// and 16) on a pre-filled lane of plain executions; it reports claimed
+// executions per second.
+func BenchmarkClaim(b *testing.B) {
+	for _, batch := range []int{1, 16} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			b.StopTimer()
+			pg, _ := openFresh(b, nil)
+			fill(b, pg, b.N*batch)
+			b.StartTimer()
+			start := time.Now()
+			for range b.N {
+				tasks, err := pg.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"bench"}, Max: batch, LeaseTTL: time.Minute})
+				if err != nil || len(tasks) != batch {
+					b.Fatalf("claim: %d tasks, %v", len(tasks), err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "claims/s")
+		})
+	}
+}

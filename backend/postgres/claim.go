@@ -23,8 +23,15 @@ import (
 // for a lost lease; the epoch grows by one in every case. Its SET
 // expressions read the row's old values, so the kind of claim is decided
 // once, from the locked row, in picked. The current attempt lives in the
-// execution row; its own row is written when it ends. RETURNING has no
-// order: the caller sorts by (priority desc, seq).
+// execution row; its own row is written when it ends.
+//
+// A picked row past its execution deadline (flowfabric.Execution
+// .DeadlinePassed) is not claimed: every SET keeps its old value (p.late),
+// so the row is left as it was, and RETURNING reports it (late) for the
+// caller to expire. It takes the place of one claimed row. The update is
+// the statement's top level (no data-modifying CTE): that keeps the plan
+// nearly as cheap as the claim without the deadline rule. RETURNING has
+// no order: the caller sorts the claimed rows by (priority desc, seq).
 const claimSQL = `WITH picked AS (
 	SELECT c.*, coalesce($6::bigint, ff_now_ms()) AS now
 	FROM unnest($1::text[]) AS l(lane)
@@ -32,7 +39,8 @@ const claimSQL = `WITH picked AS (
 	CROSS JOIN LATERAL (
 		SELECT e.id, e.priority, e.seq,
 			e.lifecycle_phase = 'active' AS is_reclaim,
-			e.lifecycle_phase <> 'active' AND e.attempt_state = 'attempt_interrupted' AS is_resume
+			e.lifecycle_phase <> 'active' AND e.attempt_state = 'attempt_interrupted' AS is_resume,
+			e.execution_deadline_ms > 0 AND e.execution_deadline_ms <= coalesce($6::bigint, ff_now_ms()) AS late
 		FROM ff_execution e
 		WHERE e.ready AND e.lane = l.lane AND e.cap_sig = s.id
 		ORDER BY e.priority DESC, e.seq
@@ -44,35 +52,48 @@ const claimSQL = `WITH picked AS (
 	LIMIT $3
 )
 UPDATE ff_execution e SET
-	lifecycle_phase = 'active', ownership_state = 'leased', eligibility_state = 'not_applicable',
-	blocking_reason = 'none', terminal_outcome = 'none', attempt_state = 'running_attempt',
-	public_state = 'active', ready = false, blocking_detail = '',
-	reclaim_count = e.reclaim_count + p.is_reclaim::int,
-	lease_epoch = e.lease_epoch + 1,
-	lease_id = gen_random_uuid()::text,
-	lease_ttl_ms = $7,
-	lease_expires_at_ms = p.now + $7,
-	worker_id = $4, worker_instance_id = $5, last_heartbeat_ms = p.now,
-	current_attempt_id = CASE WHEN p.is_resume THEN e.current_attempt_id ELSE gen_random_uuid()::text END,
-	attempt_type = CASE WHEN p.is_resume THEN e.attempt_type
+	lifecycle_phase = CASE WHEN p.late THEN e.lifecycle_phase ELSE 'active' END,
+	ownership_state = CASE WHEN p.late THEN e.ownership_state ELSE 'leased' END,
+	eligibility_state = CASE WHEN p.late THEN e.eligibility_state ELSE 'not_applicable' END,
+	blocking_reason = CASE WHEN p.late THEN e.blocking_reason ELSE 'none' END,
+	terminal_outcome = CASE WHEN p.late THEN e.terminal_outcome ELSE 'none' END,
+	attempt_state = CASE WHEN p.late THEN e.attempt_state ELSE 'running_attempt' END,
+	public_state = CASE WHEN p.late THEN e.public_state ELSE 'active' END,
+	ready = CASE WHEN p.late THEN e.ready ELSE false END,
+	blocking_detail = CASE WHEN p.late THEN e.blocking_detail ELSE '' END,
+	reclaim_count = e.reclaim_count + (p.is_reclaim AND NOT p.late)::int,
+	lease_epoch = e.lease_epoch + (NOT p.late)::int,
+	lease_id = CASE WHEN p.late THEN e.lease_id ELSE gen_random_uuid()::text END,
+	lease_ttl_ms = CASE WHEN p.late THEN e.lease_ttl_ms ELSE $7 END,
+	lease_expires_at_ms = CASE WHEN p.late THEN e.lease_expires_at_ms ELSE p.now + $7 END,
+	worker_id = CASE WHEN p.late THEN e.worker_id ELSE $4 END,
+	worker_instance_id = CASE WHEN p.late THEN e.worker_instance_id ELSE $5 END,
+	last_heartbeat_ms = CASE WHEN p.late THEN e.last_heartbeat_ms ELSE p.now END,
+	current_attempt_id = CASE WHEN p.late OR p.is_resume THEN e.current_attempt_id ELSE gen_random_uuid()::text END,
+	attempt_type = CASE WHEN p.late OR p.is_resume THEN e.attempt_type
 	                    WHEN p.is_reclaim THEN 'reclaim'
 	                    WHEN e.attempt_state = 'pending_retry_attempt' THEN 'retry'
 	                    WHEN e.attempt_state = 'pending_replay_attempt' THEN 'replay'
 	                    ELSE 'initial' END,
-	attempt_started_ms = CASE WHEN p.is_resume THEN e.attempt_started_ms ELSE p.now END,
-	attempt_worker_id = $4, attempt_worker_instance_id = $5,
-	attempt_count = e.attempt_count + (NOT p.is_resume)::int,
-	attempt_deadline_ms = CASE WHEN p.is_resume THEN e.attempt_deadline_ms
+	attempt_started_ms = CASE WHEN p.late OR p.is_resume THEN e.attempt_started_ms ELSE p.now END,
+	attempt_worker_id = CASE WHEN p.late THEN e.attempt_worker_id ELSE $4 END,
+	attempt_worker_instance_id = CASE WHEN p.late THEN e.attempt_worker_instance_id ELSE $5 END,
+	attempt_count = e.attempt_count + (NOT p.late AND NOT p.is_resume)::int,
+	attempt_deadline_ms = CASE WHEN p.late OR p.is_resume THEN e.attempt_deadline_ms
 	                           WHEN e.attempt_timeout_ms > 0 THEN p.now + e.attempt_timeout_ms ELSE 0 END,
-	ready_at_ms = 0,
-	started_at_ms = CASE WHEN e.started_at_ms = 0 THEN p.now ELSE e.started_at_ms END,
-	updated_at_ms = p.now
+	ready_at_ms = CASE WHEN p.late THEN e.ready_at_ms ELSE 0 END,
+	started_at_ms = CASE WHEN e.started_at_ms = 0 AND NOT p.late THEN p.now ELSE e.started_at_ms END,
+	updated_at_ms = CASE WHEN p.late THEN e.updated_at_ms ELSE p.now END
 FROM picked p
 WHERE e.id = p.id
-RETURNING e.id, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1, e.current_attempt_id, e.lease_id,
+RETURNING p.late, e.id, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1, e.current_attempt_id, e.lease_id,
 	e.lease_epoch, e.lease_expires_at_ms, e.attempt_type, p.is_resume, p.is_reclaim, e.input, e.tags`
 
-// Claim implements backend.Lifecycle.
+// Claim implements backend.Lifecycle. Executions the statement found
+// past their deadline took the place of claimed ones: they are expired
+// through the state machine before Claim returns (one more transaction,
+// only then), and their lanes are woken so that the work behind them is
+// claimed at once.
 func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.ClaimedTask, error) {
 	caps, err := p.Normalize()
 	if err != nil {
@@ -86,67 +107,114 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 	if err != nil {
 		return nil, mapPgError("claim", err)
 	}
-	claimed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimedRow, error) {
-		var (
-			c               claimedRow
-			t               = &c.task
-			id, attemptType string
-			idx             int32
-			resume, reclaim bool
-			tags            []byte
-			leaseID         string
-			expiresMs       int64
-		)
-		if err := row.Scan(&id, &t.Lane, &t.Kind, &t.Priority, &c.seq, &idx, &t.AttemptID, &leaseID, &t.LeaseEpoch,
-			&expiresMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
-			return c, err
-		}
-		t.LeaseExpiresAt = ff.TimeFromMs(expiresMs)
-		eid, err := ff.ParseExecutionID(id)
-		if err != nil {
-			return c, ff.Corruption("claim: execution id %q: %v", id, err)
-		}
-		if len(tags) > 2 {
-			if err := json.Unmarshal(tags, &t.Tags); err != nil {
-				return c, ff.Corruption("claim: tags of %s: %v", id, err)
-			}
-		}
-		t.ExecutionID = eid
-		t.AttemptIndex = uint32(idx)
-		t.AttemptType = ff.AttemptType(attemptType)
-		kind := ff.HandleFresh
-		switch {
-		case reclaim:
-			kind = ff.HandleReclaimed
-		case resume:
-			kind = ff.HandleResumed
-		}
-		t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: kind, Lease: ff.Lease{
-			ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: leaseID,
-			LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(ttl), Lane: t.Lane,
-			WorkerInstanceID: p.WorkerInstanceID,
-		}}
-		return c, nil
+	picked, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimedRow, error) {
+		return scanClaimed(row, p.WorkerInstanceID, ttl)
 	})
 	if err != nil {
 		return nil, opErr("claim", err)
 	}
-	// Claim order: priority desc, then creation seq.
-	slices.SortFunc(claimed, func(a, b claimedRow) int {
+	b.expirePastDeadline(ctx, picked)
+	return claimOrder(picked), nil
+}
+
+// claimedRow is one result row of claimSQL: a claimed task with its
+// creation seq (for ordering), or an execution past its deadline, left
+// unclaimed (only its id and lane are set).
+type claimedRow struct {
+	task         backend.ClaimedTask
+	seq          int64
+	pastDeadline bool
+}
+
+// scanClaimed decodes one result row of claimSQL and builds the handle of
+// a claimed task.
+func scanClaimed(row pgx.CollectableRow, instance string, ttl int64) (claimedRow, error) {
+	var (
+		c               claimedRow
+		t               = &c.task
+		id, attemptType string
+		idx             int32
+		resume, reclaim bool
+		tags            []byte
+		leaseID         string
+		expiresMs       int64
+	)
+	if err := row.Scan(&c.pastDeadline, &id, &t.Lane, &t.Kind, &t.Priority, &c.seq, &idx, &t.AttemptID, &leaseID,
+		&t.LeaseEpoch, &expiresMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
+		return c, err
+	}
+	eid, err := ff.ParseExecutionID(id)
+	if err != nil {
+		return c, ff.Corruption("claim: execution id %q: %v", id, err)
+	}
+	if c.pastDeadline {
+		return claimedRow{task: backend.ClaimedTask{ExecutionID: eid, Lane: t.Lane}, pastDeadline: true}, nil
+	}
+	if len(tags) > 2 {
+		if err := json.Unmarshal(tags, &t.Tags); err != nil {
+			return c, ff.Corruption("claim: tags of %s: %v", id, err)
+		}
+	}
+	t.ExecutionID = eid
+	t.LeaseExpiresAt = ff.TimeFromMs(expiresMs)
+	t.AttemptIndex = uint32(idx)
+	t.AttemptType = ff.AttemptType(attemptType)
+	t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: handleKind(resume, reclaim), Lease: ff.Lease{
+		ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: leaseID,
+		LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(ttl), Lane: t.Lane, WorkerInstanceID: instance,
+	}}
+	return c, nil
+}
+
+// handleKind is the kind of the handle of a claim that resumed or
+// reclaimed, or neither.
+func handleKind(resume, reclaim bool) ff.HandleKind {
+	switch {
+	case reclaim:
+		return ff.HandleReclaimed
+	case resume:
+		return ff.HandleResumed
+	}
+	return ff.HandleFresh
+}
+
+// claimOrder returns the claimed tasks of rows in claim order: priority
+// desc, then creation seq.
+func claimOrder(rows []claimedRow) []backend.ClaimedTask {
+	rows = slices.DeleteFunc(rows, func(c claimedRow) bool { return c.pastDeadline })
+	slices.SortFunc(rows, func(a, b claimedRow) int {
 		if c := cmp.Compare(b.task.Priority, a.task.Priority); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
-	tasks := make([]backend.ClaimedTask, len(claimed))
-	for i, c := range claimed {
+	tasks := make([]backend.ClaimedTask, len(rows))
+	for i, c := range rows {
 		tasks[i] = c.task
 	}
-	return tasks, nil
+	return tasks
 }
 
-// claimedRow is a claimed task with its creation seq, for ordering.
-type claimedRow struct {
-	task backend.ClaimedTask
-	seq  int64
+// expirePastDeadline expires, through the state machine, the picked rows
+// the claim found past their deadline, and wakes their lanes. The claim
+// has committed, so a failure here is logged, not returned: the rows stay
+// unclaimable (every claim skips them) until a claim or the deadline
+// sweep expires them.
+func (b *Backend) expirePastDeadline(ctx context.Context, picked []claimedRow) {
+	var ids, lanes []string
+	for _, c := range picked {
+		if c.pastDeadline {
+			ids = append(ids, c.task.ExecutionID.String())
+			lanes = append(lanes, c.task.Lane)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	_, err := b.sweep(ctx, "claim: expire past deadline", `SELECT id FROM ff_execution WHERE id = ANY($3::text[])`,
+		backend.SweepParams{Limit: len(ids)}, expireDeadline, ids)
+	if err != nil {
+		b.log.Warn("claim: expiring executions past their deadline failed; the deadline sweep will", "err", err)
+	}
+	b.wake(lanes...)
 }

@@ -13,35 +13,92 @@ import (
 )
 
 // createSQL inserts the execution (registering its lane on first use) in
-// one statement. ON CONFLICT covers both an existing explicit id and a seen idempotency key;
-// the caller tells them apart.
+// one statement. ON CONFLICT covers both an existing explicit id and a
+// held idempotency key; the caller tells them apart.
 const createSQL = `WITH lane AS (
 	INSERT INTO ff_lane (name, created_at_ms) SELECT $4, $20 WHERE $24 ON CONFLICT DO NOTHING
 ), ins AS (
 	INSERT INTO ff_execution (id, partition, namespace, lane, kind, priority, cap_sig, idempotency_key,
 		lifecycle_phase, ownership_state, eligibility_state, blocking_reason, terminal_outcome, attempt_state,
 		public_state, ready, ready_at_ms, execution_deadline_ms, attempt_timeout_ms, created_at_ms, updated_at_ms,
-		input, tags, policy, capabilities)
+		input, tags, policy, capabilities, idempotency_expires_at_ms)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20,
-		$21, $22, $23, $25)
+		$21, $22, $23, $25, $26)
 	ON CONFLICT DO NOTHING
 	RETURNING id
 )
 SELECT count(*) FROM ins`
 
-// CreateExecution implements backend.Lifecycle.
+// maxCreateTries bounds how often a create retries its insert after
+// finding its idempotency key free (expired and cleared, or cleared by the
+// sweep meanwhile); each retry follows a concurrent create or sweep.
+const maxCreateTries = 3
+
+// CreateExecution implements backend.Lifecycle. The insert is one
+// statement; only when it inserts nothing does a lookup of the key
+// follow, and only when that key's window has passed is it cleared and
+// the insert tried again.
 func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
 	now := b.appNowMs()
 	e, err := ff.NewExecution(p.Spec(), now)
 	if err != nil {
 		return backend.CreateExecutionResult{}, err
 	}
-	if p.Input == nil {
-		p.Input = []byte{}
-	}
-	sig, err := b.internCapabilities(ctx, e.Capabilities)
+	args, err := b.createArgs(ctx, e, p.Input, now)
 	if err != nil {
 		return backend.CreateExecutionResult{}, err
+	}
+	for range maxCreateTries {
+		var inserted int
+		if err := b.pool.QueryRow(ctx, createSQL, args...).Scan(&inserted); err != nil {
+			return backend.CreateExecutionResult{}, mapPgError("create execution", err)
+		}
+		b.rememberLane(e.Lane)
+		if inserted == 1 {
+			if e.Claimable() {
+				b.wake(e.Lane)
+			}
+			return backend.CreateExecutionResult{ExecutionID: e.ID, PublicState: e.State.PublicState}, nil
+		}
+		if e.IdempotencyKey == "" {
+			break // the explicit id is taken
+		}
+		res, key, err := b.takenKey(ctx, e, now)
+		switch {
+		case err != nil || key == keyHeld:
+			return res, err
+		case key == keyAbsent && !p.ExecutionID.IsZero():
+			return res, duplicate(e) // nothing holds the key: the explicit id is taken
+		}
+	}
+	if e.IdempotencyKey != "" && p.ExecutionID.IsZero() {
+		return backend.CreateExecutionResult{}, ff.Contention(ff.ErrContention,
+			"idempotency key of %s: taken by concurrent creates each time it was free", e.ID)
+	}
+	return backend.CreateExecutionResult{}, duplicate(e)
+}
+
+func duplicate(e *ff.Execution) error {
+	return ff.Conflict(ff.ErrDuplicateExecution, "execution %s already exists", e.ID)
+}
+
+// keyState is what takenKey found of an idempotency key.
+type keyState int
+
+const (
+	keyAbsent keyState = iota // no execution holds it
+	keyHeld                   // an execution holds it, inside its window
+	keyFreed                  // its window had passed: takenKey cleared it
+)
+
+// createArgs are createSQL's arguments for e, interning its capability set.
+func (b *Backend) createArgs(ctx context.Context, e *ff.Execution, input []byte, now int64) ([]any, error) {
+	sig, err := b.internCapabilities(ctx, e.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	if input == nil {
+		input = []byte{}
 	}
 	tags, _ := json.Marshal(e.Tags)
 	if e.Tags == nil {
@@ -56,40 +113,43 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 		caps = []string{}
 	}
 	s := e.State
-	newLane := !b.laneKnown(e.Lane)
-	var inserted int
-	err = b.pool.QueryRow(ctx, createSQL,
+	return []any{
 		e.ID.String(), int16(e.ID.Partition), e.Namespace, e.Lane, e.Kind, e.Priority, sig, e.IdempotencyKey,
 		string(s.LifecyclePhase), string(s.OwnershipState), string(s.EligibilityState), string(s.BlockingReason),
 		string(s.TerminalOutcome), string(s.AttemptState), string(s.PublicState), e.Claimable(), e.ReadyAtMs,
-		e.ExecutionDeadlineMs, e.Policy.AttemptTimeoutMs(), now, p.Input, tags, policy, newLane, caps,
-	).Scan(&inserted)
+		e.ExecutionDeadlineMs, e.Policy.AttemptTimeoutMs(), now, input, tags, policy, !b.laneKnown(e.Lane), caps,
+		backend.IdempotencyExpiry(e),
+	}, nil
+}
+
+// takenKey looks up the execution holding e's idempotency key: while
+// the key is held it returns that execution as a duplicate; once the
+// key's window has passed it clears the key from that execution, so the
+// unique index takes it again.
+func (b *Backend) takenKey(ctx context.Context, e *ff.Execution, now int64) (backend.CreateExecutionResult, keyState, error) {
+	var (
+		id, state string
+		expires   int64
+		res       backend.CreateExecutionResult
+	)
+	err := b.pool.QueryRow(ctx, `SELECT id, public_state, idempotency_expires_at_ms FROM ff_execution
+		WHERE namespace = $1 AND idempotency_key = $2`, e.Namespace, e.IdempotencyKey).Scan(&id, &state, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return res, keyAbsent, nil
+	}
 	if err != nil {
-		return backend.CreateExecutionResult{}, mapPgError("create execution", err)
+		return res, keyAbsent, mapPgError("create execution: idempotency lookup", err)
 	}
-	b.rememberLane(e.Lane)
-	if inserted == 1 {
-		if e.Claimable() {
-			b.wake(e.Lane)
-		}
-		return backend.CreateExecutionResult{ExecutionID: e.ID, PublicState: s.PublicState}, nil
+	if now >= expires {
+		_, err = b.pool.Exec(ctx, `UPDATE ff_execution SET idempotency_key = '', idempotency_expires_at_ms = 0
+			WHERE id = $1 AND idempotency_key = $2 AND idempotency_expires_at_ms <= $3`, id, e.IdempotencyKey, now)
+		return res, keyFreed, opErr("create execution: expire idempotency key", err)
 	}
-	if e.IdempotencyKey != "" {
-		var id, state string
-		err := b.pool.QueryRow(ctx, `SELECT id, public_state FROM ff_execution WHERE namespace = $1 AND idempotency_key = $2`,
-			e.Namespace, e.IdempotencyKey).Scan(&id, &state)
-		if err == nil {
-			existing, perr := ff.ParseExecutionID(id)
-			if perr != nil {
-				return backend.CreateExecutionResult{}, ff.Corruption("execution id %q: %v", id, perr)
-			}
-			return backend.CreateExecutionResult{ExecutionID: existing, PublicState: ff.PublicState(state), Duplicate: true}, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return backend.CreateExecutionResult{}, mapPgError("create execution: idempotency lookup", err)
-		}
+	existing, err := ff.ParseExecutionID(id)
+	if err != nil {
+		return res, keyAbsent, ff.Corruption("execution id %q: %v", id, err)
 	}
-	return backend.CreateExecutionResult{}, ff.Conflict(ff.ErrDuplicateExecution, "execution %s already exists", e.ID)
+	return backend.CreateExecutionResult{ExecutionID: existing, PublicState: ff.PublicState(state), Duplicate: true}, keyHeld, nil
 }
 
 // appNowMs is the time used where no statement clock applies (creation):

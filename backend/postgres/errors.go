@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"errors"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -9,10 +8,11 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
-// mapPgError classifies a driver error by its native kind.
+// mapPgError classifies a driver error by its native kind; a done
+// context is mapped by ff.ContextError, as on every store.
 func mapPgError(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout, Detail: op, Err: err}
+	if ce := ff.ContextError(op, err); ce != nil {
+		return ce
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

@@ -86,7 +86,7 @@ func TestHotPathPlans(t *testing.T) {
 		if name == "complete" {
 			args = []any{ids, []string{"l"}, []int64{1}, []string{"a"}, [][]byte{{}}, nil}
 		} else {
-			args = []any{ids, []string{"l"}, []int64{1}, []string{"a"}, []int64{1000}, nil}
+			args = []any{ids, []string{"l"}, []int64{1}, []string{"a"}, nil}
 		}
 		plan := explain(t, b, sql, args...)
 		walk(plan, func(n planNode) {

@@ -41,14 +41,16 @@ const completeSQL = `WITH i AS (
 )
 SELECT id FROM upd`
 
-// renewSQL extends many leases in one statement. Renewals commit with
+// renewSQL extends many leases in one statement, each by the TTL stored
+// at claim (never one a handle carries), mirroring
+// flowfabric.Execution.Renew with e.LeaseTTLMs. Renewals commit with
 // synchronous_commit off: losing the last heartbeats in a crash only
 // shortens a lease, never corrupts state.
 const renewSQL = `WITH i AS (
-	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
-	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS x(id, lease_id, epoch, attempt_id, ttl)
+	SELECT x.*, coalesce($5::bigint, ff_now_ms()) AS now
+	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS x(id, lease_id, epoch, attempt_id)
 )
-UPDATE ff_execution e SET lease_expires_at_ms = i.now + i.ttl, last_heartbeat_ms = i.now, updated_at_ms = i.now
+UPDATE ff_execution e SET lease_expires_at_ms = i.now + e.lease_ttl_ms, last_heartbeat_ms = i.now, updated_at_ms = i.now
 FROM i
 WHERE ` + fenceSQL + ` AND set_config('synchronous_commit', 'off', true) IS NOT NULL
 RETURNING e.id, e.lease_expires_at_ms, e.lease_epoch`
@@ -188,21 +190,16 @@ func (b *Backend) Renew(ctx context.Context, p backend.RenewParams) (backend.Lea
 // RenewMany implements backend.Lifecycle.
 func (b *Backend) RenewMany(ctx context.Context, ps []backend.RenewParams) []backend.RenewResult {
 	out := make([]backend.RenewResult, len(ps))
-	var (
-		f    fencedBatch
-		ttls []int64
-	)
+	var f fencedBatch
 	for i, p := range ps {
 		if err := p.Handle.CheckBackend(ff.BackendPostgres); err != nil {
 			out[i].Err = err
 			continue
 		}
-		if f.add(i, p.Handle.Lease) {
-			ttls = append(ttls, leaseTTL(p.Handle.Lease))
-		}
+		f.add(i, p.Handle.Lease)
 	}
 	if len(f.ids) > 0 {
-		rows, err := b.pool.Query(ctx, renewSQL, f.ids, f.leaseIDs, f.epochs, f.attemptIDs, ttls, b.nowArg())
+		rows, err := b.pool.Query(ctx, renewSQL, f.ids, f.leaseIDs, f.epochs, f.attemptIDs, b.nowArg())
 		if err == nil {
 			var (
 				id      string
@@ -230,7 +227,7 @@ func (b *Backend) renewSlow(ctx context.Context, h ff.Handle) (backend.LeaseRene
 	var r backend.LeaseRenewal
 	l := h.Lease
 	err := b.mutate(ctx, "renew", l.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
-		fr, err := e.Renew(now, l.Fence(), leaseTTL(l))
+		fr, err := e.Renew(now, l.Fence(), e.LeaseTTLMs)
 		if err == nil {
 			r = backend.LeaseRenewal{ExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs), LeaseEpoch: e.LeaseEpoch}
 			return nil, true, false, nil
@@ -238,11 +235,4 @@ func (b *Backend) renewSlow(ctx context.Context, h ff.Handle) (backend.LeaseRene
 		return fenceOutcome(nil, fr, err)
 	})
 	return r, err
-}
-
-func leaseTTL(l ff.Lease) int64 {
-	if l.LeaseTTLMs == 0 || l.LeaseTTLMs > ff.MaxLeaseTTLMs {
-		return ff.DefaultLeaseTTLMs
-	}
-	return int64(l.LeaseTTLMs)
 }

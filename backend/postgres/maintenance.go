@@ -9,22 +9,16 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
-// sweepLimit is the batch of a sweep asked for limit: 1000 unless limit
-// is positive.
-func sweepLimit(limit int) int {
-	if limit <= 0 {
-		return 1000
-	}
-	return limit
-}
-
-// sweep locks up to limit due records (SKIP LOCKED, so concurrent sweepers
+// sweep locks up to p.Limit due records (SKIP LOCKED, so concurrent sweepers
 // split the work), re-checks each with the state machine and writes every
 // change in one transaction with pipelined statements. dueSQL selects the
 // candidate ids in due order; apply returns nil when a row is no longer
 // due.
-func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply func(e *ff.Execution, now int64) *ff.Effects) (int, error) {
-	limit = sweepLimit(limit)
+// dueSQL's $1 is now and $2 the limit; args, if any, are $3 and on.
+func (b *Backend) sweep(ctx context.Context, op, dueSQL string, p backend.SweepParams, apply func(e *ff.Execution, now int64) *ff.Effects, args ...any) (int, error) {
+	if err := p.Normalize(); err != nil {
+		return 0, err
+	}
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
 		return 0, mapPgError(op, err)
@@ -32,7 +26,7 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	rows, err := tx.Query(ctx, `WITH due AS (`+dueSQL+` LIMIT $2 FOR UPDATE SKIP LOCKED)
 		SELECT `+recordColumns+`, coalesce($1::bigint, ff_now_ms())`+recordFrom+` JOIN due ON due.id = e.id`,
-		b.nowArg(), limit)
+		append([]any{b.nowArg(), p.Limit}, args...)...)
 	if err != nil {
 		return 0, mapPgError(op, err)
 	}
@@ -81,7 +75,7 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, limit int, apply
 func (b *Backend) ExpireLeases(ctx context.Context, p backend.SweepParams) (int, error) {
 	return b.sweep(ctx, "expire leases", `SELECT id FROM ff_execution
 		WHERE ownership_state = 'leased' AND NOT ready AND lease_expires_at_ms <= coalesce($1::bigint, ff_now_ms())
-		ORDER BY lease_expires_at_ms`, p.Limit, func(e *ff.Execution, now int64) *ff.Effects {
+		ORDER BY lease_expires_at_ms`, p, func(e *ff.Execution, now int64) *ff.Effects {
 		return e.MarkLeaseExpired(now)
 	})
 }
@@ -90,7 +84,7 @@ func (b *Backend) ExpireLeases(ctx context.Context, p backend.SweepParams) (int,
 func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, p backend.SweepParams) (int, error) {
 	return b.sweep(ctx, "expire attempt timeouts", `SELECT id FROM ff_execution
 		WHERE attempt_deadline_ms > 0 AND attempt_deadline_ms <= coalesce($1::bigint, ff_now_ms())
-		ORDER BY attempt_deadline_ms`, p.Limit, func(e *ff.Execution, now int64) *ff.Effects {
+		ORDER BY attempt_deadline_ms`, p, func(e *ff.Execution, now int64) *ff.Effects {
 		if !e.AttemptTimedOut(now) {
 			return nil
 		}
@@ -103,12 +97,15 @@ func (b *Backend) ExpireDeadlines(ctx context.Context, p backend.SweepParams) (i
 	return b.sweep(ctx, "expire deadlines", `SELECT id FROM ff_execution
 		WHERE execution_deadline_ms > 0 AND lifecycle_phase <> 'terminal'
 		AND execution_deadline_ms <= coalesce($1::bigint, ff_now_ms())
-		ORDER BY execution_deadline_ms`, p.Limit, func(e *ff.Execution, now int64) *ff.Effects {
-		if !e.DeadlinePassed(now) {
-			return nil
-		}
-		return e.Expire(now, "execution_deadline")
-	})
+		ORDER BY execution_deadline_ms`, p, expireDeadline)
+}
+
+// expireDeadline expires e if its deadline passed.
+func expireDeadline(e *ff.Execution, now int64) *ff.Effects {
+	if !e.DeadlinePassed(now) {
+		return nil
+	}
+	return e.Expire(now, "execution_deadline")
 }
 
 // promoteSQL is flowfabric.Execution.PromoteIfDue as one set-based
@@ -126,8 +123,10 @@ RETURNING e.lane`
 
 // PromoteDelayed implements backend.Maintenance.
 func (b *Backend) PromoteDelayed(ctx context.Context, p backend.SweepParams) (int, error) {
-	limit := sweepLimit(p.Limit)
-	rows, err := b.pool.Query(ctx, promoteSQL, b.nowArg(), limit)
+	if err := p.Normalize(); err != nil {
+		return 0, err
+	}
+	rows, err := b.pool.Query(ctx, promoteSQL, b.nowArg(), p.Limit)
 	if err != nil {
 		return 0, mapPgError("promote delayed", err)
 	}
@@ -137,4 +136,27 @@ func (b *Backend) PromoteDelayed(ctx context.Context, p backend.SweepParams) (in
 	}
 	b.wake(lanes...)
 	return len(lanes), nil
+}
+
+// expireKeysSQL clears up to $2 idempotency keys whose dedup window has
+// passed, oldest first; rows locked by a transition are left for the
+// next sweep.
+const expireKeysSQL = `WITH due AS (
+	SELECT id FROM ff_execution
+	WHERE idempotency_key <> '' AND idempotency_expires_at_ms <= coalesce($1::bigint, ff_now_ms())
+	ORDER BY idempotency_expires_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED
+)
+UPDATE ff_execution e SET idempotency_key = '', idempotency_expires_at_ms = 0
+FROM due WHERE e.id = due.id`
+
+// ExpireIdempotencyKeys implements backend.Maintenance.
+func (b *Backend) ExpireIdempotencyKeys(ctx context.Context, p backend.SweepParams) (int, error) {
+	if err := p.Normalize(); err != nil {
+		return 0, err
+	}
+	tag, err := b.pool.Exec(ctx, expireKeysSQL, b.nowArg(), p.Limit)
+	if err != nil {
+		return 0, mapPgError("expire idempotency keys", err)
+	}
+	return int(tag.RowsAffected()), nil
 }

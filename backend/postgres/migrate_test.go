@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -140,4 +142,43 @@ func TestCrossProcessWakeup(t *testing.T) {
 			t.Fatal("no wake-up crossed from b to a")
 		}
 	}
+}
+
+// Migration 2 gives the idempotency keys written under version 1 the
+// default dedup window from their creation.
+func TestMigration2KeysGetTheDefaultWindow(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Schema(t)
+	pool, err := pgxpool.New(ctx, url)
+	require.NoError(t, err)
+	defer pool.Close()
+	ms, err := postgres.Migrations()
+	require.NoError(t, err)
+	require.Equal(t, 2, ms[1].Version)
+	_, err = pool.Exec(ctx, ms[0].SQL)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `CREATE TABLE ff_schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now()); INSERT INTO ff_schema_migrations (version, name) VALUES (1, 'init')`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO ff_execution (id, partition, lane, kind, priority, cap_sig, idempotency_key,
+		lifecycle_phase, ownership_state, eligibility_state, blocking_reason, terminal_outcome, attempt_state,
+		public_state, ready, created_at_ms, updated_at_ms, input)
+		SELECT '{fp:1}:' || gen_random_uuid(), 1, 'l', 'k', 0, 0, k, 'runnable', 'unowned', 'eligible_now',
+			'waiting_for_worker', 'none', 'pending_first_attempt', 'waiting', true, 5000, 5000, '\x'::bytea
+		FROM unnest(ARRAY['old-key', '']) k`)
+	require.NoError(t, err)
+
+	applied, err := postgres.MigrateURL(ctx, url)
+	require.NoError(t, err)
+	require.Equal(t, 2, applied[0])
+	rows, err := pool.Query(ctx, `SELECT idempotency_key, idempotency_expires_at_ms FROM ff_execution ORDER BY 1`)
+	require.NoError(t, err)
+	got := map[string]int64{}
+	var (
+		key     string
+		expires int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key, &expires}, func() error { got[key] = expires; return nil })
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{"old-key": 5000 + ff.DefaultDedupWindowMs, "": 0}, got)
 }

@@ -31,14 +31,13 @@ func (b *Backend) Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcom
 	if err := p.Handle.CheckBackend(ff.BackendPostgres); err != nil {
 		return ff.FailOutcome{}, err
 	}
+	if err := p.Normalize(); err != nil {
+		return ff.FailOutcome{}, err
+	}
 	l := p.Handle.Lease
 	var out ff.FailOutcome
-	class := p.Classification
-	if class == "" {
-		class = ff.FailureTransient
-	}
 	err := b.mutate(ctx, "fail", l.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
-		o, fx, fr, err := e.Fail(now, l.Fence(), p.Reason, class, nil)
+		o, fx, fr, err := e.Fail(now, l.Fence(), p.Reason, p.Classification, nil)
 		out = o
 		return fenceOutcome(fx, fr, err)
 	})

@@ -220,8 +220,8 @@ func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (bac
 // by a running transaction, the read waits (up to completionSettle) for
 // the horizon to pass them, so a reader sees its own completed work.
 func (b *Backend) ReadCompletions(ctx context.Context, p backend.ReadCompletionsParams) (backend.CompletionPage, error) {
-	if p.Limit <= 0 || p.Limit > 1000 {
-		return backend.CompletionPage{}, ff.Validation(ff.ErrInvalidInput, "limit %d outside [1, 1000]", p.Limit)
+	if err := p.Normalize(); err != nil {
+		return backend.CompletionPage{}, err
 	}
 	xid, id, err := parseCursor(p.After)
 	if err != nil {

@@ -105,7 +105,9 @@ func (w *writeTx) claimHeads(lanes []string, sigs []int64, n int) ([]head, error
 
 // claimOne applies the claim transition to the execution at seq. ok is
 // false if it is no longer claimable (it cannot change under the write
-// lock; the check guards the invariant).
+// lock; the check guards the invariant) or if it was past its execution
+// deadline: a claim never hands such an execution out but expires it,
+// and wakes its lane for the work behind it.
 func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, bool, error) {
 	var input []byte
 	r, err := w.loadRow(w.queryRow(qLoadForClaim, seq), "", &input)
@@ -115,6 +117,10 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 	e := &r.e
 	if !e.Claimable() {
 		return backend.ClaimedTask{}, false, nil
+	}
+	if e.DeadlinePassed(w.now) {
+		w.notify(e.Lane)
+		return backend.ClaimedTask{}, false, w.save(r, true, e.Expire(w.now, "execution_deadline"))
 	}
 	h, fx, err := e.Claim(w.now, args, ff.BackendSQLite)
 	if err != nil {

@@ -10,14 +10,18 @@ import (
 )
 
 const (
-	qFindIdempotent = `SELECT execution_id, public_state FROM ff_execution WHERE namespace = ? AND idempotency_key = ? AND idempotency_key <> ''`
-	qIDExists       = `SELECT 1 FROM ff_execution WHERE execution_id = ?`
-	qRegisterLane   = `INSERT INTO ff_lane (name, created_at_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`
+	qFindIdempotent = `SELECT seq, execution_id, public_state, idempotency_expires_at_ms FROM ff_execution
+WHERE namespace = ? AND idempotency_key = ? AND idempotency_key <> ''`
+	// qClearKey releases an expired idempotency key (see the 0002 migration).
+	qClearKey     = `UPDATE ff_execution SET idempotency_key = '', idempotency_expires_at_ms = 0 WHERE seq = ?`
+	qIDExists     = `SELECT 1 FROM ff_execution WHERE execution_id = ?`
+	qRegisterLane = `INSERT INTO ff_lane (name, created_at_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`
 )
 
 // CreateExecution validates and stores a new execution, or returns the
-// existing one (Duplicate) when its namespace already used the
-// idempotency key. An execution created ready wakes its lane.
+// existing one (Duplicate) when its namespace holds the idempotency key
+// (within the key's dedup window; an expired key is cleared and the
+// create goes on). An execution created ready wakes its lane.
 func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
 	var res backend.CreateExecutionResult
 	err := b.write(ctx, "sqlite: create execution", func(w *writeTx) error {
@@ -53,14 +57,24 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 	return res, nil
 }
 
+// findIdempotent returns the execution holding key in ns, if its window
+// has not passed; an expired key is cleared from its execution, so the
+// unique index takes it again.
 func (w *writeTx) findIdempotent(ns, key string) (backend.CreateExecutionResult, bool, error) {
-	var id, state string
-	err := w.queryRow(qFindIdempotent, ns, key).Scan(&id, &state)
+	var (
+		seq, expires int64
+		id, state    string
+	)
+	err := w.queryRow(qFindIdempotent, ns, key).Scan(&seq, &id, &state, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return backend.CreateExecutionResult{}, false, nil
 	}
 	if err != nil {
 		return backend.CreateExecutionResult{}, false, driverError("sqlite: create execution: idempotency", err)
+	}
+	if w.now >= expires {
+		_, err := w.exec("sqlite: create execution: expire idempotency key", qClearKey, seq)
+		return backend.CreateExecutionResult{}, false, err
 	}
 	parsed, err := ff.ParseExecutionID(id)
 	if err != nil {

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -44,7 +43,8 @@ func openError(cause error, format string, args ...any) *ff.Error {
 }
 
 // driverError wraps a driver failure as a transport error, retryable when
-// SQLite reports a lock it could not get in time.
+// SQLite reports a lock it could not get in time; a done context is
+// mapped by ff.ContextError, as on every store.
 func driverError(op string, err error) error {
 	if err == nil {
 		return nil
@@ -52,8 +52,8 @@ func driverError(op string, err error) error {
 	if _, ok := ff.AsError(err); ok {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return ff.Transport(op, err, false) // the caller gave up
+	if ce := ff.ContextError(op, err); ce != nil {
+		return ce
 	}
 	return ff.Transport(op, err, isBusy(err))
 }

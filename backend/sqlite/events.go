@@ -8,24 +8,16 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
-// maxEventBatch bounds one ReadCompletions page.
-const maxEventBatch = 1000
-
 // ReadCompletions returns up to limit completion events after the
 // exclusive cursor, in commit order, and the cursor to resume from (after
 // when there is nothing new). A cursor is the decimal outbox id; the
 // single writer commits ids in order, so no event can appear later below
 // a cursor already returned.
 func (b *Backend) ReadCompletions(ctx context.Context, p backend.ReadCompletionsParams) (backend.CompletionPage, error) {
-	limit := p.Limit
-	switch {
-	case limit < 0:
-		return backend.CompletionPage{}, ff.Validation(ff.ErrInvalidInput, "limit %d: must not be negative", limit)
-	case limit == 0:
-		limit = 100
-	case limit > maxEventBatch:
-		limit = maxEventBatch
+	if err := p.Normalize(); err != nil {
+		return backend.CompletionPage{}, err
 	}
+	limit := p.Limit
 	from, err := parseCursor(p.After)
 	if err != nil {
 		return backend.CompletionPage{}, err

@@ -60,13 +60,11 @@ func itemError(err error) (item, abort error) {
 	return nil, err
 }
 
+// renewTransition extends the lease by the TTL stored at claim: no field
+// of the handle but its fence is read.
 func renewTransition(h ff.Handle, out *backend.LeaseRenewal) transition {
 	return func(e *ff.Execution, now int64) (*ff.Effects, bool, ff.FenceResult, error) {
-		ttl := e.LeaseTTLMs
-		if ttl <= 0 {
-			ttl = int64(h.Lease.LeaseTTLMs)
-		}
-		fr, err := e.Renew(now, h.Lease.Fence(), ttl)
+		fr, err := e.Renew(now, h.Lease.Fence(), e.LeaseTTLMs)
 		if err != nil {
 			return nil, false, fr, err
 		}
@@ -166,6 +164,9 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 // Fail ends the attempt as failed; the execution's retry policy decides
 // between a retry (at once or after backoff) and terminal failure.
 func (b *Backend) Fail(ctx context.Context, p backend.FailParams) (ff.FailOutcome, error) {
+	if err := p.Normalize(); err != nil {
+		return ff.FailOutcome{}, err
+	}
 	var out ff.FailOutcome
 	err := b.write(ctx, "sqlite: fail", func(w *writeTx) error {
 		return w.fenced(p.Handle, func(e *ff.Execution, now int64) (*ff.Effects, bool, ff.FenceResult, error) {

@@ -13,9 +13,6 @@ import (
 // was indexed is skipped.
 
 const (
-	defaultSweepLimit = 1000
-	maxSweepLimit     = 10_000
-
 	qDueLeases = `SELECT seq FROM ff_execution INDEXED BY ff_execution_lease_due
 WHERE lifecycle_phase = 'active' AND ownership_state = 'leased' AND lease_expires_at_ms <= ?
 ORDER BY lease_expires_at_ms LIMIT ?`
@@ -25,34 +22,25 @@ ORDER BY attempt_deadline_ms LIMIT ?`
 	qDueDeadlines = `SELECT seq FROM ff_execution INDEXED BY ff_execution_deadline_due
 WHERE lifecycle_phase <> 'terminal' AND execution_deadline_ms > 0 AND execution_deadline_ms <= ?
 ORDER BY execution_deadline_ms LIMIT ?`
+	qExpireKeys = `UPDATE ff_execution SET idempotency_key = '', idempotency_expires_at_ms = 0
+WHERE seq IN (SELECT seq FROM ff_execution INDEXED BY ff_execution_idempotency_due
+  WHERE idempotency_key <> '' AND idempotency_expires_at_ms <= ?
+  ORDER BY idempotency_expires_at_ms LIMIT ?)`
 	qDueDelayed = `SELECT seq FROM ff_execution INDEXED BY ff_execution_delay_due
 WHERE lifecycle_phase = 'runnable' AND eligibility_state = 'not_eligible_until_time' AND ready_at_ms <= ?
 ORDER BY ready_at_ms LIMIT ?`
 )
 
-func sweepLimit(limit int) (int, error) {
-	switch {
-	case limit < 0:
-		return 0, ff.Validation(ff.ErrInvalidInput, "limit %d: must not be negative", limit)
-	case limit == 0:
-		return defaultSweepLimit, nil
-	case limit > maxSweepLimit:
-		return maxSweepLimit, nil
-	}
-	return limit, nil
-}
-
 // sweep applies apply to every due row of query; apply returns the
 // effects to write, or nil when the row is no longer due.
-func (b *Backend) sweep(ctx context.Context, op, query string, limit int, apply func(e *ff.Execution, now int64) (*ff.Effects, bool)) (int, error) {
-	limit, err := sweepLimit(limit)
-	if err != nil {
+func (b *Backend) sweep(ctx context.Context, op, query string, p backend.SweepParams, apply func(e *ff.Execution, now int64) (*ff.Effects, bool)) (int, error) {
+	if err := p.Normalize(); err != nil {
 		return 0, err
 	}
 	n := 0
-	err = b.write(ctx, op, func(w *writeTx) error {
+	err := b.write(ctx, op, func(w *writeTx) error {
 		n = 0
-		seqs, err := w.dueSeqs(op, query, limit)
+		seqs, err := w.dueSeqs(op, query, p.Limit)
 		if err != nil {
 			return err
 		}
@@ -102,7 +90,7 @@ func (w *writeTx) dueSeqs(op, query string, limit int) ([]int64, error) {
 // ExpireLeases marks due leases expired (reclaimable, which wakes the
 // lane) or fails executions at their reclaim cap.
 func (b *Backend) ExpireLeases(ctx context.Context, p backend.SweepParams) (int, error) {
-	return b.sweep(ctx, "sqlite: expire leases", qDueLeases, p.Limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
+	return b.sweep(ctx, "sqlite: expire leases", qDueLeases, p, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		fx := e.MarkLeaseExpired(now)
 		return fx, fx != nil
 	})
@@ -111,7 +99,7 @@ func (b *Backend) ExpireLeases(ctx context.Context, p backend.SweepParams) (int,
 // ExpireAttemptTimeouts expires executions whose attempt ran past its
 // timeout.
 func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, p backend.SweepParams) (int, error) {
-	return b.sweep(ctx, "sqlite: expire attempt timeouts", qDueAttempts, p.Limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
+	return b.sweep(ctx, "sqlite: expire attempt timeouts", qDueAttempts, p, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		if !e.AttemptTimedOut(now) {
 			return nil, false
 		}
@@ -122,7 +110,7 @@ func (b *Backend) ExpireAttemptTimeouts(ctx context.Context, p backend.SweepPara
 
 // ExpireDeadlines expires executions past their execution deadline.
 func (b *Backend) ExpireDeadlines(ctx context.Context, p backend.SweepParams) (int, error) {
-	return b.sweep(ctx, "sqlite: expire deadlines", qDueDeadlines, p.Limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
+	return b.sweep(ctx, "sqlite: expire deadlines", qDueDeadlines, p, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		if !e.DeadlinePassed(now) {
 			return nil, false
 		}
@@ -134,7 +122,28 @@ func (b *Backend) ExpireDeadlines(ctx context.Context, p backend.SweepParams) (i
 // PromoteDelayed makes due delayed executions eligible, waking their
 // lanes.
 func (b *Backend) PromoteDelayed(ctx context.Context, p backend.SweepParams) (int, error) {
-	return b.sweep(ctx, "sqlite: promote delayed", qDueDelayed, p.Limit, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
+	return b.sweep(ctx, "sqlite: promote delayed", qDueDelayed, p, func(e *ff.Execution, now int64) (*ff.Effects, bool) {
 		return nil, e.PromoteIfDue(now)
 	})
+}
+
+// ExpireIdempotencyKeys clears idempotency keys whose dedup window has
+// passed, oldest first.
+func (b *Backend) ExpireIdempotencyKeys(ctx context.Context, p backend.SweepParams) (int, error) {
+	if err := p.Normalize(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := b.write(ctx, "sqlite: expire idempotency keys", func(w *writeTx) error {
+		res, err := w.exec("sqlite: expire idempotency keys", qExpireKeys, w.now, p.Limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return driverError("sqlite: expire idempotency keys", err)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 // execColumns is the stored record, ff_execution joined with its payload
@@ -40,8 +41,9 @@ const qInsertExecution = `INSERT INTO ff_execution (
   retry_count, reclaim_count, replay_count,
   ready_at_ms, attempt_deadline_ms, execution_deadline_ms,
   created_at_ms, started_at_ms, completed_at_ms, updated_at_ms,
-  progress_pct, progress_message, failure_reason, failure_class, cancel_reason, cancelled_by
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?,  ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?, ?, ?,  ?, ?, ?,  ?, ?, ?,  ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?)`
+  progress_pct, progress_message, failure_reason, failure_class, cancel_reason, cancelled_by,
+  idempotency_expires_at_ms
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?,  ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?, ?, ?,  ?, ?, ?,  ?, ?, ?,  ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?)`
 
 // qUpdateExecution writes every mutable column. The immutable ones
 // (identity, lane, kind, capability signature, idempotency key, creation
@@ -179,6 +181,7 @@ func insertArgs(e *ff.Execution, sig int64) []any {
 		e.ReadyAtMs, e.AttemptDeadlineMs, e.ExecutionDeadlineMs,
 		e.CreatedAtMs, e.StartedAtMs, e.CompletedAtMs, e.UpdatedAtMs,
 		e.ProgressPct, e.ProgressMessage, e.FailureReason, e.FailureClass, e.CancelReason, e.CancelledBy,
+		backend.IdempotencyExpiry(e),
 	}
 }
 

@@ -132,9 +132,11 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 	bindEnv(f, "attempt-timeout-interval", "FF_ATTEMPT_TIMEOUT_INTERVAL")
 	f.DurationVar(&o.engine.DeadlineInterval, "deadline-interval", engine.DefaultDeadlineInterval, "execution deadline sweep interval")
 	bindEnv(f, "deadline-interval", "FF_DEADLINE_INTERVAL")
+	f.DurationVar(&o.engine.IdempotencyExpiryInterval, "idempotency-expiry-interval", engine.DefaultIdempotencyExpiryInterval, "expired idempotency keys sweep interval")
+	bindEnv(f, "idempotency-expiry-interval", "FF_IDEMPOTENCY_EXPIRY_INTERVAL")
 	f.DurationVar(&o.engine.LeaderRetryInterval, "leader-retry-interval", engine.DefaultLeaderRetryInterval, "how often a follower retries reconciler leadership")
 	bindEnv(f, "leader-retry-interval", "FF_LEADER_RETRY_INTERVAL")
-	f.IntVar(&o.engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep")
+	f.IntVar(&o.engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep (at most 10000)")
 	bindEnv(f, "reconciler-batch-size", "FF_RECONCILER_BATCH_SIZE")
 	return cmd
 }
