@@ -25,6 +25,9 @@ type Execution struct {
 	// Seq is the creation order, assigned by the backend; FIFO within a
 	// priority follows it, also after retries.
 	Seq int64
+	// Hooks route the execution's completions and renewals to the slow
+	// path while a feature needs to act on them (hooks.go).
+	Hooks Hooks
 
 	State          StateVector
 	BlockingDetail string

@@ -13,6 +13,7 @@ package backendtest
 import (
 	"testing"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/internal/clock"
 )
@@ -26,6 +27,11 @@ type Harness struct {
 	// Reopen, when set, closes the backend and opens the same store again
 	// (used for durability checks).
 	Reopen func(t *testing.T) backend.Backend
+	// SetHooks stores h as the hooks of execution id, directly in the
+	// store, as the transition of a feature would (no feature of this
+	// build sets hooks yet); Hooks reads them back.
+	SetHooks func(t *testing.T, id ff.ExecutionID, h ff.Hooks)
+	Hooks    func(t *testing.T, id ff.ExecutionID) ff.Hooks
 }
 
 // Factory builds a fresh harness; it registers its own cleanup.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/backendtest"
 	"github.com/flowfabric-go/flowfabric/backend/postgres"
@@ -32,8 +33,25 @@ func TestConformance(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = nb.Close() })
 			return nb
-		}}
+		}, SetHooks: func(t *testing.T, id ff.ExecutionID, h ff.Hooks) { setHooks(t, b, id, h) },
+			Hooks: func(t *testing.T, id ff.ExecutionID) ff.Hooks { return readHooks(t, b, id) }}
 	})
+}
+
+// setHooks stores h on execution id with SQL, as a feature's transition
+// would (none sets hooks yet).
+func setHooks(t *testing.T, b *postgres.Backend, id ff.ExecutionID, h ff.Hooks) {
+	t.Helper()
+	tag, err := b.Pool().Exec(context.Background(), `UPDATE ff_execution SET hooks = $2 WHERE id = $1`, id.String(), int16(h))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), tag.RowsAffected())
+}
+
+func readHooks(t *testing.T, b *postgres.Backend, id ff.ExecutionID) ff.Hooks {
+	t.Helper()
+	var h int16
+	require.NoError(t, b.Pool().QueryRow(context.Background(), `SELECT hooks FROM ff_execution WHERE id = $1`, id.String()).Scan(&h))
+	return ff.Hooks(uint16(h))
 }
 
 // TestConcurrentCapabilityInterning creates executions with the same new

@@ -23,7 +23,7 @@ const recordColumns = `e.id, e.namespace, e.lane, e.kind, e.priority, e.seq, e.i
 	e.ready_at_ms, e.attempt_deadline_ms, e.execution_deadline_ms,
 	e.created_at_ms, e.started_at_ms, e.completed_at_ms, e.updated_at_ms,
 	e.progress_pct, e.progress_message, e.failure_reason, e.failure_class, e.cancel_reason, e.cancelled_by,
-	e.tags, e.policy, e.capabilities`
+	e.tags, e.policy, e.capabilities, e.hooks`
 
 const recordFrom = ` FROM ff_execution e`
 
@@ -40,6 +40,7 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 		attempts    int32
 		pct         int16
 		attemptType string
+		hooks       int16
 	)
 	dest := []any{&id, &e.Namespace, &e.Lane, &e.Kind, &priority, &e.Seq, &e.IdempotencyKey,
 		&st[0], &st[1], &st[2], &st[3], &st[4], &st[5], &st[6], &e.BlockingDetail,
@@ -50,7 +51,7 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 		&e.ReadyAtMs, &e.AttemptDeadlineMs, &e.ExecutionDeadlineMs,
 		&e.CreatedAtMs, &e.StartedAtMs, &e.CompletedAtMs, &e.UpdatedAtMs,
 		&pct, &e.ProgressMessage, &e.FailureReason, &e.FailureClass, &e.CancelReason, &e.CancelledBy,
-		&tags, &policy, &e.Capabilities}
+		&tags, &policy, &e.Capabilities, &hooks}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -63,6 +64,7 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 	e.AttemptCount = uint32(attempts)
 	e.CurrentAttemptType = ff.AttemptType(attemptType)
 	e.ProgressPct = int(pct)
+	e.Hooks = ff.Hooks(uint16(hooks))
 	e.State = ff.StateVector{
 		LifecyclePhase: ff.LifecyclePhase(st[0]), OwnershipState: ff.OwnershipState(st[1]),
 		EligibilityState: ff.EligibilityState(st[2]), BlockingReason: ff.BlockingReason(st[3]),
@@ -98,7 +100,8 @@ const updateRecordSQL = `UPDATE ff_execution SET
 	started_at_ms = $27, completed_at_ms = $28, updated_at_ms = $29,
 	progress_pct = $30, progress_message = $31, failure_reason = $32, failure_class = $33,
 	cancel_reason = $34, cancelled_by = $35,
-	attempt_type = $36, attempt_started_ms = $37, attempt_worker_id = $38, attempt_worker_instance_id = $39
+	attempt_type = $36, attempt_started_ms = $37, attempt_worker_id = $38, attempt_worker_instance_id = $39,
+	hooks = $40
 	WHERE id = $1`
 
 func updateArgs(e *ff.Execution) []any {
@@ -112,8 +115,13 @@ func updateArgs(e *ff.Execution) []any {
 		e.StartedAtMs, e.CompletedAtMs, e.UpdatedAtMs,
 		int16(e.ProgressPct), e.ProgressMessage, e.FailureReason, e.FailureClass,
 		e.CancelReason, e.CancelledBy,
-		string(e.CurrentAttemptType), e.CurrentAttemptStartedMs, e.AttemptWorkerID, e.AttemptWorkerInstanceID}
+		string(e.CurrentAttemptType), e.CurrentAttemptStartedMs, e.AttemptWorkerID, e.AttemptWorkerInstanceID,
+		hooksArg(e.Hooks)}
 }
+
+// hooksArg is the stored form of h: the smallint column holds the 16 bits
+// as they are (bit 15 reads as negative in SQL, which no mask test minds).
+func hooksArg(h ff.Hooks) int16 { return int16(h) }
 
 // queueRecordWrite appends the record rewrite and its effects to batch.
 // before is the record as loaded: it describes the attempt that an

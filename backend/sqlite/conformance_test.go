@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/backendtest"
 	"github.com/flowfabric-go/flowfabric/internal/clock"
@@ -37,6 +38,26 @@ func TestConformance(t *testing.T) {
 				t.Cleanup(func() { _ = reopened.Close() })
 				return reopened
 			},
+			SetHooks: func(t *testing.T, id ff.ExecutionID, h ff.Hooks) { setHooks(t, b, id, h) },
+			Hooks:    func(t *testing.T, id ff.ExecutionID) ff.Hooks { return readHooks(t, b, id) },
 		}
 	})
+}
+
+// setHooks stores h on execution id with SQL, as a feature's transition
+// would (none sets hooks yet).
+func setHooks(t *testing.T, b *Backend, id ff.ExecutionID, h ff.Hooks) {
+	t.Helper()
+	res, err := b.w.ExecContext(context.Background(), `UPDATE ff_execution SET hooks = ? WHERE execution_id = ?`, int64(h), id.String())
+	require.NoError(t, err)
+	n, err := res.RowsAffected()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+}
+
+func readHooks(t *testing.T, b *Backend, id ff.ExecutionID) ff.Hooks {
+	t.Helper()
+	var h int64
+	require.NoError(t, b.r.QueryRowContext(context.Background(), `SELECT hooks FROM ff_execution WHERE execution_id = ?`, id.String()).Scan(&h))
+	return ff.Hooks(h)
 }
