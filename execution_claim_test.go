@@ -28,7 +28,7 @@ func TestClaimInitial(t *testing.T) {
 	if fx.InsertAttempt == nil || *fx.InsertAttempt != wantAttempt {
 		t.Fatalf("insert attempt\n got %+v\nwant %+v", fx.InsertAttempt, wantAttempt)
 	}
-	if len(fx.UpdateAttempts) != 0 || fx.Event != nil || fx.StoreResult {
+	if len(fx.UpdateAttempts) != 0 || len(fx.Events) != 0 || fx.StoreResult {
 		t.Fatalf("unexpected effects %+v", fx)
 	}
 	if e.LeaseEpoch != 1 || e.AttemptCount != 1 || e.CurrentAttemptID != "A1" || e.LeaseID != "L1" {

@@ -32,6 +32,12 @@ type Harness struct {
 	// build sets hooks yet); Hooks reads them back.
 	SetHooks func(t *testing.T, id ff.ExecutionID, h ff.Hooks)
 	Hooks    func(t *testing.T, id ff.ExecutionID) ff.Hooks
+	// Events reads every outbox row in cursor order, as ff.Event with
+	// Data decoded as a JSON object (map[string]any, nil for none) and
+	// Lease rebuilt from the lease columns. It is a test-only reader (the
+	// events reader belongs to the events area); it fails the test when
+	// a row's acquired_action disagrees with its lease.
+	Events func(t *testing.T) []ff.Event
 }
 
 // Factory builds a fresh harness; it registers its own cleanup.

@@ -66,6 +66,7 @@ UPDATE ff_execution e SET
 	lease_id = CASE WHEN p.late THEN e.lease_id ELSE gen_random_uuid()::text END,
 	lease_ttl_ms = CASE WHEN p.late THEN e.lease_ttl_ms ELSE $7 END,
 	lease_expires_at_ms = CASE WHEN p.late THEN e.lease_expires_at_ms ELSE p.now + $7 END,
+	lease_acquired_ms = CASE WHEN p.late THEN e.lease_acquired_ms ELSE p.now END,
 	worker_id = CASE WHEN p.late THEN e.worker_id ELSE $4 END,
 	worker_instance_id = CASE WHEN p.late THEN e.worker_instance_id ELSE $5 END,
 	last_heartbeat_ms = CASE WHEN p.late THEN e.last_heartbeat_ms ELSE p.now END,

@@ -31,8 +31,11 @@ func hooksGuard(mask ff.Hooks) string {
 
 // completeSQL completes many attempts in one statement: the fenced state
 // change with the result (mirroring flowfabric.Execution.Complete) and the
-// completion outbox row. The successful attempt gets no ff_attempt row: it
-// is the execution's last and stays readable from the execution row.
+// completion outbox row, which carries the lease it ends (its columns are
+// not cleared by the update, so RETURNING still has them; flowfabric
+// .Execution.heldLease is the same rule). The successful attempt gets no
+// ff_attempt row: it is the execution's last and stays readable from the
+// execution row.
 // Rows that fail the fence, or carry a hook of HooksCompleteSlow, are
 // simply not returned; the caller resolves them on the slow path.
 var completeSQL = `WITH i AS (
@@ -48,10 +51,17 @@ var completeSQL = `WITH i AS (
 		result = i.result
 	FROM i
 	WHERE ` + fenceSQL + hooksGuard(ff.HooksCompleteSlow) + `
-	RETURNING e.id, e.partition, e.lane, e.namespace, i.now
+	RETURNING e.id, e.partition, e.lane, e.namespace, i.now, e.attempt_count - 1 AS attempt_index,
+		e.current_attempt_id, e.attempt_type, e.lease_epoch, e.attempt_worker_id, e.attempt_worker_instance_id,
+		e.lease_acquired_ms, e.attempt_type = 'reclaim' AND e.lease_acquired_ms = e.attempt_started_ms AS reclaim
 ), ev AS (
-	INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)
-	SELECT 'completion', id, partition, lane, namespace, 'success', now FROM upd
+	INSERT INTO ff_event (type, action, execution_id, partition, lane, namespace, at_ms,
+		attempt_index, attempt_id, attempt_type, lease_epoch, worker_id, worker_instance_id, acquired_at_ms,
+		lease_end, acquired_action)
+	SELECT 'completion', 'success', id, partition, lane, namespace, now,
+		attempt_index, current_attempt_id, attempt_type, lease_epoch, attempt_worker_id, attempt_worker_instance_id,
+		lease_acquired_ms, 'released', CASE WHEN reclaim THEN 'reclaimed' ELSE 'acquired' END
+	FROM upd
 )
 SELECT id FROM upd`
 

@@ -351,7 +351,7 @@ func (p *parityEnv) applyGo(id ff.ExecutionID, t func(e *ff.Execution, now int64
 	require.NoError(p.t, err)
 	require.NoError(p.t, e.State.Check())
 	batch := &pgx.Batch{}
-	queueRecordWrite(batch, &before, e, fx)
+	require.NoError(p.t, queueRecordWrite(batch, &before, e, fx))
 	require.NoError(p.t, execBatch(p.ctx, tx, batch))
 	require.NoError(p.t, tx.Commit(p.ctx))
 }

@@ -34,7 +34,8 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { _ = nb.Close() })
 			return nb
 		}, SetHooks: func(t *testing.T, id ff.ExecutionID, h ff.Hooks) { setHooks(t, b, id, h) },
-			Hooks: func(t *testing.T, id ff.ExecutionID) ff.Hooks { return readHooks(t, b, id) }}
+			Hooks:  func(t *testing.T, id ff.ExecutionID) ff.Hooks { return readHooks(t, b, id) },
+			Events: func(t *testing.T) []ff.Event { return readEvents(t, b) }}
 	})
 }
 
@@ -83,4 +84,23 @@ func TestConcurrentCapabilityInterning(t *testing.T) {
 	var sets int
 	require.NoError(t, a.Pool().QueryRow(ctx, `SELECT count(*) FROM ff_capability_set`).Scan(&sets))
 	require.Equal(t, 6, sets, "the empty set plus one per round")
+}
+
+// readEvents is the harness's test-only outbox reader: every row, in
+// cursor order.
+func readEvents(t *testing.T, b *postgres.Backend) []ff.Event {
+	t.Helper()
+	rows, err := b.Pool().Query(context.Background(), `SELECT type, action, execution_id, partition, lane, namespace,
+		at_ms, attempt_index, attempt_id, attempt_type, lease_epoch, worker_id, worker_instance_id, acquired_at_ms,
+		lease_end, acquired_action, data::text FROM ff_event ORDER BY xid, id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []ff.Event
+	for rows.Next() {
+		var r backendtest.EventRow
+		require.NoError(t, rows.Scan(r.Dest()...))
+		out = append(out, r.Event(t))
+	}
+	require.NoError(t, rows.Err())
+	return out
 }

@@ -281,7 +281,7 @@ func (b *Backend) closePools() error {
 func writerQueries() []string {
 	return []string{
 		qLoadByID, qLoadBySeq, qInsertExecution, qUpdateExecution, qInsertPayload,
-		qInsertAttempt, qUpdateAttempt, qStoreResult, qInsertCompletion,
+		qInsertAttempt, qUpdateAttempt, qStoreResult, qInsertEvent,
 		qFindIdempotent, qIDExists, qRegisterLane, qFindCapSet, qInsertCapSet,
 		qClaimHeads, qLoadForClaim, qAttemptTypeOf,
 		qDueLeases, qDueAttempts, qDueDeadlines, qDueDelayed,
