@@ -265,3 +265,17 @@ func TestPromoteIfDue(t *testing.T) {
 		}
 	}
 }
+
+// A claim reports resume exactly when it continues an interrupted attempt.
+func TestClaimedAttemptType(t *testing.T) {
+	for _, typ := range []ff.AttemptType{ff.AttemptInitial, ff.AttemptRetry, ff.AttemptReclaim, ff.AttemptReplay} {
+		if got := ff.ClaimedAttemptType(ff.HandleResumed, typ); got != ff.AttemptResume {
+			t.Fatalf("resumed %s reported %s", typ, got)
+		}
+		for _, kind := range []ff.HandleKind{ff.HandleFresh, ff.HandleReclaimed} {
+			if got := ff.ClaimedAttemptType(kind, typ); got != typ {
+				t.Fatalf("%s claim of a %s attempt reported %s", kind, typ, got)
+			}
+		}
+	}
+}

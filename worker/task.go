@@ -21,8 +21,10 @@ type Task struct {
 	Priority     int32
 	Tags         map[string]string
 	AttemptIndex uint32
-	// AttemptType says why the attempt exists: initial, retry, reclaim or
-	// replay. A resumed attempt (after Delay) keeps its original type.
+	// AttemptType says why the attempt runs: initial, retry, reclaim or
+	// replay for a new attempt, resume when the claim continues an
+	// interrupted one (after Delay or a released claim; ListAttempts keeps
+	// the attempt's own type).
 	AttemptType ff.AttemptType
 
 	handle ff.Handle

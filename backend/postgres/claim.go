@@ -159,8 +159,9 @@ func scanClaimed(row pgx.CollectableRow, instance string, ttl int64) (claimedRow
 	t.ExecutionID = eid
 	t.LeaseExpiresAt = ff.TimeFromMs(expiresMs)
 	t.AttemptIndex = uint32(idx)
-	t.AttemptType = ff.AttemptType(attemptType)
-	t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: handleKind(resume, reclaim), Lease: ff.Lease{
+	kind := handleKind(resume, reclaim)
+	t.AttemptType = ff.ClaimedAttemptType(kind, ff.AttemptType(attemptType))
+	t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: kind, Lease: ff.Lease{
 		ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: leaseID,
 		LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(ttl), Lane: t.Lane, WorkerInstanceID: instance,
 	}}

@@ -283,7 +283,7 @@ func writerQueries() []string {
 		qLoadByID, qLoadBySeq, qInsertExecution, qUpdateExecution, qInsertPayload,
 		qInsertAttempt, qUpdateAttempt, qStoreResult, qInsertEvent,
 		qFindIdempotent, qIDExists, qRegisterLane, qFindCapSet, qInsertCapSet,
-		qClaimHeads, qLoadForClaim, qAttemptTypeOf,
+		qClaimHeads, qLoadForClaim,
 		qDueLeases, qDueAttempts, qDueDeadlines, qDueDelayed,
 	}
 }
