@@ -125,6 +125,15 @@ func TestRetryableErrors(t *testing.T) {
 	} {
 		require.True(t, retryable(err), "%v", err)
 	}
+	for _, err := range []error{
+		ff.StateError(ff.ErrNotEligible, "terminal"), // a retry cannot change it
+		ff.StateError(ff.ErrLeaseRevoked, "revoked"),
+		ff.NotActive(ff.NotActiveDetail{LifecyclePhase: ff.PhaseTerminal}),
+		ff.Validation(ff.ErrInvalidInput, "bad"),
+		ff.Unavailable("flows"),
+	} {
+		require.False(t, retryable(err), "%v", err)
+	}
 }
 
 // Completions that fail with a retryable error are retried together,
