@@ -49,12 +49,18 @@ type Execution struct {
 	// LeaseAcquiredMs is when the claim took the current (or last) lease;
 	// like the epoch it is kept when the lease ends, for the event that
 	// ends it (LeaseRef.AcquiredAtMs).
-	LeaseAcquiredMs  int64
-	LeaseExpiresAtMs int64
-	LeaseTTLMs       int64
-	WorkerID         string
-	WorkerInstanceID string
-	LastHeartbeatMs  int64
+	LeaseAcquiredMs int64
+	// RevokedLeaseEpoch is the epoch of a lease taken away by someone
+	// other than its holder ending the execution (an operator cancel, a
+	// flow cancel); 0 when none. CheckFence answers lease_revoked to a
+	// fence with exactly that epoch and the current attempt id. Epochs
+	// only grow, so no later lease's fence ever matches it.
+	RevokedLeaseEpoch uint64
+	LeaseExpiresAtMs  int64
+	LeaseTTLMs        int64
+	WorkerID          string
+	WorkerInstanceID  string
+	LastHeartbeatMs   int64
 
 	RetryCount   int
 	ReclaimCount int
@@ -324,8 +330,10 @@ type FenceResult struct {
 	Effects       *Effects
 }
 
-// CheckFence applies the lease validation order of spec §3.3: not active,
-// revoked, expired (marking the lease expired), then a fence mismatch.
+// CheckFence applies the lease validation order of spec §3.3: not active
+// (lease_revoked instead for the fence of a lease revoked by the
+// transition that ended it), revoked, expired (marking the lease expired),
+// then a fence mismatch.
 func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 	if f.LeaseID == "" && f.AttemptID == "" && f.LeaseEpoch == 0 {
 		return FenceResult{}, Validation(ErrFenceRequired, "a lease fence is required")
@@ -334,6 +342,9 @@ func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 		return FenceResult{}, Validation(ErrPartialFence, "lease_id, lease_epoch and attempt_id must all be set")
 	}
 	if e.State.LifecyclePhase != PhaseActive {
+		if e.revokedFence(f) {
+			return FenceResult{}, StateError(ErrLeaseRevoked, "lease epoch %d of %s was revoked when the execution was %s", f.LeaseEpoch, e.ID, e.State.TerminalOutcome)
+		}
 		return FenceResult{}, e.notActive()
 	}
 	switch e.State.OwnershipState {
@@ -353,6 +364,20 @@ func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 		return FenceResult{}, StateError(ErrStaleLease, "lease epoch %d is stale (current %d)", f.LeaseEpoch, e.LeaseEpoch)
 	}
 	return FenceResult{}, nil
+}
+
+// revokedFence reports whether f is the fence of the lease whose
+// revocation e records.
+func (e *Execution) revokedFence(f Fence) bool {
+	return e.RevokedLeaseEpoch != 0 && f.LeaseEpoch == e.RevokedLeaseEpoch && f.AttemptID == e.CurrentAttemptID
+}
+
+// revokeHeldLease records that the lease e holds, if any, is taken away
+// by a transition its holder did not ask for.
+func (e *Execution) revokeHeldLease() {
+	if e.State.LifecyclePhase == PhaseActive && e.State.OwnershipState == OwnershipLeased {
+		e.RevokedLeaseEpoch = e.LeaseEpoch
+	}
 }
 
 // openAttempt returns the current attempt's index when it has not ended
@@ -656,8 +681,10 @@ const MaxCancelSourceBytes = MaxIdentifierBytes
 
 // OperatorCancel cancels from any non-terminal phase without a fence.
 // reason and source are free text (SanitizeText); source defaults to
-// "operator_override" and may not be CancelledByLeaseHolder. An already
-// terminal execution yields the not-active carrier.
+// "operator_override" and may not be CancelledByLeaseHolder. A lease held
+// at the time is revoked: its holder's next fenced call fails with
+// lease_revoked (RevokedLeaseEpoch). An already terminal execution yields
+// the not-active carrier.
 func (e *Execution) OperatorCancel(nowMs int64, reason, source string) (*Effects, error) {
 	reason = SanitizeText(reason, MaxReasonBytes)
 	source = SanitizeText(source, MaxCancelSourceBytes)
@@ -677,6 +704,7 @@ func (e *Execution) OperatorCancel(nowMs int64, reason, source string) (*Effects
 	}
 	e.CancelReason = reason
 	e.CancelledBy = source
+	e.revokeHeldLease()
 	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, LeaseRevoked, fx)
 	return fx, nil
 }

@@ -424,6 +424,9 @@ func TestOperatorCancelFromEveryPhase(t *testing.T) {
 			if e.CancelledBy != "operator_override" || e.CancelReason != "operator says stop" || e.LeaseEpoch != epoch {
 				t.Fatalf("by %q reason %q epoch %d", e.CancelledBy, e.CancelReason, e.LeaseEpoch)
 			}
+			if want := map[bool]uint64{true: epoch}[name == "A"]; e.RevokedLeaseEpoch != want {
+				t.Fatalf("revoked epoch %d, want %d: only a held lease is revoked", e.RevokedLeaseEpoch, want)
+			}
 			if e.LeaseID != "" || e.CompletedAtMs != now {
 				t.Fatalf("lease %q completed %d", e.LeaseID, e.CompletedAtMs)
 			}

@@ -23,7 +23,7 @@ const recordColumns = `e.id, e.namespace, e.lane, e.kind, e.priority, e.seq, e.i
 	e.ready_at_ms, e.attempt_deadline_ms, e.execution_deadline_ms,
 	e.created_at_ms, e.started_at_ms, e.completed_at_ms, e.updated_at_ms,
 	e.progress_pct, e.progress_message, e.failure_reason, e.failure_class, e.cancel_reason, e.cancelled_by,
-	e.tags, e.policy, e.capabilities, e.hooks, e.lease_acquired_ms`
+	e.tags, e.policy, e.capabilities, e.hooks, e.lease_acquired_ms, e.revoked_lease_epoch`
 
 const recordFrom = ` FROM ff_execution e`
 
@@ -51,7 +51,7 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 		&e.ReadyAtMs, &e.AttemptDeadlineMs, &e.ExecutionDeadlineMs,
 		&e.CreatedAtMs, &e.StartedAtMs, &e.CompletedAtMs, &e.UpdatedAtMs,
 		&pct, &e.ProgressMessage, &e.FailureReason, &e.FailureClass, &e.CancelReason, &e.CancelledBy,
-		&tags, &policy, &e.Capabilities, &hooks, &e.LeaseAcquiredMs}
+		&tags, &policy, &e.Capabilities, &hooks, &e.LeaseAcquiredMs, &e.RevokedLeaseEpoch}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ const updateRecordSQL = `UPDATE ff_execution SET
 	progress_pct = $30, progress_message = $31, failure_reason = $32, failure_class = $33,
 	cancel_reason = $34, cancelled_by = $35,
 	attempt_type = $36, attempt_started_ms = $37, attempt_worker_id = $38, attempt_worker_instance_id = $39,
-	hooks = $40, lease_acquired_ms = $41
+	hooks = $40, lease_acquired_ms = $41, revoked_lease_epoch = $42
 	WHERE id = $1`
 
 func updateArgs(e *ff.Execution) []any {
@@ -116,7 +116,7 @@ func updateArgs(e *ff.Execution) []any {
 		int16(e.ProgressPct), e.ProgressMessage, e.FailureReason, e.FailureClass,
 		e.CancelReason, e.CancelledBy,
 		string(e.CurrentAttemptType), e.CurrentAttemptStartedMs, e.AttemptWorkerID, e.AttemptWorkerInstanceID,
-		hooksArg(e.Hooks), e.LeaseAcquiredMs}
+		hooksArg(e.Hooks), e.LeaseAcquiredMs, e.RevokedLeaseEpoch}
 }
 
 // hooksArg is the stored form of h: the smallint column holds the 16 bits
