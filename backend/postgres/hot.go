@@ -31,13 +31,13 @@ func hooksGuard(mask ff.Hooks) string {
 
 // completeSQL completes many attempts in one statement: the fenced state
 // change with the result (mirroring flowfabric.Execution.Complete) and the
-// completion outbox row, which carries the lease it ends (its columns are
-// not cleared by the update, so RETURNING still has them; flowfabric
-// .Execution.heldLease is the same rule). The successful attempt gets no
-// ff_attempt row: it is the execution's last and stays readable from the
-// execution row.
-// Rows that fail the fence, or carry a hook of HooksCompleteSlow, are
-// simply not returned; the caller resolves them on the slow path.
+// completion outbox row, which names the lease it ends: the attempt and
+// lease columns are not cleared by the update, so RETURNING still has
+// them, and reclaim is the rule of flowfabric.Execution.heldLease. The
+// successful attempt gets no ff_attempt row: it is the execution's last
+// and stays readable from the execution row. Rows that fail the fence, or
+// carry a hook of HooksCompleteSlow, are simply not returned; the caller
+// resolves them on the slow path.
 var completeSQL = `WITH i AS (
 	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
 	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bytea[]) AS x(id, lease_id, epoch, attempt_id, result)
