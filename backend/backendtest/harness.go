@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/flowfabric-go/flowfabric/backend"
-	"github.com/flowfabric-go/flowfabric/internal/clock"
+	"github.com/flowfabric-go/flowfabric/clock"
 )
 
 // Harness is one isolated backend under test.

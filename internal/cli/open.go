@@ -10,7 +10,7 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/postgres"
 	"github.com/flowfabric-go/flowfabric/backend/sqlite"
-	"github.com/flowfabric-go/flowfabric/internal/clock"
+	"github.com/flowfabric-go/flowfabric/clock"
 )
 
 // DefaultSQLitePath is the embedded database used when no database is
