@@ -8,6 +8,11 @@
 //
 // Each test asks the factory for a fresh, isolated backend (its own schema
 // or file) driven by a fake clock, and runs in parallel.
+//
+// A store written outside this module runs the suite the same way: the
+// harness mentions only public types (package clock for the clock), and
+// testdata/externalstore is such a store, built by TestExternalStore as a
+// module of its own. Start with [Run] and [Harness].
 package backendtest
 
 import (
@@ -21,7 +26,8 @@ import (
 type Harness struct {
 	Backend backend.Backend
 	// Clock drives the backend's notion of now; tests advance it instead
-	// of sleeping.
+	// of sleeping. Create it with clock.NewFake(Epoch) and make the store
+	// read every "now" from it.
 	Clock *clock.Fake
 	// Reopen, when set, closes the backend and opens the same store again
 	// (used for durability checks).
