@@ -39,9 +39,11 @@
 //	mux.Handle("/flowfabric/", http.StripPrefix("/flowfabric", srv.Handler()))
 //	mux.HandleFunc("POST /orders", placeOrder(srv.Backend()))
 //
-// Drain the program's own http.Server before calling Stop: Stop releases
-// the API's long-polling claims, but only the program can stop accepting
-// requests on its listener.
+// Shut the program's server down together with the engine: call Stop and
+// the server's Shutdown at the same time (Stop releases the API's
+// long-polling claims, which would otherwise hold Shutdown for their
+// whole wait), and Close only once both have returned, since Close
+// closes the store the API reads. examples/embedded does exactly this.
 //
 // # Shutdown order
 //
