@@ -102,8 +102,8 @@ type Config struct {
 	// workers) without competing for reconciler leadership.
 	DisableReconcilers bool
 	// Engine configures the reconcilers: intervals, batch size, leader
-	// name. Its Logger defaults to Logger; its Observer is always the
-	// reconciler metrics in Registry.
+	// name. Its Logger defaults to Logger; its Observer, when set, sees
+	// every sweep alongside the reconciler metrics in Registry.
 	Engine engine.Config
 }
 

@@ -102,7 +102,7 @@ func (s *Server) assemble() error {
 	s.b = instrument.Wrap(s.raw, c.Registry, instrument.WithMaxLaneLabels(c.MetricsMaxLanes))
 	if !c.DisableReconcilers {
 		ec := c.Engine
-		ec.Observer = instrument.NewReconcilerObserver(c.Registry)
+		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		sup, err := engine.New(s.b, ec)
 		if err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -302,4 +303,51 @@ func requireNotDone(t *testing.T, stopped <-chan error) {
 		t.Fatalf("Stop returned (%v) while a handler was still running", err)
 	default:
 	}
+}
+
+// sweepSignal is a program's own reconciler observer.
+type sweepSignal struct {
+	swept   chan string
+	leading chan bool
+}
+
+func (o sweepSignal) Observe(name string, _ int, _ error, _ time.Duration) {
+	select {
+	case o.swept <- name:
+	default:
+	}
+}
+
+func (o sweepSignal) ObserveLeader(held bool) {
+	select {
+	case o.leading <- held:
+	default:
+	}
+}
+
+// A program's Engine.Observer sees the sweeps and leadership, and the
+// reconciler metrics in the server's registry still count them.
+func TestEngineObserverAlongsideMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	obs := sweepSignal{swept: make(chan string, 1), leading: make(chan bool, 1)}
+	srv := openServer(t, ffserver.Config{DatabaseURL: filepath.Join(t.TempDir(), "ff.db"), Registry: reg,
+		Engine: engine.Config{Observer: obs}})
+	require.NoError(t, srv.Start(t.Context()))
+	require.True(t, <-obs.leading)
+	require.NotEmpty(t, <-obs.swept)
+	require.Equal(t, 1.0, gaugeValue(t, reg, "ff_reconciler_leader"))
+	require.NoError(t, srv.Stop(t.Context()))
+}
+
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
