@@ -8,20 +8,26 @@
 //
 // Each test asks the factory for a fresh, isolated backend (its own schema
 // or file) driven by a fake clock, and runs in parallel.
+//
+// A store written outside this module runs the suite the same way: the
+// harness mentions only public types (package clock for the clock), and
+// testdata/externalstore is such a store, built by TestExternalStore as a
+// module of its own. Start with [Run] and [Harness].
 package backendtest
 
 import (
 	"testing"
 
 	"github.com/flowfabric-go/flowfabric/backend"
-	"github.com/flowfabric-go/flowfabric/internal/clock"
+	"github.com/flowfabric-go/flowfabric/clock"
 )
 
 // Harness is one isolated backend under test.
 type Harness struct {
 	Backend backend.Backend
 	// Clock drives the backend's notion of now; tests advance it instead
-	// of sleeping.
+	// of sleeping. Create it with clock.NewFake(Epoch) and make the store
+	// read every "now" from it.
 	Clock *clock.Fake
 	// Reopen, when set, closes the backend and opens the same store again
 	// (used for durability checks).
