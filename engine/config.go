@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/flowfabric-go/flowfabric/backend"
@@ -48,6 +49,31 @@ type Config struct {
 	Observer Observer // optional
 }
 
+// Interval is one interval setting of a Config, described for command
+// lines and documentation. The flowfabric binary makes each a flag
+// --<Key> with the environment variable FF_<KEY> (dashes as
+// underscores), so a reconciler added to Intervals is configurable
+// everywhere with no other change.
+type Interval struct {
+	Key     string // "lease-expiry-interval"
+	Usage   string // one line for --help
+	Default time.Duration
+	Value   *time.Duration // the Config field
+}
+
+// Intervals lists c's interval fields, each with its default. A new
+// reconciler adds its field to Config, one entry here and one in New.
+func (c *Config) Intervals() []Interval {
+	return []Interval{
+		{"lease-expiry-interval", "lease expiry sweep interval", DefaultLeaseExpiryInterval, &c.LeaseExpiryInterval},
+		{"promoter-interval", "delayed promoter sweep interval", DefaultPromoterInterval, &c.PromoterInterval},
+		{"attempt-timeout-interval", "attempt timeout sweep interval", DefaultAttemptTimeoutInterval, &c.AttemptTimeoutInterval},
+		{"deadline-interval", "execution deadline sweep interval", DefaultDeadlineInterval, &c.DeadlineInterval},
+		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
+		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
+	}
+}
+
 // Validate reports a configuration New would refuse, without a backend.
 func (c Config) Validate() error {
 	_, err := c.withDefaults()
@@ -64,24 +90,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BatchSize < 0 || c.BatchSize > backend.MaxSweepLimit {
 		return c, fmt.Errorf("engine: batch size %d outside [1, %d]", c.BatchSize, backend.MaxSweepLimit)
 	}
-	durations := []struct {
-		name string
-		p    *time.Duration
-		def  time.Duration
-	}{
-		{"lease expiry interval", &c.LeaseExpiryInterval, DefaultLeaseExpiryInterval},
-		{"promoter interval", &c.PromoterInterval, DefaultPromoterInterval},
-		{"attempt timeout interval", &c.AttemptTimeoutInterval, DefaultAttemptTimeoutInterval},
-		{"deadline interval", &c.DeadlineInterval, DefaultDeadlineInterval},
-		{"idempotency expiry interval", &c.IdempotencyExpiryInterval, DefaultIdempotencyExpiryInterval},
-		{"leader retry interval", &c.LeaderRetryInterval, DefaultLeaderRetryInterval},
-	}
-	for _, d := range durations {
-		if *d.p == 0 {
-			*d.p = d.def
+	for _, iv := range c.Intervals() {
+		if *iv.Value == 0 {
+			*iv.Value = iv.Default
 		}
-		if *d.p < minInterval {
-			return c, fmt.Errorf("engine: %s %v is below the %v floor", d.name, *d.p, minInterval)
+		if *iv.Value < minInterval {
+			return c, fmt.Errorf("engine: %s %v is below the %v floor", strings.ReplaceAll(iv.Key, "-", " "), *iv.Value, minInterval)
 		}
 	}
 	if c.Logger == nil {

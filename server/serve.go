@@ -40,11 +40,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
-		s.beginShutdown()
+		s.BeginShutdown()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	s.beginShutdown()
+	s.BeginShutdown()
 	grace, cancel := context.WithTimeout(context.Background(), s.grace)
 	defer cancel()
 	s.log.Info("http server shutting down", "grace", s.grace)

@@ -253,5 +253,9 @@ func (s *Server) register(table []*route) {
 	}
 }
 
-// beginShutdown releases long-polling claims; it is idempotent.
-func (s *Server) beginShutdown() { s.closeOnce.Do(func() { close(s.closing) }) }
+// BeginShutdown starts a graceful shutdown of a server mounted on a
+// program's own http.Server: long-polling claims waiting now, and any
+// that arrive later, answer at once (204, nothing claimed), so the
+// program's drain is not held up by them. Serve calls it itself. It is
+// idempotent and does not refuse other requests.
+func (s *Server) BeginShutdown() { s.closeOnce.Do(func() { close(s.closing) }) }

@@ -19,6 +19,13 @@ func init() {
 	register("Hooks/KeptByEveryWriter", testHooksKept)
 }
 
+// needHooks skips t when the harness cannot set hooks.
+func needHooks(t *testing.T, h Harness) {
+	if h.SetHooks == nil || h.Hooks == nil {
+		t.Skip("the harness has no hooks probe (Harness.SetHooks, Harness.Hooks)")
+	}
+}
+
 // setHooks stores h on id through the harness.
 func (e *env) setHooks(id ff.ExecutionID, h ff.Hooks) {
 	e.t.Helper()
@@ -45,6 +52,7 @@ func hookBits(mask ff.Hooks) []ff.Hooks {
 // A hooked row completes like a plain one: result stored, one completion
 // event, its hooks untouched, and a replay under the same handle succeeds.
 func testHooksCompleteSlowPath(t *testing.T, h Harness) {
+	needHooks(t, h)
 	e := newEnv(t, h)
 	require.NotEmpty(t, hookBits(ff.HooksCompleteSlow))
 	for _, bit := range hookBits(ff.HooksCompleteSlow) {
@@ -69,6 +77,7 @@ func testHooksCompleteSlowPath(t *testing.T, h Harness) {
 
 // A batch mixing plain and hooked rows completes every one of them.
 func testHooksCompleteManyMixed(t *testing.T, h Harness) {
+	needHooks(t, h)
 	e := newEnv(t, h)
 	var ids []ff.ExecutionID
 	for range 4 {
@@ -98,6 +107,7 @@ func testHooksCompleteManyMixed(t *testing.T, h Harness) {
 // Claims, renewals, delays and failures keep hooks: no writer but the
 // owning feature's transitions changes them.
 func testHooksKept(t *testing.T, h Harness) {
+	needHooks(t, h)
 	e := newEnv(t, h)
 	hooks := ff.HookFlow | ff.HookAdmission | ff.HookQuotaSlot
 	id := e.create(backend.CreateExecutionParams{Lane: "hkk", Policy: retryPolicy(1, 0)})

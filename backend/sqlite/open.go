@@ -12,7 +12,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
-	"github.com/flowfabric-go/flowfabric/internal/clock"
+	"github.com/flowfabric-go/flowfabric/clock"
 	"github.com/flowfabric-go/flowfabric/internal/wakeup"
 )
 

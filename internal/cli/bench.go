@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowfabric-go/flowfabric/engine"
+	"github.com/flowfabric-go/flowfabric/ffserver"
 	"github.com/flowfabric-go/flowfabric/internal/bench"
 	"github.com/flowfabric-go/flowfabric/internal/bench/workload"
 )
@@ -55,11 +56,11 @@ re-created by --schema-reset only if it holds nothing but bench data.
 			if o.databaseURL == "" {
 				return usagef("--database-url is required (postgres://... or a SQLite file path)")
 			}
-			db, err := ParseDatabase(o.databaseURL)
+			db, err := ffserver.ParseDatabaseURL(o.databaseURL)
 			if err != nil {
 				return usageError{err}
 			}
-			if db.Kind == KindPostgres {
+			if db.Kind == ffserver.KindPostgres {
 				c.PostgresURL = db.URL
 			} else {
 				c.SQLitePath = db.Path

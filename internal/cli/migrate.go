@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/flowfabric-go/flowfabric/ffserver"
 )
 
 func newMigrateCmd(env Env) *cobra.Command {
@@ -32,11 +34,11 @@ before rolling out a new version against Postgres.`,
 		Example: "  flowfabric migrate up --database-url postgres://ff@db:5432/ff",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := ParseDatabase(dbURL)
+			db, err := ffserver.ParseDatabaseURL(dbURL)
 			if err != nil {
 				return usageError{err}
 			}
-			applied, err := db.MigrateUp(cmd.Context(), nil)
+			applied, err := migrateUp(cmd.Context(), db, nil)
 			if err != nil {
 				return err
 			}
@@ -61,11 +63,11 @@ before rolling out a new version against Postgres.`,
 		Example: "  flowfabric migrate status --database-url ./flowfabric.db --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := ParseDatabase(dbURL)
+			db, err := ffserver.ParseDatabaseURL(dbURL)
 			if err != nil {
 				return usageError{err}
 			}
-			r, err := db.MigrationStatus(cmd.Context())
+			r, err := migrationStatus(cmd.Context(), db)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flowfabric-go/flowfabric/backend/postgres"
 	"github.com/flowfabric-go/flowfabric/backend/sqlite"
+	"github.com/flowfabric-go/flowfabric/ffserver"
 )
 
 // MigrationRow is one known migration and whether it is applied.
@@ -30,17 +31,17 @@ type SchemaReport struct {
 // UpToDate reports whether the schema is exactly at this build's version.
 func (r SchemaReport) UpToDate() bool { return r.Current == r.Latest }
 
-// MigrateUp applies pending migrations and returns the versions applied.
+// migrateUp applies pending migrations and returns the versions applied.
 // It does not require the schema to be current beforehand.
-func (d Database) MigrateUp(ctx context.Context, log *slog.Logger) ([]int, error) {
+func migrateUp(ctx context.Context, d ffserver.Database, log *slog.Logger) ([]int, error) {
 	switch d.Kind {
-	case KindPostgres:
+	case ffserver.KindPostgres:
 		v, err := postgres.MigrateURL(ctx, d.URL)
 		if err != nil {
 			return v, fmt.Errorf("migrate postgres %s: %w", d.Where(), err)
 		}
 		return v, nil
-	case KindSQLite:
+	case ffserver.KindSQLite:
 		ms, err := sqlite.Migrate(ctx, d.Path, log)
 		versions := make([]int, 0, len(ms))
 		for _, m := range ms {
@@ -54,11 +55,11 @@ func (d Database) MigrateUp(ctx context.Context, log *slog.Logger) ([]int, error
 	return nil, fmt.Errorf("unknown backend kind %q", d.Kind)
 }
 
-// MigrationStatus reports the schema without changing it.
-func (d Database) MigrationStatus(ctx context.Context) (SchemaReport, error) {
+// migrationStatus reports the schema without changing it.
+func migrationStatus(ctx context.Context, d ffserver.Database) (SchemaReport, error) {
 	r := SchemaReport{Backend: d.Kind, Database: d.Where()}
 	switch d.Kind {
-	case KindPostgres:
+	case ffserver.KindPostgres:
 		states, err := postgres.MigrationStatusURL(ctx, d.URL)
 		if err != nil {
 			return r, fmt.Errorf("migration status of postgres %s: %w", d.Where(), err)
@@ -71,7 +72,7 @@ func (d Database) MigrationStatus(ctx context.Context) (SchemaReport, error) {
 		}
 		r.Latest = postgres.LatestVersion()
 		return r, nil
-	case KindSQLite:
+	case ffserver.KindSQLite:
 		st, err := sqlite.MigrationStatus(ctx, d.Path)
 		if err != nil {
 			return r, fmt.Errorf("migration status of sqlite %s: %w", d.Where(), err)

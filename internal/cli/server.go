@@ -2,50 +2,32 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"github.com/flowfabric-go/flowfabric/engine"
+	"github.com/flowfabric-go/flowfabric/ffserver"
 	"github.com/flowfabric-go/flowfabric/server"
 )
 
-// Server defaults.
-const (
-	DefaultListenAddr    = "127.0.0.1:8080"
-	defaultShutdownGrace = 15 * time.Second
-	openTimeout          = time.Minute
-	// stopTimeout bounds stopping the reconcilers after the HTTP drain.
-	stopTimeout = 5 * time.Second
-)
+// DefaultListenAddr is the --listen default.
+const DefaultListenAddr = "127.0.0.1:8080"
 
-// serverOptions are the flags of `flowfabric server`.
+// serverOptions are the flags of `flowfabric server`. Most write straight
+// into the ffserver.Config the command runs.
 type serverOptions struct {
-	databaseURL   string
-	listen        string
-	apiToken      string
-	autoMigrate   bool
-	corsOrigins   string
-	logLevel      string
-	logFormat     string
-	shutdownGrace time.Duration
-	claimPoll     time.Duration
-	metricsLanes  int
-	metricsPublic bool
-	maxLongPolls  int
-	timeouts      server.Timeouts
-	reconcilers   bool
-	engine        engine.Config
+	cfg         ffserver.Config
+	autoMigrate bool
+	corsOrigins string
+	logLevel    string
+	logFormat   string
+	reconcilers bool
 }
 
 func newServerCmd(env Env) *cobra.Command {
@@ -84,11 +66,11 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.databaseURL, "database-url", "", "postgres://... URL, sqlite://path or a file path (default ./flowfabric.db)")
+	f.StringVar(&o.cfg.DatabaseURL, "database-url", "", "postgres://... URL, sqlite://path or a file path (default ./flowfabric.db)")
 	bindEnv(f, "database-url", "FF_DATABASE_URL")
-	f.StringVar(&o.listen, "listen", DefaultListenAddr, "HTTP listen address (port 0 picks a free port)")
+	f.StringVar(&o.cfg.Addr, "listen", DefaultListenAddr, "HTTP listen address (port 0 picks a free port)")
 	bindEnv(f, "listen", "FF_LISTEN_ADDR")
-	f.StringVar(&o.apiToken, "api-token", "", "require \"Authorization: Bearer <token>\" on every route but /healthz (/metrics too, unless --metrics-public)")
+	f.StringVar(&o.cfg.HTTP.APIToken, "api-token", "", "require \"Authorization: Bearer <token>\" on every route but /healthz (/metrics too, unless --metrics-public)")
 	bindEnv(f, "api-token", "FF_API_TOKEN")
 	f.BoolVar(&o.autoMigrate, "auto-migrate", false, "apply pending schema migrations at start (default true for SQLite, false for Postgres)")
 	bindEnv(f, "auto-migrate", "FF_AUTO_MIGRATE")
@@ -98,45 +80,37 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 	bindEnv(f, "log-level", "FF_LOG_LEVEL")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	bindEnv(f, "log-format", "FF_LOG_FORMAT")
-	f.DurationVar(&o.shutdownGrace, "shutdown-grace", defaultShutdownGrace, "how long to drain in-flight requests on shutdown")
+	f.DurationVar(&o.cfg.ShutdownGrace, "shutdown-grace", ffserver.DefaultShutdownGrace, "how long to drain in-flight requests on shutdown")
 	bindEnv(f, "shutdown-grace", "FF_SHUTDOWN_GRACE")
-	f.DurationVar(&o.claimPoll, "claim-poll-interval", time.Second,
+	f.DurationVar(&o.cfg.ClaimPollInterval, "claim-poll-interval", ffserver.DefaultClaimPollInterval,
 		"fallback re-check of idle long-polling claims without a wake-up: one claim per group of waiters (same lanes and capabilities) per interval, not one per waiter")
 	bindEnv(f, "claim-poll-interval", "FF_CLAIM_POLL_INTERVAL")
-	f.IntVar(&o.maxLongPolls, "max-long-polls", server.DefaultMaxLongPolls,
+	f.IntVar(&o.cfg.HTTP.MaxLongPolls, "max-long-polls", server.DefaultMaxLongPolls,
 		"long-polling claims (wait_ms > 0) waiting at once; one more is answered 429 resource_exhausted with retry_after_ms")
 	bindEnv(f, "max-long-polls", "FF_MAX_LONG_POLLS")
-	f.DurationVar(&o.timeouts.ReadHeader, "read-header-timeout", server.DefaultReadHeaderTimeout, "time to read a request's line and headers")
+	f.DurationVar(&o.cfg.HTTP.Timeouts.ReadHeader, "read-header-timeout", server.DefaultReadHeaderTimeout, "time to read a request's line and headers")
 	bindEnv(f, "read-header-timeout", "FF_READ_HEADER_TIMEOUT")
-	f.DurationVar(&o.timeouts.ReadBody, "read-body-timeout", server.DefaultReadBodyTimeout,
+	f.DurationVar(&o.cfg.HTTP.Timeouts.ReadBody, "read-body-timeout", server.DefaultReadBodyTimeout,
 		"time to read a request body after its headers; a slower body is answered 408 request_timeout")
 	bindEnv(f, "read-body-timeout", "FF_READ_BODY_TIMEOUT")
-	f.DurationVar(&o.timeouts.Write, "write-timeout", server.DefaultWriteTimeout,
+	f.DurationVar(&o.cfg.HTTP.Timeouts.Write, "write-timeout", server.DefaultWriteTimeout,
 		"time to write a response once the request is read; a long-polling claim gets its wait_ms (at most 30 s) on top")
 	bindEnv(f, "write-timeout", "FF_WRITE_TIMEOUT")
-	f.DurationVar(&o.timeouts.Idle, "idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	f.DurationVar(&o.cfg.HTTP.Timeouts.Idle, "idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	bindEnv(f, "idle-timeout", "FF_IDLE_TIMEOUT")
-	f.BoolVar(&o.metricsPublic, "metrics-public", false,
+	f.BoolVar(&o.cfg.HTTP.MetricsPublic, "metrics-public", false,
 		"serve /metrics without the API token (by default it needs the token when --api-token is set)")
 	bindEnv(f, "metrics-public", "FF_METRICS_PUBLIC")
-	f.IntVar(&o.metricsLanes, "metrics-max-lanes", instrument.DefaultMaxLaneLabels,
+	f.IntVar(&o.cfg.MetricsMaxLanes, "metrics-max-lanes", instrument.DefaultMaxLaneLabels,
 		"lanes labelled on their own in /metrics; lanes beyond it, and lane names nobody created, count as lane \"_other\"")
 	bindEnv(f, "metrics-max-lanes", "FF_METRICS_MAX_LANES")
 	f.BoolVar(&o.reconcilers, "reconcilers", true, "compete for reconciler leadership (false: serve the API only)")
 	bindEnv(f, "reconcilers", "FF_RECONCILERS")
-	f.DurationVar(&o.engine.LeaseExpiryInterval, "lease-expiry-interval", engine.DefaultLeaseExpiryInterval, "lease expiry sweep interval")
-	bindEnv(f, "lease-expiry-interval", "FF_LEASE_EXPIRY_INTERVAL")
-	f.DurationVar(&o.engine.PromoterInterval, "promoter-interval", engine.DefaultPromoterInterval, "delayed promoter sweep interval")
-	bindEnv(f, "promoter-interval", "FF_PROMOTER_INTERVAL")
-	f.DurationVar(&o.engine.AttemptTimeoutInterval, "attempt-timeout-interval", engine.DefaultAttemptTimeoutInterval, "attempt timeout sweep interval")
-	bindEnv(f, "attempt-timeout-interval", "FF_ATTEMPT_TIMEOUT_INTERVAL")
-	f.DurationVar(&o.engine.DeadlineInterval, "deadline-interval", engine.DefaultDeadlineInterval, "execution deadline sweep interval")
-	bindEnv(f, "deadline-interval", "FF_DEADLINE_INTERVAL")
-	f.DurationVar(&o.engine.IdempotencyExpiryInterval, "idempotency-expiry-interval", engine.DefaultIdempotencyExpiryInterval, "expired idempotency keys sweep interval")
-	bindEnv(f, "idempotency-expiry-interval", "FF_IDEMPOTENCY_EXPIRY_INTERVAL")
-	f.DurationVar(&o.engine.LeaderRetryInterval, "leader-retry-interval", engine.DefaultLeaderRetryInterval, "how often a follower retries reconciler leadership")
-	bindEnv(f, "leader-retry-interval", "FF_LEADER_RETRY_INTERVAL")
-	f.IntVar(&o.engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep (at most 10000)")
+	for _, iv := range o.cfg.Engine.Intervals() {
+		f.DurationVar(iv.Value, iv.Key, iv.Default, iv.Usage)
+		bindEnv(f, iv.Key, "FF_"+strings.ToUpper(strings.ReplaceAll(iv.Key, "-", "_")))
+	}
+	f.IntVar(&o.cfg.Engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep (at most 10000)")
 	bindEnv(f, "reconciler-batch-size", "FF_RECONCILER_BATCH_SIZE")
 	return cmd
 }
@@ -144,13 +118,15 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 // validateLimits refuses a non-positive cap or timeout (the server would
 // silently replace it with its default).
 func (o serverOptions) validateLimits() error {
+	t := o.cfg.HTTP.Timeouts
 	for _, c := range []struct {
 		flag string
 		v    int64
 	}{
-		{"--metrics-max-lanes", int64(o.metricsLanes)}, {"--max-long-polls", int64(o.maxLongPolls)},
-		{"--read-header-timeout", int64(o.timeouts.ReadHeader)}, {"--read-body-timeout", int64(o.timeouts.ReadBody)},
-		{"--write-timeout", int64(o.timeouts.Write)}, {"--idle-timeout", int64(o.timeouts.Idle)},
+		{"--shutdown-grace", int64(o.cfg.ShutdownGrace)}, {"--claim-poll-interval", int64(o.cfg.ClaimPollInterval)},
+		{"--metrics-max-lanes", int64(o.cfg.MetricsMaxLanes)}, {"--max-long-polls", int64(o.cfg.HTTP.MaxLongPolls)},
+		{"--read-header-timeout", int64(t.ReadHeader)}, {"--read-body-timeout", int64(t.ReadBody)},
+		{"--write-timeout", int64(t.Write)}, {"--idle-timeout", int64(t.Idle)},
 	} {
 		if c.v <= 0 {
 			return usagef("%s must be positive", c.flag)
@@ -162,8 +138,8 @@ func (o serverOptions) validateLimits() error {
 // databaseKindDefault is the --auto-migrate default: on for SQLite (the
 // zero-setup path), off for Postgres (migrations are an operator step).
 func (o serverOptions) databaseKindDefault() bool {
-	db, err := ParseDatabase(o.databaseURL)
-	return err == nil && db.Kind == KindSQLite
+	db, err := ffserver.ParseDatabaseURL(o.cfg.DatabaseURL)
+	return err == nil && db.Kind == ffserver.KindSQLite
 }
 
 func (o serverOptions) corsList() []string {
@@ -176,98 +152,74 @@ func (o serverOptions) corsList() []string {
 	return out
 }
 
+// config is the ffserver.Config the flags describe, validated: a
+// mistake is a usage error (exit 2) naming the flag where it can.
+func (o serverOptions) config(log *slog.Logger) (ffserver.Config, ffserver.Database, error) {
+	db, err := ffserver.ParseDatabaseURL(o.cfg.DatabaseURL)
+	if err != nil {
+		return o.cfg, db, usageError{err}
+	}
+	if err := o.validateLimits(); err != nil {
+		return o.cfg, db, err
+	}
+	cfg := o.cfg
+	cfg.Logger, cfg.HTTP.CORSOrigins, cfg.DisableReconcilers = log, o.corsList(), !o.reconcilers
+	cfg.Migrate = ffserver.MigrateNever
+	if o.autoMigrate {
+		cfg.Migrate = ffserver.MigrateAlways
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, db, usageError{err}
+	}
+	return cfg, db, nil
+}
+
 // runServer serves until ctx ends or SIGINT/SIGTERM arrives, then shuts
-// down in order: HTTP drain, reconcilers, database.
+// down in ffserver's order: HTTP drain, reconcilers, database.
 func runServer(ctx context.Context, env Env, o serverOptions) error {
 	log, err := newLogger(env.Stderr, o.logLevel, o.logFormat)
 	if err != nil {
 		return err
 	}
-	db, err := ParseDatabase(o.databaseURL)
+	cfg, db, err := o.config(log)
 	if err != nil {
-		return usageError{err}
-	}
-	if o.shutdownGrace <= 0 {
-		return usagef("--shutdown-grace must be positive")
-	}
-	if o.claimPoll <= 0 {
-		return usagef("--claim-poll-interval must be positive")
-	}
-	if err := o.validateLimits(); err != nil {
 		return err
 	}
-	if err := o.engine.Validate(); err != nil {
-		return usageError{err}
-	}
-	o.engine.Logger = log
-
-	openCtx, cancelOpen := context.WithTimeout(ctx, openTimeout)
-	raw, err := db.Open(openCtx, OpenOptions{AutoMigrate: o.autoMigrate, Logger: log})
-	cancelOpen()
+	srv, err := ffserver.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := raw.Close(); err != nil {
+		if err := srv.Close(); err != nil {
 			log.Warn("close database", "error", err)
 		}
 	}()
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	b := instrument.Wrap(raw, reg, instrument.WithMaxLaneLabels(o.metricsLanes))
-	o.engine.Observer = instrument.NewReconcilerObserver(reg)
-
-	var sup *engine.Supervisor
-	if o.reconcilers {
-		if sup, err = engine.New(b, o.engine); err != nil {
-			return err
-		}
-	}
-	srv := server.New(server.Config{APIToken: o.apiToken, MetricsPublic: o.metricsPublic, CORSOrigins: o.corsList(),
-		Logger: log, Registry: reg, MaxLongPolls: o.maxLongPolls, Timeouts: o.timeouts}, b,
-		server.WithShutdownGrace(o.shutdownGrace), server.WithClaimPollInterval(o.claimPoll))
-
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.listen, err)
-	}
 	sigCtx, stopSignals := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stopSignals()
 	// Once shutdown begins, a second signal kills the process the default
 	// way instead of waiting for the drain.
 	context.AfterFunc(sigCtx, stopSignals)
-	// The reconcilers run on ctx, not sigCtx: on a signal they keep
-	// running while in-flight requests drain, and are stopped after.
-	if sup != nil {
-		if err := sup.Start(ctx); err != nil {
-			_ = ln.Close()
-			return err
-		}
+	if err := srv.Start(ctx); err != nil {
+		return err
 	}
-	logStartup(log, db, ln.Addr(), o)
-
-	serveErr := srv.Serve(sigCtx, ln)
-	if sup != nil {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
-		if err := sup.Stop(stopCtx); err != nil {
-			log.Warn("reconcilers did not stop in time", "error", err)
-		}
-		cancel()
+	logStartup(log, db, srv.Addr(), o)
+	select {
+	case <-sigCtx.Done():
+	case <-srv.Done():
 	}
-	if serveErr != nil && !errors.Is(serveErr, context.Canceled) {
-		return serveErr
+	if err := srv.Stop(context.WithoutCancel(ctx)); err != nil {
+		return err
 	}
 	log.Info("flowfabric server stopped")
 	return nil
 }
 
 // logStartup writes the one line that says what this process serves.
-func logStartup(log *slog.Logger, db Database, addr net.Addr, o serverOptions) {
+func logStartup(log *slog.Logger, db ffserver.Database, addr net.Addr, o serverOptions) {
 	auth, metrics := "none", "public"
-	if o.apiToken != "" {
+	if o.cfg.HTTP.APIToken != "" {
 		auth = "bearer"
-		if !o.metricsPublic {
+		if !o.cfg.HTTP.MetricsPublic {
 			metrics = "bearer"
 		}
 	}
@@ -277,14 +229,14 @@ func logStartup(log *slog.Logger, db Database, addr net.Addr, o serverOptions) {
 		slog.String("addr", addr.String()),
 		slog.String("auth", auth),
 		slog.String("metrics_auth", metrics),
-		slog.Int("max_long_polls", o.maxLongPolls),
+		slog.Int("max_long_polls", o.cfg.HTTP.MaxLongPolls),
 		slog.Bool("auto_migrate", o.autoMigrate),
 		slog.Bool("reconcilers", o.reconcilers),
 	}
 	if db.Default {
 		attrs = append(attrs, slog.String("note", "embedded SQLite default; set --database-url for Postgres"))
 	}
-	if o.apiToken == "" {
+	if o.cfg.HTTP.APIToken == "" {
 		attrs = append(attrs, slog.String("warning", "no --api-token: the API accepts unauthenticated requests"))
 	}
 	log.LogAttrs(context.Background(), slog.LevelInfo, "flowfabric server started", attrs...)

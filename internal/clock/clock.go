@@ -1,53 +1,23 @@
-// Package clock provides the time source the engine runs on: the real
-// clock in production and a fake, manually advanced clock in tests.
+// Package clock keeps the engine's former internal clock import path
+// compiling: its types are aliases of the public package clock, which is
+// the one to use (and the one public APIs mention). Start with
+// github.com/flowfabric-go/flowfabric/clock.
 package clock
 
 import (
-	"sync"
 	"time"
+
+	"github.com/flowfabric-go/flowfabric/clock"
 )
 
-// Clock tells the time.
-type Clock interface {
-	Now() time.Time
-}
+// Clock is clock.Clock.
+type Clock = clock.Clock
 
-// Real is the system clock.
-type Real struct{}
+// Real is clock.Real.
+type Real = clock.Real
 
-// Now returns time.Now().
-func (Real) Now() time.Time { return time.Now() }
+// Fake is clock.Fake.
+type Fake = clock.Fake
 
-// Fake is a clock that only moves when told to. It is safe for concurrent
-// use.
-type Fake struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewFake returns a fake clock set to start.
-func NewFake(start time.Time) *Fake { return &Fake{now: start} }
-
-// Now returns the fake time.
-func (f *Fake) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-// Advance moves the clock forward by d.
-func (f *Fake) Advance(d time.Duration) {
-	f.mu.Lock()
-	f.now = f.now.Add(d)
-	f.mu.Unlock()
-}
-
-// Set moves the clock to t.
-func (f *Fake) Set(t time.Time) {
-	f.mu.Lock()
-	f.now = t
-	f.mu.Unlock()
-}
-
-// Ms returns c's time as Unix milliseconds.
-func Ms(c Clock) int64 { return c.Now().UnixMilli() }
+// NewFake returns clock.NewFake(start).
+func NewFake(start time.Time) *Fake { return clock.NewFake(start) }

@@ -1,4 +1,4 @@
-package cli
+package ffserver
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/postgres"
 	"github.com/flowfabric-go/flowfabric/backend/sqlite"
-	"github.com/flowfabric-go/flowfabric/internal/clock"
+	"github.com/flowfabric-go/flowfabric/clock"
 )
 
 // DefaultSQLitePath is the embedded database used when no database is
-// configured.
+// configured: a file in the working directory, created on first start.
 const DefaultSQLitePath = "./flowfabric.db"
 
 // Backend kinds a database URL selects.
@@ -23,7 +23,7 @@ const (
 	KindSQLite   = "sqlite"
 )
 
-// Database is a parsed --database-url: which backend, and where.
+// Database is a parsed database URL: which store, and where.
 type Database struct {
 	Kind string // KindPostgres or KindSQLite
 	// URL is the Postgres connection URL (Kind postgres).
@@ -35,11 +35,12 @@ type Database struct {
 	Default bool
 }
 
-// ParseDatabase selects the backend from a database URL:
+// ParseDatabaseURL selects the store from a database URL:
 // postgres:// or postgresql:// selects Postgres; sqlite://path or a plain
 // file path selects SQLite; an empty string selects ./flowfabric.db.
 // Any other URL scheme is refused rather than mistaken for a file name.
-func ParseDatabase(raw string) (Database, error) {
+// Errors match ff.ErrInvalidInput (errors.Is) and never echo a password.
+func ParseDatabaseURL(raw string) (Database, error) {
 	raw = strings.TrimSpace(raw)
 	lower := strings.ToLower(raw)
 	switch {
@@ -47,18 +48,18 @@ func ParseDatabase(raw string) (Database, error) {
 		return Database{Kind: KindSQLite, Path: DefaultSQLitePath, Default: true}, nil
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		if _, err := url.Parse(raw); err != nil {
-			return Database{}, fmt.Errorf("database url: cannot parse the Postgres URL: %v", redactErr(err, raw))
+			return Database{}, invalidf("database url: cannot parse the Postgres URL: %v", redactErr(err, raw))
 		}
 		return Database{Kind: KindPostgres, URL: raw}, nil
 	case strings.HasPrefix(lower, "sqlite://"):
 		p := raw[len("sqlite://"):]
 		if p == "" {
-			return Database{}, fmt.Errorf("database url %q: sqlite:// needs a file path, e.g. sqlite://./flowfabric.db or sqlite:///var/lib/flowfabric.db", raw)
+			return Database{}, invalidf("database url %q: sqlite:// needs a file path, e.g. sqlite://./flowfabric.db or sqlite:///var/lib/flowfabric.db", raw)
 		}
 		return Database{Kind: KindSQLite, Path: p}, nil
 	}
 	if i := strings.Index(raw, "://"); i > 0 && !strings.ContainsAny(raw[:i], `/\.`) {
-		return Database{}, fmt.Errorf("database url: unsupported scheme %q (use postgres://..., sqlite://path or a file path)", raw[:i])
+		return Database{}, invalidf("database url: unsupported scheme %q (use postgres://..., sqlite://path or a file path)", raw[:i])
 	}
 	return Database{Kind: KindSQLite, Path: raw}, nil
 }
@@ -97,29 +98,39 @@ func redactErr(err error, raw string) string {
 	return msg
 }
 
-// OpenOptions tune Open.
+// OpenOptions tune Database.Open.
 type OpenOptions struct {
-	AutoMigrate bool
-	Logger      *slog.Logger
-	Clock       clock.Clock // nil: the backend's default
+	// Migrate says whether pending migrations are applied (see
+	// MigrateMode).
+	Migrate MigrateMode
+	// Logger receives the store's messages; nil is slog.Default().
+	Logger *slog.Logger
+	// Clock is the store's time source; nil is real time.
+	Clock clock.Clock
+	// PostgresMaxConns sizes a Postgres pool (0: pgx's default, at least
+	// 4); SQLite ignores it.
+	PostgresMaxConns int32
 }
 
-// Open opens the selected backend. Without AutoMigrate a schema that is
-// not at this build's version is refused with an error naming the fix.
+// Open opens the selected store. A schema that is not at this build's
+// version (and is not migrated by o.Migrate) is refused with an error
+// naming the fix (`flowfabric migrate up`).
 func (d Database) Open(ctx context.Context, o OpenOptions) (backend.Backend, error) {
+	migrate := o.Migrate.applies(d.Kind)
 	switch d.Kind {
 	case KindPostgres:
-		pg, err := postgres.Open(ctx, postgres.Options{URL: d.URL, Clock: o.Clock, AutoMigrate: o.AutoMigrate, Logger: o.Logger})
+		pg, err := postgres.Open(ctx, postgres.Options{URL: d.URL, Clock: o.Clock, AutoMigrate: migrate,
+			MaxConns: o.PostgresMaxConns, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("open postgres %s: %w", d.Where(), err)
 		}
 		return pg, nil
 	case KindSQLite:
-		lite, err := sqlite.Open(ctx, sqlite.Options{Path: d.Path, Clock: o.Clock, AutoMigrate: o.AutoMigrate, Logger: o.Logger})
+		lite, err := sqlite.Open(ctx, sqlite.Options{Path: d.Path, Clock: o.Clock, AutoMigrate: migrate, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", d.Where(), err)
 		}
 		return lite, nil
 	}
-	return nil, fmt.Errorf("unknown backend kind %q", d.Kind)
+	return nil, invalidf("unknown store kind %q", d.Kind)
 }

@@ -1,12 +1,14 @@
-package cli
+package ffserver
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	ff "github.com/flowfabric-go/flowfabric"
 )
 
-func TestParseDatabase(t *testing.T) {
+func TestParseDatabaseURL(t *testing.T) {
 	cases := []struct {
 		in         string
 		kind, path string
@@ -25,27 +27,27 @@ func TestParseDatabase(t *testing.T) {
 		{in: "./dir.v2/a://b.db", kind: KindSQLite, path: "./dir.v2/a://b.db"},
 	}
 	for _, c := range cases {
-		db, err := ParseDatabase(c.in)
+		db, err := ParseDatabaseURL(c.in)
 		require.NoError(t, err, c.in)
 		require.Equal(t, Database{Kind: c.kind, URL: c.url, Path: c.path, Default: c.def}, db, c.in)
 	}
 	for _, bad := range []string{"mysql://h/db", "sqlite://", "redis://x"} {
-		_, err := ParseDatabase(bad)
-		require.Error(t, err, bad)
+		_, err := ParseDatabaseURL(bad)
+		require.ErrorIs(t, err, ff.ErrInvalidInput, bad)
 	}
 }
 
 func TestWhereRedactsPasswords(t *testing.T) {
-	db, err := ParseDatabase("postgres://ff:hunter2@db:5432/ff?sslmode=disable")
+	db, err := ParseDatabaseURL("postgres://ff:hunter2@db:5432/ff?sslmode=disable")
 	require.NoError(t, err)
 	require.NotContains(t, db.Where(), "hunter2")
 	require.Contains(t, db.Where(), "ff:xxxxx@db:5432/ff")
 
-	db, err = ParseDatabase("postgres://db/ff?user=ff&password=hunter2")
+	db, err = ParseDatabaseURL("postgres://db/ff?user=ff&password=hunter2")
 	require.NoError(t, err)
 	require.NotContains(t, db.Where(), "hunter2")
 
-	db, err = ParseDatabase("/srv/ff.db")
+	db, err = ParseDatabaseURL("/srv/ff.db")
 	require.NoError(t, err)
 	require.Equal(t, "/srv/ff.db", db.Where())
 }
