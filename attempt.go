@@ -10,7 +10,22 @@ const (
 	AttemptRetry   AttemptType = "retry"
 	AttemptReclaim AttemptType = "reclaim"
 	AttemptReplay  AttemptType = "replay"
+	// AttemptResume is what a claim that continues an interrupted attempt
+	// (after a delay, a released claim, a suspension) reports. It is never
+	// an attempt's own type: the stored attempt keeps the type it was
+	// minted with (ListAttempts).
+	AttemptResume AttemptType = "resume"
 )
+
+// ClaimedAttemptType is the attempt type a claim reports: AttemptResume
+// when the claim resumed an interrupted attempt (handle kind
+// HandleResumed), else the type of the attempt it minted.
+func ClaimedAttemptType(kind HandleKind, minted AttemptType) AttemptType {
+	if kind == HandleResumed {
+		return AttemptResume
+	}
+	return minted
+}
 
 // AttemptLifecycle is the state of one attempt. The last four are
 // terminal.

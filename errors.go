@@ -55,7 +55,6 @@ const (
 	ErrContention         ErrorKind = "contention"
 	ErrLeaseConflict      ErrorKind = "lease_conflict"
 	ErrExecutionNotActive ErrorKind = "execution_not_active"
-	ErrNotEligible        ErrorKind = "execution_not_eligible"
 	ErrNoActiveLease      ErrorKind = "no_active_lease"
 
 	// conflict
@@ -71,6 +70,10 @@ const (
 	ErrMaxReplaysExhausted  ErrorKind = "max_replays_exhausted"
 	ErrTerminal             ErrorKind = "terminal"
 	ErrNotRunnable          ErrorKind = "not_runnable"
+	// ErrNotEligible names a condition a retry cannot change: the priority
+	// of a terminal execution, an edge into a started flow member, an
+	// operator resume of an execution that is not suspended.
+	ErrNotEligible ErrorKind = "execution_not_eligible"
 
 	// bug: a broken invariant or stored data that cannot be decoded
 	ErrBug        ErrorKind = "bug"

@@ -25,6 +25,9 @@ type Execution struct {
 	// Seq is the creation order, assigned by the backend; FIFO within a
 	// priority follows it, also after retries.
 	Seq int64
+	// Hooks route the execution's completions and renewals to the slow
+	// path while a feature needs to act on them (hooks.go).
+	Hooks Hooks
 
 	State          StateVector
 	BlockingDetail string
@@ -41,13 +44,23 @@ type Execution struct {
 	AttemptWorkerID         string
 	AttemptWorkerInstanceID string
 
-	LeaseID          string
-	LeaseEpoch       uint64 // per execution, only grows, never cleared
-	LeaseExpiresAtMs int64
-	LeaseTTLMs       int64
-	WorkerID         string
-	WorkerInstanceID string
-	LastHeartbeatMs  int64
+	LeaseID    string
+	LeaseEpoch uint64 // per execution, only grows, never cleared
+	// LeaseAcquiredMs is when the claim took the current (or last) lease;
+	// like the epoch it is kept when the lease ends, for the event that
+	// ends it (LeaseRef.AcquiredAtMs).
+	LeaseAcquiredMs int64
+	// RevokedLeaseEpoch is the epoch of a lease taken away by someone
+	// other than its holder ending the execution (an operator cancel, a
+	// flow cancel); 0 when none. CheckFence answers lease_revoked to a
+	// fence with exactly that epoch and the current attempt id. Epochs
+	// only grow, so no later lease's fence ever matches it.
+	RevokedLeaseEpoch uint64
+	LeaseExpiresAtMs  int64
+	LeaseTTLMs        int64
+	WorkerID          string
+	WorkerInstanceID  string
+	LastHeartbeatMs   int64
 
 	RetryCount   int
 	ReclaimCount int
@@ -100,8 +113,9 @@ type Effects struct {
 	// Result is stored when StoreResult is set (completion).
 	StoreResult bool
 	Result      []byte
-	// Event is the outbox row for this transition, if any.
-	Event *Event
+	// Events are the outbox rows of this transition, written in this
+	// order in its transaction.
+	Events []Event
 }
 
 // AttemptUpdate changes the lifecycle of an existing attempt.
@@ -114,21 +128,6 @@ type AttemptUpdate struct {
 	EndedAtMs        int64
 	FailureReason    string
 	FailureClass     string
-}
-
-// EventKind names an outbox event family.
-type EventKind string
-
-const EventCompletion EventKind = "completion"
-
-// Event is one outbox row, written in the transaction of its transition.
-type Event struct {
-	Kind        EventKind
-	ExecutionID ExecutionID
-	Lane        string
-	Namespace   string
-	Outcome     TerminalOutcome
-	AtMs        int64
 }
 
 // CreateSpec is validated input for a new execution.
@@ -262,6 +261,7 @@ func (e *Execution) Claim(nowMs int64, a ClaimArgs, backend BackendTag) (Handle,
 	}
 	e.LeaseEpoch++
 	e.LeaseID = a.LeaseID
+	e.LeaseAcquiredMs = nowMs
 	e.LeaseTTLMs = a.LeaseTTLMs
 	e.LeaseExpiresAtMs = AddMs(nowMs, a.LeaseTTLMs)
 	e.WorkerID = a.WorkerID
@@ -330,8 +330,10 @@ type FenceResult struct {
 	Effects       *Effects
 }
 
-// CheckFence applies the lease validation order of spec §3.3: not active,
-// revoked, expired (marking the lease expired), then a fence mismatch.
+// CheckFence applies the lease validation order of spec §3.3: not active
+// (lease_revoked instead for the fence of a lease revoked by the
+// transition that ended it), revoked, expired (marking the lease expired),
+// then a fence mismatch.
 func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 	if f.LeaseID == "" && f.AttemptID == "" && f.LeaseEpoch == 0 {
 		return FenceResult{}, Validation(ErrFenceRequired, "a lease fence is required")
@@ -340,6 +342,9 @@ func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 		return FenceResult{}, Validation(ErrPartialFence, "lease_id, lease_epoch and attempt_id must all be set")
 	}
 	if e.State.LifecyclePhase != PhaseActive {
+		if e.revokedFence(f) {
+			return FenceResult{}, StateError(ErrLeaseRevoked, "lease epoch %d of %s was revoked when the execution was %s", f.LeaseEpoch, e.ID, e.State.TerminalOutcome)
+		}
 		return FenceResult{}, e.notActive()
 	}
 	switch e.State.OwnershipState {
@@ -361,6 +366,20 @@ func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 	return FenceResult{}, nil
 }
 
+// revokedFence reports whether f is the fence of the lease whose
+// revocation e records.
+func (e *Execution) revokedFence(f Fence) bool {
+	return e.RevokedLeaseEpoch != 0 && f.LeaseEpoch == e.RevokedLeaseEpoch && f.AttemptID == e.CurrentAttemptID
+}
+
+// revokeHeldLease records that the lease e holds, if any, is taken away
+// by a transition its holder did not ask for.
+func (e *Execution) revokeHeldLease() {
+	if e.State.LifecyclePhase == PhaseActive && e.State.OwnershipState == OwnershipLeased {
+		e.RevokedLeaseEpoch = e.LeaseEpoch
+	}
+}
+
 // openAttempt returns the current attempt's index when it has not ended
 // yet: running, or interrupted by a delay. An attempt whose lease was lost
 // already ended as interrupted_reclaimed when the loss was recorded.
@@ -378,37 +397,42 @@ func (e *Execution) LeaseExpired(nowMs int64) bool {
 }
 
 // MarkLeaseExpired moves a due active lease to "expired, awaiting
-// reclaim" (AX), ending the attempt as interrupted_reclaimed. When the
-// reclaim cap is already reached the execution fails terminally with
-// reason max_reclaims_exceeded instead. It returns nil when the lease is
-// not due (a renewal raced the caller).
+// reclaim" (AX), ending the attempt as interrupted_reclaimed, and writes
+// the lease event expired. When the reclaim cap is already reached the
+// execution fails terminally with reason max_reclaims_exceeded instead,
+// its completion event implying the lease expired. It returns nil when
+// the lease is not due (a renewal raced the caller).
 func (e *Execution) MarkLeaseExpired(nowMs int64) *Effects {
 	if !e.LeaseExpired(nowMs) {
 		return nil
 	}
 	idx, _ := e.CurrentAttemptIndex()
+	fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptInterruptedReclaimed, EndedAtMs: nowMs,
+		FailureReason: "lease_expired", FailureClass: string(FailureInfra)}}}
 	if e.ReclaimCount >= e.Policy.ReclaimCap() {
-		fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptInterruptedReclaimed, EndedAtMs: nowMs,
-			FailureReason: "lease_expired", FailureClass: string(FailureInfra)}}}
-		e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, fx)
 		e.FailureReason = "max_reclaims_exceeded"
 		e.FailureClass = string(FailureInfra)
+		e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, LeaseExpired, fx)
 		return fx
 	}
+	fx.Events = append(fx.Events, e.leaseEvent(LeaseExpired, nowMs, LeaseEventData{Reason: LeaseReasonExpired}))
 	e.State = vecActiveLost(OwnershipLeaseExpired)
 	e.BlockingDetail = "lease expired; awaiting reclaim"
 	e.AttemptDeadlineMs = 0
 	e.UpdatedAtMs = nowMs
-	return &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptInterruptedReclaimed, EndedAtMs: nowMs,
-		FailureReason: "lease_expired", FailureClass: string(FailureInfra)}}}
+	return fx
 }
 
 // terminate writes a terminal vector, clears the lease (keeping epoch and
-// attempt id for replay reconciliation) and queues the completion event.
-func (e *Execution) terminate(nowMs int64, outcome TerminalOutcome, attempt AttemptState, fx *Effects) {
+// attempt id for replay reconciliation) and queues the completion event,
+// which carries the lease it ended, if one was held, with leaseEnd as its
+// implied end. The outcome's reasons must be set on e before.
+func (e *Execution) terminate(nowMs int64, outcome TerminalOutcome, attempt AttemptState, leaseEnd string, fx *Effects) {
 	if e.AttemptCount == 0 {
 		attempt = AttemptStateNone
 	}
+	ev := e.event(EventCompletion, string(outcome), nowMs, e.heldLease(leaseEnd), e.completionData(outcome))
+	fx.Events = append(fx.Events, ev)
 	e.State = vecTerminal(outcome, attempt)
 	e.BlockingDetail = ""
 	e.clearLease()
@@ -416,7 +440,6 @@ func (e *Execution) terminate(nowMs int64, outcome TerminalOutcome, attempt Atte
 	e.AttemptDeadlineMs = 0
 	e.CompletedAtMs = nowMs
 	e.UpdatedAtMs = nowMs
-	fx.Event = &Event{Kind: EventCompletion, ExecutionID: e.ID, Lane: e.Lane, Namespace: e.Namespace, Outcome: outcome, AtMs: nowMs}
 }
 
 func (e *Execution) clearLease() {
@@ -514,7 +537,7 @@ func (e *Execution) Complete(nowMs int64, f Fence, result []byte) (*Effects, Fen
 	idx, _ := e.CurrentAttemptIndex()
 	fx := &Effects{StoreResult: true, Result: result,
 		UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptEndedSuccess, EndedAtMs: nowMs}}}
-	e.terminate(nowMs, OutcomeSuccess, AttemptTerminalState, fx)
+	e.terminate(nowMs, OutcomeSuccess, AttemptTerminalState, LeaseReleased, fx)
 	return fx, FenceResult{}, nil
 }
 
@@ -529,7 +552,8 @@ type FailOutcome struct {
 // Fail ends the attempt as failed. With retries left by the policy (and a
 // class other than permanent, unless the policy retries permanent
 // failures) the execution waits in retry backoff and the next claim mints
-// a retry attempt; otherwise it becomes terminal failed. The reason is
+// a retry attempt (the lease event released, reason retry_scheduled, is
+// written); otherwise it becomes terminal failed. The reason is
 // free text (SanitizeText): it never makes the report fail. class must be
 // canonical (ParseFailureClass; "" is transient). A replay of the same
 // report under the same fence returns the same outcome without writing.
@@ -553,9 +577,11 @@ func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass
 	e.FailureClass = string(class)
 	retryable := class != FailurePermanent || (e.Policy != nil && e.Policy.Retry != nil && e.Policy.Retry.RetryPermanent)
 	if retryable && e.RetryCount < e.Policy.MaxRetries() {
+		fx.Events = append(fx.Events, e.leaseEvent(LeaseReleased, nowMs, LeaseEventData{
+			Reason: LeaseReasonRetryScheduled, FailureReason: reason, FailureClass: string(class)}))
 		return e.scheduleRetry(nowMs, rnd), fx, FenceResult{}, nil
 	}
-	e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, fx)
+	e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, LeaseReleased, fx)
 	return FailOutcome{}, fx, FenceResult{}, nil
 }
 
@@ -617,14 +643,14 @@ func (e *Execution) Cancel(nowMs int64, f Fence, reason string) (*Effects, Fence
 		FailureReason: reason}}}
 	e.CancelReason = reason
 	e.CancelledBy = CancelledByLeaseHolder
-	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, fx)
+	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, LeaseReleased, fx)
 	return fx, FenceResult{}, nil
 }
 
 // Delay releases the lease and parks the execution until untilMs (an
 // instant in [0, MaxInstantMs]; one already past makes it ready at once),
 // keeping the attempt (interrupted); the next claim resumes the same
-// attempt.
+// attempt. It writes the lease event released (reason delayed).
 func (e *Execution) Delay(nowMs int64, f Fence, untilMs int64) (*Effects, FenceResult, error) {
 	if err := ValidateInstant("delay_until_ms", untilMs); err != nil {
 		return nil, FenceResult{}, err
@@ -634,7 +660,8 @@ func (e *Execution) Delay(nowMs int64, f Fence, untilMs int64) (*Effects, FenceR
 		return nil, fr, err
 	}
 	idx, _ := e.CurrentAttemptIndex()
-	fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptSuspended}}}
+	fx := &Effects{UpdateAttempts: []AttemptUpdate{{Index: idx, Lifecycle: AttemptSuspended}},
+		Events: []Event{e.leaseEvent(LeaseReleased, nowMs, LeaseEventData{Reason: LeaseReasonDelayed})}}
 	e.clearLease()
 	e.AttemptDeadlineMs = 0
 	e.UpdatedAtMs = nowMs
@@ -654,8 +681,10 @@ const MaxCancelSourceBytes = MaxIdentifierBytes
 
 // OperatorCancel cancels from any non-terminal phase without a fence.
 // reason and source are free text (SanitizeText); source defaults to
-// "operator_override" and may not be CancelledByLeaseHolder. An already
-// terminal execution yields the not-active carrier.
+// "operator_override" and may not be CancelledByLeaseHolder. A lease held
+// at the time is revoked: its holder's next fenced call fails with
+// lease_revoked (RevokedLeaseEpoch). An already terminal execution yields
+// the not-active carrier.
 func (e *Execution) OperatorCancel(nowMs int64, reason, source string) (*Effects, error) {
 	reason = SanitizeText(reason, MaxReasonBytes)
 	source = SanitizeText(source, MaxCancelSourceBytes)
@@ -675,7 +704,8 @@ func (e *Execution) OperatorCancel(nowMs int64, reason, source string) (*Effects
 	}
 	e.CancelReason = reason
 	e.CancelledBy = source
-	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, fx)
+	e.revokeHeldLease()
+	e.terminate(nowMs, OutcomeCancelled, AttemptTerminalState, LeaseRevoked, fx)
 	return fx, nil
 }
 
@@ -693,7 +723,7 @@ func (e *Execution) Expire(nowMs int64, reason string) *Effects {
 	}
 	e.FailureReason = reason
 	e.FailureClass = string(FailureTimeout)
-	e.terminate(nowMs, OutcomeExpired, AttemptTerminalState, fx)
+	e.terminate(nowMs, OutcomeExpired, AttemptTerminalState, LeaseReleased, fx)
 	return fx
 }
 

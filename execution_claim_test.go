@@ -28,7 +28,7 @@ func TestClaimInitial(t *testing.T) {
 	if fx.InsertAttempt == nil || *fx.InsertAttempt != wantAttempt {
 		t.Fatalf("insert attempt\n got %+v\nwant %+v", fx.InsertAttempt, wantAttempt)
 	}
-	if len(fx.UpdateAttempts) != 0 || fx.Event != nil || fx.StoreResult {
+	if len(fx.UpdateAttempts) != 0 || len(fx.Events) != 0 || fx.StoreResult {
 		t.Fatalf("unexpected effects %+v", fx)
 	}
 	if e.LeaseEpoch != 1 || e.AttemptCount != 1 || e.CurrentAttemptID != "A1" || e.LeaseID != "L1" {
@@ -262,6 +262,20 @@ func TestPromoteIfDue(t *testing.T) {
 	for _, e := range []*ff.Execution{w0, a} {
 		if e.PromoteIfDue(t0 + 1_000_000) {
 			t.Fatalf("promoted %v", e.State)
+		}
+	}
+}
+
+// A claim reports resume exactly when it continues an interrupted attempt.
+func TestClaimedAttemptType(t *testing.T) {
+	for _, typ := range []ff.AttemptType{ff.AttemptInitial, ff.AttemptRetry, ff.AttemptReclaim, ff.AttemptReplay} {
+		if got := ff.ClaimedAttemptType(ff.HandleResumed, typ); got != ff.AttemptResume {
+			t.Fatalf("resumed %s reported %s", typ, got)
+		}
+		for _, kind := range []ff.HandleKind{ff.HandleFresh, ff.HandleReclaimed} {
+			if got := ff.ClaimedAttemptType(kind, typ); got != typ {
+				t.Fatalf("%s claim of a %s attempt reported %s", kind, typ, got)
+			}
 		}
 	}
 }

@@ -66,9 +66,10 @@ func TestCheckFenceNotActive(t *testing.T) {
 			noErr(t, err)
 			return e, f
 		}, ff.PhaseRunnable, ff.OutcomeNone, true},
-		{"operator cancelled", func(t *testing.T) (*ff.Execution, ff.Fence) {
+		{"operator cancelled after the lease expired", func(t *testing.T) (*ff.Execution, ff.Fence) {
 			e, f := running(t, nil)
-			_, err := e.OperatorCancel(t0+1, "stop", "")
+			e.MarkLeaseExpired(t0 + ttl)
+			_, err := e.OperatorCancel(t0+ttl+1, "stop", "")
 			noErr(t, err)
 			return e, f
 		}, ff.PhaseTerminal, ff.OutcomeCancelled, true},
@@ -94,6 +95,52 @@ func TestCheckFenceNotActive(t *testing.T) {
 				t.Fatal("check changed the record")
 			}
 		})
+	}
+}
+
+// An operator cancel of a leased execution revokes the lease: exactly
+// that lease's fence is answered lease_revoked, before and after its
+// expiry; any other fence gets the not-active carrier, and no later
+// lease's fence ever matches.
+func TestCheckFenceRevokedByOperatorCancel(t *testing.T) {
+	e, f := running(t, nil)
+	_, err := e.OperatorCancel(t0+1, "stop", "")
+	noErr(t, err)
+	if e.RevokedLeaseEpoch != f.LeaseEpoch {
+		t.Fatalf("revoked epoch %d, want %d", e.RevokedLeaseEpoch, f.LeaseEpoch)
+	}
+	before := *e
+	for _, now := range []int64{t0 + 2, t0 + 10*ttl} {
+		fr, err := e.CheckFence(now, f)
+		if ee := wantErr(t, err, ff.ClassState, ff.ErrLeaseRevoked); ee.Retryable() || ee.NotActive != nil {
+			t.Fatalf("revoked: %+v", ee)
+		}
+		if fr.MarkedExpired || e.State != before.State {
+			t.Fatal("check changed the record")
+		}
+	}
+	for _, other := range []ff.Fence{
+		{LeaseID: f.LeaseID, LeaseEpoch: f.LeaseEpoch, AttemptID: "other"},
+		{LeaseID: f.LeaseID, LeaseEpoch: f.LeaseEpoch + 1, AttemptID: f.AttemptID},
+	} {
+		_, err := e.CheckFence(t0+2, other)
+		wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
+	}
+
+	// Made claimable again (replay is not a transition yet), the next
+	// lease has a higher epoch: the revoked fence is merely stale, and
+	// after that lease ends, merely not active.
+	e.State, e.CompletedAtMs = vecWP, 0
+	h, _ := claim(t, e, t0+3)
+	_, err = e.CheckFence(t0+4, f)
+	wantErr(t, err, ff.ClassState, ff.ErrStaleLease)
+	_, _, err = e.Complete(t0+4, h.Lease.Fence(), nil)
+	noErr(t, err)
+	_, err = e.CheckFence(t0+5, f)
+	wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
+	fx, _, err := e.Complete(t0+5, h.Lease.Fence(), nil)
+	if fx != nil || err != nil {
+		t.Fatalf("the new holder's replay: %+v %v", fx, err)
 	}
 }
 

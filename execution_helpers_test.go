@@ -89,16 +89,38 @@ func wantVec(t *testing.T, e *ff.Execution, want ff.StateVector) {
 	}
 }
 
-// wantEvent asserts a single completion event with outcome.
-func wantEvent(t *testing.T, fx *ff.Effects, e *ff.Execution, outcome ff.TerminalOutcome, at int64) {
+// wantEvent asserts a single event, the completion with outcome, about e.
+func wantEvent(t *testing.T, fx *ff.Effects, e *ff.Execution, outcome ff.TerminalOutcome, at int64) ff.Event {
 	t.Helper()
-	if fx == nil || fx.Event == nil {
-		t.Fatal("no completion event")
+	ev := wantOneEvent(t, fx, e, ff.EventCompletion, string(outcome), at)
+	return ev
+}
+
+// wantLeaseEvent asserts a single event, the lease event action with
+// reason, about e.
+func wantLeaseEvent(t *testing.T, fx *ff.Effects, e *ff.Execution, action, reason string, at int64) ff.Event {
+	t.Helper()
+	ev := wantOneEvent(t, fx, e, ff.EventLease, action, at)
+	if d, ok := ev.Data.(ff.LeaseEventData); !ok || d.Reason != reason {
+		t.Fatalf("lease event data %+v, want reason %q", ev.Data, reason)
 	}
-	want := ff.Event{Kind: ff.EventCompletion, ExecutionID: e.ID, Lane: e.Lane, Namespace: e.Namespace, Outcome: outcome, AtMs: at}
-	if *fx.Event != want {
-		t.Fatalf("event %+v, want %+v", *fx.Event, want)
+	if ev.Lease == nil || ev.Lease.End != "" {
+		t.Fatalf("lease event lease %+v, want one without an implied end", ev.Lease)
 	}
+	return ev
+}
+
+func wantOneEvent(t *testing.T, fx *ff.Effects, e *ff.Execution, typ ff.EventType, action string, at int64) ff.Event {
+	t.Helper()
+	if fx == nil || len(fx.Events) != 1 {
+		t.Fatalf("want one %s/%s event, got %+v", typ, action, fx)
+	}
+	ev := fx.Events[0]
+	if ev.Type != typ || ev.Action != action || ev.ExecutionID != e.ID || ev.Lane != e.Lane ||
+		ev.Namespace != e.Namespace || ev.Partition != e.ID.Partition || ev.AtMs != at {
+		t.Fatalf("event %+v, want %s/%s about %s at %d", ev, typ, action, e.ID, at)
+	}
+	return ev
 }
 
 // wantUpdate asserts exactly one attempt update with index and lifecycle.

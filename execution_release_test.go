@@ -21,9 +21,10 @@ func TestReleaseClaimResumesTheSameAttempt(t *testing.T) {
 		AttemptState: ff.AttemptInterrupted, PublicState: ff.PublicWaiting,
 	})
 	wantUpdate(t, fx, 0, ff.AttemptSuspended)
-	if fx.Event != nil || fx.InsertAttempt != nil {
-		t.Fatalf("release wrote more than the attempt update: %+v", fx)
+	if fx.InsertAttempt != nil {
+		t.Fatalf("release wrote more than the attempt update and its lease event: %+v", fx)
 	}
+	wantLeaseEvent(t, fx, e, ff.LeaseReleased, ff.LeaseReasonUnused, t0+10)
 	if !e.Claimable() || e.AttemptDeadlineMs != 0 || e.UpdatedAtMs != t0+10 || e.LeaseEpoch != 1 {
 		t.Fatalf("after release: claimable %v, attempt deadline %d, updated %d, epoch %d",
 			e.Claimable(), e.AttemptDeadlineMs, e.UpdatedAtMs, e.LeaseEpoch)

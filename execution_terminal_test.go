@@ -109,8 +109,9 @@ func TestFailSchedulesRetry(t *testing.T) {
 	if u.FailureReason != "boom" || u.FailureClass != "transient" || u.EndedAtMs != now {
 		t.Fatalf("update %+v", u)
 	}
-	if fx.Event != nil {
-		t.Fatal("a scheduled retry emitted a completion event")
+	ev := wantLeaseEvent(t, fx, e, ff.LeaseReleased, ff.LeaseReasonRetryScheduled, now)
+	if d := ev.Data.(ff.LeaseEventData); d.FailureReason != "boom" || d.FailureClass != "transient" {
+		t.Fatalf("a scheduled retry's lease event: %+v", d)
 	}
 
 	// Second attempt fails: last retry. Third fails: terminal.
@@ -195,9 +196,10 @@ func TestFailClassification(t *testing.T) {
 				t.Fatalf("outcome %+v", out)
 			}
 			if tc.retryScheduled {
-				if e.State.AttemptState != ff.AttemptPendingRetry || fx.Event != nil {
-					t.Fatalf("state %v event %+v", e.State, fx.Event)
+				if e.State.AttemptState != ff.AttemptPendingRetry {
+					t.Fatalf("state %v", e.State)
 				}
+				wantLeaseEvent(t, fx, e, ff.LeaseReleased, ff.LeaseReasonRetryScheduled, t0+1)
 				return
 			}
 			wantVec(t, e, vecT(ff.OutcomeFailed, ff.AttemptTerminalState))
@@ -325,9 +327,10 @@ func TestDelay(t *testing.T) {
 				t.Fatalf("fr %+v ready %d", fr, e.ReadyAtMs)
 			}
 			wantUpdate(t, fx, 0, ff.AttemptSuspended)
-			if fx.Event != nil || fx.InsertAttempt != nil {
+			if fx.InsertAttempt != nil {
 				t.Fatalf("effects %+v", fx)
 			}
+			wantLeaseEvent(t, fx, e, ff.LeaseReleased, ff.LeaseReasonDelayed, t0+10)
 			if e.LeaseID != "" || e.LeaseEpoch != 1 || e.CurrentAttemptID != f.AttemptID || e.AttemptDeadlineMs != 0 {
 				t.Fatalf("lease %q epoch %d attempt %q deadline %d", e.LeaseID, e.LeaseEpoch, e.CurrentAttemptID, e.AttemptDeadlineMs)
 			}
@@ -421,6 +424,9 @@ func TestOperatorCancelFromEveryPhase(t *testing.T) {
 			if e.CancelledBy != "operator_override" || e.CancelReason != "operator says stop" || e.LeaseEpoch != epoch {
 				t.Fatalf("by %q reason %q epoch %d", e.CancelledBy, e.CancelReason, e.LeaseEpoch)
 			}
+			if want := map[bool]uint64{true: epoch}[name == "A"]; e.RevokedLeaseEpoch != want {
+				t.Fatalf("revoked epoch %d, want %d: only a held lease is revoked", e.RevokedLeaseEpoch, want)
+			}
 			if e.LeaseID != "" || e.CompletedAtMs != now {
 				t.Fatalf("lease %q completed %d", e.LeaseID, e.CompletedAtMs)
 			}
@@ -461,8 +467,9 @@ func TestMarkLeaseExpired(t *testing.T) {
 	if u.EndedAtMs != t0+ttl || u.FailureReason != "lease_expired" || u.FailureClass != "infra_crash" {
 		t.Fatalf("update %+v", u)
 	}
-	if fx.Event != nil || e.BlockingDetail == "" || e.AttemptDeadlineMs != 0 {
-		t.Fatalf("event %+v detail %q attempt deadline %d", fx.Event, e.BlockingDetail, e.AttemptDeadlineMs)
+	wantLeaseEvent(t, fx, e, ff.LeaseExpired, ff.LeaseReasonExpired, t0+ttl)
+	if e.BlockingDetail == "" || e.AttemptDeadlineMs != 0 {
+		t.Fatalf("detail %q attempt deadline %d", e.BlockingDetail, e.AttemptDeadlineMs)
 	}
 	// Identity is kept for fencing; the epoch does not move.
 	if e.LeaseID != f.LeaseID || e.CurrentAttemptID != f.AttemptID || e.LeaseEpoch != f.LeaseEpoch {
@@ -495,9 +502,8 @@ func TestMarkLeaseExpiredReclaimCap(t *testing.T) {
 			now := t0
 			for i := 0; i < tc.want; i++ {
 				now += ttl
-				if fx := e.MarkLeaseExpired(now); fx == nil || fx.Event != nil {
-					t.Fatalf("expiry %d: %+v", i+1, fx)
-				}
+				fx := e.MarkLeaseExpired(now)
+				wantLeaseEvent(t, fx, e, ff.LeaseExpired, ff.LeaseReasonExpired, now)
 				wantVec(t, e, vecAX)
 				claim(t, e, now)
 			}

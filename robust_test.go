@@ -293,7 +293,8 @@ func TestFailReplayNeedsTheSameReport(t *testing.T) {
 
 func TestFailAfterOtherTerminalWritersIsNotAReplay(t *testing.T) {
 	// Attempt timeout (expired) and operator cancel both keep the fence's
-	// epoch and attempt id; neither is the worker's failure.
+	// epoch and attempt id; neither is the worker's failure (and the
+	// operator's cancel revoked the lease).
 	e, f := running(t, nil)
 	e.Expire(t0+1, "attempt_timeout")
 	_, _, _, err := e.Fail(t0+2, f, "attempt_timeout", ff.FailureTimeout, nil)
@@ -303,7 +304,7 @@ func TestFailAfterOtherTerminalWritersIsNotAReplay(t *testing.T) {
 	_, err = e.OperatorCancel(t0+1, "stop", "")
 	noErr(t, err)
 	_, _, _, err = e.Fail(t0+2, f, "stop", ff.FailureCancelled, nil)
-	wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
+	wantErr(t, err, ff.ClassState, ff.ErrLeaseRevoked)
 }
 
 func TestCancelAfterOperatorCancelIsNotAReplay(t *testing.T) {
@@ -312,9 +313,9 @@ func TestCancelAfterOperatorCancelIsNotAReplay(t *testing.T) {
 		_, err := e.OperatorCancel(t0+1, "ops says stop", source)
 		noErr(t, err)
 		fx, fr, err := e.Cancel(t0+2, f, "ops says stop")
-		ee := wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
-		if fx != nil || fr.MarkedExpired || ee.NotActive.TerminalOutcome != ff.OutcomeCancelled || ee.Retryable() {
-			t.Fatalf("source %q: fx %+v detail %+v", source, fx, ee.NotActive)
+		ee := wantErr(t, err, ff.ClassState, ff.ErrLeaseRevoked)
+		if fx != nil || fr.MarkedExpired || ee.Retryable() {
+			t.Fatalf("source %q: fx %+v error %+v", source, fx, ee)
 		}
 	}
 	// The lease holder's own cancel still replays.
@@ -348,7 +349,11 @@ func TestCompleteReplayOnlyAfterItsOwnCompletion(t *testing.T) {
 		end(e, f)
 		wantVec(t, e, vecT(e.State.TerminalOutcome, ff.AttemptTerminalState))
 		_, _, err := e.Complete(t0+ttl+2, f, nil)
-		if ee := wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive); ee.Retryable() {
+		class, kind := ff.ClassContention, ff.ErrExecutionNotActive
+		if name == "operator cancel" {
+			class, kind = ff.ClassState, ff.ErrLeaseRevoked
+		}
+		if ee := wantErr(t, err, class, kind); ee.Retryable() {
 			t.Fatalf("%s: retryable", name)
 		}
 	}

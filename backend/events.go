@@ -7,10 +7,13 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
-// Events are outbox-backed subscriptions (a later wave); the completion
-// outbox rows are written today by every terminal transition.
+// Events are outbox-backed subscriptions. Every transition writes its
+// events (flowfabric.Effects.Events: completions, lease ends, ...) to one
+// outbox in its own transaction; ReadCompletions reads its completion
+// rows. The general reader is the events area's (wave 2).
 type Events interface {
-	// ReadCompletions returns up to p.Limit completion events after the
+	// ReadCompletions returns up to p.Limit completion events (the
+	// outbox rows of type completion; the others are skipped) after the
 	// exclusive cursor p.After, in commit order, and the cursor to resume
 	// from. Reading again from a cursor is safe: it returns the same
 	// events, plus any committed since. A cursor the backend did not mint

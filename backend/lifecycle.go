@@ -177,15 +177,17 @@ func (p *ClaimParams) Normalize() ([]string, error) {
 
 // ClaimedTask is one claimed execution with its lease handle.
 type ClaimedTask struct {
-	Handle         ff.Handle
-	ExecutionID    ff.ExecutionID
-	Lane           string
-	Kind           string
-	Input          []byte
-	Priority       int32
-	Tags           map[string]string
-	AttemptIndex   uint32
-	AttemptID      string
+	Handle       ff.Handle
+	ExecutionID  ff.ExecutionID
+	Lane         string
+	Kind         string
+	Input        []byte
+	Priority     int32
+	Tags         map[string]string
+	AttemptIndex uint32
+	AttemptID    string
+	// AttemptType is the minted attempt's type, or ff.AttemptResume when
+	// the claim continues an interrupted attempt (ff.ClaimedAttemptType).
 	AttemptType    ff.AttemptType
 	LeaseEpoch     uint64
 	LeaseExpiresAt time.Time

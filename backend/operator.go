@@ -10,9 +10,10 @@ import (
 // unknown execution is not_found.
 type Operator interface {
 	// CancelExecution cancels from any non-terminal phase and returns the
-	// public state afterwards; an active lease's next fenced write fails.
-	// A terminal execution (so also a repeated cancel) is
-	// execution_not_active.
+	// public state afterwards. A lease held at the time is revoked: every
+	// later fenced call under it fails with lease_revoked (only under it:
+	// the execution records the revoked epoch). A terminal execution (so
+	// also a repeated cancel) is execution_not_active.
 	CancelExecution(ctx context.Context, p CancelExecutionParams) (ff.PublicState, error)
 	// ChangePriority sets the priority of a non-terminal execution (a
 	// terminal one is execution_not_eligible); repeating it is harmless.

@@ -38,7 +38,6 @@ func kindErrors() []*ff.Error {
 		ff.Contention(ff.ErrContention, "busy"),
 		ff.Contention(ff.ErrLeaseConflict, "busy"),
 		ff.NotActive(ff.NotActiveDetail{LifecyclePhase: ff.PhaseTerminal, TerminalOutcome: ff.OutcomeSuccess, LeaseEpoch: 2}),
-		ff.Contention(ff.ErrNotEligible, "not eligible"),
 		ff.Contention(ff.ErrNoActiveLease, "no lease"),
 		ff.Conflict(ff.ErrConflict, "conflict"),
 		ff.Conflict(ff.ErrIdempotencyConflict, "dup"),
@@ -50,6 +49,7 @@ func kindErrors() []*ff.Error {
 		ff.StateError(ff.ErrMaxReplaysExhausted, "enough"),
 		ff.StateError(ff.ErrTerminal, "done"),
 		ff.StateError(ff.ErrNotRunnable, "no"),
+		ff.StateError(ff.ErrNotEligible, "not eligible"),
 		ff.Bug("broken"),
 		ff.Corruption("stored tags"),
 		ff.Transport("db", io.ErrUnexpectedEOF, true),
@@ -57,6 +57,7 @@ func kindErrors() []*ff.Error {
 		ff.Unavailable("flows"),
 		{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted, Detail: "slow down", RetryAfterMs: 250},
 		{Class: ff.ClassTimeout, Kind: ff.ErrTimeout, Detail: "deadline"},
+		ff.ContextError("claim", context.Canceled),
 		{Class: ff.ClassUnavailable, Kind: ff.ErrSchemaMismatch, Detail: "migrate"},
 		ff.Validation(wire.ErrInvalidJSON, "json"),
 		ff.Validation(wire.ErrUnsupportedMediaType, "ct"),
@@ -117,12 +118,12 @@ func TestEveryKindSurvivesHTTP(t *testing.T) {
 }
 
 // declaredKinds lists every ErrorKind constant declared in the root
-// package and in server/wire, read from their source, so a new kind
-// without a round-trip case fails the test.
+// package's error files and in server/wire, read from their source, so a
+// new kind without a round-trip case fails the test.
 func declaredKinds(t *testing.T) []ff.ErrorKind {
 	t.Helper()
 	var out []ff.ErrorKind
-	for _, path := range []string{"../errors.go", "../server/wire/errors.go"} {
+	for _, path := range []string{"../errors.go", "../context_errors.go", "../server/wire/errors.go"} {
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 		require.NoError(t, err)
 		ast.Inspect(f, func(n ast.Node) bool {

@@ -45,7 +45,7 @@ func TestReleaseClaims(t *testing.T) {
 	require.Len(t, again, 1)
 	require.Equal(t, tasks[0].ExecutionID, again[0].ExecutionID)
 	require.Equal(t, tasks[0].AttemptIndex, again[0].AttemptIndex, "the same attempt, no reclaim")
-	require.NotEqual(t, ff.AttemptReclaim, again[0].AttemptType)
+	require.Equal(t, ff.AttemptResume, again[0].AttemptType, "reported over HTTP as resume")
 
 	require.Empty(t, e.c.ReleaseClaims(ctx, nil))
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -66,18 +65,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	s.writeJSON(w, r, status, body)
 }
 
-// asAPIError turns any error into the engine's typed error. Context
-// errors are timeouts; anything foreign is a non-retryable transport
-// failure.
+// asAPIError turns any error into the engine's typed error. A done
+// context is the engine's context error (ff.ContextError: canceled or
+// timeout, as every store reports it); anything foreign is a
+// non-retryable transport failure.
 func asAPIError(err error) *ff.Error {
 	if e, ok := ff.AsError(err); ok {
 		return e
 	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout, Detail: "deadline exceeded", Err: err}
-	case errors.Is(err, context.Canceled):
-		return &ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout, Detail: "request cancelled", Err: err}
+	if e := ff.ContextError("request", err); e != nil {
+		return e
 	}
 	return ff.Transport("server", err, false)
 }

@@ -165,10 +165,9 @@ func TestReplayAfterOperatorCancelOverHTTP(t *testing.T) {
 			r := e.post("/v1/tasks/cancel", map[string]any{"handle": task.Handle})
 			require.Equal(t, http.StatusConflict, r.status, "%s", r.body)
 			body := r.apiError(t)
-			require.Equal(t, ff.ErrExecutionNotActive, body.Kind)
-			require.False(t, body.Retryable, "a terminal execution is not retryable")
-			require.NotNil(t, body.NotActive)
-			require.Equal(t, ff.OutcomeCancelled, body.NotActive.TerminalOutcome)
+			require.Equal(t, ff.ErrLeaseRevoked, body.Kind, "the operator's cancel revoked the holder's lease")
+			require.Equal(t, ff.ClassState, body.Class)
+			require.False(t, body.Retryable, "a revoked lease is not retryable")
 		}
 	})
 }

@@ -41,7 +41,7 @@ var enums = map[reflect.Type][]string{
 		}
 		return out
 	}(),
-	reflect.TypeFor[ff.AttemptType]():  strs(ff.AttemptInitial, ff.AttemptRetry, ff.AttemptReclaim, ff.AttemptReplay),
+	reflect.TypeFor[ff.AttemptType]():  strs(ff.AttemptInitial, ff.AttemptRetry, ff.AttemptReclaim, ff.AttemptReplay, ff.AttemptResume),
 	reflect.TypeFor[ff.FailureClass](): strs(ff.FailureClasses...),
 	reflect.TypeFor[ff.AttemptLifecycle](): strs(ff.AttemptCreated, ff.AttemptStarted, ff.AttemptSuspended,
 		ff.AttemptEndedSuccess, ff.AttemptEndedFailure, ff.AttemptEndedCancelled, ff.AttemptInterruptedReclaimed),

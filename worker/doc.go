@@ -54,8 +54,10 @@
 // longer owned, or is refused outright, the handler's context is
 // cancelled: context.Cause is
 // [ErrExecutionCancelled] when the execution was cancelled or otherwise
-// ended elsewhere (an operator cancel, a timeout), and [ErrLeaseLost] when the
-// lease expired, was revoked or was taken over. Whatever the handler then
+// ended elsewhere (an operator cancel, which revokes the lease: the engine
+// answers lease_revoked and the worker reads the execution's state; a
+// timeout), and [ErrLeaseLost] when the lease expired, was revoked
+// without a cancel or was taken over. Whatever the handler then
 // returns is not reported: the engine would reject it, and another attempt
 // may already own the execution. Handlers should watch ctx and stop side
 // effects when it ends.

@@ -95,6 +95,7 @@ type scripted struct {
 	fail     func(n int) error
 	renew    func(n int) error
 	release  func(ps []backend.ReleaseClaimParams) []error
+	state    ff.PublicState // what ReadExecutionState answers; "" = active
 	perKey   map[string]int
 	released []backend.ReleaseClaimParams
 	failed   []backend.FailParams
@@ -148,6 +149,9 @@ func (s *scripted) Renew(_ context.Context, p backend.RenewParams) (backend.Leas
 }
 
 func (s *scripted) ReadExecutionState(context.Context, backend.ReadExecutionStateParams) (ff.PublicState, error) {
+	if s.state != "" {
+		return s.state, nil
+	}
 	return ff.PublicActive, nil
 }
 

@@ -243,8 +243,8 @@ func (r *renewer) drop(t *Task, cause error) {
 }
 
 // refine turns a lost lease into a cancellation when the execution was in
-// fact cancelled (an operator cancel may surface as a revoked or stale
-// lease).
+// fact cancelled (an operator cancel surfaces as lease_revoked, a flow
+// cancel too; a cancel after a lost lease as a stale one).
 func (r *renewer) refine(ctx context.Context, t *Task, cause error) error {
 	if errors.Is(cause, ErrExecutionCancelled) {
 		return cause

@@ -222,7 +222,7 @@ func TestProgressAfterCancelReportsLoss(t *testing.T) {
 		require.NoError(t, err)
 		proceed.fire()
 		require.ErrorIs(t, cause.wait(t), worker.ErrExecutionCancelled)
-		require.ErrorIs(t, progressErr.get(), ff.ErrExecutionNotActive, "progress error: %v", progressErr.get())
+		require.ErrorIs(t, progressErr.get(), ff.ErrLeaseRevoked, "progress error: %v", progressErr.get())
 		waitState(t, b, id, ff.PublicCancelled)
 	})
 }

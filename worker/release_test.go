@@ -78,7 +78,7 @@ func TestStopReleasesUnstartedClaims(t *testing.T) {
 				require.Len(t, tasks, 2)
 				for _, tk := range tasks {
 					require.EqualValues(t, 0, tk.AttemptIndex, "the same attempt")
-					require.Equal(t, ff.AttemptInitial, tk.AttemptType, "no reclaim")
+					require.Equal(t, ff.AttemptResume, tk.AttemptType, "the same attempt resumed, no reclaim")
 				}
 			})
 		})

@@ -125,6 +125,15 @@ func TestRetryableErrors(t *testing.T) {
 	} {
 		require.True(t, retryable(err), "%v", err)
 	}
+	for _, err := range []error{
+		ff.StateError(ff.ErrNotEligible, "terminal"), // a retry cannot change it
+		ff.StateError(ff.ErrLeaseRevoked, "revoked"),
+		ff.NotActive(ff.NotActiveDetail{LifecyclePhase: ff.PhaseTerminal}),
+		ff.Validation(ff.ErrInvalidInput, "bad"),
+		ff.Unavailable("flows"),
+	} {
+		require.False(t, retryable(err), "%v", err)
+	}
 }
 
 // Completions that fail with a retryable error are retried together,
@@ -246,6 +255,29 @@ func TestRenewalRecoversOrStopsOnARefusal(t *testing.T) {
 	require.ErrorIs(t, context.Cause(tk.ctx), ErrLeaseLost)
 	require.ErrorIs(t, context.Cause(tk.ctx), ff.ErrInvalidHandle)
 	require.Zero(t, w.Stats().RenewalsAbandoned, "a refusal is not a give-up")
+}
+
+// A renewal answered lease_revoked cancels the handler's context at once,
+// without a retry: as a lost lease when the execution goes on (an
+// operator revoke), as a cancellation when the revocation came with a
+// cancel.
+func TestRenewalLeaseRevokedCancelsTheHandler(t *testing.T) {
+	t.Parallel()
+	for state, want := range map[ff.PublicState]error{ff.PublicActive: ErrLeaseLost, ff.PublicCancelled: ErrExecutionCancelled} {
+		tr := newScripted()
+		tr.state = state
+		tr.renew = func(int) error { return ff.StateError(ff.ErrLeaseRevoked, "revoked") }
+		w, clk, _ := newTestWorker(t, tr)
+		claimed := clk.Now()
+		tk := leasedTask(w, 0, claimed.Add(w.cfg.LeaseTTL))
+		w.renewer.add(tk, claimed)
+		clk.set(claimed.Add(w.renewer.interval))
+		w.renewer.renewDue(context.Background())
+		require.ErrorIs(t, context.Cause(tk.ctx), want, "execution %s", state)
+		require.ErrorIs(t, context.Cause(tk.ctx), ff.ErrLeaseRevoked)
+		require.Equal(t, 1, tr.callsOf("renew"), "a revoked lease is not renewed again")
+		require.Zero(t, w.Stats().RenewalsAbandoned)
+	}
 }
 
 // The SDK only ever sends canonical failure classes: transient for an

@@ -21,8 +21,10 @@ type Task struct {
 	Priority     int32
 	Tags         map[string]string
 	AttemptIndex uint32
-	// AttemptType says why the attempt exists: initial, retry, reclaim or
-	// replay. A resumed attempt (after Delay) keeps its original type.
+	// AttemptType says why the attempt runs: initial, retry, reclaim or
+	// replay for a new attempt, resume when the claim continues an
+	// interrupted one (after Delay or a released claim; ListAttempts keeps
+	// the attempt's own type).
 	AttemptType ff.AttemptType
 
 	handle ff.Handle
@@ -64,12 +66,13 @@ func (t *Task) Decode(v any) error {
 
 // Progress reports progress (pct in [0, 100], or -1 to keep the stored
 // percentage) under the lease. An error showing that the lease is gone
-// also cancels the handler's context, as a failed renewal would.
+// also cancels the handler's context, as a failed renewal would, with the
+// same cause (ErrExecutionCancelled when the execution was cancelled).
 func (t *Task) Progress(ctx context.Context, pct int, msg string) error {
 	err := t.w.transport.Progress(ctx, backend.ProgressParams{Handle: t.handle, Percent: pct, Message: msg})
 	if err != nil {
 		if cause := lostCause(err); cause != nil {
-			t.lose(cause)
+			t.lose(t.w.renewer.refine(t.w.ioCtx, t, cause))
 		}
 		return fmt.Errorf("progress of %s: %w", t.ExecutionID, err)
 	}

@@ -16,6 +16,7 @@ func init() {
 	register("Cancel/OperatorFromRunnable", testCancelOperatorRunnable)
 	register("Cancel/OperatorFromDelayed", testCancelOperatorDelayed)
 	register("Cancel/OperatorFromActive", testCancelOperatorActive)
+	register("Cancel/OperatorRevokesTheLease", testCancelOperatorRevokes)
 	register("Cancel/OperatorFromLeaseExpired", testCancelOperatorLeaseExpired)
 	register("Cancel/OperatorOnTerminal", testCancelOperatorTerminal)
 }
@@ -69,9 +70,8 @@ func testCancelOperatorDelayed(t *testing.T, h Harness) {
 	e.oneCompletion(id, ff.OutcomeCancelled)
 }
 
-// Spec §3.3: once the operator cancelled, the holder's handle reports
-// not active, and its replay check does not mistake that for its own
-// commit.
+// Once the operator cancelled, the holder's handle reports its lease
+// revoked (WAVE2 mechanic 5), never a replay of its own commit.
 func testCancelOperatorActive(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	id := e.createIn("oa")
@@ -84,23 +84,71 @@ func testCancelOperatorActive(t *testing.T, h Harness) {
 	require.Equal(t, ff.AttemptEndedCancelled, e.attempts(id)[0].Lifecycle)
 
 	err = e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle, Result: []byte(`1`)})
-	requireKind(t, err, ff.ErrExecutionNotActive)
-	require.ErrorIs(t, err, ff.ClassContention)
-	ee, _ := ff.AsError(err)
-	require.NotNil(t, ee.NotActive, "execution_not_active carries the replay detail")
-	require.Equal(t, ff.PhaseTerminal, ee.NotActive.LifecyclePhase)
-	require.Equal(t, ff.OutcomeCancelled, ee.NotActive.TerminalOutcome)
-	require.Equal(t, uint64(1), ee.NotActive.LeaseEpoch)
+	requireKind(t, err, ff.ErrLeaseRevoked)
+	require.ErrorIs(t, err, ff.ClassState)
+	require.False(t, ff.IsRetryable(err))
 
 	_, err = e.b.Renew(e.ctx, backend.RenewParams{Handle: task.Handle})
-	requireKind(t, err, ff.ErrExecutionNotActive)
+	requireKind(t, err, ff.ErrLeaseRevoked)
 	_, err = e.b.Fail(e.ctx, backend.FailParams{Handle: task.Handle})
-	requireKind(t, err, ff.ErrExecutionNotActive)
+	requireKind(t, err, ff.ErrLeaseRevoked)
 	_, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
 	requireKind(t, err, ff.ErrNotFound)
 	e.oneCompletion(id, ff.OutcomeCancelled)
 }
 
+// Every lease-bound call of the revoked lease's holder fails with
+// lease_revoked and changes nothing, in batches too and after a restart;
+// the revocation names exactly that lease: a handle with another epoch or
+// attempt is told the execution is not active.
+func testCancelOperatorRevokes(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	id := e.createIn("orv")
+	task := e.claim("orv")
+	e.advance(5)
+	_, err := e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: id, Reason: "abort"})
+	require.NoError(t, err)
+	hd := task.Handle
+	calls := map[string]func() error{
+		"complete": func() error { return e.b.Complete(e.ctx, backend.CompleteParams{Handle: hd}) },
+		"complete many": func() error {
+			return e.b.CompleteMany(e.ctx, []backend.CompleteParams{{Handle: hd}})[0]
+		},
+		"renew":      func() error { _, err := e.b.Renew(e.ctx, backend.RenewParams{Handle: hd}); return err },
+		"renew many": func() error { return e.b.RenewMany(e.ctx, []backend.RenewParams{{Handle: hd}})[0].Err },
+		"fail":       func() error { _, err := e.b.Fail(e.ctx, backend.FailParams{Handle: hd}); return err },
+		"cancel":     func() error { return e.b.Cancel(e.ctx, backend.CancelParams{Handle: hd}) },
+		"progress":   func() error { return e.b.Progress(e.ctx, backend.ProgressParams{Handle: hd, Percent: 1}) },
+		"delay":      func() error { return e.b.Delay(e.ctx, backend.DelayParams{Handle: hd}) },
+		"release":    func() error { return e.release(hd)[0] },
+	}
+	check := func(when string) {
+		for name, call := range calls {
+			requireKind(t, call(), ff.ErrLeaseRevoked, "%s %s", name, when)
+		}
+		s := e.state(id, ff.PublicCancelled)
+		require.Equal(t, "abort", s.CancelReason)
+		e.oneCompletion(id, ff.OutcomeCancelled)
+	}
+	check("after the cancel")
+	e.advance(defaultTTL * 2)
+	check("after the lease's expiry")
+	for name, f := range map[string]func(*ff.Handle){
+		"another attempt": func(h *ff.Handle) { h.Lease.AttemptID = "not-the-attempt" },
+		"another epoch":   func(h *ff.Handle) { h.Lease.LeaseEpoch++ },
+	} {
+		other := task.Handle
+		f(&other)
+		requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: other}), ff.ErrExecutionNotActive, name)
+	}
+	if h.Reopen != nil {
+		e.b = h.Reopen(t)
+		check("after a restart")
+	}
+}
+
+// An operator cancel finds no lease to revoke once the lease expired: the
+// old holder is told the execution is not active.
 func testCancelOperatorLeaseExpired(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	id := e.createIn("ol")
@@ -113,6 +161,7 @@ func testCancelOperatorLeaseExpired(t *testing.T, h Harness) {
 	require.Equal(t, ff.AttemptInterruptedReclaimed, as[0].Lifecycle, "an already ended attempt is not rewritten")
 	e.claimNone("ol")
 	e.oneCompletion(id, ff.OutcomeCancelled)
+	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrExecutionNotActive)
 }
 
 func testCancelOperatorTerminal(t *testing.T, h Harness) {

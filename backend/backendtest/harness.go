@@ -18,6 +18,7 @@ package backendtest
 import (
 	"testing"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/clock"
 )
@@ -32,6 +33,21 @@ type Harness struct {
 	// Reopen, when set, closes the backend and opens the same store again
 	// (used for durability checks).
 	Reopen func(t *testing.T) backend.Backend
+
+	// The probes below reach into the store, beside the Backend
+	// interface; a store that cannot offer one leaves it nil and the
+	// tests that need it are skipped. This module's stores offer all.
+
+	// SetHooks stores h as the hooks of execution id, directly in the
+	// store, as the transition of a feature would (no feature of this
+	// build sets hooks yet); Hooks reads them back.
+	SetHooks func(t *testing.T, id ff.ExecutionID, h ff.Hooks)
+	Hooks    func(t *testing.T, id ff.ExecutionID) ff.Hooks
+	// Events reads every outbox row in cursor order, as ff.Event with
+	// Data decoded as a JSON object (map[string]any, nil for none) and
+	// Lease rebuilt from the lease columns (EventRow does both). It is a
+	// test-only reader (the events reader belongs to the events area).
+	Events func(t *testing.T) []ff.Event
 }
 
 // Factory builds a fresh harness; it registers its own cleanup.

@@ -97,7 +97,7 @@ func testRaceCompleteVersusCancel(t *testing.T, h Harness) {
 		requireKind(t, errs[1], ff.ErrExecutionNotActive)
 		e.oneCompletion(id, ff.OutcomeSuccess)
 	case ff.PublicCancelled:
-		requireKind(t, errs[0], ff.ErrExecutionNotActive)
+		requireKind(t, errs[0], ff.ErrLeaseRevoked, "the cancel revoked the lease")
 		require.NoError(t, errs[1])
 		e.oneCompletion(id, ff.OutcomeCancelled)
 		_, err := e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})

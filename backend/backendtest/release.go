@@ -52,7 +52,7 @@ func testReleaseResumes(t *testing.T, h Harness) {
 	require.Equal(t, ff.HandleResumed, again.Handle.Kind)
 	require.Equal(t, first.AttemptIndex, again.AttemptIndex)
 	require.Equal(t, first.AttemptID, again.AttemptID)
-	require.Equal(t, ff.AttemptInitial, again.AttemptType)
+	require.Equal(t, ff.AttemptResume, again.AttemptType, "a claim that continues an attempt reports resume")
 	require.Equal(t, first.LeaseEpoch+1, again.LeaseEpoch)
 	s = e.consistent(id)
 	require.Equal(t, uint32(1), s.AttemptCount)
@@ -60,7 +60,9 @@ func testReleaseResumes(t *testing.T, h Harness) {
 	as := e.attempts(id)
 	require.Len(t, as, 1)
 	require.Equal(t, ff.AttemptStarted, as[0].Lifecycle)
+	require.Equal(t, ff.AttemptInitial, as[0].Type, "the attempt keeps its own type")
 	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: again.Handle}))
+	require.Equal(t, ff.AttemptInitial, e.attempts(id)[0].Type)
 	e.oneCompletion(id, ff.OutcomeSuccess)
 }
 
@@ -101,7 +103,8 @@ func testReleaseReclaim(t *testing.T, h Harness) {
 	again := e.claim("relr")
 	require.Equal(t, ff.HandleResumed, again.Handle.Kind)
 	require.Equal(t, re.AttemptID, again.AttemptID)
-	require.Equal(t, ff.AttemptReclaim, again.AttemptType)
+	require.Equal(t, ff.AttemptResume, again.AttemptType)
+	require.Equal(t, ff.AttemptReclaim, e.attempts(id)[1].Type, "the reclaim attempt keeps its type")
 	s := e.consistent(id)
 	require.Equal(t, 1, s.ReclaimCount)
 	require.Equal(t, uint32(2), s.AttemptCount)

@@ -357,6 +357,7 @@ func testDelayResumes(t *testing.T, h Harness) {
 
 	resumed := e.claimWith(claimParams("w2", "d"))
 	require.Equal(t, ff.HandleResumed, resumed.Handle.Kind)
+	require.Equal(t, ff.AttemptResume, resumed.AttemptType, "a claim that continues an attempt reports resume")
 	require.Equal(t, task.AttemptIndex, resumed.AttemptIndex, "a resume keeps the attempt index")
 	require.Equal(t, task.AttemptID, resumed.AttemptID, "a resume keeps the attempt id")
 	require.Equal(t, task.LeaseEpoch+1, resumed.LeaseEpoch)
@@ -364,6 +365,7 @@ func testDelayResumes(t *testing.T, h Harness) {
 	as = e.attempts(id)
 	require.Len(t, as, 1, "a resume mints no attempt")
 	require.Equal(t, ff.AttemptStarted, as[0].Lifecycle)
+	require.Equal(t, ff.AttemptInitial, as[0].Type, "the attempt keeps its own type")
 	require.Equal(t, uint64(2), as[0].LeaseEpoch)
 	require.Equal(t, "w2", as[0].WorkerID)
 	s = e.state(id, ff.PublicActive)

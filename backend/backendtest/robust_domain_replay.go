@@ -73,9 +73,10 @@ func testRobustCancelAfterOperator(t *testing.T, h Harness) {
 		require.NoError(t, err)
 		for range 2 {
 			err := e.b.Cancel(e.ctx, backend.CancelParams{Handle: task.Handle, Reason: "stop"})
-			requireNotActive(t, err, ff.OutcomeCancelled, "worker cancel after an operator cancel ("+source+")")
+			requireKind(t, err, ff.ErrLeaseRevoked, "worker cancel after an operator cancel ("+source+")")
+			require.False(t, ff.IsRetryable(err))
 		}
-		requireNotActive(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.OutcomeCancelled, "complete")
+		requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: task.Handle}), ff.ErrLeaseRevoked, "complete")
 		e.oneCompletion(id, ff.OutcomeCancelled)
 	}
 	// The lease holder's own cancel still replays.

@@ -66,6 +66,7 @@ UPDATE ff_execution e SET
 	lease_id = CASE WHEN p.late THEN e.lease_id ELSE gen_random_uuid()::text END,
 	lease_ttl_ms = CASE WHEN p.late THEN e.lease_ttl_ms ELSE $7 END,
 	lease_expires_at_ms = CASE WHEN p.late THEN e.lease_expires_at_ms ELSE p.now + $7 END,
+	lease_acquired_ms = CASE WHEN p.late THEN e.lease_acquired_ms ELSE p.now END,
 	worker_id = CASE WHEN p.late THEN e.worker_id ELSE $4 END,
 	worker_instance_id = CASE WHEN p.late THEN e.worker_instance_id ELSE $5 END,
 	last_heartbeat_ms = CASE WHEN p.late THEN e.last_heartbeat_ms ELSE p.now END,
@@ -158,8 +159,9 @@ func scanClaimed(row pgx.CollectableRow, instance string, ttl int64) (claimedRow
 	t.ExecutionID = eid
 	t.LeaseExpiresAt = ff.TimeFromMs(expiresMs)
 	t.AttemptIndex = uint32(idx)
-	t.AttemptType = ff.AttemptType(attemptType)
-	t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: handleKind(resume, reclaim), Lease: ff.Lease{
+	kind := handleKind(resume, reclaim)
+	t.AttemptType = ff.ClaimedAttemptType(kind, ff.AttemptType(attemptType))
+	t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: kind, Lease: ff.Lease{
 		ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: leaseID,
 		LeaseEpoch: t.LeaseEpoch, LeaseTTLMs: uint64(ttl), Lane: t.Lane, WorkerInstanceID: instance,
 	}}

@@ -21,9 +21,9 @@ const createSQL = `WITH lane AS (
 	INSERT INTO ff_execution (id, partition, namespace, lane, kind, priority, cap_sig, idempotency_key,
 		lifecycle_phase, ownership_state, eligibility_state, blocking_reason, terminal_outcome, attempt_state,
 		public_state, ready, ready_at_ms, execution_deadline_ms, attempt_timeout_ms, created_at_ms, updated_at_ms,
-		input, tags, policy, capabilities, idempotency_expires_at_ms)
+		input, tags, policy, capabilities, idempotency_expires_at_ms, hooks)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20,
-		$21, $22, $23, $25, $26)
+		$21, $22, $23, $25, $26, $27)
 	ON CONFLICT DO NOTHING
 	RETURNING id
 )
@@ -118,7 +118,7 @@ func (b *Backend) createArgs(ctx context.Context, e *ff.Execution, input []byte,
 		string(s.LifecyclePhase), string(s.OwnershipState), string(s.EligibilityState), string(s.BlockingReason),
 		string(s.TerminalOutcome), string(s.AttemptState), string(s.PublicState), e.Claimable(), e.ReadyAtMs,
 		e.ExecutionDeadlineMs, e.Policy.AttemptTimeoutMs(), now, input, tags, policy, !b.laneKnown(e.Lane), caps,
-		backend.IdempotencyExpiry(e),
+		backend.IdempotencyExpiry(e), hooksArg(e.Hooks),
 	}, nil
 }
 

@@ -42,29 +42,8 @@ func explain(t *testing.T, b *postgres.Backend, sql string, args ...any) planNod
 // the ready index in claim order (no sequential scan or sort of the
 // lane's rows) and complete and renew touch rows by primary key only.
 func TestHotPathPlans(t *testing.T) {
-	ctx := context.Background()
 	b, _ := openFresh(t, nil)
-	_, err := b.CreateExecution(ctx, backend.CreateExecutionParams{Lane: "hot", Kind: "k", RequiredCapabilities: []string{"gpu"}})
-	require.NoError(t, err)
-	// A production-sized backlog, cloned from one real row: 20k ready rows
-	// on two lanes and 20k finished ones.
-	_, err = b.Pool().Exec(ctx, `INSERT INTO ff_execution (id, partition, namespace, lane, kind, priority, cap_sig,
-		lifecycle_phase, ownership_state, eligibility_state, blocking_reason, terminal_outcome, attempt_state,
-		public_state, ready, created_at_ms, updated_at_ms, input)
-		SELECT '{fp:1}:' || gen_random_uuid(), 1, '', CASE WHEN g % 2 = 0 THEN 'hot' ELSE 'other' END, 'k', g % 3, 0,
-			CASE WHEN g > 20000 THEN 'terminal' ELSE 'runnable' END, 'unowned',
-			CASE WHEN g > 20000 THEN 'not_applicable' ELSE 'eligible_now' END, 'waiting_for_worker',
-			CASE WHEN g > 20000 THEN 'success' ELSE 'none' END, 'pending_first_attempt',
-			CASE WHEN g > 20000 THEN 'completed' ELSE 'waiting' END, g <= 20000, 0, 0, '\x'::bytea
-		FROM generate_series(1, 40000) g`)
-	require.NoError(t, err)
-	_, err = b.Pool().Exec(ctx, `INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type,
-		lifecycle, lease_epoch, worker_id, worker_instance_id, started_at_ms)
-		SELECT id, 0, 1, gen_random_uuid()::text, 'initial', 'ended_success', 1, 'w', 'w', 0
-		FROM ff_execution WHERE lifecycle_phase = 'terminal'`)
-	require.NoError(t, err)
-	_, err = b.Pool().Exec(ctx, "ANALYZE")
-	require.NoError(t, err)
+	fillBacklog(t, b)
 
 	claim := explain(t, b, postgres.ClaimSQL, []string{"hot"}, []string{"gpu"}, 16, "w", "w", nil, int64(30000))
 	var claimIndexScans int
@@ -102,4 +81,30 @@ func TestHotPathPlans(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fillBacklog gives b a production-sized backlog, cloned from one real
+// row: 20k ready rows on two lanes and 20k finished ones, analyzed.
+func fillBacklog(t *testing.T, b *postgres.Backend) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := b.CreateExecution(ctx, backend.CreateExecutionParams{Lane: "hot", Kind: "k", RequiredCapabilities: []string{"gpu"}})
+	require.NoError(t, err)
+	_, err = b.Pool().Exec(ctx, `INSERT INTO ff_execution (id, partition, namespace, lane, kind, priority, cap_sig,
+		lifecycle_phase, ownership_state, eligibility_state, blocking_reason, terminal_outcome, attempt_state,
+		public_state, ready, created_at_ms, updated_at_ms, input)
+		SELECT '{fp:1}:' || gen_random_uuid(), 1, '', CASE WHEN g % 2 = 0 THEN 'hot' ELSE 'other' END, 'k', g % 3, 0,
+			CASE WHEN g > 20000 THEN 'terminal' ELSE 'runnable' END, 'unowned',
+			CASE WHEN g > 20000 THEN 'not_applicable' ELSE 'eligible_now' END, 'waiting_for_worker',
+			CASE WHEN g > 20000 THEN 'success' ELSE 'none' END, 'pending_first_attempt',
+			CASE WHEN g > 20000 THEN 'completed' ELSE 'waiting' END, g <= 20000, 0, 0, '\x'::bytea
+		FROM generate_series(1, 40000) g`)
+	require.NoError(t, err)
+	_, err = b.Pool().Exec(ctx, `INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type,
+		lifecycle, lease_epoch, worker_id, worker_instance_id, started_at_ms)
+		SELECT id, 0, 1, gen_random_uuid()::text, 'initial', 'ended_success', 1, 'w', 'w', 0
+		FROM ff_execution WHERE lifecycle_phase = 'terminal'`)
+	require.NoError(t, err)
+	_, err = b.Pool().Exec(ctx, "ANALYZE")
+	require.NoError(t, err)
 }

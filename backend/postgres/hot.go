@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,13 +16,29 @@ const fenceSQL = `e.id = i.id AND e.lifecycle_phase = 'active' AND e.ownership_s
 	AND e.lease_id = i.lease_id AND e.lease_epoch = i.epoch AND e.current_attempt_id = i.attempt_id
 	AND e.lease_expires_at_ms > i.now`
 
+// hooksGuard excludes from a fast statement the rows whose hooks carry a
+// bit of mask (flowfabric.Hooks): they fail its WHERE like a failed fence
+// and go to the slow path. It is built from the Go constant, so the SQL can
+// never disagree with it, as a literal, so the plan stays the plain one (a
+// test on a column of the row already fetched by primary key); an empty
+// mask adds nothing to the statement.
+func hooksGuard(mask ff.Hooks) string {
+	if mask == 0 {
+		return ""
+	}
+	return "\n\tAND (e.hooks & " + strconv.Itoa(int(int16(mask))) + ") = 0"
+}
+
 // completeSQL completes many attempts in one statement: the fenced state
 // change with the result (mirroring flowfabric.Execution.Complete) and the
-// completion outbox row. The successful attempt gets no ff_attempt row: it
-// is the execution's last and stays readable from the execution row.
-// Rows that fail the fence are simply not returned; the caller resolves
-// them on the slow path.
-const completeSQL = `WITH i AS (
+// completion outbox row, which names the lease it ends: the attempt and
+// lease columns are not cleared by the update, so RETURNING still has
+// them, and reclaim is the rule of flowfabric.Execution.heldLease. The
+// successful attempt gets no ff_attempt row: it is the execution's last
+// and stays readable from the execution row. Rows that fail the fence, or
+// carry a hook of HooksCompleteSlow, are simply not returned; the caller
+// resolves them on the slow path.
+var completeSQL = `WITH i AS (
 	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
 	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bytea[]) AS x(id, lease_id, epoch, attempt_id, result)
 ), upd AS (
@@ -33,11 +50,18 @@ const completeSQL = `WITH i AS (
 		ready_at_ms = 0, attempt_deadline_ms = 0, completed_at_ms = i.now, updated_at_ms = i.now,
 		result = i.result
 	FROM i
-	WHERE ` + fenceSQL + `
-	RETURNING e.id, e.partition, e.lane, e.namespace, i.now
+	WHERE ` + fenceSQL + hooksGuard(ff.HooksCompleteSlow) + `
+	RETURNING e.id, e.partition, e.lane, e.namespace, i.now, e.attempt_count - 1 AS attempt_index,
+		e.current_attempt_id, e.attempt_type, e.lease_epoch, e.attempt_worker_id, e.attempt_worker_instance_id,
+		e.lease_acquired_ms, e.attempt_type = 'reclaim' AND e.lease_acquired_ms = e.attempt_started_ms AS reclaim
 ), ev AS (
-	INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)
-	SELECT 'completion', id, partition, lane, namespace, 'success', now FROM upd
+	INSERT INTO ff_event (type, action, execution_id, partition, lane, namespace, at_ms,
+		attempt_index, attempt_id, attempt_type, lease_epoch, worker_id, worker_instance_id, acquired_at_ms,
+		lease_end, acquired_action)
+	SELECT 'completion', 'success', id, partition, lane, namespace, now,
+		attempt_index, current_attempt_id, attempt_type, lease_epoch, attempt_worker_id, attempt_worker_instance_id,
+		lease_acquired_ms, 'released', CASE WHEN reclaim THEN 'reclaimed' ELSE 'acquired' END
+	FROM upd
 )
 SELECT id FROM upd`
 
@@ -45,14 +69,15 @@ SELECT id FROM upd`
 // at claim (never one a handle carries), mirroring
 // flowfabric.Execution.Renew with e.LeaseTTLMs. Renewals commit with
 // synchronous_commit off: losing the last heartbeats in a crash only
-// shortens a lease, never corrupts state.
-const renewSQL = `WITH i AS (
+// shortens a lease, never corrupts state. Rows with a hook of
+// HooksRenewSlow (none today: the guard is empty) renew on the slow path.
+var renewSQL = `WITH i AS (
 	SELECT x.*, coalesce($5::bigint, ff_now_ms()) AS now
 	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS x(id, lease_id, epoch, attempt_id)
 )
 UPDATE ff_execution e SET lease_expires_at_ms = i.now + e.lease_ttl_ms, last_heartbeat_ms = i.now, updated_at_ms = i.now
 FROM i
-WHERE ` + fenceSQL + ` AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+WHERE ` + fenceSQL + hooksGuard(ff.HooksRenewSlow) + ` AND set_config('synchronous_commit', 'off', true) IS NOT NULL
 RETURNING e.id, e.lease_expires_at_ms, e.lease_epoch`
 
 // Complete implements backend.Lifecycle.

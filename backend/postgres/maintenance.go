@@ -53,7 +53,9 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, p backend.SweepP
 			continue
 		}
 		changed++
-		queueRecordWrite(batch, &before, e, fx)
+		if err := queueRecordWrite(batch, &before, e, fx); err != nil {
+			return 0, err
+		}
 		if e.Claimable() {
 			woke = append(woke, e.Lane)
 		}

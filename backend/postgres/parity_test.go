@@ -109,12 +109,7 @@ func parityCases() []parityCase {
 			id := p.create(nil)
 			p.claim()
 			return id
-		}, func(p *parityEnv, id ff.ExecutionID) {
-			require.NoError(p.t, p.b.CompleteMany(p.ctx, []backend.CompleteParams{{Handle: p.handle(id), Result: []byte(`{"ok":1}`)}})[0])
-		}, func(e *ff.Execution, now int64, _ map[string]any) (*ff.Effects, error) {
-			fx, _, err := e.Complete(now, fenceOf(e), []byte(`{"ok":1}`))
-			return fx, err
-		}},
+		}, completeSQLCase, completeGo},
 		{"complete/without result", func(p *parityEnv) ff.ExecutionID {
 			id := p.create(nil)
 			p.claim()
@@ -125,20 +120,36 @@ func parityCases() []parityCase {
 			fx, _, err := e.Complete(now, fenceOf(e), nil)
 			return fx, err
 		}},
+		{"claim/hooked", func(p *parityEnv) ff.ExecutionID {
+			id := p.create(nil)
+			p.setHooks(id, ff.HookFlow|ff.HookAdmission)
+			return id
+		}, claim, claimGo},
+		{"complete/hook outside the mask", func(p *parityEnv) ff.ExecutionID {
+			id := p.create(nil)
+			p.claim()
+			p.setHooks(id, ff.HookAdmission)
+			return id
+		}, completeSQLCase, completeGo},
+		{"complete/hooked, slow path", func(p *parityEnv) ff.ExecutionID {
+			id := p.create(nil)
+			p.claim()
+			p.setHooks(id, ff.HooksCompleteSlow|ff.HookAdmission)
+			return id
+		}, completeSQLCase, completeGo},
+		{"renew/hooked", func(p *parityEnv) ff.ExecutionID {
+			id := p.create(nil)
+			p.claim()
+			p.setHooks(id, ^ff.Hooks(0))
+			p.advance(1_000)
+			return id
+		}, renewSQLCase, renewGo},
 		{"renew", func(p *parityEnv) ff.ExecutionID {
 			id := p.create(nil)
 			p.claim()
 			p.advance(1_000)
 			return id
-		}, func(p *parityEnv, id ff.ExecutionID) {
-			h := p.handle(id)
-			h.Lease.LeaseTTLMs = 1 // the stored TTL counts, not the handle's copy
-			r := p.b.RenewMany(p.ctx, []backend.RenewParams{{Handle: h}})
-			require.NoError(p.t, r[0].Err)
-		}, func(e *ff.Execution, now int64, _ map[string]any) (*ff.Effects, error) {
-			_, err := e.Renew(now, fenceOf(e), e.LeaseTTLMs)
-			return nil, err
-		}},
+		}, renewSQLCase, renewGo},
 		{"promote/delayed", func(p *parityEnv) ff.ExecutionID {
 			return p.createAt(backend.CreateExecutionParams{DelayUntil: p.clock.Now().Add(time.Second)}, time.Second)
 		}, promote, promoteGo},
@@ -188,6 +199,27 @@ func claimGo(e *ff.Execution, now int64, row map[string]any) (*ff.Effects, error
 	_, fx, err := e.Claim(now, ff.ClaimArgs{WorkerID: "w", WorkerInstanceID: "wi", LeaseTTLMs: parityTTL,
 		LeaseID: row["lease_id"].(string), AttemptID: row["current_attempt_id"].(string)}, ff.BackendPostgres)
 	return fx, err
+}
+
+func completeSQLCase(p *parityEnv, id ff.ExecutionID) {
+	require.NoError(p.t, p.b.CompleteMany(p.ctx, []backend.CompleteParams{{Handle: p.handle(id), Result: []byte(`{"ok":1}`)}})[0])
+}
+
+func completeGo(e *ff.Execution, now int64, _ map[string]any) (*ff.Effects, error) {
+	fx, _, err := e.Complete(now, fenceOf(e), []byte(`{"ok":1}`))
+	return fx, err
+}
+
+func renewSQLCase(p *parityEnv, id ff.ExecutionID) {
+	h := p.handle(id)
+	h.Lease.LeaseTTLMs = 1 // the stored TTL counts, not the handle's copy
+	r := p.b.RenewMany(p.ctx, []backend.RenewParams{{Handle: h}})
+	require.NoError(p.t, r[0].Err)
+}
+
+func renewGo(e *ff.Execution, now int64, _ map[string]any) (*ff.Effects, error) {
+	_, err := e.Renew(now, fenceOf(e), e.LeaseTTLMs)
+	return nil, err
 }
 
 // claimNone claims where the only execution is past its deadline: the
@@ -298,6 +330,12 @@ func (p *parityEnv) rewrite(id ff.ExecutionID, f func(e *ff.Execution)) {
 	})
 }
 
+// setHooks stores hooks on id through the generic write path, as a
+// feature's transition would.
+func (p *parityEnv) setHooks(id ff.ExecutionID, h ff.Hooks) {
+	p.rewrite(id, func(e *ff.Execution) { e.Hooks = h })
+}
+
 // applyGo applies t to id's record in one transaction and writes the
 // result through the generic write path.
 func (p *parityEnv) applyGo(id ff.ExecutionID, t func(e *ff.Execution, now int64) (*ff.Effects, error)) {
@@ -313,7 +351,7 @@ func (p *parityEnv) applyGo(id ff.ExecutionID, t func(e *ff.Execution, now int64
 	require.NoError(p.t, err)
 	require.NoError(p.t, e.State.Check())
 	batch := &pgx.Batch{}
-	queueRecordWrite(batch, &before, e, fx)
+	require.NoError(p.t, queueRecordWrite(batch, &before, e, fx))
 	require.NoError(p.t, execBatch(p.ctx, tx, batch))
 	require.NoError(p.t, tx.Commit(p.ctx))
 }

@@ -247,9 +247,9 @@ const completionSettle = 2 * time.Second
 
 func (b *Backend) readCompletionsOnce(ctx context.Context, xid uint64, id int64, limit int, after backend.EventCursor) ([]backend.CompletionEvent, backend.EventCursor, int, error) {
 	rows, err := b.pool.Query(ctx, `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-		SELECT xid::text, id, execution_id, lane, outcome, at_ms, xid < h.xmin AS settled
+		SELECT xid::text, id, execution_id, lane, action, at_ms, xid < h.xmin AS settled
 		FROM ff_event, h
-		WHERE kind = 'completion' AND (xid, id) > ($1::text::xid8, $2)
+		WHERE type = 'completion' AND (xid, id) > ($1::text::xid8, $2)
 		ORDER BY xid, id LIMIT $3`, strconv.FormatUint(xid, 10), id, limit)
 	if err != nil {
 		return nil, after, 0, mapPgError("read completions", err)

@@ -23,7 +23,7 @@ const recordColumns = `e.id, e.namespace, e.lane, e.kind, e.priority, e.seq, e.i
 	e.ready_at_ms, e.attempt_deadline_ms, e.execution_deadline_ms,
 	e.created_at_ms, e.started_at_ms, e.completed_at_ms, e.updated_at_ms,
 	e.progress_pct, e.progress_message, e.failure_reason, e.failure_class, e.cancel_reason, e.cancelled_by,
-	e.tags, e.policy, e.capabilities`
+	e.tags, e.policy, e.capabilities, e.hooks, e.lease_acquired_ms, e.revoked_lease_epoch`
 
 const recordFrom = ` FROM ff_execution e`
 
@@ -40,6 +40,7 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 		attempts    int32
 		pct         int16
 		attemptType string
+		hooks       int16
 	)
 	dest := []any{&id, &e.Namespace, &e.Lane, &e.Kind, &priority, &e.Seq, &e.IdempotencyKey,
 		&st[0], &st[1], &st[2], &st[3], &st[4], &st[5], &st[6], &e.BlockingDetail,
@@ -50,7 +51,7 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 		&e.ReadyAtMs, &e.AttemptDeadlineMs, &e.ExecutionDeadlineMs,
 		&e.CreatedAtMs, &e.StartedAtMs, &e.CompletedAtMs, &e.UpdatedAtMs,
 		&pct, &e.ProgressMessage, &e.FailureReason, &e.FailureClass, &e.CancelReason, &e.CancelledBy,
-		&tags, &policy, &e.Capabilities}
+		&tags, &policy, &e.Capabilities, &hooks, &e.LeaseAcquiredMs, &e.RevokedLeaseEpoch}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -63,6 +64,7 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 	e.AttemptCount = uint32(attempts)
 	e.CurrentAttemptType = ff.AttemptType(attemptType)
 	e.ProgressPct = int(pct)
+	e.Hooks = ff.Hooks(uint16(hooks))
 	e.State = ff.StateVector{
 		LifecyclePhase: ff.LifecyclePhase(st[0]), OwnershipState: ff.OwnershipState(st[1]),
 		EligibilityState: ff.EligibilityState(st[2]), BlockingReason: ff.BlockingReason(st[3]),
@@ -98,7 +100,8 @@ const updateRecordSQL = `UPDATE ff_execution SET
 	started_at_ms = $27, completed_at_ms = $28, updated_at_ms = $29,
 	progress_pct = $30, progress_message = $31, failure_reason = $32, failure_class = $33,
 	cancel_reason = $34, cancelled_by = $35,
-	attempt_type = $36, attempt_started_ms = $37, attempt_worker_id = $38, attempt_worker_instance_id = $39
+	attempt_type = $36, attempt_started_ms = $37, attempt_worker_id = $38, attempt_worker_instance_id = $39,
+	hooks = $40, lease_acquired_ms = $41, revoked_lease_epoch = $42
 	WHERE id = $1`
 
 func updateArgs(e *ff.Execution) []any {
@@ -112,8 +115,13 @@ func updateArgs(e *ff.Execution) []any {
 		e.StartedAtMs, e.CompletedAtMs, e.UpdatedAtMs,
 		int16(e.ProgressPct), e.ProgressMessage, e.FailureReason, e.FailureClass,
 		e.CancelReason, e.CancelledBy,
-		string(e.CurrentAttemptType), e.CurrentAttemptStartedMs, e.AttemptWorkerID, e.AttemptWorkerInstanceID}
+		string(e.CurrentAttemptType), e.CurrentAttemptStartedMs, e.AttemptWorkerID, e.AttemptWorkerInstanceID,
+		hooksArg(e.Hooks), e.LeaseAcquiredMs, e.RevokedLeaseEpoch}
 }
+
+// hooksArg is the stored form of h: the smallint column holds the 16 bits
+// as they are (bit 15 reads as negative in SQL, which no mask test minds).
+func hooksArg(h ff.Hooks) int16 { return int16(h) }
 
 // queueRecordWrite appends the record rewrite and its effects to batch.
 // before is the record as loaded: it describes the attempt that an
@@ -121,10 +129,10 @@ func updateArgs(e *ff.Execution) []any {
 // successful end: that attempt is the execution's last and stays readable
 // from the execution row (see ListAttempts). Starts, suspensions and
 // resumes live in the execution row too.
-func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects) {
+func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects) error {
 	batch.Queue(updateRecordSQL, updateArgs(e)...)
 	if fx == nil {
-		return
+		return nil
 	}
 	part := int16(e.ID.Partition)
 	id := e.ID.String()
@@ -149,10 +157,77 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 		}
 		batch.Queue(`UPDATE ff_execution SET result = $2 WHERE id = $1`, id, res)
 	}
-	if ev := fx.Event; ev != nil {
-		batch.Queue(`INSERT INTO ff_event (kind, execution_id, partition, lane, namespace, outcome, at_ms)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, string(ev.Kind), id, part, ev.Lane, ev.Namespace, string(ev.Outcome), ev.AtMs)
+	return queueEvents(batch, fx.Events)
+}
+
+// insertEventsSQL writes events in their order in one statement: the rows
+// get ascending ids, so a reader sees them in that order.
+const insertEventsSQL = `INSERT INTO ff_event (type, action, execution_id, partition, lane, namespace, at_ms,
+	attempt_index, attempt_id, attempt_type, lease_epoch, worker_id, worker_instance_id, acquired_at_ms,
+	lease_end, acquired_action, data)
+SELECT type, action, execution_id, partition, lane, namespace, at_ms,
+	attempt_index, attempt_id, attempt_type, lease_epoch, worker_id, worker_instance_id, acquired_at_ms,
+	lease_end, acquired_action, data::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::text[], $6::text[], $7::bigint[],
+	$8::integer[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::bigint[],
+	$15::text[], $16::text[], $17::text[])
+	WITH ORDINALITY AS x(type, action, execution_id, partition, lane, namespace, at_ms,
+		attempt_index, attempt_id, attempt_type, lease_epoch, worker_id, worker_instance_id, acquired_at_ms,
+		lease_end, acquired_action, data, ord)
+ORDER BY ord`
+
+// eventColumns are insertEventsSQL's arrays, one entry per event.
+type eventColumns struct {
+	typ, action, execID, lane, namespace                  []string
+	attemptID, attemptType, worker, instance, end, starts []string
+	data                                                  []*string
+	partition                                             []int16
+	attemptIndex                                          []int32
+	atMs, epoch, acquiredMs                               []int64
+}
+
+func (c *eventColumns) add(ev ff.Event) error {
+	data, err := ev.EncodeData()
+	if err != nil {
+		return err
 	}
+	var d *string
+	if data != nil {
+		str := string(data)
+		d = &str
+	}
+	c.typ, c.action = append(c.typ, string(ev.Type)), append(c.action, ev.Action)
+	c.execID, c.lane = append(c.execID, ev.StoredExecutionID()), append(c.lane, ev.Lane)
+	c.namespace, c.partition = append(c.namespace, ev.Namespace), append(c.partition, int16(ev.StoredPartition()))
+	c.atMs, c.data = append(c.atMs, ev.AtMs), append(c.data, d)
+	l, idx, start := ev.Lease, int32(-1), ""
+	if l == nil {
+		l = &ff.LeaseRef{}
+	} else {
+		idx, start = int32(l.AttemptIndex), l.StartAction()
+	}
+	c.attemptIndex, c.attemptID = append(c.attemptIndex, idx), append(c.attemptID, l.AttemptID)
+	c.attemptType, c.epoch = append(c.attemptType, string(l.AttemptType)), append(c.epoch, int64(l.LeaseEpoch))
+	c.worker, c.instance = append(c.worker, l.WorkerID), append(c.instance, l.WorkerInstanceID)
+	c.acquiredMs, c.end, c.starts = append(c.acquiredMs, l.AcquiredAtMs), append(c.end, l.End), append(c.starts, start)
+	return nil
+}
+
+// queueEvents appends the insert of events, if any, to batch.
+func queueEvents(batch *pgx.Batch, events []ff.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	var c eventColumns
+	for _, ev := range events {
+		if err := c.add(ev); err != nil {
+			return err
+		}
+	}
+	batch.Queue(insertEventsSQL, c.typ, c.action, c.execID, c.partition, c.lane, c.namespace, c.atMs,
+		c.attemptIndex, c.attemptID, c.attemptType, c.epoch, c.worker, c.instance, c.acquiredMs,
+		c.end, c.starts, c.data)
+	return nil
 }
 
 // execBatch sends batch in one round trip and checks every result.
@@ -200,7 +275,9 @@ func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn m
 	}
 	if write {
 		batch := &pgx.Batch{}
-		queueRecordWrite(batch, &before, e, fx)
+		if err := queueRecordWrite(batch, &before, e, fx); err != nil {
+			return err
+		}
 		if err := execBatch(ctx, tx, batch); err != nil {
 			return mapPgError(op, err)
 		}

@@ -15,7 +15,6 @@ const (
 	qClaimHeads = `SELECT seq, priority FROM ff_execution INDEXED BY ff_execution_claim
 WHERE ready = 1 AND lane = ? AND cap_sig = ?
 ORDER BY priority DESC, seq LIMIT ?`
-	qAttemptTypeOf = `SELECT attempt_type FROM ff_attempt WHERE execution_id = ? AND attempt_index = ?`
 )
 
 // head is a claim candidate.
@@ -131,18 +130,10 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 	}
 	t := backend.ClaimedTask{
 		Handle: h, ExecutionID: e.ID, Lane: e.Lane, Kind: e.Kind, Priority: e.Priority, Tags: e.Tags,
-		AttemptIndex: h.Lease.AttemptIndex, AttemptID: h.Lease.AttemptID, LeaseEpoch: e.LeaseEpoch,
+		AttemptIndex: h.Lease.AttemptIndex, AttemptID: h.Lease.AttemptID,
+		AttemptType: ff.ClaimedAttemptType(h.Kind, e.CurrentAttemptType), LeaseEpoch: e.LeaseEpoch,
 		LeaseExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs),
 	}
 	t.Input = input
-	if fx.InsertAttempt != nil {
-		t.AttemptType = fx.InsertAttempt.Type
-	} else {
-		var typ string
-		if err := w.queryRow(qAttemptTypeOf, e.ID.String(), int64(t.AttemptIndex)).Scan(&typ); err != nil {
-			return backend.ClaimedTask{}, false, driverError("sqlite: claim: read attempt", err)
-		}
-		t.AttemptType = ff.AttemptType(typ)
-	}
 	return t, true, nil
 }

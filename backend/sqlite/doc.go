@@ -14,7 +14,7 @@
 // "load the row, apply the flowfabric.Execution transition, write the
 // whole row and its Effects", and nothing like SKIP LOCKED is needed.
 // The single writer also makes commit order equal AUTOINCREMENT order, so
-// the completion outbox cursor never skips a late commit.
+// the outbox cursor (ff_event.id) never skips a late commit.
 //
 // # Wake-ups
 //

@@ -25,8 +25,11 @@ WHERE execution_id = ?8 AND attempt_index = ?9`
 	qStoreResult = `INSERT INTO ff_execution_result (seq, result, stored_at_ms) VALUES (?, ?, ?)
 ON CONFLICT (seq) DO UPDATE SET result = excluded.result, stored_at_ms = excluded.stored_at_ms`
 
-	qInsertCompletion = `INSERT INTO ff_completion_event (execution_id, partition_key, namespace, lane, outcome, at_ms)
-VALUES (?, ?, ?, ?, ?, ?)`
+	// qInsertEvent writes one outbox row (flowfabric.Event).
+	qInsertEvent = `INSERT INTO ff_event (type, action, execution_id, partition_key, lane, namespace, at_ms,
+  attempt_index, attempt_id, attempt_type, lease_epoch, worker_id, worker_instance_id, acquired_at_ms,
+  lease_end, acquired_action, data)
+VALUES (?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?)`
 )
 
 // writeEffects writes a transition's side effects for e.
@@ -61,11 +64,34 @@ func (w *writeTx) writeEffects(e *ff.Execution, fx *ff.Effects) error {
 			return err
 		}
 	}
-	if ev := fx.Event; ev != nil {
-		if _, err := w.exec("sqlite: insert completion event", qInsertCompletion, ev.ExecutionID.String(),
-			int64(ev.ExecutionID.Partition), ev.Namespace, ev.Lane, string(ev.Outcome), ev.AtMs); err != nil {
+	for _, ev := range fx.Events {
+		if err := w.insertEvent(ev); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// insertEvent writes ev; events are written in the order of their
+// transitions, so their ids are their order.
+func (w *writeTx) insertEvent(ev ff.Event) error {
+	data, err := ev.EncodeData()
+	if err != nil {
+		return err
+	}
+	var d any
+	if data != nil {
+		d = string(data)
+	}
+	l, idx, start := ev.Lease, int64(-1), ""
+	if l == nil {
+		l = &ff.LeaseRef{}
+	} else {
+		idx, start = int64(l.AttemptIndex), l.StartAction()
+	}
+	_, err = w.exec("sqlite: insert event", qInsertEvent, string(ev.Type), ev.Action, ev.StoredExecutionID(),
+		int64(ev.StoredPartition()), ev.Lane, ev.Namespace, ev.AtMs,
+		idx, l.AttemptID, string(l.AttemptType), int64(l.LeaseEpoch), l.WorkerID, l.WorkerInstanceID, l.AcquiredAtMs,
+		l.End, start, d)
+	return err
 }

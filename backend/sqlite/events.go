@@ -35,8 +35,8 @@ func (b *Backend) ReadCompletions(ctx context.Context, p backend.ReadCompletions
 // readCompletions reads up to limit events after outbox id from; after is
 // the cursor returned when there are none.
 func (b *Backend) readCompletions(ctx context.Context, from int64, limit int, after backend.EventCursor) ([]backend.CompletionEvent, backend.EventCursor, error) {
-	rows, err := b.r.QueryContext(ctx, `SELECT id, execution_id, lane, outcome, at_ms FROM ff_completion_event
-WHERE id > ? ORDER BY id LIMIT ?`, from, limit)
+	rows, err := b.r.QueryContext(ctx, `SELECT id, execution_id, lane, action, at_ms FROM ff_event
+WHERE type = 'completion' AND id > ? ORDER BY id LIMIT ?`, from, limit)
 	if err != nil {
 		return nil, after, driverError("sqlite: read completions", err)
 	}

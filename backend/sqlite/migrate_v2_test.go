@@ -38,7 +38,7 @@ func TestMigration2KeysGetTheDefaultWindow(t *testing.T) {
 
 	applied, err := Migrate(ctx, path, nil)
 	require.NoError(t, err)
-	require.Len(t, applied, 1)
+	require.Len(t, applied, LatestVersion()-1, "every migration after the first")
 	db, err = sql.Open(driverName, path)
 	require.NoError(t, err)
 	defer db.Close()

@@ -281,9 +281,9 @@ func (b *Backend) closePools() error {
 func writerQueries() []string {
 	return []string{
 		qLoadByID, qLoadBySeq, qInsertExecution, qUpdateExecution, qInsertPayload,
-		qInsertAttempt, qUpdateAttempt, qStoreResult, qInsertCompletion,
+		qInsertAttempt, qUpdateAttempt, qStoreResult, qInsertEvent,
 		qFindIdempotent, qIDExists, qRegisterLane, qFindCapSet, qInsertCapSet,
-		qClaimHeads, qLoadForClaim, qAttemptTypeOf,
+		qClaimHeads, qLoadForClaim,
 		qDueLeases, qDueAttempts, qDueDeadlines, qDueDelayed,
 	}
 }

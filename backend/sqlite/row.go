@@ -20,7 +20,8 @@ const execColumns = `e.seq, e.execution_id, e.namespace, e.lane, e.kind, e.prior
   e.ready_at_ms, e.attempt_deadline_ms, e.execution_deadline_ms,
   e.created_at_ms, e.started_at_ms, e.completed_at_ms, e.updated_at_ms,
   e.progress_pct, e.progress_message, e.failure_reason, e.failure_class, e.cancel_reason, e.cancelled_by,
-  p.tags, p.policy`
+  e.hooks, e.lease_acquired_ms, e.attempt_type, e.attempt_started_ms, e.attempt_worker_id,
+  e.attempt_worker_instance_id, e.revoked_lease_epoch, p.tags, p.policy`
 
 const execFrom = ` FROM ff_execution e JOIN ff_execution_payload p ON p.seq = e.seq`
 
@@ -42,8 +43,10 @@ const qInsertExecution = `INSERT INTO ff_execution (
   ready_at_ms, attempt_deadline_ms, execution_deadline_ms,
   created_at_ms, started_at_ms, completed_at_ms, updated_at_ms,
   progress_pct, progress_message, failure_reason, failure_class, cancel_reason, cancelled_by,
-  idempotency_expires_at_ms
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?,  ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?, ?, ?,  ?, ?, ?,  ?, ?, ?,  ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?)`
+  idempotency_expires_at_ms, hooks, lease_acquired_ms,
+  attempt_type, attempt_started_ms, attempt_worker_id, attempt_worker_instance_id, revoked_lease_epoch
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?,  ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,  ?, ?, ?,  ?, ?, ?,  ?, ?, ?,  ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?,
+  ?, ?, ?,  ?, ?, ?, ?, ?)`
 
 // qUpdateExecution writes every mutable column. The immutable ones
 // (identity, lane, kind, capability signature, idempotency key, creation
@@ -57,7 +60,10 @@ const qUpdateExecution = `UPDATE ff_execution SET
   retry_count = ?, reclaim_count = ?, replay_count = ?,
   ready_at_ms = ?, attempt_deadline_ms = ?, execution_deadline_ms = ?,
   started_at_ms = ?, completed_at_ms = ?, updated_at_ms = ?,
-  progress_pct = ?, progress_message = ?, failure_reason = ?, failure_class = ?, cancel_reason = ?, cancelled_by = ?
+  progress_pct = ?, progress_message = ?, failure_reason = ?, failure_class = ?, cancel_reason = ?, cancelled_by = ?,
+  hooks = ?, lease_acquired_ms = ?,
+  attempt_type = ?, attempt_started_ms = ?, attempt_worker_id = ?, attempt_worker_instance_id = ?,
+  revoked_lease_epoch = ?
 WHERE seq = ?`
 
 const qInsertPayload = `INSERT INTO ff_execution_payload (seq, input, tags, policy) VALUES (?, ?, ?, ?)`
@@ -77,8 +83,7 @@ func scanExecution(s scanner, caps func(sig int64) ([]string, error), extra ...a
 	e := &r.e
 	var id, tags string
 	var policy sql.NullString
-	var epoch int64
-	var attemptCount int64
+	var epoch, attemptCount, hooks, revoked int64
 	dest := []any{&e.Seq, &id, &e.Namespace, &e.Lane, &e.Kind, &e.Priority, &r.capSig, &e.IdempotencyKey,
 		&e.State.LifecyclePhase, &e.State.OwnershipState, &e.State.EligibilityState, &e.State.BlockingReason,
 		&e.State.TerminalOutcome, &e.State.AttemptState, &e.State.PublicState, &e.BlockingDetail,
@@ -88,7 +93,8 @@ func scanExecution(s scanner, caps func(sig int64) ([]string, error), extra ...a
 		&e.ReadyAtMs, &e.AttemptDeadlineMs, &e.ExecutionDeadlineMs,
 		&e.CreatedAtMs, &e.StartedAtMs, &e.CompletedAtMs, &e.UpdatedAtMs,
 		&e.ProgressPct, &e.ProgressMessage, &e.FailureReason, &e.FailureClass, &e.CancelReason, &e.CancelledBy,
-		&tags, &policy}
+		&hooks, &e.LeaseAcquiredMs, &e.CurrentAttemptType, &e.CurrentAttemptStartedMs, &e.AttemptWorkerID,
+		&e.AttemptWorkerInstanceID, &revoked, &tags, &policy}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -99,6 +105,8 @@ func scanExecution(s scanner, caps func(sig int64) ([]string, error), extra ...a
 	e.ID = parsed
 	e.LeaseEpoch = uint64(epoch)
 	e.AttemptCount = uint32(attemptCount)
+	e.Hooks = ff.Hooks(hooks)
+	e.RevokedLeaseEpoch = uint64(revoked)
 	if e.Capabilities, err = caps(r.capSig); err != nil {
 		return nil, err
 	}
@@ -164,6 +172,9 @@ func updateArgs(e *ff.Execution) []any {
 		e.ReadyAtMs, e.AttemptDeadlineMs, e.ExecutionDeadlineMs,
 		e.StartedAtMs, e.CompletedAtMs, e.UpdatedAtMs,
 		e.ProgressPct, e.ProgressMessage, e.FailureReason, e.FailureClass, e.CancelReason, e.CancelledBy,
+		int64(e.Hooks), e.LeaseAcquiredMs,
+		string(e.CurrentAttemptType), e.CurrentAttemptStartedMs, e.AttemptWorkerID, e.AttemptWorkerInstanceID,
+		int64(e.RevokedLeaseEpoch),
 		e.Seq,
 	}
 }
@@ -181,7 +192,9 @@ func insertArgs(e *ff.Execution, sig int64) []any {
 		e.ReadyAtMs, e.AttemptDeadlineMs, e.ExecutionDeadlineMs,
 		e.CreatedAtMs, e.StartedAtMs, e.CompletedAtMs, e.UpdatedAtMs,
 		e.ProgressPct, e.ProgressMessage, e.FailureReason, e.FailureClass, e.CancelReason, e.CancelledBy,
-		backend.IdempotencyExpiry(e),
+		backend.IdempotencyExpiry(e), int64(e.Hooks), e.LeaseAcquiredMs,
+		string(e.CurrentAttemptType), e.CurrentAttemptStartedMs, e.AttemptWorkerID, e.AttemptWorkerInstanceID,
+		int64(e.RevokedLeaseEpoch),
 	}
 }
 

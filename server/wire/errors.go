@@ -162,7 +162,7 @@ func kindForStatus(status int, retryable bool) ff.ErrorKind {
 var stateKinds = map[ff.ErrorKind]bool{
 	ff.ErrStaleLease: true, ff.ErrLeaseExpired: true, ff.ErrLeaseRevoked: true,
 	ff.ErrExecutionNotTerminal: true, ff.ErrMaxReplaysExhausted: true, ff.ErrTerminal: true,
-	ff.ErrNotRunnable: true,
+	ff.ErrNotRunnable: true, ff.ErrNotEligible: true,
 }
 
 func classFor(status int, kind ff.ErrorKind, retryable bool) ff.ErrorClass {

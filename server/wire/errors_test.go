@@ -32,6 +32,8 @@ func TestErrorRoundTrip(t *testing.T) {
 		{ff.Conflict(ff.ErrIdempotencyConflict, "dup"), 409},
 		{ff.StateError(ff.ErrStaleLease, "old"), 409},
 		{ff.StateError(ff.ErrLeaseExpired, "late"), 409},
+		{ff.StateError(ff.ErrLeaseRevoked, "revoked"), 409},
+		{ff.StateError(ff.ErrNotEligible, "terminal"), 409},
 		{ff.Unavailable("flows"), 503},
 		{&ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted, RetryAfterMs: 250}, 429},
 		{&ff.Error{Class: ff.ClassTimeout, Kind: ff.ErrTimeout}, 504},
