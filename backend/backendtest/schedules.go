@@ -162,18 +162,20 @@ func scheduleIDs(ss []ff.Schedule) []string {
 func testScheduleValidation(t *testing.T, h Harness) {
 	e := newSchedEnv(t, h)
 	bad := map[string]func(p *backend.CreateScheduleParams){
-		"no spec":         func(p *backend.CreateScheduleParams) { p.Spec = ff.ScheduleSpec{} },
-		"six fields":      func(p *backend.CreateScheduleParams) { p.Spec = ff.ScheduleSpec{Cron: "0 0 0 * * *"} },
-		"bad zone":        func(p *backend.CreateScheduleParams) { p.Spec = ff.ScheduleSpec{Cron: "@daily", Timezone: "Nowhere/X"} },
-		"short every":     func(p *backend.CreateScheduleParams) { p.Spec = ff.ScheduleSpec{Every: time.Millisecond} },
-		"bad id":          func(p *backend.CreateScheduleParams) { p.ID = "two words" },
-		"no kind":         func(p *backend.CreateScheduleParams) { p.Execution.Kind = "" },
-		"explicit key":    func(p *backend.CreateScheduleParams) { p.Execution.IdempotencyKey = "k" },
-		"explicit id":     func(p *backend.CreateScheduleParams) { p.Execution.ExecutionID = randomID() },
-		"skip with max":   func(p *backend.CreateScheduleParams) { p.CatchUp = ff.CatchUp{Max: 2} },
-		"catch-up 1001":   func(p *backend.CreateScheduleParams) { p.CatchUp = ff.CatchUp{Policy: ff.CatchUpAll, Max: 1001} },
-		"unknown policy":  func(p *backend.CreateScheduleParams) { p.CatchUp = ff.CatchUp{Policy: "all"} },
-		"bad policy json": func(p *backend.CreateScheduleParams) { p.Execution.Policy = &ff.ExecutionPolicy{DedupWindow: ptr(int64(-1))} },
+		"no spec":        func(p *backend.CreateScheduleParams) { p.Spec = ff.ScheduleSpec{} },
+		"six fields":     func(p *backend.CreateScheduleParams) { p.Spec = ff.ScheduleSpec{Cron: "0 0 0 * * *"} },
+		"bad zone":       func(p *backend.CreateScheduleParams) { p.Spec = ff.ScheduleSpec{Cron: "@daily", Timezone: "Nowhere/X"} },
+		"short every":    func(p *backend.CreateScheduleParams) { p.Spec = ff.ScheduleSpec{Every: time.Millisecond} },
+		"bad id":         func(p *backend.CreateScheduleParams) { p.ID = "two words" },
+		"no kind":        func(p *backend.CreateScheduleParams) { p.Execution.Kind = "" },
+		"explicit key":   func(p *backend.CreateScheduleParams) { p.Execution.IdempotencyKey = "k" },
+		"explicit id":    func(p *backend.CreateScheduleParams) { p.Execution.ExecutionID = randomID() },
+		"skip with max":  func(p *backend.CreateScheduleParams) { p.CatchUp = ff.CatchUp{Max: 2} },
+		"catch-up 1001":  func(p *backend.CreateScheduleParams) { p.CatchUp = ff.CatchUp{Policy: ff.CatchUpAll, Max: 1001} },
+		"unknown policy": func(p *backend.CreateScheduleParams) { p.CatchUp = ff.CatchUp{Policy: "all"} },
+		"bad policy json": func(p *backend.CreateScheduleParams) {
+			p.Execution.Policy = &ff.ExecutionPolicy{DedupWindow: ptr(int64(-1))}
+		},
 	}
 	for name, mutate := range bad {
 		p := every("v", "validation", time.Minute)
