@@ -61,6 +61,9 @@ const (
 	ErrConflict            ErrorKind = "conflict"
 	ErrIdempotencyConflict ErrorKind = "idempotency_conflict"
 	ErrDuplicateExecution  ErrorKind = "execution_already_exists"
+	// ErrScheduleConflict: a schedule with this id exists with another
+	// definition (create it with Replace to swap the definition).
+	ErrScheduleConflict ErrorKind = "schedule_conflict"
 
 	// state
 	ErrStaleLease           ErrorKind = "stale_lease"

@@ -18,6 +18,7 @@ type Backend interface {
 	Budgets
 	Streams
 	Events
+	Schedules
 	Maintenance
 	Admin
 }

@@ -35,6 +35,7 @@ type Supports struct {
 	Streams             bool
 	SubscribeCompletion bool
 	LeaderElection      bool
+	Schedules           bool
 }
 
 // CoreSupports is the flag set of a backend that implements the execution

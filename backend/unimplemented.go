@@ -12,6 +12,7 @@ type Unimplemented struct {
 	UnimplementedBudgets
 	UnimplementedStreams
 	UnimplementedEvents
+	UnimplementedSchedules
 }
 
 // Each stub covers its whole area.

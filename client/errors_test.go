@@ -42,6 +42,7 @@ func kindErrors() []*ff.Error {
 		ff.Conflict(ff.ErrConflict, "conflict"),
 		ff.Conflict(ff.ErrIdempotencyConflict, "dup"),
 		ff.Conflict(ff.ErrDuplicateExecution, "exists"),
+		ff.Conflict(ff.ErrScheduleConflict, "other definition"),
 		ff.StateError(ff.ErrStaleLease, "old"),
 		ff.StateError(ff.ErrLeaseExpired, "late"),
 		ff.StateError(ff.ErrLeaseRevoked, "revoked"),

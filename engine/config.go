@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
@@ -21,6 +22,7 @@ const (
 	// only frees their index entries, so it need not run often.
 	DefaultIdempotencyExpiryInterval = 30 * time.Second
 	DefaultLeaderRetryInterval       = time.Second
+	DefaultScheduleInterval          = time.Second
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -47,6 +49,15 @@ type Config struct {
 
 	Logger   *slog.Logger
 	Observer Observer // optional
+
+	// Schedules, when set, is the store of periodic schedules: the
+	// schedule firer sweeps it every ScheduleInterval. nil disables it.
+	Schedules        backend.Schedules
+	ScheduleInterval time.Duration
+	// ScheduleGrace is how late a tick may fire and still be on time
+	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
+	// older ticks follow their schedule's catch-up policy.
+	ScheduleGrace time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -71,6 +82,7 @@ func (c *Config) Intervals() []Interval {
 		{"deadline-interval", "execution deadline sweep interval", DefaultDeadlineInterval, &c.DeadlineInterval},
 		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
+		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
 	}
 }
 
@@ -97,6 +109,12 @@ func (c Config) withDefaults() (Config, error) {
 		if *iv.Value < minInterval {
 			return c, fmt.Errorf("engine: %s %v is below the %v floor", strings.ReplaceAll(iv.Key, "-", " "), *iv.Value, minInterval)
 		}
+	}
+	if c.ScheduleGrace == 0 {
+		c.ScheduleGrace = ff.DefaultScheduleGrace
+	}
+	if c.ScheduleGrace < 0 || c.ScheduleGrace > ff.MaxScheduleGrace {
+		return c, fmt.Errorf("engine: schedule grace %v outside (0, %v]", c.ScheduleGrace, ff.MaxScheduleGrace)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -105,6 +105,14 @@ type Config struct {
 	// name. Its Logger defaults to Logger; its Observer, when set, sees
 	// every sweep alongside the reconciler metrics in Registry.
 	Engine engine.Config
+
+	// Schedules are the periodic schedules the program declares: Open
+	// creates each, replaces it when its definition changed (paused
+	// state and counters kept) or leaves it alone, and logs declared
+	// schedules the program no longer declares (they are kept; see
+	// engine.DeclareSchedules). The reconcilers fire every stored
+	// schedule, declared or created over the API.
+	Schedules []backend.CreateScheduleParams
 }
 
 // Validate reports a configuration Open would refuse, without opening

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/ffserver"
 	"github.com/flowfabric-go/flowfabric/worker"
@@ -100,4 +101,36 @@ func ExampleServer_NewWorker() {
 	}
 	fmt.Println(string(out))
 	// Output: "hello, ada"
+}
+
+// Schedules declared by the program are stored at Open (created, or
+// replaced when their definition changed) and fired by the reconcilers
+// of whichever server leads.
+func ExampleConfig_schedules() {
+	dir, err := os.MkdirTemp("", "ffserver-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	srv, err := ffserver.Open(ctx, ffserver.Config{
+		DatabaseURL: filepath.Join(dir, "ff.db"),
+		Logger:      slog.New(slog.DiscardHandler),
+		Schedules: []backend.CreateScheduleParams{{
+			ID:        "nightly-report",
+			Spec:      ff.ScheduleSpec{Cron: "0 2 * * *", Timezone: "Europe/Paris"},
+			CatchUp:   ff.CatchUp{Policy: ff.CatchUpAll, Max: 1}, // a missed night runs once on restart
+			Execution: backend.CreateExecutionParams{Lane: "reports", Kind: "report.nightly"},
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	s, err := srv.Backend().GetSchedule(ctx, backend.GetScheduleParams{ID: "nightly-report"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.ID, s.Source, s.Spec.Cron, s.Spec.Timezone)
+	// Output: nightly-report declared 0 2 * * * Europe/Paris
 }

@@ -71,6 +71,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.closeStore()
 		return nil, err
 	}
+	if err := s.declareSchedules(ctx); err != nil {
+		s.closeStore()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -103,6 +107,7 @@ func (s *Server) assemble() error {
 	if !c.DisableReconcilers {
 		ec := c.Engine
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
+		ec.Schedules = s.scheduleStore()
 		sup, err := engine.New(s.b, ec)
 		if err != nil {
 			return err

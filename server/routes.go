@@ -51,7 +51,7 @@ var (
 
 func (s *Server) routeTable() []*route {
 	lim := s.limits
-	return []*route{
+	return append([]*route{
 		{method: "GET", path: "/healthz", op: "healthz", public: true,
 			summary:   "Liveness: pings the backend.",
 			responses: []response{ok(200, "backend reachable", wire.Health{})},
@@ -165,5 +165,5 @@ func (s *Server) routeTable() []*route {
 			body:      wire.TaskCancelRequest{},
 			responses: []response{{status: 204, desc: "cancelled"}},
 			handle:    (*Server).cancelTask},
-	}
+	}, s.scheduleRoutes()...)
 }

@@ -129,4 +129,11 @@
 // next claim resumes the same attempt, with no reclaim counted, instead of
 // waiting for the lease to expire. Stats.ClaimsReleased counts them; when
 // the call fails, the leases simply expire.
+//
+// # Schedule ticks
+//
+// An execution created by a periodic schedule carries the schedule's id
+// and its tick's time in its tags; [Task.ScheduleTick] reads them, so a
+// handler can work on the period that ended at the tick (a nightly report
+// for the day before tick, whenever the execution actually runs).
 package worker

@@ -47,6 +47,7 @@ var flagMethods = map[string][]string{
 	"Streams":             methodsOf[backend.Streams](),
 	"SubscribeCompletion": methodsOf[backend.Events](),
 	"LeaderElection":      {"TryAcquireLeader"},
+	"Schedules":           methodsOf[backend.Schedules](),
 }
 
 // unflagged are the operations every backend must answer (never

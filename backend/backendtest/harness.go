@@ -33,6 +33,11 @@ type Harness struct {
 	// Reopen, when set, closes the backend and opens the same store again
 	// (used for durability checks).
 	Reopen func(t *testing.T) backend.Backend
+	// OpenAnother, when set, opens a second backend on the same store,
+	// as a second server process would, driven by the same Clock; the
+	// test closes it. Tests of cross-process behaviour (each schedule
+	// tick fires once) use it; nil skips them.
+	OpenAnother func(t *testing.T) backend.Backend
 
 	// The probes below reach into the store, beside the Backend
 	// interface; a store that cannot offer one leaves it nil and the

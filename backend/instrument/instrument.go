@@ -28,6 +28,8 @@
 //	ff_reconciler_items_total{reconciler}      items changed by sweeps
 //	ff_reconciler_duration_seconds{reconciler} sweep latency
 //	ff_reconciler_leader                       1 while this process leads the reconcilers
+//	ff_schedule_ticks_total{outcome}           schedule ticks by outcome: fired, duplicate (already created), skipped
+//	ff_schedule_fire_lag_seconds               per sweep that fired ticks, how late its oldest tick fired
 package instrument
 
 import (
@@ -50,6 +52,7 @@ const multiLane = "_multi"
 type Backend struct {
 	backend.Backend
 	m     *lifecycleMetrics
+	sched *scheduleMetrics
 	lanes *laneLabels
 }
 
@@ -82,7 +85,7 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m, lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

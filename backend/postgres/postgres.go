@@ -149,7 +149,9 @@ func (b *Backend) Label() string { return "postgres" }
 
 // Capabilities reports what this backend implements.
 func (b *Backend) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: backend.CoreSupports()}
+	s := backend.CoreSupports()
+	s.Schedules = true
+	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }
 
 // Ping checks the database answers.

@@ -33,6 +33,11 @@ func TestConformance(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = nb.Close() })
 			return nb
+		}, OpenAnother: func(t *testing.T) backend.Backend {
+			nb, err := postgres.Open(context.Background(), postgres.Options{URL: url, Clock: fake})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = nb.Close() })
+			return nb
 		}, SetHooks: func(t *testing.T, id ff.ExecutionID, h ff.Hooks) { setHooks(t, b, id, h) },
 			Hooks:  func(t *testing.T, id ff.ExecutionID) ff.Hooks { return readHooks(t, b, id) },
 			Events: func(t *testing.T) []ff.Event { return readEvents(t, b) }}

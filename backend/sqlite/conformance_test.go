@@ -38,6 +38,12 @@ func TestConformance(t *testing.T) {
 				t.Cleanup(func() { _ = reopened.Close() })
 				return reopened
 			},
+			OpenAnother: func(t *testing.T) backend.Backend {
+				other, err := Open(context.Background(), Options{Path: path, Clock: fake})
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = other.Close() })
+				return other
+			},
 			SetHooks: func(t *testing.T, id ff.ExecutionID, h ff.Hooks) { setHooks(t, b, id, h) },
 			Hooks:    func(t *testing.T, id ff.ExecutionID) ff.Hooks { return readHooks(t, b, id) },
 			Events:   func(t *testing.T) []ff.Event { return readEvents(t, b) },

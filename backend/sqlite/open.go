@@ -220,7 +220,9 @@ func (b *Backend) Label() string { return "sqlite" }
 
 // Capabilities reports the first-wave feature set.
 func (b *Backend) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: backend.CoreSupports()}
+	s := backend.CoreSupports()
+	s.Schedules = true
+	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
 
 // Ping checks that both pools can reach the file.

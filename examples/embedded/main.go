@@ -1,7 +1,8 @@
 // Command embedded runs the FlowFabric engine inside a program of its
 // own: one http.ServeMux serves the program's route (POST /signup) and
 // the FlowFabric API under /flowfabric/, and an in-process worker sends
-// the welcome e-mails that signups enqueue. See README.md.
+// the welcome e-mails that signups enqueue and the daily digest that a
+// schedule declared in Go enqueues every morning. See README.md.
 //
 // Environment: FF_DATABASE_URL (default ./embedded.db, SQLite) and
 // LISTEN_ADDR (default 127.0.0.1:8081).
@@ -21,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/ffserver"
 	"github.com/flowfabric-go/flowfabric/worker"
@@ -60,12 +62,29 @@ type sent struct {
 	SentTo string `json:"sent_to"`
 }
 
+// digest is the result of a "digest.send" execution.
+type digest struct {
+	DigestFor string `json:"digest_for"`
+}
+
+// schedules are the program's periodic schedules, declared at startup:
+// the digest of the day before, every morning at 08:00 UTC. Several
+// copies of the program on one database create each morning's execution
+// once.
+func schedules() []backend.CreateScheduleParams {
+	return []backend.CreateScheduleParams{{
+		ID:        "daily-digest",
+		Spec:      ff.ScheduleSpec{Cron: "0 8 * * *"},
+		Execution: backend.CreateExecutionParams{Lane: "emails", Kind: "digest.send"},
+	}}
+}
+
 // run serves the program on ln until ctx ends, then shuts down: the
 // program's server and the engine drain together (the engine releases
 // its long-polls, the worker finishes its e-mails), then the store
 // closes. Sent e-mails are "delivered" to out.
 func run(ctx context.Context, ln net.Listener, databaseURL string, out io.Writer, log *slog.Logger) error {
-	srv, err := ffserver.Open(ctx, ffserver.Config{DatabaseURL: databaseURL, Logger: log})
+	srv, err := ffserver.Open(ctx, ffserver.Config{DatabaseURL: databaseURL, Logger: log, Schedules: schedules()})
 	if err != nil {
 		return err
 	}
@@ -92,13 +111,19 @@ func run(ctx context.Context, ln net.Listener, databaseURL string, out io.Writer
 	return errors.Join(serveErr, shutdown(srv, hs))
 }
 
-// startWorker registers the in-process worker that sends welcome
-// e-mails; srv runs it from Start and drains it in Stop.
+// startWorker registers the in-process worker that sends the e-mails;
+// srv runs it from Start and drains it in Stop.
 func startWorker(srv *ffserver.Server, out io.Writer) error {
 	w, err := srv.NewWorker(worker.Config{WorkerID: "mailer", Lanes: []string{"emails"}})
 	if err != nil {
 		return err
 	}
+	register(w, out)
+	return nil
+}
+
+// register gives w the mailer's handlers; e-mails are "delivered" to out.
+func register(w *worker.Worker, out io.Writer) {
 	w.Register("welcome.send", worker.Typed(func(_ context.Context, _ *worker.Task, in welcome) (sent, error) {
 		if in.Email == "" {
 			return sent{}, worker.Permanent(errors.New("no e-mail address"))
@@ -106,7 +131,15 @@ func startWorker(srv *ffserver.Server, out io.Writer) error {
 		fmt.Fprintf(out, "welcome sent to %s\n", in.Email)
 		return sent{SentTo: in.Email}, nil
 	}))
-	return nil
+	w.Register("digest.send", func(_ context.Context, t *worker.Task) (any, error) {
+		_, tick, ok := t.ScheduleTick()
+		if !ok {
+			return nil, worker.Permanent(errors.New("digest.send runs from its schedule"))
+		}
+		day := tick.AddDate(0, 0, -1).Format(time.DateOnly)
+		fmt.Fprintf(out, "digest for %s sent\n", day)
+		return digest{DigestFor: day}, nil
+	})
 }
 
 // signup enqueues a welcome e-mail, once per address (the idempotency

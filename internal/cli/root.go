@@ -59,7 +59,8 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		Example: `  flowfabric server
   flowfabric server --database-url postgres://ff@db:5432/ff --auto-migrate
   flowfabric exec submit --kind email.send --input '{"to":"a@example.com"}'
-  flowfabric exec get '{fp:12}:0b9f...'`,
+  flowfabric exec get '{fp:12}:0b9f...'
+  flowfabric schedule create nightly --cron "0 2 * * *" --kind report.build`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,6 +76,7 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		newMigrateCmd(env),
 		newExecCmd(env),
 		newLanesCmd(env),
+		newScheduleCmd(env),
 		newVersionCmd(env, info),
 		newBenchCmd(env),
 	)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"github.com/flowfabric-go/flowfabric/engine"
 	"github.com/flowfabric-go/flowfabric/ffserver"
@@ -110,6 +111,9 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 		f.DurationVar(iv.Value, iv.Key, iv.Default, iv.Usage)
 		bindEnv(f, iv.Key, "FF_"+strings.ToUpper(strings.ReplaceAll(iv.Key, "-", "_")))
 	}
+	f.DurationVar(&o.cfg.Engine.ScheduleGrace, "schedule-grace", ff.DefaultScheduleGrace,
+		"how late a schedule tick may fire and still be on time; older ticks follow the schedule's catch-up policy")
+	bindEnv(f, "schedule-grace", "FF_SCHEDULE_GRACE")
 	f.IntVar(&o.cfg.Engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep (at most 10000)")
 	bindEnv(f, "reconciler-batch-size", "FF_RECONCILER_BATCH_SIZE")
 	return cmd

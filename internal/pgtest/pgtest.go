@@ -39,7 +39,12 @@ func Required() bool { return os.Getenv("FF_TEST_REQUIRE_POSTGRES") == "1" }
 // a connection URL whose search_path is that schema.
 func Schema(tb testing.TB) string {
 	tb.Helper()
-	base := BaseURL()
+	return SchemaAt(tb, BaseURL())
+}
+
+// SchemaAt is Schema on the server at base instead of the environment's.
+func SchemaAt(tb testing.TB, base string) string {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)

@@ -153,4 +153,5 @@ type Supports struct {
 	Streams             bool `json:"streams"`
 	SubscribeCompletion bool `json:"subscribe_completion"`
 	LeaderElection      bool `json:"leader_election"`
+	Schedules           bool `json:"schedules"`
 }
