@@ -36,6 +36,8 @@ type Options struct {
 	// MaxConns sizes the pool (default: pgx's default, at least 4).
 	MaxConns int32
 	Logger   *slog.Logger
+	// StreamLimits caps output streams (zero fields: the defaults).
+	StreamLimits ff.StreamLimits
 }
 
 // Backend is the Postgres implementation of backend.Backend.
@@ -45,13 +47,13 @@ type Backend struct {
 	backend.UnimplementedFlows
 	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets
-	backend.UnimplementedStreams
 
 	pool   *pgxpool.Pool
 	clock  clock.Clock
 	log    *slog.Logger
 	hub    *wakeup.Hub
 	notify *notifier
+	limits ff.StreamLimits
 
 	capMu   sync.RWMutex
 	capSigs map[string]int32    // signature -> interned id (immutable rows)
@@ -95,6 +97,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		hub:     wakeup.New(),
 		capSigs: map[string]int32{"": 0},
 		lanes:   map[string]struct{}{},
+		limits:  opts.StreamLimits.WithDefaults(),
 	}
 	if opts.AutoMigrate {
 		if applied, err := migrateUp(ctx, pool); err != nil {
@@ -151,6 +154,7 @@ func (b *Backend) Label() string { return "postgres" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.Streams = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }
 

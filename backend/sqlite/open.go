@@ -41,6 +41,8 @@ type Options struct {
 	AutoMigrate bool
 	// Logger receives migration and open messages; nil discards them.
 	Logger *slog.Logger
+	// StreamLimits caps output streams (zero fields: the defaults).
+	StreamLimits ff.StreamLimits
 }
 
 // Backend is the embedded SQLite implementation of backend.Backend. It is
@@ -51,7 +53,6 @@ type Backend struct {
 	backend.UnimplementedFlows
 	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets
-	backend.UnimplementedStreams
 
 	path  string
 	clock clock.Clock
@@ -67,6 +68,7 @@ type Backend struct {
 	lanes  sync.Map // lane name -> struct{}: lanes known to be registered
 	leader leaders
 	closed atomic.Bool
+	limits ff.StreamLimits
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -98,7 +100,8 @@ func Open(ctx context.Context, o Options) (*Backend, error) {
 			return nil, schemaError(ErrSchemaTooOld, "sqlite: database %s has schema version %d, this binary needs %d; run `%s`", abs, cur, latest, migrateCommand(abs))
 		}
 	}
-	b := &Backend{path: abs, clock: o.Clock, log: log, hub: wakeup.New(), caps: newCapCache()}
+	b := &Backend{path: abs, clock: o.Clock, log: log, hub: wakeup.New(), caps: newCapCache(),
+		limits: o.StreamLimits.WithDefaults()}
 	if b.clock == nil {
 		b.clock = clock.Real{}
 	}
@@ -222,6 +225,7 @@ func (b *Backend) Label() string { return "sqlite" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.Streams = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
 
