@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/client"
 	"github.com/flowfabric-go/flowfabric/server"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
@@ -241,3 +243,67 @@ func TestStreamSSEDisconnectResumeAndClose(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// The Go client: append, patch, read, and a follower that sees every
+// frame once and then the close.
+func TestStreamClientRoundTripAndFollow(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		e := newEnv(t, open, server.Config{}, nil)
+		c := e.client()
+		ctx := t.Context()
+		res, err := c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k", Lane: "cl"})
+		require.NoError(t, err)
+		tasks, err := c.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"cl"}, Max: 1})
+		require.NoError(t, err)
+		require.Len(t, tasks, 1)
+		h := tasks[0].Handle
+		ref := backend.StreamRef{ExecutionID: res.ExecutionID}
+
+		type followed struct {
+			events []client.StreamEvent
+			err    error
+		}
+		done := make(chan followed, 1)
+		go func() {
+			var f followed
+			for ev, err := range c.FollowStream(ctx, ref, 0) {
+				if err != nil {
+					f.err = err
+					break
+				}
+				f.events = append(f.events, ev)
+			}
+			done <- f
+		}()
+		bin := []byte{1, 2, 0xff}
+		for i := range 3 {
+			_, err := c.AppendFrames(ctx, backend.AppendFramesParams{Handle: h, Frames: []ff.FrameInput{
+				{Type: "t", Payload: []byte(strconv.Itoa(i)), Durable: true}, {Payload: bin, Binary: true}}})
+			require.NoError(t, err)
+		}
+		sum, err := c.PatchSummary(ctx, backend.PatchSummaryParams{Handle: h, Patch: []byte(`{"n":3}`)})
+		require.NoError(t, err)
+		require.Equal(t, int64(1), sum.Version)
+		got, err := c.ReadSummary(ctx, backend.ReadSummaryParams{ExecutionID: res.ExecutionID})
+		require.NoError(t, err)
+		require.JSONEq(t, `{"n":3}`, string(got.Document))
+		page, err := c.ReadStream(ctx, backend.ReadStreamParams{StreamRef: ref, After: 4})
+		require.NoError(t, err)
+		require.Len(t, page.Frames, 2)
+		require.Equal(t, bin, page.Frames[1].Payload)
+		require.True(t, page.Frames[1].Binary)
+		require.NoError(t, c.Complete(ctx, backend.CompleteParams{Handle: h}))
+
+		f := <-done
+		require.NoError(t, f.err)
+		require.Len(t, f.events, 7, "six frames, then the close")
+		for i, ev := range f.events[:6] {
+			require.Equal(t, uint64(i+1), ev.Frame.ID)
+		}
+		require.True(t, f.events[6].Closed)
+		require.Equal(t, ff.CloseSuccess, f.events[6].ClosedReason)
+
+		_, err = c.ReadStream(ctx, backend.ReadStreamParams{StreamRef: backend.StreamRef{ExecutionID: res.ExecutionID, Attempt: 9}})
+		require.ErrorIs(t, err, ff.ErrNotFound)
+	})
+}
