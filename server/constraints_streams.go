@@ -25,7 +25,7 @@ func init() {
 			"any JSON value; at most %d bytes by default (413 payload_too_large)", ff.DefaultMaxFrameBytes)}},
 		"payload_base64": kw("description", "bytes that are not JSON, base64; exclusive with payload"),
 		"correlation_id": kw("maxLength", ff.MaxCorrelationIDBytes, "pattern", keyPattern, "description", bytesNote(ff.MaxCorrelationIDBytes)),
-		"durable": kw("description", "default true; false: best effort, may be lost in a database crash (see docs/streams.md)"),
+		"durable":        kw("description", "default true; false: best effort, may be lost in a database crash (see docs/streams.md)"),
 	}
 	fieldRules[reflect.TypeFor[wire.PatchSummaryRequest]()] = map[string]rule{
 		"handle": handleRule(),

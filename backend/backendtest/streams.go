@@ -238,7 +238,9 @@ func testStreamDelayKeepsOpen(t *testing.T, h Harness) {
 
 func testStreamBadInput(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	ref := func(id ff.ExecutionID, n uint32) backend.StreamRef { return backend.StreamRef{ExecutionID: id, Attempt: n} }
+	ref := func(id ff.ExecutionID, n uint32) backend.StreamRef {
+		return backend.StreamRef{ExecutionID: id, Attempt: n}
+	}
 	_, err := e.b.ReadStream(e.ctx, backend.ReadStreamParams{StreamRef: ref(randomID(), 0)})
 	requireKind(t, err, ff.ErrNotFound)
 	require.Equal(t, "execution", mustErr(t, err).Entity)
