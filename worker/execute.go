@@ -36,6 +36,9 @@ func (w *Worker) execute(t *Task) {
 		return
 	}
 	result, err := w.call(t)
+	// Frames the handler wrote go out before its outcome (which ends the
+	// attempt and closes its stream), while the lease is still renewed.
+	t.closeStream()
 	// Order matters: once removed from the renewer, the context's cause
 	// is final, and the completer sees one fewer running handler.
 	w.renewer.remove(t)
