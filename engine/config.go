@@ -23,6 +23,9 @@ const (
 	DefaultIdempotencyExpiryInterval = 30 * time.Second
 	DefaultLeaderRetryInterval       = time.Second
 	DefaultScheduleInterval          = time.Second
+	// Frames of ended attempts are only deleted by it: it need not run
+	// often.
+	DefaultStreamRetentionInterval = time.Minute
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -58,6 +61,14 @@ type Config struct {
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
 	ScheduleGrace time.Duration
+
+	// Streams, when set, is the store of output streams: the retention
+	// sweep deletes the frames of attempts that ended more than
+	// StreamRetention ago (default backend.DefaultStreamRetention, 7 days)
+	// every StreamRetentionInterval. nil disables it.
+	Streams                 backend.Streams
+	StreamRetention         time.Duration
+	StreamRetentionInterval time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -83,6 +94,7 @@ func (c *Config) Intervals() []Interval {
 		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
+		{"stream-retention-interval", "how often the frames of ended attempts past the stream retention are deleted", DefaultStreamRetentionInterval, &c.StreamRetentionInterval},
 	}
 }
 
@@ -115,6 +127,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ScheduleGrace < 0 || c.ScheduleGrace > ff.MaxScheduleGrace {
 		return c, fmt.Errorf("engine: schedule grace %v outside (0, %v]", c.ScheduleGrace, ff.MaxScheduleGrace)
+	}
+	if c.StreamRetention == 0 {
+		c.StreamRetention = backend.DefaultStreamRetention
+	}
+	if c.StreamRetention < 0 {
+		return c, fmt.Errorf("engine: stream retention %v is negative", c.StreamRetention)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/postgres"
 	"github.com/flowfabric-go/flowfabric/backend/sqlite"
@@ -110,6 +111,8 @@ type OpenOptions struct {
 	// PostgresMaxConns sizes a Postgres pool (0: pgx's default, at least
 	// 4); SQLite ignores it.
 	PostgresMaxConns int32
+	// StreamLimits caps output streams (zero fields: the defaults).
+	StreamLimits ff.StreamLimits
 }
 
 // Open opens the selected store. A schema that is not at this build's
@@ -120,13 +123,14 @@ func (d Database) Open(ctx context.Context, o OpenOptions) (backend.Backend, err
 	switch d.Kind {
 	case KindPostgres:
 		pg, err := postgres.Open(ctx, postgres.Options{URL: d.URL, Clock: o.Clock, AutoMigrate: migrate,
-			MaxConns: o.PostgresMaxConns, Logger: o.Logger})
+			MaxConns: o.PostgresMaxConns, Logger: o.Logger, StreamLimits: o.StreamLimits})
 		if err != nil {
 			return nil, fmt.Errorf("open postgres %s: %w", d.Where(), err)
 		}
 		return pg, nil
 	case KindSQLite:
-		lite, err := sqlite.Open(ctx, sqlite.Options{Path: d.Path, Clock: o.Clock, AutoMigrate: migrate, Logger: o.Logger})
+		lite, err := sqlite.Open(ctx, sqlite.Options{Path: d.Path, Clock: o.Clock, AutoMigrate: migrate, Logger: o.Logger,
+			StreamLimits: o.StreamLimits})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", d.Where(), err)
 		}

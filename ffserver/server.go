@@ -91,7 +91,7 @@ func (s *Server) openStore(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	raw, err := db.Open(ctx, OpenOptions{Migrate: s.cfg.Migrate, Logger: s.log, Clock: s.cfg.Clock,
-		PostgresMaxConns: s.cfg.PostgresMaxConns})
+		PostgresMaxConns: s.cfg.PostgresMaxConns, StreamLimits: s.cfg.StreamLimits})
 	if err != nil {
 		return err
 	}
@@ -108,6 +108,9 @@ func (s *Server) assemble() error {
 		ec := c.Engine
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		ec.Schedules = s.scheduleStore()
+		if s.b.Capabilities().Supports.Streams {
+			ec.Streams = s.b
+		}
 		sup, err := engine.New(s.b, ec)
 		if err != nil {
 			return err
