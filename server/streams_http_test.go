@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"github.com/flowfabric-go/flowfabric/client"
 	"github.com/flowfabric-go/flowfabric/server"
 	"github.com/flowfabric-go/flowfabric/server/wire"
@@ -130,7 +132,9 @@ func TestStreamRoutesRefuseBadInput(t *testing.T) {
 // A long-poll that waits is woken by the append itself.
 func TestStreamLongPollWokenByAppend(t *testing.T) {
 	eachBackend(t, func(t *testing.T, open opener) {
-		e := newEnv(t, open, server.Config{}, nil)
+		e := newEnv(t, open, server.Config{}, func(b backend.Backend, reg *prometheus.Registry) backend.Backend {
+			return instrument.Wrap(b, reg)
+		})
 		id := e.create(map[string]any{"lane": "lp"})
 		task := e.claimOne("lp")
 		got := make(chan reply, 1)
@@ -145,6 +149,10 @@ func TestStreamLongPollWokenByAppend(t *testing.T) {
 		require.Len(t, page.Frames, 1)
 		require.Equal(t, `"x"`, string(page.Frames[0].Payload))
 		require.Eventually(t, func() bool { return e.scrape()["ff_stream_followers"] == 0 }, 10*time.Second, 5*time.Millisecond)
+		require.Equal(t, http.StatusOK, e.appendFrames(task.Handle, map[string]any{"payload": 2, "durable": false}).status)
+		m := e.scrape()
+		require.Equal(t, 1.0, m[`ff_stream_frames_appended_total{tier="durable"}`])
+		require.Equal(t, 1.0, m[`ff_stream_frames_appended_total{tier="best_effort"}`])
 	})
 }
 

@@ -30,6 +30,10 @@
 //	ff_reconciler_leader                       1 while this process leads the reconcilers
 //	ff_schedule_ticks_total{outcome}           schedule ticks by outcome: fired, duplicate (already created), skipped
 //	ff_schedule_fire_lag_seconds               per sweep that fired ticks, how late its oldest tick fired
+//	ff_stream_frames_appended_total{tier}      output frames appended: durable, best_effort
+//	ff_stream_purged_total                     streams whose frames the retention sweep deleted
+//
+// The server adds ff_stream_followers (stream reads following a stream).
 package instrument
 
 import (
@@ -51,9 +55,10 @@ const multiLane = "_multi"
 // passes straight through to the wrapped backend.
 type Backend struct {
 	backend.Backend
-	m     *lifecycleMetrics
-	sched *scheduleMetrics
-	lanes *laneLabels
+	m       *lifecycleMetrics
+	sched   *scheduleMetrics
+	streams *streamMetrics
+	lanes   *laneLabels
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -85,7 +90,7 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), streams: newStreamMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.
