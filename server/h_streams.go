@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -226,8 +225,11 @@ func (s *Server) waitFrames(ctx context.Context, p backend.ReadStreamParams, pag
 		case behind:
 			return s.b.ReadStream(ctx, p)
 		case len(frames) > 0:
-			page.Frames = frames
-			page.LastFrameID = max(page.LastFrameID, frames[len(frames)-1].ID)
+			page.Frames = make([]ff.StreamFrame, len(frames))
+			for i, fr := range frames {
+				page.Frames[i] = fr.frame
+			}
+			page.LastFrameID = max(page.LastFrameID, page.Frames[len(frames)-1].ID)
 			return page, nil
 		case closed != nil:
 			page.Closed, page.ClosedAtMs, page.ClosedReason = true, closed.ClosedAtMs, closed.ClosedReason
@@ -246,41 +248,63 @@ func (s *Server) waitFrames(ctx context.Context, p backend.ReadStreamParams, pag
 	}
 }
 
-// sseWriter writes Server-Sent Events and flushes each.
+// sseWriter writes Server-Sent Events.
 type sseWriter struct {
 	s  *Server
 	w  http.ResponseWriter
 	rc *http.ResponseController
 }
 
-func (e *sseWriter) event(id, name string, data any) error {
+// sseEvent encodes one event.
+func sseEvent(id, name string, data any) []byte {
 	b, err := json.Marshal(data)
 	if err != nil {
-		return ff.Bug("encode event: %v", err)
+		panic(ff.Bug("encode event: %v", err)) // wire types always encode
 	}
-	var sb strings.Builder
+	out := make([]byte, 0, len(b)+len(id)+len(name)+24)
 	if id != "" {
-		fmt.Fprintf(&sb, "id: %s\n", id)
+		out = append(append(append(out, "id: "...), id...), '\n')
 	}
-	fmt.Fprintf(&sb, "event: %s\ndata: %s\n\n", name, b)
-	return e.write(sb.String())
+	out = append(append(append(out, "event: "...), name...), "\ndata: "...)
+	return append(append(out, b...), "\n\n"...)
 }
 
-func (e *sseWriter) write(s string) error {
+// sseFrame is the event of one frame (its SSE id is the frame id).
+func sseFrame(f ff.StreamFrame) []byte {
+	return sseEvent(strconv.FormatUint(f.ID, 10), "frame", wire.FrameOf(f))
+}
+
+// write writes b and flushes it, bounded by the write timeout.
+func (e *sseWriter) write(b []byte) error {
 	_ = e.rc.SetWriteDeadline(time.Now().Add(e.s.timeouts.Write))
-	if _, err := e.w.Write([]byte(s)); err != nil {
+	if _, err := e.w.Write(b); err != nil {
 		return err
 	}
 	return e.rc.Flush()
 }
 
-func (e *sseWriter) frames(frames []ff.StreamFrame) error {
-	for _, f := range frames {
-		if err := e.event(strconv.FormatUint(f.ID, 10), "frame", wire.FrameOf(f)); err != nil {
-			return err
-		}
+// frames writes the events of frames (encoded by the feed, or here) in
+// one flush.
+func (e *sseWriter) frames(frames []feedFrame) error {
+	if len(frames) == 0 {
+		return nil
 	}
-	return nil
+	var buf []byte
+	for _, f := range frames {
+		if f.sse == nil {
+			f.sse = sseFrame(f.frame)
+		}
+		buf = append(buf, f.sse...)
+	}
+	return e.write(buf)
+}
+
+func unencoded(frames []ff.StreamFrame) []feedFrame {
+	out := make([]feedFrame, len(frames))
+	for i, f := range frames {
+		out[i].frame = f
+	}
+	return out
 }
 
 // serveSSE streams the frames after p.After, then follows the stream
@@ -294,7 +318,7 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, p backend.Read
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	out := &sseWriter{s: s, w: w, rc: http.NewResponseController(w)}
-	if err := out.write(": following\n\n"); err != nil {
+	if err := out.write([]byte(": following\n\n")); err != nil {
 		return nil // the client is gone; nothing more can be said to it
 	}
 	p.Limit = backend.MaxStreamReadLimit
@@ -306,26 +330,29 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, p backend.Read
 	}()
 	beat := time.NewTicker(sseHeartbeat)
 	defer beat.Stop()
+	batch := unencoded(page.Frames)
 	for {
-		if err := out.frames(page.Frames); err != nil {
+		if err := out.frames(batch); err != nil {
 			return nil
 		}
-		if n := len(page.Frames); n > 0 {
-			p.After = page.Frames[n-1].ID
+		if n := len(batch); n > 0 {
+			p.After = batch[n-1].frame.ID
 		}
 		if page.Closed {
-			_ = out.event("", "closed", wire.StreamClosed{LastFrameID: max(page.LastFrameID, p.After), ClosedAtMs: page.ClosedAtMs, ClosedReason: page.ClosedReason})
+			closed := wire.StreamClosed{LastFrameID: max(page.LastFrameID, p.After), ClosedAtMs: page.ClosedAtMs, ClosedReason: page.ClosedReason}
+			_ = out.write(sseEvent("", "closed", closed))
 			return nil
 		}
-		if len(page.Frames) == p.Limit {
+		if len(batch) == p.Limit {
 			page, _ = s.readOrEmpty(r.Context(), p)
+			batch = unencoded(page.Frames)
 			continue
 		}
 		if f == nil {
 			f = s.streams.join(p.StreamRef, p.After)
 		}
 		var err error
-		if page, err = s.followOnce(r.Context(), f, p, beat.C, out); err != nil {
+		if batch, page, err = s.followOnce(r.Context(), f, p, beat.C, out); err != nil {
 			return nil
 		}
 	}
@@ -334,28 +361,29 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, p backend.Read
 // followOnce waits for the feed's next frames or close after p.After,
 // writing heartbeats meanwhile; a follower behind the feed reads the
 // store.
-func (s *Server) followOnce(ctx context.Context, f *feed, p backend.ReadStreamParams, beat <-chan time.Time, out *sseWriter) (backend.StreamPage, error) {
+func (s *Server) followOnce(ctx context.Context, f *feed, p backend.ReadStreamParams, beat <-chan time.Time, out *sseWriter) ([]feedFrame, backend.StreamPage, error) {
 	for {
 		frames, closed, behind, changed := f.next(p.After, p.Limit)
 		switch {
 		case behind:
-			return s.readOrEmpty(ctx, p)
+			page, err := s.readOrEmpty(ctx, p)
+			return unencoded(page.Frames), page, err
 		case len(frames) > 0:
-			return backend.StreamPage{Frames: frames}, nil
+			return frames, backend.StreamPage{}, nil
 		case closed != nil:
-			return backend.StreamPage{Closed: true, ClosedAtMs: closed.ClosedAtMs, ClosedReason: closed.ClosedReason,
+			return nil, backend.StreamPage{Closed: true, ClosedAtMs: closed.ClosedAtMs, ClosedReason: closed.ClosedReason,
 				LastFrameID: closed.LastFrameID}, nil
 		}
 		select {
 		case <-changed:
 		case <-beat:
-			if err := out.write(": ping\n\n"); err != nil {
-				return backend.StreamPage{}, err
+			if err := out.write([]byte(": ping\n\n")); err != nil {
+				return nil, backend.StreamPage{}, err
 			}
 		case <-s.closing:
-			return backend.StreamPage{}, context.Canceled
+			return nil, backend.StreamPage{}, context.Canceled
 		case <-ctx.Done():
-			return backend.StreamPage{}, ctx.Err()
+			return nil, backend.StreamPage{}, ctx.Err()
 		}
 	}
 }

@@ -27,6 +27,13 @@ const (
 	feedPage  = backend.MaxStreamReadLimit
 )
 
+// feedFrame is a frame and its SSE event, encoded once for every
+// follower.
+type feedFrame struct {
+	frame ff.StreamFrame
+	sse   []byte
+}
+
 type streamHub struct {
 	b       backend.Backend
 	log     *slog.Logger
@@ -50,7 +57,7 @@ type feed struct {
 	stop chan struct{}
 
 	mu      sync.Mutex
-	frames  []ff.StreamFrame // ids in (base, last], ascending
+	frames  []feedFrame // ids in (base, last], ascending
 	base    uint64
 	last    uint64
 	closed  *backend.StreamPage // the page that reported the close
@@ -142,15 +149,19 @@ func (f *feed) publish(page backend.StreamPage) {
 	if len(page.Frames) == 0 && !page.Closed {
 		return
 	}
+	encoded := make([]feedFrame, len(page.Frames))
+	for i, fr := range page.Frames {
+		encoded[i] = feedFrame{frame: fr, sse: sseFrame(fr)}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.frames = append(f.frames, page.Frames...)
+	f.frames = append(f.frames, encoded...)
 	if n := len(f.frames); n > 0 {
-		f.last = f.frames[n-1].ID
+		f.last = f.frames[n-1].frame.ID
 	}
 	if drop := len(f.frames) - feedCache; drop > 0 {
-		f.base = f.frames[drop-1].ID
-		f.frames = append([]ff.StreamFrame(nil), f.frames[drop:]...)
+		f.base = f.frames[drop-1].frame.ID
+		f.frames = append([]feedFrame(nil), f.frames[drop:]...)
 	}
 	if page.Closed {
 		p := page
@@ -165,7 +176,7 @@ func (f *feed) publish(page backend.StreamPage) {
 // every frame. behind reports that the feed no longer keeps the frames
 // right after after: the follower reads the store itself. When there is
 // nothing yet, wait is closed at the next change.
-func (f *feed) next(after uint64, limit int) (frames []ff.StreamFrame, closed *backend.StreamPage, behind bool, wait <-chan struct{}) {
+func (f *feed) next(after uint64, limit int) (frames []feedFrame, closed *backend.StreamPage, behind bool, wait <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if after < f.base {
@@ -173,11 +184,11 @@ func (f *feed) next(after uint64, limit int) (frames []ff.StreamFrame, closed *b
 	}
 	if after < f.last {
 		i := 0
-		for i < len(f.frames) && f.frames[i].ID <= after {
+		for i < len(f.frames) && f.frames[i].frame.ID <= after {
 			i++
 		}
 		end := min(len(f.frames), i+limit)
-		return append([]ff.StreamFrame(nil), f.frames[i:end]...), nil, false, nil
+		return append([]feedFrame(nil), f.frames[i:end]...), nil, false, nil
 	}
 	if f.closed != nil {
 		return nil, f.closed, false, nil

@@ -15,7 +15,8 @@ import (
 const stopTimeout = 10 * time.Second
 
 // Run prepares the database, runs the scenario c.Mode and prints the
-// report to out; its last line is "throughput_jobs_per_s=<number>". The
+// report to out; its last line is "throughput_jobs_per_s=<number>"
+// ("append_throughput_frames_per_s=<number>" in stream mode). The
 // report is printed even when the run fails after measuring (for example
 // when not every job completed), and the error is returned.
 func Run(ctx context.Context, c Config, out io.Writer) (err error) {
@@ -48,6 +49,9 @@ func Run(ctx context.Context, c Config, out io.Writer) (err error) {
 		}()
 	}
 
+	if c.Mode == ModeStream {
+		return runStream(ctx, &c, b, name, out)
+	}
 	var res workload.Result
 	var runErr error
 	switch c.Mode {

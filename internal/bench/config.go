@@ -62,6 +62,9 @@ type Config struct {
 	Engine      engine.Config
 	// CapSets is the number of capability sets in caps mode.
 	CapSets int
+	// BestEffort makes stream mode append best-effort frames (on
+	// Postgres: committed without waiting for the WAL flush).
+	BestEffort bool
 	// LeaseTTL is the crashed worker's lease in crash mode.
 	LeaseTTL time.Duration
 	Timeout  time.Duration
@@ -86,9 +89,9 @@ func (c *Config) Validate() error {
 	switch c.Mode {
 	case "":
 		c.Mode = ModeDrain
-	case ModeDrain, ModeSteady, ModeCaps, ModeCrash:
+	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeStream:
 	default:
-		return fmt.Errorf("mode %q: want drain, steady, caps or crash", c.Mode)
+		return fmt.Errorf("mode %q: want drain, steady, caps, crash or stream", c.Mode)
 	}
 	if c.Jobs <= 0 {
 		return fmt.Errorf("jobs %d: must be positive", c.Jobs)
