@@ -115,15 +115,17 @@ const (
 // attempt ended, and stops. It long-polls, and reconnects after a
 // retryable failure (the server away, a dropped connection) with backoff,
 // resuming after the last frame it yielded, so no frame is skipped or
-// repeated. A failure that retrying cannot fix (not found, bad input) or
-// the end of ctx is yielded as the error and ends the iteration.
+// repeated. An attempt the execution has not started yet is waited for
+// (polled with the same backoff, up to 5 s apart). A failure that
+// retrying cannot fix (an unknown execution, bad input) or the end of ctx
+// is yielded as the error and ends the iteration.
 func (c *Client) FollowStream(ctx context.Context, ref backend.StreamRef, after uint64) iter.Seq2[StreamEvent, error] {
 	return func(yield func(StreamEvent, error) bool) {
 		backoff := followRetryMin
 		for {
 			page, err := c.ReadStreamWait(ctx, backend.ReadStreamParams{StreamRef: ref, After: after, Limit: backend.MaxStreamReadLimit}, followWait)
 			if err != nil {
-				if ctx.Err() != nil || !ff.IsRetryable(err) {
+				if ctx.Err() != nil || !(ff.IsRetryable(err) || attemptNotStarted(err)) {
 					yield(StreamEvent{}, errors.Join(err, ctx.Err()))
 					return
 				}
@@ -147,6 +149,13 @@ func (c *Client) FollowStream(ctx context.Context, ref backend.StreamRef, after 
 			}
 		}
 	}
+}
+
+// attemptNotStarted reports the not_found of an attempt (the execution
+// exists).
+func attemptNotStarted(err error) bool {
+	e, ok := ff.AsError(err)
+	return ok && e.Kind == ff.ErrNotFound && e.Entity == "attempt"
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
