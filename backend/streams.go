@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -51,20 +52,7 @@ type StreamRef struct {
 // (and a Postgres notification's payload); it cannot collide with a lane
 // name, since lanes refuse control characters.
 func (r StreamRef) WakeKey() string {
-	return "\x1fstream\x1f" + r.ExecutionID.String() + "\x1f" + itoa(uint64(r.Attempt))
-}
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
+	return "\x1fstream\x1f" + r.ExecutionID.String() + "\x1f" + strconv.FormatUint(uint64(r.Attempt), 10)
 }
 
 // AppendFramesParams is the input of AppendFrames.

@@ -21,15 +21,15 @@ func init() {
 	fieldRules[reflect.TypeFor[wire.FrameIn]()] = map[string]rule{
 		"type": kw("maxLength", ff.MaxFrameTypeBytes, "pattern", namePattern,
 			"description", "free-form frame type (absent: data); "+bytesNote(ff.MaxFrameTypeBytes)+", no control character"),
-		"payload": {as: reflect.TypeFor[any](), kw: map[string]any{"description": fmt.Sprintf(
-			"any JSON value; at most %d bytes by default (413 payload_too_large)", ff.DefaultMaxFrameBytes)}},
+		"payload": kw("description", fmt.Sprintf(
+			"any JSON value; at most %d bytes by default (413 payload_too_large)", ff.DefaultMaxFrameBytes)),
 		"payload_base64": kw("description", "bytes that are not JSON, base64; exclusive with payload"),
 		"correlation_id": kw("maxLength", ff.MaxCorrelationIDBytes, "pattern", keyPattern, "description", bytesNote(ff.MaxCorrelationIDBytes)),
 		"durable":        kw("description", "default true; false: best effort, may be lost in a database crash (see docs/streams.md)"),
 	}
 	fieldRules[reflect.TypeFor[wire.PatchSummaryRequest]()] = map[string]rule{
 		"handle": handleRule(),
-		"patch": {as: reflect.TypeFor[map[string]any](), kw: map[string]any{"description": fmt.Sprintf(
-			"a JSON Merge Patch (RFC 7386) object: null removes a member, objects merge, anything else replaces; the document is at most %d bytes by default", ff.DefaultMaxSummaryBytes)}},
+		"patch": kw("type", "object", "description", fmt.Sprintf(
+			"a JSON Merge Patch (RFC 7386) object: null removes a member, objects merge, anything else replaces; the document is at most %d bytes by default", ff.DefaultMaxSummaryBytes)),
 	}
 }
