@@ -26,7 +26,8 @@ import (
 // served in-process on a loopback port. Each frame carries the time its
 // append began; a follower's latency for a frame is its receive time
 // minus that (append → follower: the commit, the wake-up, the feed's
-// read and the SSE write).
+// read and the SSE write); the commit → follower latency starts when the
+// append returned instead, leaving out the commit's own cost.
 const ModeStream = "stream"
 
 // streamResult is what the stream scenario measured.
@@ -37,6 +38,7 @@ type streamResult struct {
 	appendElapsed     time.Duration
 	delivered         int
 	latency           workload.Summary
+	ackLatency        workload.Summary
 }
 
 func (r streamResult) print(w io.Writer) error {
@@ -45,6 +47,9 @@ func (r streamResult) print(w io.Writer) error {
 	fmt.Fprintf(bw, "append_seconds=%.3f delivered=%d\n", r.appendElapsed.Seconds(), r.delivered)
 	s := r.latency
 	fmt.Fprintf(bw, "append_to_follower_latency_ms p50=%.3f p95=%.3f p99=%.3f max=%.3f mean=%.3f n=%d\n",
+		msOf(s.P50), msOf(s.P95), msOf(s.P99), msOf(s.Max), msOf(s.Mean), s.Count)
+	s = r.ackLatency
+	fmt.Fprintf(bw, "commit_to_follower_latency_ms p50=%.3f p95=%.3f p99=%.3f max=%.3f mean=%.3f n=%d\n",
 		msOf(s.P50), msOf(s.P95), msOf(s.P99), msOf(s.Max), msOf(s.Mean), s.Count)
 	fmt.Fprintf(bw, "append_throughput_frames_per_s=%.1f\n", float64(r.frames)/r.appendElapsed.Seconds())
 	return bw.Flush()
@@ -81,6 +86,7 @@ func runStream(ctx context.Context, c *Config, b backend.Backend, name string, o
 	if c.BestEffort {
 		r.tier = "best_effort"
 	}
+	acks := make([]int64, c.Jobs+1) // by frame id: when the append returned
 	start := time.Now()
 	for i := range c.Jobs {
 		payload := strconv.AppendInt([]byte(`{"t":`), time.Now().UnixNano(), 10)
@@ -88,6 +94,7 @@ func runStream(ctx context.Context, c *Config, b backend.Backend, name string, o
 		if _, err := b.AppendFrames(ctx, backend.AppendFramesParams{Handle: tasks[0].Handle, Frames: []ff.FrameInput{frame}}); err != nil {
 			return fmt.Errorf("append frame %d: %w", i+1, err)
 		}
+		acks[i+1] = time.Now().UnixNano()
 		if c.Progress != nil && (i+1)%2000 == 0 {
 			fmt.Fprintf(c.Progress, "appended %d/%d\n", i+1, c.Jobs)
 		}
@@ -97,7 +104,7 @@ func runStream(ctx context.Context, c *Config, b backend.Backend, name string, o
 		return fmt.Errorf("complete: %w", err)
 	}
 	ferr := f.wait()
-	r.delivered, r.latency = f.result()
+	r.delivered, r.latency, r.ackLatency = f.result(acks)
 	if perr := r.print(out); perr != nil {
 		return errors.Join(ferr, perr)
 	}
@@ -121,6 +128,7 @@ type followers struct {
 
 	mu        sync.Mutex
 	latencies []time.Duration
+	received  [][]int64 // per follower, by frame id: receive time (ns)
 	wg        sync.WaitGroup
 	errs      []error
 }
@@ -147,62 +155,67 @@ func (f *followers) start(ctx context.Context, path string, n int) func() error 
 	}
 }
 
-func (f *followers) record(lat []time.Duration, err error) {
+func (f *followers) record(lat []time.Duration, recv []int64, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.latencies = append(f.latencies, lat...)
+	f.received = append(f.received, recv)
 	if err != nil {
 		f.errs = append(f.errs, err)
 	}
 }
 
 // follow reads one SSE connection until its "closed" event.
-func (f *followers) follow(ctx context.Context, hc *http.Client, path string, connected chan<- error) ([]time.Duration, error) {
+func (f *followers) follow(ctx context.Context, hc *http.Client, path string, connected chan<- error) ([]time.Duration, []int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		connected <- err
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := hc.Do(req)
 	if err != nil {
 		connected <- err
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		err := fmt.Errorf("follower: HTTP %d", resp.StatusCode)
 		connected <- err
-		return nil, err
+		return nil, nil, err
 	}
 	rd := bufio.NewReaderSize(resp.Body, 64<<10)
 	if _, err := rd.ReadString('\n'); err != nil { // ": following"
 		connected <- err
-		return nil, err
+		return nil, nil, err
 	}
 	connected <- nil
 	lat := make([]time.Duration, 0, f.want)
-	event := ""
+	recv := make([]int64, f.want+1)
+	event, id := "", 0
 	for {
 		line, err := rd.ReadSlice('\n')
 		if err != nil {
-			return lat, fmt.Errorf("follower: stream ended after %d frames: %w", len(lat), err)
+			return lat, recv, fmt.Errorf("follower: stream ended after %d frames: %w", len(lat), err)
 		}
 		now := time.Now()
 		switch s := string(line); {
+		case strings.HasPrefix(s, "id: "):
+			id, _ = strconv.Atoi(strings.TrimSpace(s[4:]))
 		case strings.HasPrefix(s, "event: "):
 			event = strings.TrimSpace(s[7:])
 		case strings.HasPrefix(s, "data: ") && event == "closed":
 			if len(lat) != f.want {
-				return lat, fmt.Errorf("follower: closed after %d of %d frames", len(lat), f.want)
+				return lat, recv, fmt.Errorf("follower: closed after %d of %d frames", len(lat), f.want)
 			}
-			return lat, nil
+			return lat, recv, nil
 		case strings.HasPrefix(s, "data: "):
 			t, err := sentAt(s)
-			if err != nil {
-				return lat, err
+			if err != nil || id < 1 || id > f.want {
+				return lat, recv, errors.Join(err, fmt.Errorf("follower: unexpected frame id %d", id))
 			}
 			lat = append(lat, now.Sub(time.Unix(0, t)))
+			recv[id] = now.UnixNano()
 		}
 	}
 }
@@ -229,8 +242,19 @@ func (f *followers) wait() error {
 	return errors.Join(f.errs...)
 }
 
-func (f *followers) result() (int, workload.Summary) {
+// result summarizes the latencies from the start of each append, and
+// from its return (acks, by frame id; a follower may receive a frame
+// before the writer's call returns, counted as 0).
+func (f *followers) result(acks []int64) (int, workload.Summary, workload.Summary) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.latencies), workload.Summarize(f.latencies)
+	var fromAck []time.Duration
+	for _, recv := range f.received {
+		for id := 1; id < len(recv) && id < len(acks); id++ {
+			if recv[id] != 0 {
+				fromAck = append(fromAck, time.Duration(max(recv[id]-acks[id], 0)))
+			}
+		}
+	}
+	return len(f.latencies), workload.Summarize(f.latencies), workload.Summarize(fromAck)
 }
