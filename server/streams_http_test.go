@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,5 +315,48 @@ func TestStreamClientRoundTripAndFollow(t *testing.T) {
 
 		_, err = c.ReadStream(ctx, backend.ReadStreamParams{StreamRef: backend.StreamRef{ExecutionID: res.ExecutionID, Attempt: 9}})
 		require.ErrorIs(t, err, ff.ErrNotFound)
+	})
+}
+
+// countingReads counts the stream reads that reach the store.
+type countingReads struct {
+	backend.Backend
+	reads atomic.Int64
+}
+
+func (c *countingReads) ReadStream(ctx context.Context, p backend.ReadStreamParams) (backend.StreamPage, error) {
+	c.reads.Add(1)
+	return c.Backend.ReadStream(ctx, p)
+}
+
+// Many SSE followers of one stream share its reads: an append costs one
+// read of the store, not one per follower.
+func TestStreamFollowersShareOneReadPerAppend(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		var counter *countingReads
+		e := newEnv(t, open, server.Config{}, func(b backend.Backend, _ *prometheus.Registry) backend.Backend {
+			counter = &countingReads{Backend: b}
+			return counter
+		})
+		id := e.create(map[string]any{"lane": "fan"})
+		task := e.claimOne("fan")
+		path := execPath(id, "/attempts/0/stream")
+		const followers, appends = 20, 5
+		conns := make([]*sseConn, followers)
+		for i := range conns {
+			conns[i] = e.openSSE(path, "")
+		}
+		require.Eventually(t, func() bool { return e.scrape()["ff_stream_followers"] == followers }, 10*time.Second, 5*time.Millisecond)
+		before := counter.reads.Load()
+		start := time.Now()
+		for i := 1; i <= appends; i++ {
+			require.Equal(t, http.StatusOK, e.appendFrames(task.Handle, map[string]any{"payload": i}).status)
+			for _, c := range conns {
+				require.Equal(t, strconv.Itoa(i), c.next(t).id)
+			}
+		}
+		reads := counter.reads.Load() - before
+		polls := int64(time.Since(start)/(500*time.Millisecond)) + 1
+		require.LessOrEqual(t, reads, 2*appends+polls, "%d followers and %d appends cost %d reads", followers, appends, reads)
 	})
 }
