@@ -291,5 +291,6 @@ func writerQueries() []string {
 		qFindIdempotent, qIDExists, qRegisterLane, qFindCapSet, qInsertCapSet,
 		qClaimHeads, qLoadForClaim,
 		qDueLeases, qDueAttempts, qDueDeadlines, qDueDelayed,
+		qEnsureStream, qBumpStream, qInsertFrame,
 	}
 }

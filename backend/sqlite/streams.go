@@ -35,8 +35,7 @@ func (w *writeTx) streamFenced(h ff.Handle) (*ff.Execution, error) {
 
 // ensureStream creates the attempt's ff_stream row if needed.
 func (w *writeTx) ensureStream(e *ff.Execution, attempt uint32) error {
-	_, err := w.exec("sqlite: stream row", `INSERT INTO ff_stream (execution_id, attempt_index, partition_key, updated_at_ms)
-VALUES (?, ?, ?, ?) ON CONFLICT (execution_id, attempt_index) DO NOTHING`, e.ID.String(), attempt, e.ID.Partition, w.now)
+	_, err := w.exec("sqlite: stream row", qEnsureStream, e.ID.String(), attempt, e.ID.Partition, w.now)
 	return err
 }
 
@@ -60,9 +59,7 @@ func (b *Backend) AppendFrames(ctx context.Context, p backend.AppendFramesParams
 		}
 		n := int64(len(p.Frames))
 		var last, count int64
-		err = w.queryRow(`UPDATE ff_stream SET last_frame_id = last_frame_id + ?1, frame_count = frame_count + ?1, updated_at_ms = ?2
-WHERE execution_id = ?3 AND attempt_index = ?4 AND frame_count + ?1 <= ?5 RETURNING last_frame_id, frame_count`,
-			n, w.now, ref.ExecutionID.String(), ref.Attempt, b.limits.MaxFramesPerAttempt).Scan(&last, &count)
+		err = w.queryRow(qBumpStream, n, w.now, ref.ExecutionID.String(), ref.Attempt, b.limits.MaxFramesPerAttempt).Scan(&last, &count)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ff.Validation(ff.ErrStreamLimit, "attempt %d of %s: %d more frames would pass the cap of %d",
 				ref.Attempt, ref.ExecutionID, n, b.limits.MaxFramesPerAttempt)
@@ -82,6 +79,14 @@ WHERE execution_id = ?3 AND attempt_index = ?4 AND frame_count + ?1 <= ?5 RETURN
 	})
 	return out, err
 }
+
+// The stream statements of the writer, prepared at Open (writerQueries).
+const (
+	qEnsureStream = `INSERT INTO ff_stream (execution_id, attempt_index, partition_key, updated_at_ms)
+VALUES (?, ?, ?, ?) ON CONFLICT (execution_id, attempt_index) DO NOTHING`
+	qBumpStream = `UPDATE ff_stream SET last_frame_id = last_frame_id + ?1, frame_count = frame_count + ?1, updated_at_ms = ?2
+WHERE execution_id = ?3 AND attempt_index = ?4 AND frame_count + ?1 <= ?5 RETURNING last_frame_id, frame_count`
+)
 
 const qInsertFrame = `INSERT INTO ff_stream_frame (execution_id, attempt_index, frame_id, at_ms, durable, is_binary,
   frame_type, correlation_id, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
