@@ -12,6 +12,9 @@
 // works as it does in-process; a network failure is a transport error
 // (retryable unless the caller's context ended, in which case it wraps
 // the context error).
+//
+// Start with [New]; see Example (submit and read back) and
+// Example_worker (a worker over HTTP).
 package client
 
 import (
