@@ -14,6 +14,7 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/postgres"
+	"github.com/flowfabric-go/flowfabric/worker"
 )
 
 // begin opens a transaction on b's pool, rolled back at the end of the
@@ -398,4 +399,38 @@ func TestCreateExecutionTxRepeatableRead(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, tasks, 1)
 	require.Equal(t, res.ExecutionID, tasks[0].ExecutionID)
+}
+
+// An in-process worker that would otherwise poll once an hour handles
+// executions enqueued in transactions as their transactions commit: the
+// commit's NOTIFY, forwarded by the LISTEN connection, wakes it.
+func TestCreateExecutionTxWakesInProcessWorker(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openFresh(t, nil)
+	newWakeProbe(t, b) // the LISTEN connection is up
+	lane := fmt.Sprintf("txwk-%d", time.Now().UnixNano())
+	w, err := worker.New(b, worker.Config{WorkerID: "w", Lanes: []string{lane}, PollInterval: time.Hour})
+	require.NoError(t, err)
+	handled := make(chan string, 2)
+	w.Register("k", func(_ context.Context, task *worker.Task) (any, error) {
+		handled <- string(task.Input)
+		return nil, nil
+	})
+	wctx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(wctx) }()
+	defer func() { stop(); require.NoError(t, <-ran) }()
+
+	for _, in := range []string{`1`, `2`} { // the second finds the worker idle, waiting for a wake-up
+		tx := begin(t, b)
+		_, err := b.CreateExecutionTx(ctx, tx, backend.CreateExecutionParams{Lane: lane, Kind: "k", Input: []byte(in)})
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit(ctx))
+		select {
+		case got := <-handled:
+			require.Equal(t, in, got)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("execution %s not handled: the commit did not wake the worker", in)
+		}
+	}
 }
