@@ -25,7 +25,9 @@ func (b *Backend) CreateExecutionSQLTx(ctx context.Context, tx *sql.Tx, p backen
 }
 
 // CreateExecutionsSQLTx is CreateExecutionsTx for a database/sql
-// transaction, on the terms of CreateExecutionSQLTx.
+// transaction, on the terms of CreateExecutionSQLTx. database/sql cannot
+// pipeline, so each entry is one round trip (CreateExecutionsTx sends
+// them all in one).
 func (b *Backend) CreateExecutionsSQLTx(ctx context.Context, tx *sql.Tx, ps []backend.CreateExecutionParams) ([]backend.CreateExecutionResult, error) {
 	return b.createManyInTx(ctx, sqlTx{tx}, ps)
 }

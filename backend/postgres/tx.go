@@ -61,13 +61,14 @@ func (b *Backend) CreateExecutionTx(ctx context.Context, tx pgx.Tx, p backend.Cr
 
 // CreateExecutionsTx creates several executions inside the caller's
 // transaction tx, all or none: results align with ps. Every entry is
-// validated before any statement runs; the inserts then run one by one
-// (there is no batched create statement: each entry follows the
-// idempotency rule of CreateExecutionTx on its own, seeing the entries
-// before it) inside a savepoint, so when one fails the ones before it are
-// undone, tx is left as it was before the call and stays usable (unless
-// its connection is lost), and the error names the entry. One NOTIFY per
-// lane with new claimable work is issued, inside tx.
+// validated before any statement runs. The inserts then run in order,
+// pipelined in one round trip; each entry follows the idempotency rule of
+// CreateExecutionTx and sees the entries before it (an entry whose key or
+// id is taken resolves alone afterwards). They run inside a savepoint, so
+// when one fails the ones before it are undone, tx is left as it was
+// before the call and stays usable (unless its connection is lost), and
+// the error names the entry. One NOTIFY per lane with new claimable work
+// is issued, inside tx.
 func (b *Backend) CreateExecutionsTx(ctx context.Context, tx pgx.Tx, ps []backend.CreateExecutionParams) ([]backend.CreateExecutionResult, error) {
 	return b.createManyInTx(ctx, tx, ps)
 }
@@ -124,15 +125,24 @@ func (b *Backend) createManyInTx(ctx context.Context, q querier, ps []backend.Cr
 const batchSavepoint = "ff_create_executions"
 
 // insertAll inserts cs in order and returns their results and the lanes
-// (each once) that got claimable work.
+// (each once) that got claimable work. On a transaction that pipelines
+// (pgx.Tx), the first try of every insert goes in one round trip; an
+// entry that inserted nothing (its key or id taken, possibly by an entry
+// before it) then runs the create's full rule on its own.
 func (b *Backend) insertAll(ctx context.Context, q querier, cs []pendingCreate) ([]backend.CreateExecutionResult, []string, error) {
+	inserted, err := firstTries(ctx, q, cs)
+	if err != nil {
+		return nil, nil, snapshotErr(err)
+	}
 	res := make([]backend.CreateExecutionResult, len(cs))
 	var lanes []string
 	seen := map[string]bool{}
 	for i, c := range cs {
-		r, err := b.insertExecution(ctx, q, c, false)
-		if err != nil {
-			return nil, nil, fmt.Errorf("create execution %d of %d: %w", i+1, len(cs), snapshotErr(err))
+		r := backend.CreateExecutionResult{ExecutionID: c.e.ID, PublicState: c.e.State.PublicState}
+		if !inserted[i] {
+			if r, err = b.insertExecution(ctx, q, c, false); err != nil {
+				return nil, nil, fmt.Errorf("create execution %d of %d: %w", i+1, len(cs), snapshotErr(err))
+			}
 		}
 		res[i] = r
 		if !r.Duplicate && c.e.Claimable() && !seen[c.e.Lane] {
@@ -141,6 +151,31 @@ func (b *Backend) insertAll(ctx context.Context, q querier, cs []pendingCreate) 
 		}
 	}
 	return res, lanes, nil
+}
+
+// firstTries runs createSQL once for every entry in one pipeline when q
+// is a pgx.Tx, and reports which inserted; on any other transaction it
+// runs nothing and reports none, so every entry takes the full rule.
+func firstTries(ctx context.Context, q querier, cs []pendingCreate) ([]bool, error) {
+	inserted := make([]bool, len(cs))
+	tx, ok := q.(pgx.Tx)
+	if !ok {
+		return inserted, nil
+	}
+	batch := &pgx.Batch{}
+	for _, c := range cs {
+		batch.Queue(createSQL, c.args...)
+	}
+	br := tx.SendBatch(ctx, batch)
+	for i := range cs {
+		var n int
+		if err := br.QueryRow().Scan(&n); err != nil {
+			_ = br.Close()
+			return nil, fmt.Errorf("create execution %d of %d: %w", i+1, len(cs), mapPgError("create execution", err))
+		}
+		inserted[i] = n == 1
+	}
+	return inserted, opErr("create executions", br.Close())
 }
 
 // snapshotErr turns the foreign-key failure of a capability set that
