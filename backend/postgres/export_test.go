@@ -10,6 +10,3 @@ var (
 
 // HooksGuard exposes the fast paths' hooks exclusion to the tests.
 var HooksGuard = hooksGuard
-
-// WorkChannel is the LISTEN/NOTIFY channel of wake-ups.
-const WorkChannel = workChannel
