@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -107,17 +108,26 @@ func (b *Backend) createManyInTx(ctx context.Context, q querier, ps []backend.Cr
 		err = notifyOnCommit(ctx, q, lanes)
 	}
 	if err != nil {
-		// Undo this call's writes and recover tx if a statement failed; a
-		// failure here means tx's connection is gone, and err says why.
-		if _, rerr := q.Exec(ctx, "ROLLBACK TO SAVEPOINT "+batchSavepoint); rerr == nil {
-			_, _ = q.Exec(ctx, "RELEASE SAVEPOINT "+batchSavepoint)
-		}
+		undoBatch(ctx, q)
 		return nil, err
 	}
 	if _, err := q.Exec(ctx, "RELEASE SAVEPOINT "+batchSavepoint); err != nil {
 		return nil, mapPgError("create executions: release savepoint", err)
 	}
 	return res, nil
+}
+
+// undoBatch rolls back to the batch's savepoint: this call's writes are
+// undone and tx is usable again even if a statement failed. It runs when
+// ctx has ended too (bounded), since a connection that is still open can
+// be recovered; when it fails, tx's connection is gone and the batch's
+// error says why.
+func undoBatch(ctx context.Context, q querier) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := q.Exec(ctx, "ROLLBACK TO SAVEPOINT "+batchSavepoint); err == nil {
+		_, _ = q.Exec(ctx, "RELEASE SAVEPOINT "+batchSavepoint)
+	}
 }
 
 // batchSavepoint names the savepoint of CreateExecutionsTx; a caller's

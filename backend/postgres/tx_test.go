@@ -434,3 +434,59 @@ func TestCreateExecutionTxWakesInProcessWorker(t *testing.T) {
 		}
 	}
 }
+
+// A statement that fails inside a batch (here the foreign key of a
+// capability set the REPEATABLE READ snapshot predates) is undone by the
+// batch's savepoint: the caller's transaction is not aborted and commits
+// its own writes.
+func TestCreateExecutionsTxFailedStatementLeavesTxUsable(t *testing.T) {
+	ctx := context.Background()
+	b, _ := openFresh(t, nil)
+	_, err := b.Pool().Exec(ctx, `CREATE TABLE app_order (id int PRIMARY KEY)`)
+	require.NoError(t, err)
+	tx, err := b.Pool().BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	_, err = tx.Exec(ctx, `INSERT INTO app_order VALUES (1)`) // takes the snapshot
+	require.NoError(t, err)
+
+	_, err = b.CreateExecutionsTx(ctx, tx, []backend.CreateExecutionParams{
+		{Lane: "txfs", Kind: "undone"},
+		{Lane: "txfs", Kind: "k", RequiredCapabilities: []string{"fresh-cap-2"}},
+	})
+	require.ErrorIs(t, err, ff.ErrContention)
+	ok, err := b.CreateExecutionTx(ctx, tx, backend.CreateExecutionParams{Lane: "txfs", Kind: "k"})
+	require.NoError(t, err, "the caller's transaction was aborted")
+	require.NoError(t, tx.Commit(ctx))
+
+	require.Equal(t, 1, rowCount(t, b, "app_order", "id = 1"))
+	require.Zero(t, rowCount(t, b, "ff_execution", "kind = 'undone'"))
+	require.Equal(t, []ff.ExecutionID{ok.ExecutionID}, claimIDs(t, b, "txfs"))
+}
+
+// The same through database/sql, where the batch runs entry by entry.
+func TestCreateExecutionsSQLTxFailedStatementLeavesTxUsable(t *testing.T) {
+	ctx := context.Background()
+	b, url := openFresh(t, nil)
+	db := openSQL(t, url)
+	_, err := b.Pool().Exec(ctx, `CREATE TABLE app_order (id int PRIMARY KEY)`)
+	require.NoError(t, err)
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback() })
+	_, err = tx.ExecContext(ctx, `INSERT INTO app_order VALUES (1)`)
+	require.NoError(t, err)
+
+	_, err = b.CreateExecutionsSQLTx(ctx, tx, []backend.CreateExecutionParams{
+		{Lane: "txfq", Kind: "undone"},
+		{Lane: "txfq", Kind: "k", RequiredCapabilities: []string{"fresh-cap-3"}},
+	})
+	require.ErrorIs(t, err, ff.ErrContention)
+	ok, err := b.CreateExecutionSQLTx(ctx, tx, backend.CreateExecutionParams{Lane: "txfq", Kind: "k"})
+	require.NoError(t, err, "the caller's transaction was aborted")
+	require.NoError(t, tx.Commit())
+
+	require.Equal(t, 1, rowCount(t, b, "app_order", "id = 1"))
+	require.Zero(t, rowCount(t, b, "ff_execution", "kind = 'undone'"))
+	require.Equal(t, []ff.ExecutionID{ok.ExecutionID}, claimIDs(t, b, "txfq"))
+}
