@@ -142,7 +142,7 @@ const batchSavepoint = "ff_create_executions"
 func (b *Backend) insertAll(ctx context.Context, q querier, cs []pendingCreate) ([]backend.CreateExecutionResult, []string, error) {
 	inserted, err := firstTries(ctx, q, cs)
 	if err != nil {
-		return nil, nil, snapshotErr(err)
+		return nil, nil, err
 	}
 	res := make([]backend.CreateExecutionResult, len(cs))
 	var lanes []string
@@ -181,7 +181,7 @@ func firstTries(ctx context.Context, q querier, cs []pendingCreate) ([]bool, err
 		var n int
 		if err := br.QueryRow().Scan(&n); err != nil {
 			_ = br.Close()
-			return nil, fmt.Errorf("create execution %d of %d: %w", i+1, len(cs), mapPgError("create execution", err))
+			return nil, fmt.Errorf("create execution %d of %d: %w", i+1, len(cs), snapshotErr(mapPgError("create execution", err)))
 		}
 		inserted[i] = n == 1
 	}
