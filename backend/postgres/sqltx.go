@@ -15,8 +15,8 @@ import (
 // transaction. tx must come from a *sql.DB opened with pgx's stdlib
 // driver (import _ "github.com/jackc/pgx/v5/stdlib"; sql.Open("pgx",
 // url)) on this backend's database: the statements are run through tx as
-// they are, with the arguments pgx encodes (text arrays, bytea, jsonb),
-// which other drivers refuse before sending anything. Everything
+// they are, with arguments only pgx encodes as they need (text arrays,
+// bytea, jsonb); other drivers are not supported. Everything
 // CreateExecutionTx says holds: the execution exists if and only if tx
 // commits, the wake-up is delivered by that commit, and refused input
 // leaves tx usable.
