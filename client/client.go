@@ -7,6 +7,9 @@
 //	res, err := c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "email.send", Input: []byte(`{"to":"a@b"}`)})
 //	tasks, err := c.Claim(ctx, backend.ClaimParams{WorkerID: "w1", Lanes: []string{"default"}})
 //
+// Start with [New]; see Example (submit and read back) and
+// Example_worker (a worker over HTTP).
+//
 // Every failure is a *flowfabric.Error: an API error keeps the server's
 // class, kind and retryable flag, so errors.Is(err, flowfabric.ErrNotFound)
 // works as it does in-process; a network failure is a transport error

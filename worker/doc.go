@@ -6,6 +6,9 @@
 // itself (any backend.Backend); remotely, it is the HTTP client of package
 // client. The behaviour is the same.
 //
+// Start with [New], [Worker.Register] (usually with [Typed]) and
+// [Worker.Run]; see Example. Test handlers with package fftest.
+//
 //	b, err := sqlite.Open(ctx, sqlite.Options{Path: "flowfabric.db", AutoMigrate: true})
 //	// or: t := client.New("http://127.0.0.1:8080")
 //	w, err := worker.New(b, worker.Config{WorkerID: "greeter", Lanes: []string{"default"}})
