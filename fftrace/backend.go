@@ -90,13 +90,13 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 }
 
 // Claim records a span only for a claim that returned tasks or failed
-// (an idle poll records nothing), and one "ff.claim" span per task in the
+// (an idle poll, or one whose caller went away, records nothing), and one "ff.claim" span per task in the
 // task's own trace; the task's Tag then names that span.
 func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.ClaimedTask, error) {
 	start := time.Now()
 	tasks, err := b.Backend.Claim(ctx, p)
-	if err == nil && len(tasks) == 0 {
-		return tasks, nil
+	if len(tasks) == 0 && (err == nil || ctx.Err() != nil) {
+		return tasks, err // an idle poll, or one its caller abandoned
 	}
 	_, s := b.t.Start(ctx, "ff.backend.claim", trace.WithTimestamp(start),
 		trace.WithAttributes(attribute.String("ff.worker_instance_id", p.WorkerInstanceID), AttrBatchSize.Int(len(tasks))))
