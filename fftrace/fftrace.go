@@ -35,8 +35,12 @@ const (
 const traceparentKey = "traceparent"
 
 // Tracer returns the FlowFabric tracer of tp, or nil when tp is nil or
-// the no-op provider: callers skip tracing altogether on nil.
+// the no-op provider (also inside a *Provider of an off Config): callers
+// skip tracing altogether on nil.
 func Tracer(tp trace.TracerProvider) trace.Tracer {
+	if p, ok := tp.(*Provider); ok {
+		tp = p.TracerProvider
+	}
 	if tp == nil {
 		return nil
 	}

@@ -157,20 +157,22 @@ func TestTraceAcrossProcesses(t *testing.T) {
 }
 
 // TestTracingOff runs the same path with tracing off on the server and
-// the worker, while the caller's context does carry a span (so the
+// the worker (the provider Start builds from an empty environment), while the caller's context does carry a span (so the
 // client sends a traceparent): nothing but the caller's own span is
 // recorded, and the execution gains no tag.
 func TestTracingOff(t *testing.T) {
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
 			exp := tracetest.NewInMemoryExporter()
-			srv, c := engine(t, st.url(t), nil)
+			off, err := fftrace.Start(t.Context(), fftrace.ConfigFromEnv(func(string) string { return "" }))
+			require.NoError(t, err)
+			srv, c := engine(t, st.url(t), off)
 			ctx, submit := provider(t, exp, "app").Tracer("app").Start(t.Context(), "submit")
 			res, err := c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "greet"})
 			require.NoError(t, err)
 			submit.End()
 
-			tags := runOnce(t, c, nil)
+			tags := runOnce(t, c, off)
 			require.NoError(t, srv.Stop(t.Context()))
 
 			require.Equal(t, []string{"submit"}, names(exp.GetSpans()))
@@ -208,4 +210,36 @@ func service(s tracetest.SpanStub) string {
 // traceparent is the W3C form of s's span context.
 func traceparent(s tracetest.SpanStub) string {
 	return fftrace.Traceparent(trace.ContextWithSpanContext(context.Background(), s.SpanContext))
+}
+
+// TestTraceInProcess: a worker made by ffserver.NewWorker inherits the
+// server's provider and calls the traced backend directly, so its
+// complete span is the parent of the backend's.
+func TestTraceInProcess(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := provider(t, exp, "embedded")
+	srv, err := ffserver.Open(t.Context(), ffserver.Config{DatabaseURL: filepath.Join(t.TempDir(), "ff.db"),
+		DisableReconcilers: true, Logger: slog.New(slog.DiscardHandler), TracerProvider: tp})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	w, err := srv.NewWorker(worker.Config{WorkerID: "w1"})
+	require.NoError(t, err)
+	ran := make(chan struct{})
+	w.Register("greet", func(context.Context, *worker.Task) (any, error) { close(ran); return nil, nil })
+
+	ctx, submit := tp.Tracer("app").Start(t.Context(), "submit")
+	_, err = srv.Backend().CreateExecution(ctx, backend.CreateExecutionParams{Kind: "greet"})
+	require.NoError(t, err)
+	submit.End()
+	require.NoError(t, srv.Start(t.Context()))
+	<-ran
+	require.NoError(t, srv.Stop(t.Context())) // drains the worker: its outcome is reported
+
+	spans := byName(t, exp.GetSpans())
+	chain := []string{"submit", "ff.backend.create_execution", "ff.claim", "ff.handler greet", "ff.complete", "ff.backend.complete"}
+	for i, name := range chain[1:] {
+		require.Contains(t, spans, name, "got %v", names(exp.GetSpans()))
+		require.Equal(t, submit.SpanContext().TraceID(), spans[name].SpanContext.TraceID())
+		require.Equal(t, spans[chain[i]].SpanContext.SpanID(), spans[name].Parent.SpanID(), "parent of %q", name)
+	}
 }
