@@ -25,6 +25,6 @@ func ExampleStart() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	// srv.NewWorker(...) workers trace their handlers with tp too.
-	_ = srv.Run
+	// Workers made by srv.NewWorker trace their handlers with tp too;
+	// then srv.Run(ctx) serves until ctx ends.
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -30,11 +31,17 @@ func (w *Worker) handlerSpan(t *Task) (context.Context, trace.Span) {
 	return ctx, span
 }
 
-// endHandlerSpan ends a handler span (nil when off) with its outcome.
+// endHandlerSpan ends a handler span (nil when off) with its outcome; a
+// handler that asked for a delay did not fail.
 func endHandlerSpan(span trace.Span, err error) {
-	if span != nil {
-		fftrace.End(span, err)
+	if span == nil {
+		return
 	}
+	if errors.Is(err, ErrDelayed) {
+		span.SetAttributes(attribute.Bool("ff.delayed", true))
+		err = nil
+	}
+	fftrace.End(span, err)
 }
 
 // reportSpan starts the span of reporting t's outcome (op: complete,
