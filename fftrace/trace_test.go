@@ -2,12 +2,14 @@ package fftrace_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -242,4 +244,36 @@ func TestTraceInProcess(t *testing.T) {
 		require.Equal(t, submit.SpanContext().TraceID(), spans[name].SpanContext.TraceID())
 		require.Equal(t, spans[chain[i]].SpanContext.SpanID(), spans[name].Parent.SpanID(), "parent of %q", name)
 	}
+}
+
+// TestTraceFailure: a failing handler's span records the error, and the
+// fail report is its child, the parent of the backend's fail.
+func TestTraceFailure(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := provider(t, exp, "embedded")
+	srv, err := ffserver.Open(t.Context(), ffserver.Config{DatabaseURL: filepath.Join(t.TempDir(), "ff.db"),
+		DisableReconcilers: true, Logger: slog.New(slog.DiscardHandler), TracerProvider: tp})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	w, err := srv.NewWorker(worker.Config{WorkerID: "w1"})
+	require.NoError(t, err)
+	ran := make(chan struct{})
+	w.Register("boom", func(context.Context, *worker.Task) (any, error) {
+		close(ran)
+		return nil, worker.Permanent(errors.New("no such customer"))
+	})
+	_, err = srv.Backend().CreateExecution(t.Context(), backend.CreateExecutionParams{Kind: "boom"})
+	require.NoError(t, err)
+	require.NoError(t, srv.Start(t.Context()))
+	<-ran
+	require.NoError(t, srv.Stop(t.Context()))
+
+	spans := byName(t, exp.GetSpans())
+	h, f, bf := spans["ff.handler boom"], spans["ff.fail"], spans["ff.backend.fail"]
+	require.Equal(t, codes.Error, h.Status.Code)
+	require.Contains(t, h.Status.Description, "no such customer")
+	require.Equal(t, h.SpanContext.SpanID(), f.Parent.SpanID())
+	require.Equal(t, f.SpanContext.SpanID(), bf.Parent.SpanID())
+	require.Equal(t, spans["ff.backend.create_execution"].SpanContext.TraceID(), bf.SpanContext.TraceID())
+	require.Equal(t, codes.Unset, f.Status.Code, "the report itself succeeded")
 }
