@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -119,5 +120,50 @@ func TestTaskStreamLostLease(t *testing.T) {
 		require.Error(t, err)
 		require.ErrorIs(t, err, worker.ErrExecutionCancelled, "the handler's context ends with the cancel as cause")
 		waitState(t, b, id, ff.PublicCancelled)
+	})
+}
+
+// A frame written and not followed by others is sent after
+// Config.StreamFlush, while the handler still runs: a follower sees it
+// without a Flush.
+func TestTaskStreamFlushesOnItsOwn(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		seen := make(chan struct{})
+		started := make(chan ff.ExecutionID, 1)
+		startWorker(t, b, worker.Config{Concurrency: 1}, func(w *worker.Worker) {
+			w.Register("one", func(ctx context.Context, tk *worker.Task) (any, error) {
+				started <- tk.ExecutionID
+				if err := tk.Stream().Send("", "hello"); err != nil {
+					return nil, err
+				}
+				select {
+				case <-seen:
+				case <-ctx.Done():
+				}
+				return nil, nil
+			})
+		})
+		submit(t, b, "one", nil, nil)
+		id := <-started
+		ref := backend.StreamRef{ExecutionID: id}
+		wake, stop := b.SubscribeStream(t.Context(), ref)
+		defer stop()
+		for {
+			page, err := b.ReadStream(t.Context(), backend.ReadStreamParams{StreamRef: ref})
+			require.NoError(t, err)
+			if len(page.Frames) == 1 {
+				require.Equal(t, `"hello"`, string(page.Frames[0].Payload))
+				require.False(t, page.Closed, "the handler is still running")
+				break
+			}
+			select {
+			case <-wake:
+			case <-time.After(waitTimeout):
+				t.Fatal("the frame was not sent while the handler ran")
+			}
+		}
+		close(seen)
+		waitState(t, b, id, ff.PublicCompleted)
 	})
 }
