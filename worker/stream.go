@@ -143,17 +143,21 @@ func (s *StreamWriter) flush(ctx context.Context) error {
 		return err
 	}
 	res, err := s.t.w.transport.AppendFrames(ctx, backend.AppendFramesParams{Handle: s.t.handle, Frames: batch})
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err != nil {
-		s.err = fmt.Errorf("stream of %s: %w", s.t.ExecutionID, err)
-		if cause := lostCause(err); cause != nil {
-			s.t.lose(s.t.w.renewer.refine(s.t.w.ioCtx, s.t, cause))
-		}
-		return s.err
+		err = fmt.Errorf("stream of %s: %w", s.t.ExecutionID, err)
 	}
-	s.last = res.LastFrameID
-	return nil
+	s.mu.Lock()
+	if err != nil {
+		s.err = err
+	} else {
+		s.last = res.LastFrameID
+	}
+	s.mu.Unlock()
+	if cause := lostCause(err); cause != nil {
+		// Outside mu: refining the cause may read the execution.
+		s.t.lose(s.t.w.renewer.refine(s.t.w.ioCtx, s.t, cause))
+	}
+	return err
 }
 
 // close flushes what is queued and refuses later frames; the worker calls
