@@ -64,11 +64,8 @@ func (b *Backend) AppendFrames(ctx context.Context, p backend.AppendFramesParams
 	}
 	l := p.Handle.Lease
 	n := len(p.Frames)
-	durable, bin := make([]bool, n), make([]bool, n)
-	typ, corr, payload := make([]string, n), make([]string, n), make([][]byte, n)
-	for i, f := range p.Frames {
-		durable[i], bin[i], typ[i], corr[i], payload[i] = f.Durable, f.Binary, f.Type, f.CorrelationID, f.Payload
-	}
+	args := append([]any{l.ExecutionID.String(), l.LeaseID, int64(l.LeaseEpoch), l.AttemptID,
+		int32(l.AttemptIndex), b.nowArg(), n, b.limits.MaxFramesPerAttempt}, frameColumns(p.Frames)...)
 	for try := 0; ; try++ {
 		var fenced int64
 		var last, count *int64
@@ -76,8 +73,7 @@ func (b *Backend) AppendFrames(ctx context.Context, p backend.AppendFramesParams
 		if q == appendBestEffortSQL {
 			dest = append(dest, new(*string))
 		}
-		err := b.pool.QueryRow(ctx, q, l.ExecutionID.String(), l.LeaseID, int64(l.LeaseEpoch), l.AttemptID,
-			int32(l.AttemptIndex), b.nowArg(), n, b.limits.MaxFramesPerAttempt, durable, bin, typ, corr, payload).Scan(dest...)
+		err := b.pool.QueryRow(ctx, q, args...).Scan(dest...)
 		if err != nil {
 			return backend.AppendFramesResult{}, mapPgError("append frames", err)
 		}
@@ -96,6 +92,18 @@ func (b *Backend) AppendFrames(ctx context.Context, p backend.AppendFramesParams
 		b.wakeStream(backend.StreamRef{ExecutionID: l.ExecutionID, Attempt: l.AttemptIndex})
 		return backend.AppendFramesResult{LastFrameID: uint64(*last), FrameCount: *count}, nil
 	}
+}
+
+// frameColumns returns the frames' columns as the parallel arrays of
+// appendSQL ($9..$13).
+func frameColumns(frames []ff.FrameInput) []any {
+	n := len(frames)
+	durable, bin := make([]bool, n), make([]bool, n)
+	typ, corr, payload := make([]string, n), make([]string, n), make([][]byte, n)
+	for i, f := range frames {
+		durable[i], bin[i], typ[i], corr[i], payload[i] = f.Durable, f.Binary, f.Type, f.CorrelationID, f.Payload
+	}
+	return []any{durable, bin, typ, corr, payload}
 }
 
 // streamFenceError finds why the fence of h does not hold, through the

@@ -78,6 +78,11 @@ func runStream(ctx context.Context, c *Config, b backend.Backend, name string, o
 	ref := backend.StreamRef{ExecutionID: res.ExecutionID}
 	path := url + "/v1/executions/" + strings.NewReplacer("{", "%7B", "}", "%7D").Replace(ref.ExecutionID.String()) + "/attempts/0/stream"
 	f := &followers{want: c.Jobs}
+	defer func() { // on an early return too: end the followers, then wait for them
+		cancel()
+		stop()
+		f.wg.Wait()
+	}()
 	ready := f.start(ctx, path, c.Workers)
 	if err := ready(); err != nil {
 		return err
@@ -86,20 +91,11 @@ func runStream(ctx context.Context, c *Config, b backend.Backend, name string, o
 	if c.BestEffort {
 		r.tier = "best_effort"
 	}
-	acks := make([]int64, c.Jobs+1) // by frame id: when the append returned
-	start := time.Now()
-	for i := range c.Jobs {
-		payload := strconv.AppendInt([]byte(`{"t":`), time.Now().UnixNano(), 10)
-		frame := ff.FrameInput{Type: "tick", Payload: append(payload, '}'), Durable: !c.BestEffort}
-		if _, err := b.AppendFrames(ctx, backend.AppendFramesParams{Handle: tasks[0].Handle, Frames: []ff.FrameInput{frame}}); err != nil {
-			return fmt.Errorf("append frame %d: %w", i+1, err)
-		}
-		acks[i+1] = time.Now().UnixNano()
-		if c.Progress != nil && (i+1)%2000 == 0 {
-			fmt.Fprintf(c.Progress, "appended %d/%d\n", i+1, c.Jobs)
-		}
+	acks, elapsed, err := appendAll(ctx, c, b, tasks[0].Handle)
+	if err != nil {
+		return err
 	}
-	r.appendElapsed = time.Since(start)
+	r.appendElapsed = elapsed
 	if err := b.Complete(ctx, backend.CompleteParams{Handle: tasks[0].Handle}); err != nil {
 		return fmt.Errorf("complete: %w", err)
 	}
@@ -109,6 +105,26 @@ func runStream(ctx context.Context, c *Config, b backend.Backend, name string, o
 		return errors.Join(ferr, perr)
 	}
 	return ferr
+}
+
+// appendAll appends c.Jobs frames, one append each, each carrying the
+// time its append began; it returns when each append returned, by frame
+// id, and the time the appends took.
+func appendAll(ctx context.Context, c *Config, b backend.Backend, h ff.Handle) ([]int64, time.Duration, error) {
+	acks := make([]int64, c.Jobs+1)
+	start := time.Now()
+	for i := range c.Jobs {
+		payload := strconv.AppendInt([]byte(`{"t":`), time.Now().UnixNano(), 10)
+		frame := ff.FrameInput{Type: "tick", Payload: append(payload, '}'), Durable: !c.BestEffort}
+		if _, err := b.AppendFrames(ctx, backend.AppendFramesParams{Handle: h, Frames: []ff.FrameInput{frame}}); err != nil {
+			return nil, 0, fmt.Errorf("append frame %d: %w", i+1, err)
+		}
+		acks[i+1] = time.Now().UnixNano()
+		if c.Progress != nil && (i+1)%2000 == 0 {
+			fmt.Fprintf(c.Progress, "appended %d/%d\n", i+1, c.Jobs)
+		}
+	}
+	return acks, time.Since(start), nil
 }
 
 // serveLoopback serves the HTTP API over b on a free loopback port.
