@@ -87,7 +87,9 @@
 //	                                     (null while open). With Accept: text/event-stream: SSE, one event
 //	                                     "frame" per frame (id = frame id), resuming after Last-Event-ID,
 //	                                     then "closed". The followers of one stream share one feed (one
-//	                                     read per append burst; see streamhub.go).
+//	                                     read per append burst; see streamhub.go). Followers waiting at
+//	                                     once are capped at Config.MaxLongPolls (counted apart from
+//	                                     claims): one more is a 429.
 //	GET  /v1/executions/{id}/summary     ?attempt= (default: the latest). {attempt_index, summary, version}.
 //
 // # Errors

@@ -215,7 +215,10 @@ func streamPageOf(page backend.StreamPage) wire.StreamPage {
 // close comes, wait passes, the client leaves or shutdown begins. The
 // page answered carries what the feed saw.
 func (s *Server) waitFrames(ctx context.Context, p backend.ReadStreamParams, page backend.StreamPage, wait time.Duration) (backend.StreamPage, error) {
-	f := s.streams.join(p.StreamRef, p.After)
+	f, err := s.streams.join(p.StreamRef, p.After)
+	if err != nil {
+		return page, err
+	}
 	defer f.leave()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
@@ -312,6 +315,11 @@ func unencoded(frames []ff.StreamFrame) []feedFrame {
 // client leaves or shutdown begins. A client that reconnects with
 // Last-Event-ID resumes after the last frame it received.
 func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, p backend.ReadStreamParams, page backend.StreamPage) error {
+	f, err := s.streams.join(p.StreamRef, p.After) // before the headers: the cap is a 429
+	if err != nil {
+		return err
+	}
+	defer f.leave()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -322,12 +330,6 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, p backend.Read
 		return nil // the client is gone; nothing more can be said to it
 	}
 	p.Limit = backend.MaxStreamReadLimit
-	var f *feed
-	defer func() {
-		if f != nil {
-			f.leave()
-		}
-	}()
 	beat := time.NewTicker(sseHeartbeat)
 	defer beat.Stop()
 	batch := unencoded(page.Frames)
@@ -348,10 +350,6 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, p backend.Read
 			batch = unencoded(page.Frames)
 			continue
 		}
-		if f == nil {
-			f = s.streams.join(p.StreamRef, p.After)
-		}
-		var err error
 		if batch, page, err = s.followOnce(r.Context(), f, p, beat.C, out); err != nil {
 			return nil
 		}

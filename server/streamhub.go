@@ -37,6 +37,7 @@ type feedFrame struct {
 type streamHub struct {
 	b       backend.Backend
 	log     *slog.Logger
+	max     int                 // followers at once; one more is refused
 	changed func(followers int) // metric hook
 
 	mu        sync.Mutex
@@ -44,9 +45,13 @@ type streamHub struct {
 	followers int
 }
 
-func newStreamHub(b backend.Backend, log *slog.Logger, changed func(int)) *streamHub {
-	return &streamHub{b: b, log: log, changed: changed, feeds: map[backend.StreamRef]*feed{}}
+func newStreamHub(b backend.Backend, log *slog.Logger, max int, changed func(int)) *streamHub {
+	return &streamHub{b: b, log: log, max: max, changed: changed, feeds: map[backend.StreamRef]*feed{}}
 }
+
+// errTooManyFollowers is join's answer at the cap.
+var errTooManyFollowers = &ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted, RetryAfterMs: 1000,
+	Detail: "too many stream followers on this server; retry later or read without wait_ms"}
 
 // feed is the shared reader of one stream. Its fields below mu are
 // guarded by it; changed is closed (and replaced) whenever they change.
@@ -64,11 +69,14 @@ type feed struct {
 	changed chan struct{}
 }
 
-// join returns the feed of ref, starting it at after when it is new.
-// The caller must leave.
-func (h *streamHub) join(ref backend.StreamRef, after uint64) *feed {
+// join returns the feed of ref, starting it at after when it is new, or
+// errTooManyFollowers at the cap. The caller must leave.
+func (h *streamHub) join(ref backend.StreamRef, after uint64) (*feed, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.followers >= h.max {
+		return nil, errTooManyFollowers
+	}
 	f := h.feeds[ref]
 	if f == nil {
 		f = &feed{hub: h, ref: ref, stop: make(chan struct{}), base: after, last: after, changed: make(chan struct{})}
@@ -78,7 +86,7 @@ func (h *streamHub) join(ref backend.StreamRef, after uint64) *feed {
 	f.refs++
 	h.followers++
 	h.changed(h.followers)
-	return f
+	return f, nil
 }
 
 func (f *feed) leave() {

@@ -360,3 +360,20 @@ func TestStreamFollowersShareOneReadPerAppend(t *testing.T) {
 		require.LessOrEqual(t, reads, 2*appends+polls, "%d followers and %d appends cost %d reads", followers, appends, reads)
 	})
 }
+
+// Stream followers are capped like long-polling claims: one more is a 429.
+func TestStreamFollowersCapped(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		e := newEnv(t, open, server.Config{MaxLongPolls: 1}, nil)
+		id := e.create(map[string]any{"lane": "cap"})
+		e.claimOne("cap")
+		path := execPath(id, "/attempts/0/stream")
+		e.openSSE(path, "")
+		r := e.do(http.MethodGet, path, nil, "Accept", "text/event-stream")
+		require.Equal(t, http.StatusTooManyRequests, r.status, "%s", r.body)
+		require.Equal(t, ff.ErrResourceExhausted, r.apiError(t).Kind)
+		r = e.get(path + "?wait_ms=100")
+		require.Equal(t, http.StatusTooManyRequests, r.status)
+		require.Equal(t, http.StatusOK, e.get(path).status, "a read that does not wait is never refused")
+	})
+}
