@@ -136,13 +136,20 @@ func (b *Backend) SubscribeStream(ctx context.Context, r backend.StreamRef) (<-c
 	return b.hub.Subscribe(ctx, []string{r.WakeKey()})
 }
 
-// attemptLifecycleSQL derives attempt $2's lifecycle from its ff_attempt
-// row a (written when it ends) or, for a last attempt that ended with its
-// execution without one (a success), from the execution row e.
+// attemptLifecycleSQL derives attempt $2's lifecycle and end from its
+// ff_attempt row a (written when it ends) or, without one, from the
+// execution row e: a last attempt that ended with its execution (a
+// success), one whose lease was revoked or lost (it can never append
+// again; a reclaim starts a new attempt), or one a later attempt
+// followed (it ended no later than that one started).
 const attemptLifecycleSQL = `CASE WHEN a.lifecycle IS NOT NULL THEN a.lifecycle
 	WHEN e.attempt_count = $2 + 1 AND e.lifecycle_phase = 'terminal' THEN
 		CASE e.terminal_outcome WHEN 'success' THEN 'ended_success' WHEN 'cancelled' THEN 'ended_cancelled' ELSE 'ended_failure' END
-	ELSE '' END, coalesce(a.ended_at_ms, e.completed_at_ms)`
+	WHEN e.attempt_count = $2 + 1 AND e.ownership_state IN ('lease_expired_reclaimable', 'lease_revoked') THEN 'interrupted_reclaimed'
+	WHEN e.attempt_count > $2 + 1 THEN 'interrupted_reclaimed'
+	ELSE '' END,
+	coalesce(a.ended_at_ms, CASE WHEN e.attempt_count > $2 + 1 THEN e.attempt_started_ms
+		WHEN e.lifecycle_phase = 'terminal' THEN e.completed_at_ms ELSE e.updated_at_ms END)`
 
 // readStreamSQL reads the stream's state and one page of frames in one
 // statement, hence one snapshot: a close it reports comes with every
@@ -290,8 +297,8 @@ func (b *Backend) SweepStreams(ctx context.Context, p backend.SweepStreamsParams
 		LEFT JOIN ff_execution e ON e.id = s.execution_id
 		LEFT JOIN ff_attempt a ON a.execution_id = s.execution_id AND a.attempt_index = s.attempt_index
 		WHERE NOT s.frames_purged AND s.frame_count > 0 AND s.updated_at_ms < (SELECT ms FROM cutoff)
-			AND (e.id IS NULL OR coalesce(a.ended_at_ms, CASE WHEN e.lifecycle_phase = 'terminal'
-				AND e.attempt_count = s.attempt_index + 1 THEN e.completed_at_ms END) < (SELECT ms FROM cutoff))
+			AND (e.id IS NULL OR coalesce(a.ended_at_ms, CASE WHEN e.attempt_count > s.attempt_index + 1 THEN e.attempt_started_ms
+				WHEN e.lifecycle_phase = 'terminal' AND e.attempt_count = s.attempt_index + 1 THEN e.completed_at_ms END) < (SELECT ms FROM cutoff))
 		ORDER BY s.updated_at_ms LIMIT $3 FOR UPDATE OF s SKIP LOCKED
 	), del AS (
 		DELETE FROM ff_stream_frame f USING due

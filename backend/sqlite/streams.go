@@ -117,7 +117,15 @@ func (b *Backend) ReadStream(ctx context.Context, p backend.ReadStreamParams) (b
 	var last int64
 	var life sql.NullString
 	var ended sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT e.attempt_count, a.lifecycle, a.ended_at_ms, coalesce(s.last_frame_id, 0)
+	// An attempt still marked running or suspended is over when its lease
+	// was revoked or lost, or a later attempt followed it (see the
+	// Postgres store's attemptLifecycleSQL).
+	err = tx.QueryRowContext(ctx, `SELECT e.attempt_count,
+  CASE WHEN a.lifecycle IN ('created', 'started', 'suspended') AND (e.attempt_count > ?2 + 1
+       OR e.ownership_state IN ('lease_expired_reclaimable', 'lease_revoked')) THEN 'interrupted_reclaimed'
+       ELSE a.lifecycle END,
+  CASE WHEN a.lifecycle IN ('created', 'started', 'suspended') THEN e.updated_at_ms ELSE a.ended_at_ms END,
+  coalesce(s.last_frame_id, 0)
 FROM ff_execution e
 LEFT JOIN ff_attempt a ON a.execution_id = e.execution_id AND a.attempt_index = ?2
 LEFT JOIN ff_stream s ON s.execution_id = e.execution_id AND s.attempt_index = ?2
