@@ -12,7 +12,9 @@ import (
 )
 
 // workChannel is the LISTEN/NOTIFY channel for cross-process wake-ups.
-// Its payload is a lane name. A notification is a hint only.
+// Its payload is a lane name, or the wake key of an output stream
+// (backend.StreamRef.WakeKey, which no lane name can equal); the listener
+// forwards either to the in-process hub. A notification is a hint only.
 const workChannel = "flowfabric_work"
 
 // notifyCooldown bounds outgoing NOTIFYs to one per lane per cooldown:
