@@ -290,3 +290,14 @@ func (UnimplementedWaitpoints) ExpireSuspensions(context.Context, SweepParams) (
 func (UnimplementedWaitpoints) ExpirePendingWaitpoints(context.Context, SweepParams) (int, error) {
 	return 0, ff.Unavailable("expire_pending_waitpoints")
 }
+
+// Waitpoint returns the waitpoint of o with key ("" is the first one);
+// a zero value when there is none.
+func (o SuspendOutcome) Waitpoint(key string) WaitpointToken {
+	for _, w := range o.Waitpoints {
+		if key == "" || w.WaitpointKey == key {
+			return w
+		}
+	}
+	return WaitpointToken{}
+}
