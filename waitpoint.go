@@ -28,14 +28,17 @@ func (s WaitpointState) Open() bool { return s == WaitpointPending || s == Waitp
 
 // Waitpoint is one stored waitpoint. Token is its credential.
 type Waitpoint struct {
-	ID                  string
-	Key                 string
-	ExecutionID         ExecutionID
-	AttemptIndex        uint32
-	State               WaitpointState
-	SuspensionID        string
-	Token               string
-	TokenKid            string
+	ID           string
+	Key          string
+	ExecutionID  ExecutionID
+	AttemptIndex uint32
+	State        WaitpointState
+	SuspensionID string
+	Token        string
+	TokenKid     string
+	// TokenFingerprint names the token without revealing it (reads that
+	// blank Token fill it).
+	TokenFingerprint    string
 	RequiredSignalNames []string
 	CreatedAtMs         int64
 	ExpiresAtMs         int64 // 0: never (pending expiry)

@@ -256,7 +256,9 @@ func testWPSignalIdempotency(t *testing.T, h Harness) {
 	require.NoError(t, err)
 	require.True(t, res.Duplicate)
 	require.Equal(t, first, res.SignalID)
-	_, err = e.signal(id, out.Waitpoint("a"), "x", func(p *backend.DeliverSignalParams) { p.Payload = json.RawMessage(`"` + strings.Repeat("x", 70_000) + `"`) })
+	_, err = e.signal(id, out.Waitpoint("a"), "x", func(p *backend.DeliverSignalParams) {
+		p.Payload = json.RawMessage(`"` + strings.Repeat("x", 70_000) + `"`)
+	})
 	requireKind(t, err, ff.ErrPayloadTooLarge)
 	_, err = e.signal(id, out.Waitpoint("a"), "x", func(p *backend.DeliverSignalParams) { p.MaxSignals = 1 })
 	requireKind(t, err, ff.ErrSignalLimitExceeded)
@@ -494,7 +496,10 @@ func testWPRaceSignalTimeout(t *testing.T, h Harness) {
 	var swept int
 	errs := runConcurrently(
 		func() error { _, err := e.signal(id, wp, "go"); return err },
-		func() (err error) { swept, err = e.b.ExpireSuspensions(e.ctx, backend.SweepParams{Limit: 10}); return err })
+		func() (err error) {
+			swept, err = e.b.ExpireSuspensions(e.ctx, backend.SweepParams{Limit: 10})
+			return err
+		})
 	require.NoError(t, errs[1])
 	if errs[0] == nil {
 		require.Zero(t, swept, "the signal won: the timeout finds nothing to do")

@@ -290,6 +290,7 @@ func ListWaitpoints(tx Tx, p backend.ListWaitpointsParams) ([]ff.Waitpoint, erro
 	}
 	ws, err := tx.Waitpoints(p.ExecutionID, true)
 	for i := range ws {
+		ws[i].TokenFingerprint = ff.TokenFingerprint(ws[i].Token)
 		ws[i].Token = ""
 	}
 	return ws, err
