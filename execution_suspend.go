@@ -51,6 +51,11 @@ func (r *SuspendRequest) Normalize() error {
 			return Validation(ErrInvalidInput, "waitpoints: key %q twice", clip(k))
 		}
 	}
+	if r.Condition != nil {
+		if err := r.Condition.Validate(); err != nil {
+			return err
+		}
+	}
 	b, err := ParseTimeoutBehavior(string(r.TimeoutBehavior))
 	if err != nil {
 		return err

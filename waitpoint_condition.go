@@ -117,6 +117,15 @@ func condErr(code, format string, args ...any) error {
 	return Validation(ErrInvalidInput, "condition: "+format+" ("+code+")", args...)
 }
 
+// Validate checks c's shape (what DecodeCondition checks), for a
+// condition built in Go rather than decoded.
+func (c *Condition) Validate() error {
+	if b, err := json.Marshal(c); err != nil || len(b) > MaxConditionBytes {
+		return Validation(ErrInvalidInput, "condition: at most %d bytes of JSON", MaxConditionBytes)
+	}
+	return c.checkShape(1)
+}
+
 // checkShape validates c without the waitpoints: types, fields allowed
 // per type, limits and depth.
 func (c *Condition) checkShape(depth int) error {

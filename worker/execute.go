@@ -36,6 +36,10 @@ func (w *Worker) execute(t *Task) {
 		return
 	}
 	result, err := w.call(t)
+	for i := 0; i < maxImmediateReruns && alreadySatisfied(err) && t.ctx.Err() == nil; i++ {
+		t.AttemptType = ff.AttemptResume
+		result, err = w.call(t)
+	}
 	// Order matters: once removed from the renewer, the context's cause
 	// is final, and the completer sees one fewer running handler.
 	w.renewer.remove(t)
@@ -86,6 +90,8 @@ func (w *Worker) settle(t *Task, result any, err error) {
 		w.completer.submit(completion{task: t, result: b})
 	case errors.Is(err, ErrDelayed):
 		w.delay(t, delayTime(t, err))
+	case errors.Is(err, ErrSuspended) && !alreadySatisfied(err):
+		w.log.Debug("worker: attempt suspended", "execution_id", t.ExecutionID.String(), "attempt_index", t.AttemptIndex)
 	case errors.Is(context.Cause(t.ctx), ErrShutdown):
 		// Cut short by shutdown: hand the attempt back at once rather
 		// than spend a retry on it.
