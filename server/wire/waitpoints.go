@@ -79,7 +79,7 @@ type Waitpoint struct {
 	State               ff.WaitpointState `json:"state"`
 	RequiredSignalNames []string          `json:"required_signal_names"`
 	CreatedAtMs         int64             `json:"created_at_ms"`
-	ExpiresAtMs         int64             `json:"expires_at_ms,omitempty"`
+	ExpiresAtMs         int64             `json:"expires_at_ms"`
 	TokenKid            string            `json:"token_kid"`
 	TokenFingerprint    string            `json:"token_fingerprint"`
 }
