@@ -32,6 +32,7 @@ func init() {
 	register("Waitpoints/RaceTwoSignals", testWPRaceTwoSignals)
 	register("Waitpoints/RaceSignalTimeout", testWPRaceSignalTimeout)
 	register("Waitpoints/RaceSignalCancel", testWPRaceSignalCancel)
+	register("Waitpoints/RaceSeedAndRotate", testWPRaceSeedRotate)
 }
 
 // wpEnv seeds a signing key and returns the env.
@@ -527,4 +528,48 @@ func testWPRaceSignalCancel(t *testing.T, h Harness) {
 		requireKind(t, errs[0], ff.ErrWaitpointClosed)
 	}
 	e.claimNone("wp")
+}
+
+// Servers starting together seed one key; concurrent rotations leave one
+// current key, the loser answered rotation_conflict.
+func testWPRaceSeedRotate(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	res := make([]backend.SeedWaitpointKeyResult, 4)
+	var fns []func() error
+	for i := range res {
+		fns = append(fns, func() (err error) {
+			res[i], err = e.b.SeedWaitpointKey(e.ctx, backend.SeedWaitpointKeyParams{Kid: "k" + string(rune('a'+i)), Generate: true})
+			return err
+		})
+	}
+	seeded := 0
+	for i, err := range runConcurrently(fns...) {
+		require.NoError(t, err, "seed %d", i)
+		require.Equal(t, res[0].Kid, res[i].Kid, "every server uses the one key")
+		if res[i].Seeded {
+			seeded++
+		}
+	}
+	require.Equal(t, 1, seeded)
+	rot := make([]backend.RotateWaitpointKeyResult, 3)
+	fns = nil
+	for i := range rot {
+		fns = append(fns, func() (err error) {
+			rot[i], err = e.b.RotateWaitpointKey(e.ctx, backend.RotateWaitpointKeyParams{Kid: "r" + string(rune('a'+i)), Grace: time.Minute})
+			return err
+		})
+	}
+	won := 0
+	for _, err := range runConcurrently(fns...) {
+		if err == nil {
+			won++
+			continue
+		}
+		requireKind(t, err, ff.ErrRotationConflict)
+	}
+	require.GreaterOrEqual(t, won, 1)
+	id := e.createIn("wp")
+	out := e.suspend(e.claim("wp"), ff.SuspendRequest{})
+	require.True(t, strings.HasPrefix(out.Waitpoints[0].Token, "r"), "a rotated key is current: %s", out.Waitpoints[0].Token[:3])
+	e.mustSignal(id, out.Waitpoints[0], "go", ff.EffectResumeConditionSatisfied)
 }

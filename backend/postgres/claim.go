@@ -10,7 +10,6 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
-	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
 // claimSQL takes up to $3 claimable executions in one statement.
@@ -123,24 +122,34 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 }
 
 // loadResumedSignals reads the resumed signals of the rows that resumed a
-// suspension (HookWaitpoints on a resumed claim): one more read for those
-// rows only, never for plain work.
+// suspension (HookWaitpoints on a resumed claim): one more statement for
+// those rows only, never for plain work.
 func (b *Backend) loadResumedSignals(ctx context.Context, picked []claimedRow) error {
 	for i := range picked {
 		c := &picked[i]
 		if !c.resumedWaitpoints {
 			continue
 		}
-		err := b.wpTx(ctx, "claim: resumed signals", func(t *pgTx) (err error) {
-			c.task.ResumedSignals, err = wpcore.ResumedSignals(t, c.task.ExecutionID)
-			return err
-		})
+		rows, err := b.pool.Query(ctx, resumedSignalsSQL, c.task.ExecutionID.String())
 		if err != nil {
-			return err
+			return mapPgError("claim: resumed signals", err)
+		}
+		c.task.ResumedSignals, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Signal, error) { return scanSignal(r) })
+		if err != nil {
+			return mapPgError("claim: resumed signals", err)
 		}
 	}
 	return nil
 }
+
+// resumedSignalsSQL reads the satisfiers of the execution's latest
+// suspension, when it is closed (wpcore.ResumedSignals in one statement).
+const resumedSignalsSQL = sigCols + ` WHERE signal_id IN (
+	SELECT jsonb_array_elements_text(s.satisfiers::jsonb) FROM (
+		SELECT satisfiers, closed_at_ms FROM ff_suspension WHERE execution_id = $1
+		ORDER BY created_at_ms DESC, suspension_id LIMIT 1) s
+	WHERE s.closed_at_ms > 0)
+ORDER BY seq`
 
 // claimedRow is one result row of claimSQL: a claimed task with its
 // creation seq (for ordering), or an execution past its deadline, left

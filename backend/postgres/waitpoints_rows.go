@@ -83,7 +83,7 @@ func (t *pgTx) PutSuspension(s ff.Suspension) error {
 
 func (t *pgTx) DueSuspensions(limit int) ([]ff.Suspension, error) {
 	rows, err := t.tx.Query(t.ctx, susCols+` WHERE closed_at_ms = 0 AND timeout_at_ms > 0 AND timeout_at_ms <= $1
-		ORDER BY timeout_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED`, t.now, limit)
+		ORDER BY timeout_at_ms LIMIT $2`, t.now, limit)
 	if err != nil {
 		return nil, mapPgError("due suspensions", err)
 	}

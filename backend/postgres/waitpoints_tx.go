@@ -118,9 +118,13 @@ func (t *pgTx) Key(kid string) (ff.SigningKey, bool, error) {
 	return t.scanKey(t.tx.QueryRow(t.ctx, keyCols+` WHERE kid = $1`, kid))
 }
 
-func (t *pgTx) InsertKey(k ff.SigningKey) error {
-	return t.exec("insert waitpoint key", `INSERT INTO ff_waitpoint_key (kid, secret, created_at_ms, expires_at_ms)
-		VALUES ($1, $2, $3, $4)`, k.Kid, k.Secret, k.CreatedAtMs, k.ExpiresAtMs)
+func (t *pgTx) InsertKey(k ff.SigningKey) (bool, error) {
+	tag, err := t.tx.Exec(t.ctx, `INSERT INTO ff_waitpoint_key (kid, secret, created_at_ms, expires_at_ms)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, k.Kid, k.Secret, k.CreatedAtMs, k.ExpiresAtMs)
+	if err != nil {
+		return false, mapPgError("insert waitpoint key", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 func (t *pgTx) RetireKey(kid string, expiresAtMs int64) error {

@@ -82,9 +82,14 @@ func (t *sqTx) Key(kid string) (ff.SigningKey, bool, error) {
 	return t.oneKey(sqKeyCols+` WHERE kid = ?`, kid)
 }
 
-func (t *sqTx) InsertKey(k ff.SigningKey) error {
-	return t.exec("sqlite: insert waitpoint key", `INSERT INTO ff_waitpoint_key (kid, secret, created_at_ms, expires_at_ms)
-VALUES (?, ?, ?, ?)`, k.Kid, k.Secret, k.CreatedAtMs, k.ExpiresAtMs)
+func (t *sqTx) InsertKey(k ff.SigningKey) (bool, error) {
+	res, err := t.w.exec("sqlite: insert waitpoint key", `INSERT INTO ff_waitpoint_key (kid, secret, created_at_ms, expires_at_ms)
+VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, k.Kid, k.Secret, k.CreatedAtMs, k.ExpiresAtMs)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 func (t *sqTx) RetireKey(kid string, expiresAtMs int64) error {

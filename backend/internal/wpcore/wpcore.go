@@ -27,7 +27,10 @@ type Tx interface {
 
 	CurrentKey() (ff.SigningKey, bool, error)
 	Key(kid string) (ff.SigningKey, bool, error)
-	InsertKey(k ff.SigningKey) error
+	// InsertKey inserts k unless its kid exists or, for a current key
+	// (ExpiresAtMs 0), another current key exists: concurrent seeds and
+	// rotations on several servers then find the winner's.
+	InsertKey(k ff.SigningKey) (inserted bool, err error)
 	// RetireKey sets a key's expiry; DeleteExpiredKeys drops retired keys
 	// past theirs.
 	RetireKey(kid string, expiresAtMs int64) error
@@ -47,6 +50,8 @@ type Tx interface {
 	// LatestSuspension is the newest suspension of exec.
 	LatestSuspension(exec ff.ExecutionID) (ff.Suspension, bool, error)
 	PutSuspension(s ff.Suspension) error
+	// DueSuspensions reads (without locking: the execution row lock
+	// comes first, always) open suspensions whose timeout is due.
 	DueSuspensions(limit int) ([]ff.Suspension, error)
 
 	// Signals lists signals oldest first: of the waitpoints ids (exec
@@ -336,7 +341,9 @@ func ExpireSuspensions(tx Tx, p backend.SweepParams) (int, error) {
 }
 
 // timeOut applies s's timeout when its execution is still suspended by
-// it; a suspension left open otherwise is closed.
+// it. The execution is locked first, as every waitpoint operation does,
+// and s re-read under that lock: a signal or another sweep may have
+// closed it since it was read.
 func timeOut(tx Tx, s ff.Suspension) (bool, error) {
 	e, err := tx.LockExecution(s.ExecutionID)
 	if errors.Is(err, ff.ErrNotFound) {
@@ -346,14 +353,18 @@ func timeOut(tx Tx, s ff.Suspension) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	now := tx.Now()
-	fx := e.SuspensionTimedOut(now, s.TimeoutBehavior, s.ID)
-	if fx == nil {
-		s.ClosedAtMs, s.CloseReason = now, "stale"
-		return false, tx.PutSuspension(s)
+	cur, ok, err := tx.OpenSuspension(e.ID)
+	if err != nil || !ok || cur.ID != s.ID || cur.TimeoutAtMs == 0 || cur.TimeoutAtMs > tx.Now() {
+		return false, err
 	}
-	if s.TimeoutBehavior == ff.TimeoutAutoResume {
-		if err := autoResume(tx, e, s); err != nil {
+	now := tx.Now()
+	fx := e.SuspensionTimedOut(now, cur.TimeoutBehavior, cur.ID)
+	if fx == nil {
+		cur.ClosedAtMs, cur.CloseReason = now, "stale"
+		return false, tx.PutSuspension(cur)
+	}
+	if cur.TimeoutBehavior == ff.TimeoutAutoResume {
+		if err := autoResume(tx, e, cur); err != nil {
 			return false, err
 		}
 	}
@@ -403,7 +414,16 @@ func Seed(tx Tx, p backend.SeedWaitpointKeyParams) (backend.SeedWaitpointKeyResu
 		}
 		return backend.SeedWaitpointKeyResult{}, err
 	}
-	return res, tx.InsertKey(ff.SigningKey{Kid: p.Kid, Secret: secret, CreatedAtMs: tx.Now()})
+	inserted, err := tx.InsertKey(ff.SigningKey{Kid: p.Kid, Secret: secret, CreatedAtMs: tx.Now()})
+	if err != nil || inserted {
+		return res, err
+	}
+	// Another server seeded at the same moment: its key is current.
+	cur, ok, err = tx.CurrentKey()
+	if err == nil && !ok {
+		err = ff.HMACNotInitialized()
+	}
+	return backend.SeedWaitpointKeyResult{Kid: cur.Kid}, err
 }
 
 // Rotate implements backend.Waitpoints.RotateWaitpointKey in tx.
@@ -438,5 +458,9 @@ func Rotate(tx Tx, p backend.RotateWaitpointKeyParams) (backend.RotateWaitpointK
 			return backend.RotateWaitpointKeyResult{}, err
 		}
 	}
-	return res, tx.InsertKey(ff.SigningKey{Kid: p.Kid, Secret: secret, CreatedAtMs: now})
+	inserted, err := tx.InsertKey(ff.SigningKey{Kid: p.Kid, Secret: secret, CreatedAtMs: now})
+	if err == nil && !inserted {
+		err = ff.Conflict(ff.ErrRotationConflict, "another rotation made a key current at the same moment; rotate again")
+	}
+	return res, err
 }
