@@ -115,3 +115,35 @@ func TestSuspendRefusedIsPermanent(t *testing.T) {
 		require.Equal(t, string(ff.FailurePermanent), attempts[0].FailureClass)
 	})
 }
+
+// The same suspend and resume with the worker talking HTTP: the client
+// is a WaitpointTransport, and the signal goes through the public route.
+func TestSuspendOverHTTP(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b backend.Backend) {
+		seedKey(t, b)
+		c := remote(t, b)
+		handed := make(chan worker.Waitpoint, 1)
+		startWorker(t, c, worker.Config{Concurrency: 2}, func(w *worker.Worker) {
+			w.Register("gate", func(ctx context.Context, tk *worker.Task) (any, error) {
+				if sig, ok := tk.ResumedSignal("approve"); ok {
+					return json.RawMessage(sig.Payload), nil
+				}
+				err := tk.Suspend(worker.ForSignal("approve"), worker.Timeout(time.Hour))
+				var se *worker.SuspendedError
+				if errors.As(err, &se) {
+					handed <- se.Waitpoints[0]
+				}
+				return nil, err
+			})
+		})
+		id := submit(t, b, "gate", nil, nil)
+		wp := <-handed
+		_, err := c.Signal(t.Context(), id, wp.ID, wp.Token, "approve", map[string]int{"n": 7})
+		require.NoError(t, err)
+		waitState(t, b, id, ff.PublicCompleted)
+		raw, err := b.GetExecutionResult(t.Context(), backend.GetExecutionResultParams{ExecutionID: id})
+		require.NoError(t, err)
+		require.JSONEq(t, `{"n":7}`, string(raw))
+	})
+}
