@@ -208,7 +208,7 @@ func bufferedFor(plan *SuspendPlan, buffered []Signal) []ConditionSignal {
 		for _, w := range plan.Waitpoints {
 			if w.ID == s.WaitpointID {
 				s.WaitpointKey = w.Key
-				out = append(out, s.forCondition())
+				out = append(out, s.ForCondition())
 			}
 		}
 	}

@@ -26,6 +26,12 @@ const (
 // Open reports whether signals may still reach the waitpoint.
 func (s WaitpointState) Open() bool { return s == WaitpointPending || s == WaitpointActive }
 
+// Closed reports whether w takes no more signals at nowMs: closed,
+// expired, or pending past its expiry (before the sweep marks it).
+func (w Waitpoint) Closed(nowMs int64) bool {
+	return !w.State.Open() || (w.State == WaitpointPending && w.ExpiresAtMs > 0 && w.ExpiresAtMs <= nowMs)
+}
+
 // Waitpoint is one stored waitpoint. Token is its credential.
 type Waitpoint struct {
 	ID           string
@@ -82,7 +88,8 @@ type Signal struct {
 	ReceivedAtMs   int64
 }
 
-func (s Signal) forCondition() ConditionSignal {
+// ForCondition is what a condition's evaluation reads of s.
+func (s Signal) ForCondition() ConditionSignal {
 	return ConditionSignal{ID: s.ID, Name: s.Name, WaitpointKey: s.WaitpointKey,
 		SourceType: s.Source.Type, SourceIdentity: s.Source.Identity}
 }

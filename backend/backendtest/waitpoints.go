@@ -313,6 +313,8 @@ func testWPPendingExpiry(t *testing.T, h Harness) {
 	wp, err := e.b.CreateWaitpoint(e.ctx, backend.CreateWaitpointParams{Handle: task.Handle, Key: "cb", Expiry: ff.TimeFromMs(e.now() + 1000)})
 	require.NoError(t, err)
 	e.advance(1000)
+	_, err = e.signal(id, wp, "x")
+	requireKind(t, err, ff.ErrWaitpointClosed, "expired before the sweep: closed already")
 	_, err = e.b.Suspend(e.ctx, backend.SuspendParams{Handle: task.Handle, Request: ff.SuspendRequest{WaitpointKeys: []string{"cb"}}})
 	requireKind(t, err, ff.ErrPendingWaitpointExpired)
 	n, err := e.b.ExpirePendingWaitpoints(e.ctx, backend.SweepParams{Limit: 10})

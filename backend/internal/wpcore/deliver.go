@@ -42,8 +42,8 @@ func Deliver(tx Tx, p backend.DeliverSignalParams) (backend.DeliverSignalResult,
 			return backend.DeliverSignalResult{SignalID: first.ID, Effect: first.Effect, Duplicate: dup}, err
 		}
 	}
-	if !w.State.Open() {
-		return backend.DeliverSignalResult{}, ff.Conflict(ff.ErrWaitpointClosed, "waitpoint %s is %s", w.ID, w.State)
+	if w.Closed(tx.Now()) {
+		return backend.DeliverSignalResult{}, ff.Conflict(ff.ErrWaitpointClosed, "waitpoint %s is %s (closed or expired)", w.ID, w.State)
 	}
 	if n, err := tx.CountSignals(e.ID); err != nil {
 		return backend.DeliverSignalResult{}, err
@@ -120,7 +120,7 @@ func apply(tx Tx, e *ff.Execution, w ff.Waitpoint, sig ff.Signal) (backend.Deliv
 // evaluate sets sig's effect against s; when sig satisfies s's
 // condition it resumes e and returns the satisfiers' ids.
 func evaluate(tx Tx, e *ff.Execution, s ff.Suspension, sig *ff.Signal) (*ff.Effects, []string, error) {
-	cs := toCond(*sig)
+	cs := sig.ForCondition()
 	if !s.Condition.Relevant(cs) {
 		sig.Effect = ff.EffectIgnoredNotInCondition
 		return &ff.Effects{}, nil, nil
@@ -131,7 +131,7 @@ func evaluate(tx Tx, e *ff.Execution, s ff.Suspension, sig *ff.Signal) (*ff.Effe
 	}
 	all := make([]ff.ConditionSignal, 0, len(prior)+1)
 	for _, x := range prior {
-		all = append(all, toCond(x))
+		all = append(all, x.ForCondition())
 	}
 	ok, ids := s.Condition.Satisfied(append(all, cs))
 	if !ok {
@@ -141,11 +141,6 @@ func evaluate(tx Tx, e *ff.Execution, s ff.Suspension, sig *ff.Signal) (*ff.Effe
 	sig.Effect = ff.EffectResumeConditionSatisfied
 	fx, err := e.Resume(tx.Now(), ff.ResumeBySignal, s.ID)
 	return fx, ids, err
-}
-
-func toCond(s ff.Signal) ff.ConditionSignal {
-	return ff.ConditionSignal{ID: s.ID, Name: s.Name, WaitpointKey: s.WaitpointKey,
-		SourceType: s.Source.Type, SourceIdentity: s.Source.Identity}
 }
 
 func signalEvent(e *ff.Execution, s ff.Signal) ff.Event {
