@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -190,4 +192,37 @@ func TestSignalRefusesBadTokens(t *testing.T) {
 		e.get(execPath(id, "/signals")).json(t, &sigs)
 		require.Empty(t, sigs.Signals, "refused signals change nothing")
 	})
+}
+
+// Tokens never reach the log, even at debug level and on refusals.
+func TestTokensAreNeverLogged(t *testing.T) {
+	var logs lockedLog
+	e := newEnv(t, openSQLite, server.Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, nil)
+	seedKey(t, e)
+	id, out := e.suspendOne("log", map[string]any{})
+	wp := out.Waitpoints[0]
+	for _, tok := range []string{wp.Token[:len(wp.Token)-1], wp.Token} {
+		e.do(http.MethodPost, execPath(id, "/signal"), map[string]any{"waitpoint_id": wp.WaitpointID, "token": tok, "signal_name": "go"})
+	}
+	e.get(execPath(id, "/waitpoints/"+wp.WaitpointID+"/token"))
+	_, mac, _ := strings.Cut(wp.Token, ":")
+	require.NotEmpty(t, logs.String(), "the server logged its requests")
+	require.NotContains(t, logs.String(), mac[:16])
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
