@@ -8,10 +8,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"github.com/flowfabric-go/flowfabric/server"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
@@ -225,4 +227,22 @@ func (l *lockedLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+func TestWaitpointMetrics(t *testing.T) {
+	e := newEnv(t, openSQLite, server.Config{}, func(b backend.Backend, reg *prometheus.Registry) backend.Backend {
+		return instrument.Wrap(b, reg)
+	})
+	seedKey(t, e)
+	id, out := e.suspendOne("m", map[string]any{})
+	wp := out.Waitpoints[0]
+	sig := func(tok string) int {
+		return e.post(execPath(id, "/signal"), map[string]any{"waitpoint_id": wp.WaitpointID, "token": tok, "signal_name": "go"}).status
+	}
+	require.Equal(t, http.StatusForbidden, sig("k1:bad"))
+	require.Equal(t, http.StatusOK, sig(wp.Token))
+	m := e.scrape()
+	require.Equal(t, 1.0, m[`ff_suspensions_total{outcome="suspended"}`])
+	require.Equal(t, 1.0, m[`ff_signals_total{effect="resume_condition_satisfied"}`])
+	require.Equal(t, 1.0, m[`ff_backend_errors_total{kind="invalid_token",op="deliver_signal"}`])
 }
