@@ -33,6 +33,7 @@ func init() {
 	register("Waitpoints/RaceSignalTimeout", testWPRaceSignalTimeout)
 	register("Waitpoints/RaceSignalCancel", testWPRaceSignalCancel)
 	register("Waitpoints/RaceSeedAndRotate", testWPRaceSeedRotate)
+	register("Waitpoints/DeadlineAndLeaseLossClose", testWPDeadlineAndLeaseLoss)
 }
 
 // wpEnv seeds a signing key and returns the env.
@@ -574,4 +575,39 @@ func testWPRaceSeedRotate(t *testing.T, h Harness) {
 	out := e.suspend(e.claim("wp"), ff.SuspendRequest{})
 	require.True(t, strings.HasPrefix(out.Waitpoints[0].Token, "r"), "a rotated key is current: %s", out.Waitpoints[0].Token[:3])
 	e.mustSignal(id, out.Waitpoints[0], "go", ff.EffectResumeConditionSatisfied)
+}
+
+// The execution deadline ends a suspended execution and closes its
+// waitpoints; a lost lease closes the pending waitpoints of its attempt,
+// and the reclaim attempt starts without them.
+func testWPDeadlineAndLeaseLoss(t *testing.T, h Harness) {
+	e := wpEnv(t, h)
+	id := e.create(backend.CreateExecutionParams{Lane: "dl", DeadlineAt: ff.TimeFromMs(e.now() + 5_000)})
+	wp := e.suspend(e.claim("dl"), ff.SuspendRequest{TimeoutAtMs: e.now() + 60_000}).Waitpoints[0]
+	e.advance(5_000)
+	n, err := e.b.ExpireDeadlines(e.ctx, backend.SweepParams{Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	e.state(id, ff.PublicExpired)
+	_, err = e.signal(id, wp, "late")
+	requireKind(t, err, ff.ErrWaitpointClosed)
+	n, err = e.b.ExpireSuspensions(e.ctx, backend.SweepParams{Limit: 10})
+	require.NoError(t, err)
+	require.Zero(t, n, "the suspension closed with its attempt: its timeout never fires")
+
+	id2 := e.createIn("ll")
+	task := e.claim("ll")
+	pending, err := e.b.CreateWaitpoint(e.ctx, backend.CreateWaitpointParams{Handle: task.Handle, Key: "cb"})
+	require.NoError(t, err)
+	e.expireLease(task)
+	_, err = e.signal(id2, pending, "late")
+	requireKind(t, err, ff.ErrWaitpointClosed, "a lost lease closes its attempt's waitpoints")
+	again := e.claim("ll")
+	require.Equal(t, ff.AttemptReclaim, again.AttemptType)
+	fresh, err := e.b.CreateWaitpoint(e.ctx, backend.CreateWaitpointParams{Handle: again.Handle, Key: "cb"})
+	require.NoError(t, err)
+	require.NotEqual(t, pending.WaitpointID, fresh.WaitpointID, "the key is free again for the new attempt")
+	if h.Hooks != nil {
+		require.True(t, h.Hooks(t, id2).Any(ff.HookWaitpoints))
+	}
 }
