@@ -69,6 +69,22 @@ func (t *pgTx) LockExecution(id ff.ExecutionID) (*ff.Execution, error) {
 	return e, nil
 }
 
+func (t *pgTx) ExecutionExists(id ff.ExecutionID) error {
+	var one int
+	err := t.tx.QueryRow(t.ctx, `SELECT 1 FROM ff_execution WHERE id = $1`, id.String()).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ff.NotFound("execution", "%s", id)
+	}
+	return mapErrOrNil("read execution", err)
+}
+
+func mapErrOrNil(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return mapPgError(op, err)
+}
+
 func (t *pgTx) SaveExecution(e *ff.Execution, fx *ff.Effects) error {
 	if err := e.State.Check(); err != nil {
 		return err

@@ -45,6 +45,15 @@ func (t *sqTx) LockExecution(id ff.ExecutionID) (*ff.Execution, error) {
 	return &r.e, nil
 }
 
+func (t *sqTx) ExecutionExists(id ff.ExecutionID) error {
+	var one int
+	err := t.w.queryRow(`SELECT 1 FROM ff_execution WHERE execution_id = ?`, id.String()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ff.NotFound("execution", "%s", id)
+	}
+	return driverErrorOrNil("sqlite: read execution", err)
+}
+
 func (t *sqTx) SaveExecution(e *ff.Execution, fx *ff.Effects) error {
 	r, ok := t.rows[e]
 	if !ok {

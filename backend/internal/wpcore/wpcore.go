@@ -20,6 +20,8 @@ import (
 type Tx interface {
 	Now() int64
 	LockExecution(id ff.ExecutionID) (*ff.Execution, error)
+	// ExecutionExists checks id without locking it (for reads).
+	ExecutionExists(id ff.ExecutionID) error
 	// SaveExecution writes e (loaded by LockExecution) and fx, including
 	// fx.CloseWaitpoints, and wakes its lane after the commit when it
 	// became claimable.
@@ -290,7 +292,7 @@ func ResumedSignals(tx Tx, exec ff.ExecutionID) ([]ff.Signal, error) {
 
 // ListWaitpoints implements the read in tx; tokens are blanked.
 func ListWaitpoints(tx Tx, p backend.ListWaitpointsParams) ([]ff.Waitpoint, error) {
-	if _, err := tx.LockExecution(p.ExecutionID); err != nil {
+	if err := tx.ExecutionExists(p.ExecutionID); err != nil {
 		return nil, err
 	}
 	ws, err := tx.Waitpoints(p.ExecutionID, true)
@@ -315,7 +317,7 @@ func GetWaitpointToken(tx Tx, p backend.GetWaitpointTokenParams) (string, error)
 
 // ListSignals implements the read in tx.
 func ListSignals(tx Tx, p backend.ListSignalsParams) ([]ff.Signal, error) {
-	if _, err := tx.LockExecution(p.ExecutionID); err != nil {
+	if err := tx.ExecutionExists(p.ExecutionID); err != nil {
 		return nil, err
 	}
 	return tx.SignalsOf(p.ExecutionID)
