@@ -35,7 +35,6 @@ type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
 	backend.UnimplementedFlows
-	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets
 
 	pool   *pgxpool.Pool
@@ -145,6 +144,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.Streams = true
+	s.Waitpoints = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }
 

@@ -51,7 +51,6 @@ type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
 	backend.UnimplementedFlows
-	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets
 
 	path  string
@@ -226,6 +225,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.Streams = true
+	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
 
