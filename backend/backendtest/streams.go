@@ -30,6 +30,7 @@ func init() {
 	register("Streams/FencedAndRefusedAfterEnd", testStreamFenced)
 	register("Streams/CloseDerivedFromEveryEnd", testStreamCloseReasons)
 	register("Streams/DelayKeepsStreamOpen", testStreamDelayKeepsOpen)
+	register("Streams/SuspendKeepsStreamOpen", testStreamSuspendKeepsOpen)
 	register("Streams/BadInput", testStreamBadInput)
 	register("Streams/Caps", testStreamCaps)
 	register("Streams/SummaryMergePatch", testStreamSummary)
@@ -234,6 +235,28 @@ func testStreamDelayKeepsOpen(t *testing.T, h Harness) {
 	again := e.claim("delay")
 	require.Equal(t, uint32(0), again.AttemptIndex)
 	require.Equal(t, uint64(2), e.appendFrames(again.Handle, jsonFrame(`2`)).LastFrameID)
+}
+
+// A suspended attempt resumes (the same attempt): its stream stays open
+// and its ids continue; the old handle can no longer append.
+func testStreamSuspendKeepsOpen(t *testing.T, h Harness) {
+	e := wpEnv(t, h)
+	id := e.createIn("susp")
+	task := e.claim("susp")
+	e.appendFrames(task.Handle, jsonFrame(`1`))
+	e.suspend(task, ff.SuspendRequest{})
+	require.False(t, e.readStream(id, 0, 0, 0).Closed, "a suspended attempt resumes: its stream stays open")
+	_, err := e.b.AppendFrames(e.ctx, backend.AppendFramesParams{Handle: task.Handle, Frames: []ff.FrameInput{jsonFrame(`2`)}})
+	require.Error(t, err, "the suspended handle no longer appends")
+	_, err = e.b.ResumeExecution(e.ctx, backend.ResumeExecutionParams{ExecutionID: id})
+	require.NoError(t, err)
+	again := e.claim("susp")
+	require.Equal(t, uint32(0), again.AttemptIndex)
+	require.Equal(t, uint64(2), e.appendFrames(again.Handle, jsonFrame(`2`)).LastFrameID)
+	require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: again.Handle}))
+	page := e.readStream(id, 0, 0, 0)
+	require.True(t, page.Closed)
+	require.Equal(t, ff.CloseSuccess, page.ClosedReason)
 }
 
 func testStreamBadInput(t *testing.T, h Harness) {
