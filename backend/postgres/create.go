@@ -39,6 +39,9 @@ const maxCreateTries = 3
 // follow, and only when that key's window has passed is it cleared and
 // the insert tried again.
 func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
+	if p.FlowID != "" {
+		return b.createFlowMember(ctx, p)
+	}
 	now := b.appNowMs()
 	e, err := ff.NewExecution(p.Spec(), now)
 	if err != nil {

@@ -42,7 +42,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedFlows
 	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
