@@ -150,6 +150,7 @@ func (b *Backend) Label() string { return "postgres" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.Flows = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }
 
