@@ -605,8 +605,9 @@ func cancelHeader(s FlowStore, f *FlowRecord, p CancelFlowParams) error {
 }
 
 // WorkFlowCancelTx cancels up to limit (0: all) queued members of the
-// flow: members still waiting on edges first, so a downstream ends
-// cancelled rather than skipped by its upstream's cancel.
+// flow, downstreams before their upstreams, so a queued downstream ends
+// cancelled rather than skipped by its upstream's cancel. Every queued
+// row is locked first, in id order.
 func WorkFlowCancelTx(s FlowStore, flowID string, limit int) (int, error) {
 	f, err := s.LockFlow(flowID)
 	if err != nil {
@@ -616,23 +617,25 @@ func WorkFlowCancelTx(s FlowStore, flowID string, limit int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	edges, err := s.FlowEdges(flowID)
+	if err != nil {
+		return 0, err
+	}
+	depth := edgeDepths(edges)
+	slices.SortStableFunc(pending, func(a, b ff.ExecutionID) int { return depth[b] - depth[a] })
 	if limit > 0 && len(pending) > limit {
 		pending = pending[:limit]
 	}
-	recs := make([]*ff.Execution, 0, len(pending))
-	for _, id := range pending {
-		e, err := s.LockExecution(id, false)
-		if err != nil {
+	locked := slices.Clone(pending)
+	sortIDs(locked)
+	for _, id := range locked {
+		if _, err := s.LockExecution(id, false); err != nil {
 			return 0, err
 		}
-		recs = append(recs, e)
 	}
-	slices.SortStableFunc(recs, func(a, b *ff.Execution) int {
-		return boolRank(b.BlockedOnDependencies()) - boolRank(a.BlockedOnDependencies())
-	})
 	n := 0
-	for _, e := range recs {
-		ok, err := cancelMember(s, f, e.ID)
+	for _, id := range pending {
+		ok, err := cancelMember(s, f, id)
 		if err != nil {
 			return n, err
 		}
@@ -643,11 +646,33 @@ func WorkFlowCancelTx(s FlowStore, flowID string, limit int) (int, error) {
 	return n, nil
 }
 
-func boolRank(b bool) int {
-	if b {
-		return 1
+// edgeDepths is each member's longest distance from a root of the DAG
+// (members without edges are absent: depth 0).
+func edgeDepths(edges []FlowEdge) map[ff.ExecutionID]int {
+	indeg := map[ff.ExecutionID]int{}
+	out := map[ff.ExecutionID][]ff.ExecutionID{}
+	for _, ed := range edges {
+		indeg[ed.Downstream]++
+		out[ed.Upstream] = append(out[ed.Upstream], ed.Downstream)
 	}
-	return 0
+	depth := map[ff.ExecutionID]int{}
+	var queue []ff.ExecutionID
+	for up := range out {
+		if indeg[up] == 0 {
+			queue = append(queue, up)
+		}
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, d := range out[n] {
+			depth[d] = max(depth[d], depth[n]+1)
+			if indeg[d]--; indeg[d] == 0 {
+				queue = append(queue, d)
+			}
+		}
+	}
+	return depth
 }
 
 // cancelMember cancels one queued member (reloaded: an earlier cancel in
