@@ -23,6 +23,8 @@ const (
 	DefaultIdempotencyExpiryInterval = 30 * time.Second
 	DefaultLeaderRetryInterval       = time.Second
 	DefaultScheduleInterval          = time.Second
+	DefaultFlowCancelInterval        = 250 * time.Millisecond
+	DefaultFlowRepairInterval        = 15 * time.Second
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -58,6 +60,13 @@ type Config struct {
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
 	ScheduleGrace time.Duration
+
+	// Flows, when set, is the store of flows: its cancel backlog is
+	// worked every FlowCancelInterval and missed edge resolutions are
+	// repaired every FlowRepairInterval. nil disables both.
+	Flows              backend.Flows
+	FlowCancelInterval time.Duration
+	FlowRepairInterval time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -83,6 +92,8 @@ func (c *Config) Intervals() []Interval {
 		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
+		{"flow-cancel-interval", "flow cancel backlog sweep interval (asynchronous flow cancels)", DefaultFlowCancelInterval, &c.FlowCancelInterval},
+		{"flow-repair-interval", "backstop sweep of flow edges whose upstream ended unresolved", DefaultFlowRepairInterval, &c.FlowRepairInterval},
 	}
 }
 
