@@ -77,7 +77,7 @@ func TestFlowRoutes(t *testing.T) {
 		require.JSONEq(t, `{"rows":3}`, string(ups.Upstreams[0].Result))
 
 		var edges wire.FlowEdgeList
-		e.get("/v1/flows/" + id + "/edges?upstream_execution_id=" + escape(extract)).json(t, &edges)
+		e.get("/v1/flows/"+id+"/edges?upstream_execution_id="+escape(extract)).json(t, &edges)
 		require.Len(t, edges.Edges, 2)
 
 		var page wire.FlowPage
