@@ -180,7 +180,9 @@ func (j JoinPolicy) CancelsSiblings() bool {
 // cancelled; otherwise from its members' public states: open while no
 // member has started or ended, completed when every member completed or
 // was skipped, failed when every member ended and one failed, expired or
-// was cancelled, running in between.
+// was cancelled, running in between. The stores count a losing sibling
+// cancelled by a cancel_remaining join as skipped (backend.FlowStateCounts):
+// the join asked for it.
 func DeriveFlowState(stored string, members map[PublicState]int) string {
 	if stored == FlowCancelled {
 		return FlowCancelled

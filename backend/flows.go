@@ -271,6 +271,23 @@ type FlowMemberState struct {
 	Ref         string
 	Join        ff.JoinPolicy
 	JoinState   string
+	// SiblingCancelled: cancelled by a cancel_remaining join as a losing
+	// upstream; the flow's state counts it as skipped, not as a failure.
+	SiblingCancelled bool
+}
+
+// FlowStateCounts are the members' public states as the flow's state
+// counts them (a losing sibling of a cancel_remaining join as skipped).
+func FlowStateCounts(ms []FlowMemberState) map[ff.PublicState]int {
+	c := map[ff.PublicState]int{}
+	for _, m := range ms {
+		st := m.PublicState
+		if m.SiblingCancelled {
+			st = ff.PublicSkipped
+		}
+		c[st]++
+	}
+	return c
 }
 
 // FlowEdge is one dependency edge.

@@ -188,20 +188,12 @@ func (b *Backend) DescribeFlow(ctx context.Context, p backend.DescribeFlowParams
 	if snap.Edges, err = b.ListFlowEdges(ctx, backend.ListFlowEdgesParams{FlowID: f.ID}); err != nil {
 		return backend.FlowSnapshot{}, err
 	}
-	snap.PublicFlowState = ff.DeriveFlowState(f.State, memberCounts(snap.Members))
+	snap.PublicFlowState = ff.DeriveFlowState(f.State, backend.FlowStateCounts(snap.Members))
 	return snap, nil
 }
 
-func memberCounts(ms []backend.FlowMemberState) map[ff.PublicState]int {
-	c := map[ff.PublicState]int{}
-	for _, m := range ms {
-		c[m.PublicState]++
-	}
-	return c
-}
-
 func (b *Backend) flowMembers(ctx context.Context, flowID string) ([]backend.FlowMemberState, error) {
-	rows, err := b.pool.Query(ctx, `SELECT m.execution_id, e.public_state, m.ref, m.join_policy, m.join_n, m.on_satisfied, m.group_state
+	rows, err := b.pool.Query(ctx, `SELECT m.execution_id, e.public_state, m.ref, m.join_policy, m.join_n, m.on_satisfied, m.group_state, e.cancelled_by = 'flow_join'
 		FROM ff_flow_member m JOIN ff_execution e ON e.id = m.execution_id WHERE m.flow_id = $1 ORDER BY m.execution_id`, flowID)
 	if err != nil {
 		return nil, mapPgError("flow members", err)
@@ -209,7 +201,7 @@ func (b *Backend) flowMembers(ctx context.Context, flowID string) ([]backend.Flo
 	var out []backend.FlowMemberState
 	var m backend.FlowMemberState
 	var id, st string
-	_, err = pgx.ForEachRow(rows, []any{&id, &st, &m.Ref, &m.Join.Policy, &m.Join.N, &m.Join.OnSatisfied, &m.JoinState}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &st, &m.Ref, &m.Join.Policy, &m.Join.N, &m.Join.OnSatisfied, &m.JoinState, &m.SiblingCancelled}, func() error {
 		parsed, err := ff.ParseExecutionID(id)
 		if err != nil {
 			return ff.Corruption("flow member %q: %v", id, err)
@@ -227,7 +219,7 @@ func (b *Backend) flowState(ctx context.Context, flowID, stored string) (string,
 	if err != nil {
 		return "", err
 	}
-	return ff.DeriveFlowState(stored, memberCounts(ms)), nil
+	return ff.DeriveFlowState(stored, backend.FlowStateCounts(ms)), nil
 }
 
 // ListFlowEdges implements backend.Flows.

@@ -195,21 +195,13 @@ func (b *Backend) DescribeFlow(ctx context.Context, p backend.DescribeFlowParams
 	if snap.Edges, err = b.ListFlowEdges(ctx, backend.ListFlowEdgesParams{FlowID: f.ID}); err != nil {
 		return backend.FlowSnapshot{}, err
 	}
-	snap.PublicFlowState = ff.DeriveFlowState(f.State, memberCounts(snap.Members))
+	snap.PublicFlowState = ff.DeriveFlowState(f.State, backend.FlowStateCounts(snap.Members))
 	return snap, nil
-}
-
-func memberCounts(ms []backend.FlowMemberState) map[ff.PublicState]int {
-	c := map[ff.PublicState]int{}
-	for _, m := range ms {
-		c[m.PublicState]++
-	}
-	return c
 }
 
 func (b *Backend) flowMembers(ctx context.Context, flowID string) ([]backend.FlowMemberState, error) {
 	rows, err := b.r.QueryContext(ctx, `SELECT m.execution_id, e.public_state, m.ref, m.join_policy, m.join_n,
-  m.on_satisfied, m.group_state FROM ff_flow_member m JOIN ff_execution e ON e.execution_id = m.execution_id
+  m.on_satisfied, m.group_state, e.cancelled_by = 'flow_join' FROM ff_flow_member m JOIN ff_execution e ON e.execution_id = m.execution_id
   WHERE m.flow_id = ? ORDER BY m.execution_id`, flowID)
 	if err != nil {
 		return nil, driverError("sqlite: flow members", err)
@@ -219,7 +211,7 @@ func (b *Backend) flowMembers(ctx context.Context, flowID string) ([]backend.Flo
 	for rows.Next() {
 		var m backend.FlowMemberState
 		var id, st string
-		if err := rows.Scan(&id, &st, &m.Ref, &m.Join.Policy, &m.Join.N, &m.Join.OnSatisfied, &m.JoinState); err != nil {
+		if err := rows.Scan(&id, &st, &m.Ref, &m.Join.Policy, &m.Join.N, &m.Join.OnSatisfied, &m.JoinState, &m.SiblingCancelled); err != nil {
 			return nil, driverError("sqlite: flow members", err)
 		}
 		if m.ExecutionID, err = parseStoredID(id); err != nil {
@@ -236,7 +228,7 @@ func (b *Backend) flowState(ctx context.Context, flowID, stored string) (string,
 	if err != nil {
 		return "", err
 	}
-	return ff.DeriveFlowState(stored, memberCounts(ms)), nil
+	return ff.DeriveFlowState(stored, backend.FlowStateCounts(ms)), nil
 }
 
 // ListFlowEdges implements backend.Flows.
