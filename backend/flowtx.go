@@ -37,7 +37,15 @@ type FlowStore interface {
 	// InsertEdge stores an edge; an existing (upstream, downstream) pair
 	// is dependency_already_exists.
 	InsertEdge(e FlowEdge) error
-	EdgesFrom(up ff.ExecutionID) ([]FlowEdge, error)
+	// ResolveEdgesFrom sets the unresolved edges from ups (upstreams that
+	// ended with one outcome) to the state their kind takes (states:
+	// kind → state, from ff.EdgeResolution) and returns their
+	// downstreams, in one statement.
+	ResolveEdgesFrom(ups []ff.ExecutionID, states map[string]string, nowMs int64) ([]ff.ExecutionID, error)
+	// LoadJoins locks each downstream of ds (in that order) and reads it
+	// with its membership (nil when it is in no flow) and inbound edges,
+	// in one round trip where the store can.
+	LoadJoins(ds []ff.ExecutionID) ([]JoinInputs, error)
 	EdgesInto(down ff.ExecutionID) ([]FlowEdge, error)
 	SetEdgeState(flowID, edgeID, state string, nowMs int64) error
 	// QueueCancels adds members to the flow's cancel backlog; CancelQueue
@@ -65,6 +73,14 @@ type FlowRecord struct {
 	CancelledAtMs int64
 	CancelPolicy  string
 	CancelReason  string
+}
+
+// JoinInputs is a downstream as its join is decided: the locked record,
+// its membership and its inbound edges.
+type JoinInputs struct {
+	Exec   *ff.Execution
+	Member *FlowMemberRecord
+	In     []FlowEdge
 }
 
 // FlowMemberRecord is one membership with its join.
@@ -96,26 +112,66 @@ func SaveAndResolve(s FlowStore, before, e *ff.Execution, fx *ff.Effects) error 
 // ResolveFlowEdges resolves the unresolved outgoing edges of up, which
 // just ended, and decides each downstream's join.
 func ResolveFlowEdges(s FlowStore, up *ff.Execution) error {
-	edges, err := s.EdgesFrom(up.ID)
-	if err != nil {
-		return err
+	return ResolveFlowEdgesMany(s, []*ff.Execution{up})
+}
+
+// ResolveFlowEdgesMany is ResolveFlowEdges for several upstreams that
+// ended in one transaction (a batch of completions): one statement per
+// outcome resolves their edges, one round trip loads the downstreams,
+// then each join is decided in id order. A decision that cascades
+// (a skip, a sibling cancel) may change downstreams loaded with it, so
+// the rest are loaded again after one.
+func ResolveFlowEdgesMany(s FlowStore, ups []*ff.Execution) error {
+	byOutcome := map[ff.TerminalOutcome][]ff.ExecutionID{}
+	for _, up := range ups {
+		o := up.State.TerminalOutcome
+		byOutcome[o] = append(byOutcome[o], up.ID)
 	}
+	seen := map[ff.ExecutionID]bool{}
 	var downs []ff.ExecutionID
-	for _, ed := range edges {
-		if ed.State != ff.EdgeUnresolved {
+	for _, o := range []ff.TerminalOutcome{ff.OutcomeSuccess, ff.OutcomeFailed, ff.OutcomeCancelled, ff.OutcomeExpired, ff.OutcomeSkipped} {
+		if len(byOutcome[o]) == 0 {
 			continue
 		}
-		st := ff.EdgeResolution(ed.Kind, up.State.TerminalOutcome)
-		if err := s.SetEdgeState(ed.FlowID, ed.EdgeID, st, s.NowMs()); err != nil {
+		states := map[string]string{
+			ff.EdgeSuccessOnly: ff.EdgeResolution(ff.EdgeSuccessOnly, o),
+			ff.EdgeCompletion:  ff.EdgeResolution(ff.EdgeCompletion, o),
+		}
+		ds, err := s.ResolveEdgesFrom(byOutcome[o], states, s.NowMs())
+		if err != nil {
 			return err
 		}
-		downs = append(downs, ed.Downstream)
+		for _, d := range ds {
+			if !seen[d] {
+				seen[d] = true
+				downs = append(downs, d)
+			}
+		}
 	}
 	sortIDs(downs)
-	for _, d := range downs {
-		if err := decideJoin(s, d); err != nil {
+	return decideJoins(s, downs)
+}
+
+// decideJoins decides the joins of downs, loaded together until a
+// decision cascades.
+func decideJoins(s FlowStore, downs []ff.ExecutionID) error {
+	for len(downs) > 0 {
+		joins, err := s.LoadJoins(downs)
+		if err != nil {
 			return err
 		}
+		done := len(joins)
+		for k, j := range joins {
+			cascaded, err := decideLoaded(s, j)
+			if err != nil {
+				return err
+			}
+			if cascaded {
+				done = k + 1
+				break
+			}
+		}
+		downs = downs[done:]
 	}
 	return nil
 }
@@ -135,33 +191,33 @@ func sortIDs(ids []ff.ExecutionID) {
 // decideJoin evaluates d's join under d's row lock (the point where
 // concurrent upstream ends serialize, so a join fires exactly once).
 func decideJoin(s FlowStore, d ff.ExecutionID) error {
-	e, err := s.LockExecution(d, false)
-	if err != nil {
-		return err
-	}
-	m, err := s.Member(d)
-	if err != nil || m == nil || m.GroupState != ff.GroupPending {
-		return err
-	}
-	in, err := s.EdgesInto(d)
-	if err != nil {
-		return err
+	return decideJoins(s, []ff.ExecutionID{d})
+}
+
+// decideLoaded decides one loaded join and reports whether the decision
+// cascaded (ended the downstream or cancelled siblings), which may have
+// changed other rows.
+func decideLoaded(s FlowStore, j JoinInputs) (bool, error) {
+	e, m, in := j.Exec, j.Member, j.In
+	if m == nil || m.GroupState != ff.GroupPending {
+		return false, nil
 	}
 	dec := m.Join.Decide(countEdges(in))
 	if dec == ff.GroupPending {
-		return nil
+		return false, nil
 	}
 	m.GroupState = dec
 	if err := s.UpdateMember(m); err != nil {
-		return err
+		return false, err
 	}
 	if err := applyJoin(s, e, m, dec); err != nil {
-		return err
+		return false, err
 	}
+	cascaded := dec == ff.GroupImpossible
 	if !m.Join.CancelsSiblings() {
-		return nil
+		return cascaded, nil
 	}
-	return cancelSiblings(s, in)
+	return true, cancelSiblings(s, in)
 }
 
 func countEdges(in []FlowEdge) ff.EdgeCounts {

@@ -85,6 +85,32 @@ func (e flowEnv) claimID(lane string, id ff.ExecutionID) backend.ClaimedTask {
 	return task
 }
 
+// completionEventsOf reads id's completion events from the outbox
+// directly when the store offers the probe (the cursor reader may hold
+// back rows of a busy shared server for a while), else through
+// ReadCompletions.
+func (e flowEnv) completionEventsOf(id ff.ExecutionID) []backend.CompletionEvent {
+	e.t.Helper()
+	if e.h.Events == nil {
+		return e.completionsFor(id)
+	}
+	var out []backend.CompletionEvent
+	for _, ev := range e.h.Events(e.t) {
+		if ev.Type == ff.EventCompletion && ev.ExecutionID == id {
+			out = append(out, backend.CompletionEvent{ExecutionID: id, Outcome: ff.TerminalOutcome(ev.Action)})
+		}
+	}
+	return out
+}
+
+// oneCompletionOf asserts id has exactly one completion event, of want.
+func (e flowEnv) oneCompletionOf(id ff.ExecutionID, want ff.TerminalOutcome) {
+	e.t.Helper()
+	evs := e.completionEventsOf(id)
+	require.Len(e.t, evs, 1, "want exactly one completion event for %s", id)
+	require.Equal(e.t, want, evs[0].Outcome)
+}
+
 // flowEvents returns the flow events with action.
 func (e flowEnv) flowEvents(action string) []ff.Event {
 	e.t.Helper()
@@ -165,8 +191,8 @@ func testFlowSkip(t *testing.T, h Harness) {
 	e.failHard(e.claimID("skip", a))
 	e.state(b, ff.PublicSkipped)
 	e.state(c, ff.PublicSkipped)
-	e.oneCompletion(b, ff.OutcomeSkipped)
-	e.oneCompletion(c, ff.OutcomeSkipped)
+	e.oneCompletionOf(b, ff.OutcomeSkipped)
+	e.oneCompletionOf(c, ff.OutcomeSkipped)
 	e.claimNone("skip")
 	snap := e.describe(f.FlowID)
 	require.Equal(t, ff.FlowFailed, snap.PublicFlowState)
@@ -379,7 +405,7 @@ func testFlowCancelAll(t *testing.T, h Harness) {
 	for _, id := range ids {
 		s := e.state(id, ff.PublicCancelled)
 		require.Equal(t, "stop", s.CancelReason)
-		e.oneCompletion(id, ff.OutcomeCancelled)
+		e.oneCompletionOf(id, ff.OutcomeCancelled)
 	}
 	requireKind(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: running.Handle}), ff.ErrLeaseRevoked)
 	again, err := e.b.CancelFlow(e.ctx, backend.CancelFlowParams{FlowID: f.FlowID, Policy: ff.CancelFlowOnly, Wait: true})
@@ -453,8 +479,8 @@ func testFlowCancelRace(t *testing.T, h Harness) {
 		}()
 		wg.Wait()
 		require.NoError(t, ferr)
-		evs := e.completionsFor(a)
-		require.Len(t, evs, 1, "exactly one outcome")
+		evs := e.completionEventsOf(a)
+		require.Len(t, evs, 1, "exactly one outcome (complete: %v, state %s)", cerr, e.consistent(a).PublicState)
 		if cerr == nil {
 			require.Equal(t, ff.OutcomeSuccess, evs[0].Outcome)
 			e.state(a, ff.PublicCompleted)

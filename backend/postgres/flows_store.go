@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -10,14 +11,101 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
-// flowStore is backend.FlowStore over one Postgres transaction.
+// flowStore is backend.FlowStore over one Postgres transaction. Writes
+// whose result nothing reads are queued and sent with the next read (or
+// the commit), in one round trip: a cascade costs a round trip per read,
+// not per statement. Reads see every queued write, which precedes them
+// in the batch.
 type flowStore struct {
-	ctx  context.Context
-	b    *Backend
-	tx   pgx.Tx
-	now  int64
-	wake []string
+	ctx     context.Context
+	b       *Backend
+	tx      pgx.Tx
+	now     int64
+	wake    []string
+	pending *pgx.Batch
 }
+
+// queue adds a write to the pending batch.
+func (s *flowStore) queue(q string, args ...any) {
+	if s.pending == nil {
+		s.pending = &pgx.Batch{}
+	}
+	s.pending.Queue(q, args...)
+}
+
+// flush sends the pending writes.
+func (s *flowStore) flush() error {
+	b := s.pending
+	s.pending = nil
+	if b == nil || b.Len() == 0 {
+		return nil
+	}
+	return mapPgErrorIf("flow writes", execBatch(s.ctx, s.tx, b))
+}
+
+// reads sends the pending writes and qs in one round trip and calls each
+// query's scan on its rows, in order.
+func (s *flowStore) reads(op string, qs ...query) error {
+	b := s.pending
+	s.pending = nil
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	n := b.Len()
+	for _, q := range qs {
+		b.Queue(q.sql, q.args...)
+	}
+	br := s.tx.SendBatch(s.ctx, b)
+	err := readBatch(br, n, qs)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return mapPgErrorIf(op, err)
+}
+
+func readBatch(br pgx.BatchResults, writes int, qs []query) error {
+	for i := range writes {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("batch statement %d: %w", i, err)
+		}
+	}
+	for _, q := range qs {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		err = q.scan(rows)
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// query is one read of a batch: its statement and how its rows are read.
+type query struct {
+	sql  string
+	args []any
+	scan func(rows pgx.Rows) error
+}
+
+// one reads at most one row with scan; none leaves found false.
+func one(sql string, found *bool, scan func(r pgx.Row) error, args ...any) query {
+	return query{sql: sql, args: args, scan: func(rows pgx.Rows) error {
+		if !rows.Next() {
+			return nil
+		}
+		*found = true
+		return scan(rows)
+	}}
+}
+
+// read is reads of one query.
+func (s *flowStore) read(op string, q query) error { return s.reads(op, q) }
 
 var _ backend.FlowStore = (*flowStore)(nil)
 
@@ -37,23 +125,22 @@ func scanFlow(row pgx.Row) (*backend.FlowRecord, error) {
 }
 
 func (s *flowStore) LockFlow(id string) (*backend.FlowRecord, error) {
-	f, err := scanFlow(s.tx.QueryRow(s.ctx, `SELECT `+flowColumns+` FROM ff_flow WHERE flow_id = $1 FOR UPDATE`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ff.NotFound("flow", "%s", id)
+	var f *backend.FlowRecord
+	var found bool
+	err := s.read("lock flow", one(`SELECT `+flowColumns+` FROM ff_flow WHERE flow_id = $1 FOR UPDATE`, &found,
+		func(r pgx.Row) (err error) { f, err = scanFlow(r); return err }, id))
+	if err == nil && !found {
+		err = ff.NotFound("flow", "%s", id)
 	}
-	if err != nil {
-		return nil, mapPgError("lock flow", err)
-	}
-	return f, nil
+	return f, err
 }
 
 func (s *flowStore) InsertFlow(f *backend.FlowRecord) (bool, error) {
-	tag, err := s.tx.Exec(s.ctx, `INSERT INTO ff_flow (`+flowColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`, flowArgs(f)...)
-	if err != nil {
-		return false, mapPgError("insert flow", err)
-	}
-	return tag.RowsAffected() == 1, nil
+	var found bool
+	err := s.read("insert flow", one(`INSERT INTO ff_flow (`+flowColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING RETURNING 1`, &found,
+		func(pgx.Row) error { return nil }, flowArgs(f)...))
+	return found, err
 }
 
 func flowArgs(f *backend.FlowRecord) []any {
@@ -62,10 +149,10 @@ func flowArgs(f *backend.FlowRecord) []any {
 }
 
 func (s *flowStore) UpdateFlow(f *backend.FlowRecord) error {
-	_, err := s.tx.Exec(s.ctx, `UPDATE ff_flow SET state = $2, graph_revision = $3, node_count = $4, edge_count = $5,
+	s.queue(`UPDATE ff_flow SET state = $2, graph_revision = $3, node_count = $4, edge_count = $5,
 		cancelled_at_ms = $6, cancel_policy = $7, cancel_reason = $8 WHERE flow_id = $1`,
 		f.ID, f.State, f.GraphRevision, f.NodeCount, f.EdgeCount, f.CancelledAtMs, f.CancelPolicy, f.CancelReason)
-	return opErr("update flow", err)
+	return nil
 }
 
 const memberColumns = `execution_id, flow_id, ref, join_policy, join_n, on_satisfied, group_state, added_at_ms`
@@ -85,42 +172,43 @@ func scanMember(row pgx.Row) (*backend.FlowMemberRecord, error) {
 }
 
 func (s *flowStore) Member(id ff.ExecutionID) (*backend.FlowMemberRecord, error) {
-	m, err := scanMember(s.tx.QueryRow(s.ctx, `SELECT `+memberColumns+` FROM ff_flow_member WHERE execution_id = $1`, id.String()))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, opErr("flow member", err)
-	}
-	return m, nil
+	var m *backend.FlowMemberRecord
+	err := s.read("flow member", memberQuery(id, &m))
+	return m, err
+}
+
+func memberQuery(id ff.ExecutionID, m **backend.FlowMemberRecord) query {
+	var found bool
+	return one(`SELECT `+memberColumns+` FROM ff_flow_member WHERE execution_id = $1`, &found,
+		func(r pgx.Row) (err error) { *m, err = scanMember(r); return err }, id.String())
 }
 
 func (s *flowStore) InsertMember(m *backend.FlowMemberRecord) error {
-	_, err := s.tx.Exec(s.ctx, `INSERT INTO ff_flow_member (`+memberColumns+`, partition)
+	s.queue(`INSERT INTO ff_flow_member (`+memberColumns+`, partition)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, m.ExecutionID.String(), m.FlowID, m.Ref, m.Join.Policy, m.Join.N,
 		m.Join.OnSatisfied, m.GroupState, m.AddedAtMs, int16(m.ExecutionID.Partition))
-	return mapPgErrorIf("insert flow member", err)
+	return nil
 }
 
 func (s *flowStore) UpdateMember(m *backend.FlowMemberRecord) error {
-	_, err := s.tx.Exec(s.ctx, `UPDATE ff_flow_member SET join_policy = $2, join_n = $3, on_satisfied = $4, group_state = $5
+	s.queue(`UPDATE ff_flow_member SET join_policy = $2, join_n = $3, on_satisfied = $4, group_state = $5
 		WHERE execution_id = $1`, m.ExecutionID.String(), m.Join.Policy, m.Join.N, m.Join.OnSatisfied, m.GroupState)
-	return mapPgErrorIf("update flow member", err)
+	return nil
 }
 
 func (s *flowStore) FlowMemberRefs(flowID string) (map[string]ff.ExecutionID, error) {
-	rows, err := s.tx.Query(s.ctx, `SELECT ref, execution_id FROM ff_flow_member WHERE flow_id = $1 AND ref <> ''`, flowID)
-	if err != nil {
-		return nil, mapPgError("flow refs", err)
-	}
 	out := map[string]ff.ExecutionID{}
-	var ref, id string
-	_, err = pgx.ForEachRow(rows, []any{&ref, &id}, func() error {
-		parsed, err := ff.ParseExecutionID(id)
-		out[ref] = parsed
-		return err
-	})
-	return out, opErr("flow refs", err)
+	err := s.read("flow refs", query{sql: `SELECT ref, execution_id FROM ff_flow_member WHERE flow_id = $1 AND ref <> ''`,
+		args: []any{flowID}, scan: func(rows pgx.Rows) error {
+			var ref, id string
+			_, err := pgx.ForEachRow(rows, []any{&ref, &id}, func() error {
+				parsed, err := ff.ParseExecutionID(id)
+				out[ref] = parsed
+				return err
+			})
+			return err
+		}})
+	return out, err
 }
 
 func (s *flowStore) FlowMembers(flowID string) ([]ff.ExecutionID, error) {
@@ -128,13 +216,13 @@ func (s *flowStore) FlowMembers(flowID string) ([]ff.ExecutionID, error) {
 }
 
 func (s *flowStore) ids(q string, args ...any) ([]ff.ExecutionID, error) {
-	rows, err := s.tx.Query(s.ctx, q, args...)
+	var strs []string
+	err := s.read("flow ids", query{sql: q, args: args, scan: func(rows pgx.Rows) (err error) {
+		strs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	}})
 	if err != nil {
-		return nil, mapPgError("flow ids", err)
-	}
-	strs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, mapPgError("flow ids", err)
+		return nil, err
 	}
 	return parseIDs(strs)
 }
@@ -157,8 +245,9 @@ func (s *flowStore) InsertExecution(e *ff.Execution, input []byte) error {
 		return err
 	}
 	var inserted int
-	if err := s.tx.QueryRow(s.ctx, createSQL, args...).Scan(&inserted); err != nil {
-		return mapPgError("create flow member", err)
+	var found bool
+	if err := s.read("create flow member", one(createSQL, &found, func(r pgx.Row) error { return r.Scan(&inserted) }, args...)); err != nil {
+		return err
 	}
 	s.b.rememberLane(e.Lane)
 	if inserted != 1 {
@@ -171,29 +260,72 @@ func (s *flowStore) InsertExecution(e *ff.Execution, input []byte) error {
 }
 
 func (s *flowStore) LockExecution(id ff.ExecutionID, nowait bool) (*ff.Execution, error) {
+	var e *ff.Execution
+	var found bool
+	err := s.read("lock execution", lockQuery(id, nowait, &found, &e))
+	if err == nil && !found {
+		err = ff.NotFound("execution", "%s", id)
+	}
+	return e, err
+}
+
+func lockQuery(id ff.ExecutionID, nowait bool, found *bool, e **ff.Execution) query {
 	lock := ` FOR UPDATE OF e`
 	if nowait {
 		lock += ` NOWAIT`
 	}
-	e, err := scanRecord(s.tx.QueryRow(s.ctx, `SELECT `+recordColumns+recordFrom+` WHERE e.id = $1`+lock, id.String()))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ff.NotFound("execution", "%s", id)
+	return one(`SELECT `+recordColumns+recordFrom+` WHERE e.id = $1`+lock, found,
+		func(r pgx.Row) (err error) { *e, err = scanRecord(r); return err }, id.String())
+}
+
+// LoadJoins reads the downstreams, their memberships and inbound edges
+// in one round trip (with the pending writes), locking them in order.
+func (s *flowStore) LoadJoins(ds []ff.ExecutionID) ([]backend.JoinInputs, error) {
+	out := make([]backend.JoinInputs, len(ds))
+	found := make([]bool, len(ds))
+	qs := make([]query, 0, 3*len(ds))
+	for k, d := range ds {
+		qs = append(qs, lockQuery(d, false, &found[k], &out[k].Exec), memberQuery(d, &out[k].Member),
+			edgesQuery(&out[k].In, `downstream_id = $1 ORDER BY upstream_id`, d.String()))
 	}
-	if err != nil {
-		return nil, mapPgError("lock execution", err)
+	if err := s.reads("load joins", qs...); err != nil {
+		return nil, err
 	}
-	return e, nil
+	for k, d := range ds {
+		if !found[k] {
+			return nil, ff.NotFound("execution", "%s", d)
+		}
+	}
+	return out, nil
+}
+
+// LockExecutions locks and reads ids in id order, in one statement;
+// unknown ids are absent from the map.
+func (s *flowStore) LockExecutions(ids []string) (map[string]*ff.Execution, error) {
+	out := make(map[string]*ff.Execution, len(ids))
+	err := s.read("lock executions", query{sql: `SELECT ` + recordColumns + recordFrom +
+		` WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`, args: []any{ids},
+		scan: func(rows pgx.Rows) error {
+			for rows.Next() {
+				e, err := scanRecord(rows)
+				if err != nil {
+					return err
+				}
+				out[e.ID.String()] = e
+			}
+			return nil
+		}})
+	return out, err
 }
 
 func (s *flowStore) SaveExecution(before, e *ff.Execution, fx *ff.Effects) error {
 	if err := e.State.Check(); err != nil {
 		return err
 	}
-	batch := &pgx.Batch{}
-	if err := queueRecordWrite(batch, before, e, fx); err != nil {
-		return err
+	if s.pending == nil {
+		s.pending = &pgx.Batch{}
 	}
-	return mapPgErrorIf("save execution", execBatch(s.ctx, s.tx, batch))
+	return queueRecordWrite(s.pending, before, e, fx)
 }
 
 const edgeColumns = `edge_id, flow_id, upstream_id, downstream_id, kind, state, created_at_ms, resolved_at_ms`
@@ -219,44 +351,52 @@ func scanEdges(rows pgx.Rows) ([]backend.FlowEdge, error) {
 	return out, nil
 }
 
-func (s *flowStore) edges(q string, args ...any) ([]backend.FlowEdge, error) {
-	rows, err := s.tx.Query(s.ctx, `SELECT `+edgeColumns+` FROM ff_flow_edge WHERE `+q, args...)
-	if err != nil {
-		return nil, mapPgError("read edges", err)
-	}
-	return scanEdges(rows)
+func (s *flowStore) edges(where string, args ...any) ([]backend.FlowEdge, error) {
+	var out []backend.FlowEdge
+	err := s.read("read edges", edgesQuery(&out, where, args...))
+	return out, err
+}
+
+func edgesQuery(out *[]backend.FlowEdge, where string, args ...any) query {
+	return query{sql: `SELECT ` + edgeColumns + ` FROM ff_flow_edge WHERE ` + where, args: args,
+		scan: func(rows pgx.Rows) (err error) { *out, err = scanEdges(rows); return err }}
 }
 
 func (s *flowStore) FlowEdges(flowID string) ([]backend.FlowEdge, error) {
 	return s.edges(`flow_id = $1`, flowID)
 }
 
-func (s *flowStore) EdgesFrom(up ff.ExecutionID) ([]backend.FlowEdge, error) {
-	return s.edges(`upstream_id = $1 ORDER BY downstream_id`, up.String())
-}
-
-func (s *flowStore) EdgesInto(down ff.ExecutionID) ([]backend.FlowEdge, error) {
-	return s.edges(`downstream_id = $1 ORDER BY upstream_id`, down.String())
+func (s *flowStore) ResolveEdgesFrom(ups []ff.ExecutionID, states map[string]string, nowMs int64) ([]ff.ExecutionID, error) {
+	strs := make([]string, len(ups))
+	for i, u := range ups {
+		strs[i] = u.String()
+	}
+	// Every upstream of the batch in one statement: unnest of the ids.
+	return s.ids(`UPDATE ff_flow_edge SET state = CASE kind WHEN 'completion' THEN $1 ELSE $2 END, resolved_at_ms = $3
+		WHERE upstream_id = ANY($4::text[]) AND state = 'unresolved' RETURNING downstream_id`,
+		states[ff.EdgeCompletion], states[ff.EdgeSuccessOnly], nowMs, strs)
 }
 
 func (s *flowStore) InsertEdge(ed backend.FlowEdge) error {
-	tag, err := s.tx.Exec(s.ctx, `INSERT INTO ff_flow_edge (`+edgeColumns+`, partition)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (upstream_id, downstream_id) DO NOTHING`,
+	var found bool
+	err := s.read("insert edge", one(`INSERT INTO ff_flow_edge (`+edgeColumns+`, partition)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (upstream_id, downstream_id) DO NOTHING RETURNING 1`,
+		&found, func(pgx.Row) error { return nil },
 		ed.EdgeID, ed.FlowID, ed.Upstream.String(), ed.Downstream.String(), ed.Kind, ed.State, ed.CreatedAtMs,
-		ed.ResolvedAtMs, int16(ed.Upstream.Partition))
+		ed.ResolvedAtMs, int16(ed.Upstream.Partition)))
 	if err != nil {
-		return mapPgError("insert edge", err)
+		return err
 	}
-	if tag.RowsAffected() == 0 {
+	if !found {
 		return ff.Conflict(ff.ErrDuplicateEdge, "edge %s → %s exists", ed.Upstream, ed.Downstream)
 	}
 	return nil
 }
 
 func (s *flowStore) SetEdgeState(flowID, edgeID, state string, nowMs int64) error {
-	_, err := s.tx.Exec(s.ctx, `UPDATE ff_flow_edge SET state = $3, resolved_at_ms = $4 WHERE flow_id = $1 AND edge_id = $2`,
+	s.queue(`UPDATE ff_flow_edge SET state = $3, resolved_at_ms = $4 WHERE flow_id = $1 AND edge_id = $2`,
 		flowID, edgeID, state, nowMs)
-	return mapPgErrorIf("resolve edge", err)
+	return nil
 }
 
 // QueueCancels inserts the backlog rows with one statement over unnest
@@ -269,43 +409,42 @@ func (s *flowStore) QueueCancels(flowID string, partition uint16, ids []ff.Execu
 	for i, id := range ids {
 		strs[i] = id.String()
 	}
-	_, err := s.tx.Exec(s.ctx, `INSERT INTO ff_flow_cancel (flow_id, execution_id, partition)
+	s.queue(`INSERT INTO ff_flow_cancel (flow_id, execution_id, partition)
 		SELECT $1, x, $3 FROM unnest($2::text[]) AS x ON CONFLICT DO NOTHING`, flowID, strs, int16(partition))
-	return mapPgErrorIf("queue flow cancels", err)
+	return nil
 }
 
 func (s *flowStore) CancelQueue(flowID string) (all, pending []ff.ExecutionID, err error) {
-	rows, err := s.tx.Query(s.ctx, `SELECT execution_id, done FROM ff_flow_cancel WHERE flow_id = $1 ORDER BY execution_id`, flowID)
-	if err != nil {
-		return nil, nil, mapPgError("cancel queue", err)
-	}
-	var id string
-	var done bool
-	_, err = pgx.ForEachRow(rows, []any{&id, &done}, func() error {
-		parsed, err := ff.ParseExecutionID(id)
-		if err != nil {
-			return ff.Corruption("cancel queue %q: %v", id, err)
-		}
-		all = append(all, parsed)
-		if !done {
-			pending = append(pending, parsed)
-		}
-		return nil
-	})
-	return all, pending, mapPgErrorIf("cancel queue", err)
+	err = s.read("cancel queue", query{sql: `SELECT execution_id, done FROM ff_flow_cancel WHERE flow_id = $1 ORDER BY execution_id`,
+		args: []any{flowID}, scan: func(rows pgx.Rows) error {
+			var id string
+			var done bool
+			_, err := pgx.ForEachRow(rows, []any{&id, &done}, func() error {
+				parsed, err := ff.ParseExecutionID(id)
+				if err != nil {
+					return ff.Corruption("cancel queue %q: %v", id, err)
+				}
+				all = append(all, parsed)
+				if !done {
+					pending = append(pending, parsed)
+				}
+				return nil
+			})
+			return err
+		}})
+	return all, pending, err
 }
 
 func (s *flowStore) MarkCancelDone(flowID string, id ff.ExecutionID) error {
-	_, err := s.tx.Exec(s.ctx, `UPDATE ff_flow_cancel SET done = true WHERE flow_id = $1 AND execution_id = $2`, flowID, id.String())
-	return mapPgErrorIf("cancel done", err)
+	s.queue(`UPDATE ff_flow_cancel SET done = true WHERE flow_id = $1 AND execution_id = $2`, flowID, id.String())
+	return nil
 }
 
 func (s *flowStore) InsertEvents(events []ff.Event) error {
-	batch := &pgx.Batch{}
-	if err := queueEvents(batch, events); err != nil {
-		return err
+	if s.pending == nil {
+		s.pending = &pgx.Batch{}
 	}
-	return mapPgErrorIf("insert events", execBatch(s.ctx, s.tx, batch))
+	return queueEvents(s.pending, events)
 }
 
 // mapPgErrorIf maps err unless it is nil or already an engine error.
@@ -351,6 +490,9 @@ func (b *Backend) flowTxOnce(ctx context.Context, op string, fn func(s *flowStor
 	if ferr != nil && !errors.As(ferr, &keep) {
 		return ferr
 	}
+	if err := s.flush(); err != nil {
+		return err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return mapPgError(op, err)
 	}
@@ -359,4 +501,8 @@ func (b *Backend) flowTxOnce(ctx context.Context, op string, fn func(s *flowStor
 		return keep.Err
 	}
 	return nil
+}
+
+func (s *flowStore) EdgesInto(down ff.ExecutionID) ([]backend.FlowEdge, error) {
+	return s.edges(`downstream_id = $1 ORDER BY upstream_id`, down.String())
 }

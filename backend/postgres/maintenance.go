@@ -76,6 +76,9 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, p backend.SweepP
 			return 0, err
 		}
 	}
+	if err := fs.flush(); err != nil {
+		return 0, err
+	}
 	woke = append(woke, fs.wake...)
 	if err := tx.Commit(ctx); err != nil {
 		return 0, mapPgError(op, err)

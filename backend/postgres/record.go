@@ -299,17 +299,20 @@ func (b *Backend) mutateOnce(ctx context.Context, op string, id ff.ExecutionID, 
 	if err := queueRecordWrite(batch, &before, e, fx); err != nil {
 		return false, err
 	}
-	if err := execBatch(ctx, tx, batch); err != nil {
-		return false, mapPgError(op, err)
-	}
 	var woke []string
 	if flowEnded(e, fx) {
+		// The record write goes with the cascade's first read.
 		flow = true
-		s := &flowStore{ctx: ctx, b: b, tx: tx, now: now}
+		s := &flowStore{ctx: ctx, b: b, tx: tx, now: now, pending: batch}
 		if err := backend.ResolveFlowEdges(s, e); err != nil {
 			return true, err
 		}
+		if err := s.flush(); err != nil {
+			return true, err
+		}
 		woke = s.wake
+	} else if err := execBatch(ctx, tx, batch); err != nil {
+		return false, mapPgError(op, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return flow, mapPgError(op, err)

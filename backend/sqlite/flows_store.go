@@ -219,12 +219,39 @@ func (s flowStore) FlowEdges(flowID string) ([]backend.FlowEdge, error) {
 	return s.edges(`flow_id = ?`, flowID)
 }
 
-func (s flowStore) EdgesFrom(up ff.ExecutionID) ([]backend.FlowEdge, error) {
-	return s.edges(`upstream_id = ? ORDER BY downstream_id`, up.String())
+func (s flowStore) ResolveEdgesFrom(ups []ff.ExecutionID, states map[string]string, nowMs int64) ([]ff.ExecutionID, error) {
+	var out []ff.ExecutionID
+	for _, up := range ups {
+		ds, err := s.ids(`UPDATE ff_flow_edge SET state = CASE kind WHEN 'completion' THEN ?1 ELSE ?2 END, resolved_at_ms = ?3
+WHERE upstream_id = ?4 AND state = 'unresolved' RETURNING downstream_id`,
+			states[ff.EdgeCompletion], states[ff.EdgeSuccessOnly], nowMs, up.String())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds...)
+	}
+	return out, nil
 }
 
-func (s flowStore) EdgesInto(down ff.ExecutionID) ([]backend.FlowEdge, error) {
-	return s.edges(`downstream_id = ? ORDER BY upstream_id`, down.String())
+func (s flowStore) LoadJoins(ds []ff.ExecutionID) ([]backend.JoinInputs, error) {
+	out := make([]backend.JoinInputs, 0, len(ds))
+	for _, d := range ds {
+		e, err := s.LockExecution(d, false)
+		if err != nil {
+			return nil, err
+		}
+		j := backend.JoinInputs{Exec: e}
+		if j.Member, err = s.Member(d); err != nil {
+			return nil, err
+		}
+		if j.Member != nil {
+			if j.In, err = s.EdgesInto(d); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, j)
+	}
+	return out, nil
 }
 
 func (s flowStore) InsertEdge(ed backend.FlowEdge) error {
@@ -298,4 +325,8 @@ func (b *Backend) inFlowTx(ctx context.Context, op string, fn func(s flowStore) 
 		}
 		return err
 	})
+}
+
+func (s flowStore) EdgesInto(down ff.ExecutionID) ([]backend.FlowEdge, error) {
+	return s.edges(`downstream_id = ? ORDER BY upstream_id`, down.String())
 }
