@@ -31,6 +31,9 @@ type FlowStore interface {
 	// locked by another transaction fails at once with contention (the
 	// caller's transaction is then retried whole).
 	LockExecution(id ff.ExecutionID, nowait bool) (*ff.Execution, error)
+	// LockExecutions locks and reads ids (in id order, one round trip
+	// where the store can); unknown ids are absent from the map.
+	LockExecutions(ids []ff.ExecutionID) (map[ff.ExecutionID]*ff.Execution, error)
 	// SaveExecution writes a record and its effects, and nothing else.
 	SaveExecution(before, e *ff.Execution, fx *ff.Effects) error
 	FlowEdges(flowID string) ([]FlowEdge, error)
@@ -199,8 +202,8 @@ func decideJoin(s FlowStore, d ff.ExecutionID) error {
 // changed other rows.
 func decideLoaded(s FlowStore, j JoinInputs) (bool, error) {
 	e, m, in := j.Exec, j.Member, j.In
-	if m == nil || m.GroupState != ff.GroupPending {
-		return false, nil
+	if m == nil || m.GroupState != ff.GroupPending || e.State.LifecyclePhase == ff.PhaseTerminal {
+		return false, nil // an ended member's join has nothing left to move
 	}
 	dec := m.Join.Decide(countEdges(in))
 	if dec == ff.GroupPending {
@@ -642,13 +645,13 @@ func cancelHeader(s FlowStore, f *FlowRecord, p CancelFlowParams) error {
 	if err != nil {
 		return err
 	}
+	recs, err := s.LockExecutions(ids)
+	if err != nil {
+		return err
+	}
 	var queue []ff.ExecutionID
 	for _, id := range ids {
-		e, err := s.LockExecution(id, false)
-		if err != nil {
-			return err
-		}
-		if ff.CancelledByFlowPolicy(p.Policy, e.State) {
+		if e := recs[id]; e != nil && ff.CancelledByFlowPolicy(p.Policy, e.State) {
 			queue = append(queue, id)
 		}
 	}
@@ -682,24 +685,39 @@ func WorkFlowCancelTx(s FlowStore, flowID string, limit int) (int, error) {
 	if limit > 0 && len(pending) > limit {
 		pending = pending[:limit]
 	}
-	locked := slices.Clone(pending)
-	sortIDs(locked)
-	for _, id := range locked {
-		if _, err := s.LockExecution(id, false); err != nil {
-			return 0, err
-		}
+	recs, err := s.LockExecutions(pending)
+	if err != nil {
+		return 0, err
 	}
+	// Every queued member is cancelled before any edge resolves: a
+	// downstream in the batch ends cancelled, never skipped.
 	n := 0
+	var ended []*ff.Execution
 	for _, id := range pending {
-		ok, err := cancelMember(s, f, id)
+		if err := s.MarkCancelDone(f.ID, id); err != nil {
+			return n, err
+		}
+		e := recs[id]
+		if e == nil {
+			continue // deleted: nothing to cancel
+		}
+		before := *e
+		fx, err := e.OperatorCancel(s.NowMs(), f.CancelReason, ff.CancelledByFlowCancel)
+		if errors.Is(err, ff.ErrExecutionNotActive) {
+			continue
+		}
 		if err != nil {
 			return n, err
 		}
-		if ok {
-			n++
+		if err := s.SaveExecution(&before, e, fx); err != nil {
+			return n, err
+		}
+		n++
+		if e.Hooks.Any(ff.HookFlow) {
+			ended = append(ended, e)
 		}
 	}
-	return n, nil
+	return n, ResolveFlowEdgesMany(s, ended)
 }
 
 // edgeDepths is each member's longest distance from a root of the DAG
@@ -729,30 +747,6 @@ func edgeDepths(edges []FlowEdge) map[ff.ExecutionID]int {
 		}
 	}
 	return depth
-}
-
-// cancelMember cancels one queued member (reloaded: an earlier cancel in
-// this transaction may have skipped it) and marks it done.
-func cancelMember(s FlowStore, f *FlowRecord, id ff.ExecutionID) (bool, error) {
-	e, err := s.LockExecution(id, false)
-	if err != nil {
-		return false, err
-	}
-	before := *e
-	fx, err := e.OperatorCancel(s.NowMs(), f.CancelReason, ff.CancelledByFlowCancel)
-	done := err == nil
-	if errors.Is(err, ff.ErrExecutionNotActive) {
-		err = nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if done {
-		if err := SaveAndResolve(s, &before, e, fx); err != nil {
-			return false, err
-		}
-	}
-	return done, s.MarkCancelDone(f.ID, id)
 }
 
 // SpawnChildrenTx creates the children of the lease holder's execution in

@@ -299,19 +299,22 @@ func (s *flowStore) LoadJoins(ds []ff.ExecutionID) ([]backend.JoinInputs, error)
 	return out, nil
 }
 
-// LockExecutions locks and reads ids in id order, in one statement;
-// unknown ids are absent from the map.
-func (s *flowStore) LockExecutions(ids []string) (map[string]*ff.Execution, error) {
-	out := make(map[string]*ff.Execution, len(ids))
+// LockExecutions locks and reads ids in id order, in one statement.
+func (s *flowStore) LockExecutions(ids []ff.ExecutionID) (map[ff.ExecutionID]*ff.Execution, error) {
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = id.String()
+	}
+	out := make(map[ff.ExecutionID]*ff.Execution, len(ids))
 	err := s.read("lock executions", query{sql: `SELECT ` + recordColumns + recordFrom +
-		` WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`, args: []any{ids},
+		` WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`, args: []any{strs},
 		scan: func(rows pgx.Rows) error {
 			for rows.Next() {
 				e, err := scanRecord(rows)
 				if err != nil {
 					return err
 				}
-				out[e.ID.String()] = e
+				out[e.ID] = e
 			}
 			return nil
 		}})

@@ -297,9 +297,9 @@ func (b *Backend) completeSlowMany(ctx context.Context, ps []backend.CompletePar
 // of the members they ended resolve together. An error returned aborts
 // the transaction.
 func completeBatchIn(s *flowStore, ps []backend.CompleteParams, idx []int, out map[int]error) error {
-	ids := make([]string, len(idx))
+	ids := make([]ff.ExecutionID, len(idx))
 	for k, i := range idx {
-		ids[k] = ps[i].Handle.Lease.ExecutionID.String()
+		ids[k] = ps[i].Handle.Lease.ExecutionID
 	}
 	recs, err := s.LockExecutions(ids)
 	if err != nil {

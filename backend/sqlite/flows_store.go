@@ -330,3 +330,18 @@ func (b *Backend) inFlowTx(ctx context.Context, op string, fn func(s flowStore) 
 func (s flowStore) EdgesInto(down ff.ExecutionID) ([]backend.FlowEdge, error) {
 	return s.edges(`downstream_id = ? ORDER BY upstream_id`, down.String())
 }
+
+func (s flowStore) LockExecutions(ids []ff.ExecutionID) (map[ff.ExecutionID]*ff.Execution, error) {
+	out := make(map[ff.ExecutionID]*ff.Execution, len(ids))
+	for _, id := range ids {
+		e, err := s.LockExecution(id, false)
+		if errors.Is(err, ff.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = e
+	}
+	return out, nil
+}
