@@ -125,6 +125,13 @@ func ResolveFlowEdges(s FlowStore, up *ff.Execution) error {
 // (a skip, a sibling cancel) may change downstreams loaded with it, so
 // the rest are loaded again after one.
 func ResolveFlowEdgesMany(s FlowStore, ups []*ff.Execution) error {
+	return resolveMany(s, ups, nil)
+}
+
+// resolveMany is ResolveFlowEdgesMany; downstreams in ended (known to
+// have ended in this transaction) are not loaded: their joins have
+// nothing left to move.
+func resolveMany(s FlowStore, ups []*ff.Execution, ended map[ff.ExecutionID]bool) error {
 	byOutcome := map[ff.TerminalOutcome][]ff.ExecutionID{}
 	for _, up := range ups {
 		o := up.State.TerminalOutcome
@@ -145,7 +152,7 @@ func ResolveFlowEdgesMany(s FlowStore, ups []*ff.Execution) error {
 			return err
 		}
 		for _, d := range ds {
-			if !seen[d] {
+			if !seen[d] && !ended[d] {
 				seen[d] = true
 				downs = append(downs, d)
 			}
@@ -693,6 +700,7 @@ func WorkFlowCancelTx(s FlowStore, flowID string, limit int) (int, error) {
 	// downstream in the batch ends cancelled, never skipped.
 	n := 0
 	var ended []*ff.Execution
+	cancelled := make(map[ff.ExecutionID]bool, len(pending))
 	for _, id := range pending {
 		if err := s.MarkCancelDone(f.ID, id); err != nil {
 			return n, err
@@ -713,11 +721,12 @@ func WorkFlowCancelTx(s FlowStore, flowID string, limit int) (int, error) {
 			return n, err
 		}
 		n++
+		cancelled[id] = true
 		if e.Hooks.Any(ff.HookFlow) {
 			ended = append(ended, e)
 		}
 	}
-	return n, ResolveFlowEdgesMany(s, ended)
+	return n, resolveMany(s, ended, cancelled)
 }
 
 // edgeDepths is each member's longest distance from a root of the DAG
