@@ -53,6 +53,7 @@ type Backend struct {
 	backend.Backend
 	m     *lifecycleMetrics
 	sched *scheduleMetrics
+	flows *flowMetrics
 	lanes *laneLabels
 }
 
@@ -85,7 +86,7 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.
