@@ -70,11 +70,13 @@ func runFlowCancel(ctx context.Context, c *Config, b backend.Backend, name strin
 	res := workload.Result{System: name, Mode: ModeFlowCancel, Jobs: c.Flows * c.Members, Workers: 1}
 	ids := make([]string, 0, c.Flows)
 	start := time.Now()
-	for f := range c.Flows {
+	// Flows are created one by one and each root is claimed before the
+	// next flow exists: the only claimable execution is the new root.
+	for range c.Flows {
 		ms := make([]backend.FlowMemberParams, c.Members)
 		for i := range ms {
 			ms[i] = backend.FlowMemberParams{Ref: fmt.Sprintf("m%d", i),
-				Execution: backend.CreateExecutionParams{Lane: fmt.Sprintf("%s-cancel-%d", Lane, f), Kind: Kind}}
+				Execution: backend.CreateExecutionParams{Lane: Lane, Kind: Kind}}
 			if i > 0 {
 				ms[i].DependsOnRefs = []string{"m0"}
 			}
@@ -83,7 +85,7 @@ func runFlowCancel(ctx context.Context, c *Config, b backend.Backend, name strin
 		if err != nil {
 			return res, err
 		}
-		if _, err := b.Claim(ctx, backend.ClaimParams{WorkerID: WorkerID, Lanes: []string{ms[0].Execution.Lane}}); err != nil {
+		if _, err := b.Claim(ctx, backend.ClaimParams{WorkerID: WorkerID, Lanes: []string{Lane}}); err != nil {
 			return res, err
 		}
 		ids = append(ids, fl.FlowID)
