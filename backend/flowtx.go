@@ -55,7 +55,7 @@ type FlowStore interface {
 	// returns every queued member and those not yet done, in id order.
 	QueueCancels(flowID string, partition uint16, ids []ff.ExecutionID) error
 	CancelQueue(flowID string) (all, pending []ff.ExecutionID, err error)
-	MarkCancelDone(flowID string, id ff.ExecutionID) error
+	MarkCancelsDone(flowID string, ids []ff.ExecutionID) error
 	FlowMembers(flowID string) ([]ff.ExecutionID, error)
 	InsertEvents(events []ff.Event) error
 	// Wake notifies lane's claimers once the transaction commits.
@@ -622,15 +622,12 @@ func CancelFlowTx(s FlowStore, p CancelFlowParams) (CancelFlowResult, error) {
 	if err != nil {
 		return CancelFlowResult{}, err
 	}
-	repeated := f.State == ff.FlowCancelled
-	if !repeated {
-		if err := cancelHeader(s, f, p); err != nil {
-			return CancelFlowResult{}, err
-		}
+	if f.State != ff.FlowCancelled {
+		return cancelFresh(s, f, p)
 	}
 	n := 0
 	if p.Wait {
-		if n, err = WorkFlowCancelTx(s, f.ID, 0); err != nil {
+		if n, err = workCancels(s, f, 0); err != nil {
 			return CancelFlowResult{}, err
 		}
 	}
@@ -639,22 +636,25 @@ func CancelFlowTx(s FlowStore, p CancelFlowParams) (CancelFlowResult, error) {
 		return CancelFlowResult{}, err
 	}
 	return CancelFlowResult{FlowID: f.ID, Policy: f.CancelPolicy, Members: all, Pending: len(pending),
-		Repeated: repeated, Cancelled: n}, nil
+		Repeated: true, Cancelled: n}, nil
 }
 
-func cancelHeader(s FlowStore, f *FlowRecord, p CancelFlowParams) error {
+// cancelFresh is the first cancel of f: the header (flow cancelled, the
+// policy's members queued, the flow event) and, with p.Wait, the members
+// cancelled from the records it locked.
+func cancelFresh(s FlowStore, f *FlowRecord, p CancelFlowParams) (CancelFlowResult, error) {
 	now := s.NowMs()
 	f.State, f.CancelledAtMs, f.CancelPolicy, f.CancelReason = ff.FlowCancelled, now, p.Policy, p.Reason
 	if err := s.UpdateFlow(f); err != nil {
-		return err
+		return CancelFlowResult{}, err
 	}
 	ids, err := s.FlowMembers(f.ID)
 	if err != nil {
-		return err
+		return CancelFlowResult{}, err
 	}
 	recs, err := s.LockExecutions(ids)
 	if err != nil {
-		return err
+		return CancelFlowResult{}, err
 	}
 	var queue []ff.ExecutionID
 	for _, id := range ids {
@@ -663,48 +663,65 @@ func cancelHeader(s FlowStore, f *FlowRecord, p CancelFlowParams) error {
 		}
 	}
 	if err := s.QueueCancels(f.ID, f.Partition, queue); err != nil {
-		return err
+		return CancelFlowResult{}, err
 	}
 	ev := ff.FlowEvent(ff.FlowEventCancelled, f.Partition, f.Namespace, nil, now,
 		ff.FlowEventData{FlowID: f.ID, Policy: p.Policy, Reason: p.Reason, Members: len(queue)})
-	return s.InsertEvents([]ff.Event{ev})
+	if err := s.InsertEvents([]ff.Event{ev}); err != nil {
+		return CancelFlowResult{}, err
+	}
+	res := CancelFlowResult{FlowID: f.ID, Policy: f.CancelPolicy, Members: queue, Pending: len(queue)}
+	if p.Wait {
+		res.Pending = 0
+		res.Cancelled, err = cancelQueued(s, f, queue, recs)
+	}
+	return res, err
 }
 
 // WorkFlowCancelTx cancels up to limit (0: all) queued members of the
 // flow, downstreams before their upstreams, so a queued downstream ends
-// cancelled rather than skipped by its upstream's cancel. Every queued
-// row is locked first, in id order.
+// cancelled rather than skipped by its upstream's cancel (in a later
+// batch).
 func WorkFlowCancelTx(s FlowStore, flowID string, limit int) (int, error) {
 	f, err := s.LockFlow(flowID)
 	if err != nil {
 		return 0, err
 	}
-	_, pending, err := s.CancelQueue(flowID)
-	if err != nil {
+	return workCancels(s, f, limit)
+}
+
+func workCancels(s FlowStore, f *FlowRecord, limit int) (int, error) {
+	_, pending, err := s.CancelQueue(f.ID)
+	if err != nil || len(pending) == 0 {
 		return 0, err
 	}
-	edges, err := s.FlowEdges(flowID)
-	if err != nil {
-		return 0, err
-	}
-	depth := edgeDepths(edges)
-	slices.SortStableFunc(pending, func(a, b ff.ExecutionID) int { return depth[b] - depth[a] })
 	if limit > 0 && len(pending) > limit {
+		edges, err := s.FlowEdges(f.ID)
+		if err != nil {
+			return 0, err
+		}
+		depth := edgeDepths(edges)
+		slices.SortStableFunc(pending, func(a, b ff.ExecutionID) int { return depth[b] - depth[a] })
 		pending = pending[:limit]
 	}
 	recs, err := s.LockExecutions(pending)
 	if err != nil {
 		return 0, err
 	}
-	// Every queued member is cancelled before any edge resolves: a
-	// downstream in the batch ends cancelled, never skipped.
+	return cancelQueued(s, f, pending, recs)
+}
+
+// cancelQueued cancels the queued members ids (locked in recs) and marks
+// them done. Every one is cancelled before any edge resolves: a
+// downstream among them ends cancelled, never skipped.
+func cancelQueued(s FlowStore, f *FlowRecord, ids []ff.ExecutionID, recs map[ff.ExecutionID]*ff.Execution) (int, error) {
+	if err := s.MarkCancelsDone(f.ID, ids); err != nil {
+		return 0, err
+	}
 	n := 0
 	var ended []*ff.Execution
-	cancelled := make(map[ff.ExecutionID]bool, len(pending))
-	for _, id := range pending {
-		if err := s.MarkCancelDone(f.ID, id); err != nil {
-			return n, err
-		}
+	cancelled := make(map[ff.ExecutionID]bool, len(ids))
+	for _, id := range ids {
 		e := recs[id]
 		if e == nil {
 			continue // deleted: nothing to cancel

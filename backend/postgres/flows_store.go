@@ -23,6 +23,22 @@ type flowStore struct {
 	now     int64
 	wake    []string
 	pending *pgx.Batch
+	// events are the outbox rows of the pending writes, inserted by one
+	// statement when the batch is sent.
+	events []ff.Event
+}
+
+// takeBatch returns the pending batch with the collected events queued
+// last, and starts a new one.
+func (s *flowStore) takeBatch() (*pgx.Batch, error) {
+	b := s.pending
+	s.pending = nil
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	evs := s.events
+	s.events = nil
+	return b, queueEvents(b, evs)
 }
 
 // queue adds a write to the pending batch.
@@ -35,10 +51,9 @@ func (s *flowStore) queue(q string, args ...any) {
 
 // flush sends the pending writes.
 func (s *flowStore) flush() error {
-	b := s.pending
-	s.pending = nil
-	if b == nil || b.Len() == 0 {
-		return nil
+	b, err := s.takeBatch()
+	if err != nil || b.Len() == 0 {
+		return err
 	}
 	return mapPgErrorIf("flow writes", execBatch(s.ctx, s.tx, b))
 }
@@ -46,17 +61,16 @@ func (s *flowStore) flush() error {
 // reads sends the pending writes and qs in one round trip and calls each
 // query's scan on its rows, in order.
 func (s *flowStore) reads(op string, qs ...query) error {
-	b := s.pending
-	s.pending = nil
-	if b == nil {
-		b = &pgx.Batch{}
+	b, err := s.takeBatch()
+	if err != nil {
+		return err
 	}
 	n := b.Len()
 	for _, q := range qs {
 		b.Queue(q.sql, q.args...)
 	}
 	br := s.tx.SendBatch(s.ctx, b)
-	err := readBatch(br, n, qs)
+	err = readBatch(br, n, qs)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -328,6 +342,12 @@ func (s *flowStore) SaveExecution(before, e *ff.Execution, fx *ff.Effects) error
 	if s.pending == nil {
 		s.pending = &pgx.Batch{}
 	}
+	if fx != nil && len(fx.Events) > 0 {
+		s.events = append(s.events, fx.Events...)
+		rest := *fx
+		rest.Events = nil
+		fx = &rest
+	}
 	return queueRecordWrite(s.pending, before, e, fx)
 }
 
@@ -438,16 +458,23 @@ func (s *flowStore) CancelQueue(flowID string) (all, pending []ff.ExecutionID, e
 	return all, pending, err
 }
 
-func (s *flowStore) MarkCancelDone(flowID string, id ff.ExecutionID) error {
-	s.queue(`UPDATE ff_flow_cancel SET done = true WHERE flow_id = $1 AND execution_id = $2`, flowID, id.String())
+// MarkCancelsDone marks the members done in one statement (unnest of
+// the ids: a cancel works up to every member of the flow).
+func (s *flowStore) MarkCancelsDone(flowID string, ids []ff.ExecutionID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = id.String()
+	}
+	s.queue(`UPDATE ff_flow_cancel SET done = true WHERE flow_id = $1 AND execution_id = ANY($2::text[])`, flowID, strs)
 	return nil
 }
 
 func (s *flowStore) InsertEvents(events []ff.Event) error {
-	if s.pending == nil {
-		s.pending = &pgx.Batch{}
-	}
-	return queueEvents(s.pending, events)
+	s.events = append(s.events, events...)
+	return nil
 }
 
 // mapPgErrorIf maps err unless it is nil or already an engine error.

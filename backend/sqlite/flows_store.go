@@ -307,9 +307,14 @@ func (s flowStore) CancelQueue(flowID string) (all, pending []ff.ExecutionID, er
 	return all, pending, driverErrorIf("sqlite: cancel queue", rows.Err())
 }
 
-func (s flowStore) MarkCancelDone(flowID string, id ff.ExecutionID) error {
-	_, err := s.w.exec("sqlite: cancel done", `UPDATE ff_flow_cancel SET done = 1 WHERE flow_id = ? AND execution_id = ?`, flowID, id.String())
-	return err
+func (s flowStore) MarkCancelsDone(flowID string, ids []ff.ExecutionID) error {
+	for _, id := range ids {
+		if _, err := s.w.exec("sqlite: cancel done", `UPDATE ff_flow_cancel SET done = 1 WHERE flow_id = ? AND execution_id = ?`,
+			flowID, id.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s flowStore) InsertEvents(events []ff.Event) error { return s.w.insertEvents(events) }
