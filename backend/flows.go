@@ -60,6 +60,51 @@ type Flows interface {
 	// UpstreamResults returns the upstreams of an execution with their
 	// states and stored results.
 	UpstreamResults(ctx context.Context, p UpstreamResultsParams) ([]UpstreamResult, error)
+	// FlowStats counts flows by public flow state and edges by state,
+	// for metrics (read at scrape time; at most MaxFlowStatsFlows flows).
+	FlowStats(ctx context.Context) (FlowStats, error)
+}
+
+// MaxFlowStatsFlows bounds the flows one FlowStats reads.
+const MaxFlowStatsFlows = 10000
+
+// FlowStats are the counts FlowStats returns.
+type FlowStats struct {
+	Flows map[string]int // public_flow_state → flows
+	Edges map[string]int // edge state → edges
+}
+
+// FlowStatRow is one group of members of a flow as a store reads it for
+// FlowStats.
+type FlowStatRow struct {
+	FlowID           string
+	PublicState      ff.PublicState
+	SiblingCancelled bool
+	Count            int
+}
+
+// BuildFlowStats derives each flow's public state (stored: flow id →
+// stored state) from its member groups and counts them.
+func BuildFlowStats(stored map[string]string, rows []FlowStatRow, edges map[string]int) FlowStats {
+	per := map[string]map[ff.PublicState]int{}
+	for _, r := range rows {
+		if _, ok := stored[r.FlowID]; !ok {
+			continue
+		}
+		st := r.PublicState
+		if r.SiblingCancelled {
+			st = ff.PublicSkipped
+		}
+		if per[r.FlowID] == nil {
+			per[r.FlowID] = map[ff.PublicState]int{}
+		}
+		per[r.FlowID][st] += r.Count
+	}
+	out := FlowStats{Flows: map[string]int{}, Edges: edges}
+	for id, st := range stored {
+		out.Flows[ff.DeriveFlowState(st, per[id])]++
+	}
+	return out
 }
 
 // CreateFlowParams is the input of CreateFlow. A zero FlowID is minted.
@@ -460,6 +505,10 @@ func (UnimplementedFlows) SpawnChildren(context.Context, SpawnChildrenParams) ([
 
 func (UnimplementedFlows) WaitChildren(context.Context, WaitChildrenParams) (WaitChildrenResult, error) {
 	return WaitChildrenResult{}, ff.Unavailable("wait_children")
+}
+
+func (UnimplementedFlows) FlowStats(context.Context) (FlowStats, error) {
+	return FlowStats{}, ff.Unavailable("flow_stats")
 }
 
 func (UnimplementedFlows) UpstreamResults(context.Context, UpstreamResultsParams) ([]UpstreamResult, error) {

@@ -181,3 +181,9 @@ func (c *Client) UpstreamResults(ctx context.Context, p backend.UpstreamResultsP
 	}
 	return res, nil
 }
+
+// FlowStats is the metrics' scrape: Unavailable over HTTP (read
+// /metrics).
+func (c *Client) FlowStats(context.Context) (backend.FlowStats, error) {
+	return backend.FlowStats{}, ff.Unavailable("flow_stats")
+}

@@ -33,6 +33,7 @@ func init() {
 	register("Flows/RepairResolvesMissedEdges", testFlowRepair)
 	register("Flows/ListAndDescribe", testFlowList)
 	register("Flows/PlainExecutionsCarryNoHook", testFlowPlainNoHook)
+	register("Flows/Stats", testFlowStats)
 }
 
 type flowEnv struct{ *env }
@@ -588,4 +589,19 @@ func testFlowPlainNoHook(t *testing.T, h Harness) {
 	f := e.createFlow(member("a", "plain"), member("b", "plain", "a"))
 	require.Equal(t, ff.HookFlow, h.Hooks(t, f.ExecutionIDs["a"]), "an upstream carries HookFlow")
 	require.Zero(t, h.Hooks(t, f.ExecutionIDs["b"]), "a member without outgoing edges does not")
+}
+
+func testFlowStats(t *testing.T, h Harness) {
+	e := newFlowEnv(t, h)
+	done := e.createFlow(member("a", "st"), member("b", "st-b", "a"))
+	e.createFlow(member("x", "st-x"))
+	e.complete(e.claimID("st", done.ExecutionIDs["a"]))
+	e.complete(e.claimID("st-b", done.ExecutionIDs["b"]))
+	cancelled := e.createFlow(member("y", "st-y"))
+	_, err := e.b.CancelFlow(e.ctx, backend.CancelFlowParams{FlowID: cancelled.FlowID, Wait: true})
+	require.NoError(t, err)
+	st, err := e.b.FlowStats(e.ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{ff.FlowCompleted: 1, ff.FlowOpen: 1, ff.FlowCancelled: 1}, st.Flows)
+	require.Equal(t, map[string]int{ff.EdgeSatisfied: 1}, st.Edges)
 }

@@ -87,3 +87,50 @@ func (b *Backend) RepairFlowEdges(ctx context.Context, p backend.SweepParams) (i
 	b.flows.repaired.Add(float64(n))
 	return n, err
 }
+
+// flowStatsCollector reports flows by public flow state and edges by
+// state from FlowStats at scrape time (a store without flows reports
+// nothing).
+type flowStatsCollector struct {
+	b      backend.Backend
+	flows  *prometheus.Desc
+	edges  *prometheus.Desc
+	errors prometheus.Counter
+}
+
+func newFlowStatsCollector(b backend.Backend) *flowStatsCollector {
+	return &flowStatsCollector{b: b,
+		flows: prometheus.NewDesc("ff_flows", "Flows by public flow state, read at scrape time (at most backend.MaxFlowStatsFlows flows).",
+			[]string{"public_flow_state"}, nil),
+		edges: prometheus.NewDesc("ff_flow_edges", "Flow edges by state (unresolved, satisfied, impossible): the resolutions so far.",
+			[]string{"state"}, nil),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "ff_flow_stats_scrape_errors_total",
+			Help: "Flow-stat scrapes that failed to read the store."}),
+	}
+}
+
+func (c *flowStatsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.flows
+	ch <- c.edges
+	c.errors.Describe(ch)
+}
+
+func (c *flowStatsCollector) Collect(ch chan<- prometheus.Metric) {
+	defer c.errors.Collect(ch)
+	if !c.b.Capabilities().Supports.Flows {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	st, err := c.b.FlowStats(ctx)
+	if err != nil {
+		c.errors.Inc()
+		return
+	}
+	for state, n := range st.Flows {
+		ch <- prometheus.MustNewConstMetric(c.flows, prometheus.GaugeValue, float64(n), state)
+	}
+	for state, n := range st.Edges {
+		ch <- prometheus.MustNewConstMetric(c.edges, prometheus.GaugeValue, float64(n), state)
+	}
+}

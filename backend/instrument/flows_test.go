@@ -32,4 +32,15 @@ func TestFlowMetrics(t *testing.T) {
 	require.Equal(t, 1.0, v["ff_flow_cancels_total{policy=cancel_all}"])
 	require.Equal(t, 2.0, v["ff_flow_members_cancelled_total{by=cancel}"])
 	require.Equal(t, 2.0, v["ff_flow_operation_seconds_count{op=cancel_flow}"])
+	require.Equal(t, 1.0, v["ff_flows{public_flow_state=cancelled}"])
+	require.Equal(t, 1.0, v["ff_flow_edges{state=impossible}"], "the cancelled upstream's edge")
+
+	q := backend.CreateFlowParams{Kind: "k", Members: []backend.FlowMemberParams{
+		{Ref: "a", Execution: backend.CreateExecutionParams{Kind: "k"}},
+		{Ref: "b", Execution: backend.CreateExecutionParams{Kind: "k"}, DependsOnRefs: []string{"a"}}}}
+	_, err = b.CreateFlow(ctx, q)
+	require.NoError(t, err)
+	v = values(t, reg)
+	require.Equal(t, 1.0, v["ff_flows{public_flow_state=open}"])
+	require.Equal(t, 1.0, v["ff_flow_edges{state=unresolved}"])
 }

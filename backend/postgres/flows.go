@@ -315,3 +315,41 @@ func (b *Backend) UpstreamResults(ctx context.Context, p backend.UpstreamResults
 	}
 	return out, nil
 }
+
+// FlowStats implements backend.Flows: three grouped reads.
+func (b *Backend) FlowStats(ctx context.Context) (backend.FlowStats, error) {
+	stored := map[string]string{}
+	rows, err := b.pool.Query(ctx, `SELECT flow_id, state FROM ff_flow ORDER BY flow_id LIMIT $1`, backend.MaxFlowStatsFlows)
+	if err != nil {
+		return backend.FlowStats{}, mapPgError("flow stats", err)
+	}
+	var id, st string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &st}, func() error { stored[id] = st; return nil }); err != nil {
+		return backend.FlowStats{}, mapPgError("flow stats", err)
+	}
+	rows, err = b.pool.Query(ctx, `SELECT m.flow_id, e.public_state, e.cancelled_by = 'flow_join', count(*)
+		FROM ff_flow_member m JOIN ff_execution e ON e.id = m.execution_id GROUP BY 1, 2, 3`)
+	if err != nil {
+		return backend.FlowStats{}, mapPgError("flow stats", err)
+	}
+	var groups []backend.FlowStatRow
+	var r backend.FlowStatRow
+	var ps string
+	if _, err := pgx.ForEachRow(rows, []any{&r.FlowID, &ps, &r.SiblingCancelled, &r.Count}, func() error {
+		r.PublicState = ff.PublicState(ps)
+		groups = append(groups, r)
+		return nil
+	}); err != nil {
+		return backend.FlowStats{}, mapPgError("flow stats", err)
+	}
+	edges := map[string]int{}
+	rows, err = b.pool.Query(ctx, `SELECT state, count(*) FROM ff_flow_edge GROUP BY state`)
+	if err != nil {
+		return backend.FlowStats{}, mapPgError("flow stats", err)
+	}
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&st, &n}, func() error { edges[st] = n; return nil }); err != nil {
+		return backend.FlowStats{}, mapPgError("flow stats", err)
+	}
+	return backend.BuildFlowStats(stored, groups, edges), nil
+}

@@ -331,3 +331,57 @@ func (b *Backend) UpstreamResults(ctx context.Context, p backend.UpstreamResults
 	}
 	return out, driverErrorIf("sqlite: upstream results", rows.Err())
 }
+
+// FlowStats implements backend.Flows: three grouped reads.
+func (b *Backend) FlowStats(ctx context.Context) (backend.FlowStats, error) {
+	if err := b.readable("sqlite: flow stats"); err != nil {
+		return backend.FlowStats{}, err
+	}
+	stored := map[string]string{}
+	if err := b.scanAll(ctx, func(r *sql.Rows) error {
+		var id, st string
+		err := r.Scan(&id, &st)
+		stored[id] = st
+		return err
+	}, `SELECT flow_id, state FROM ff_flow ORDER BY flow_id LIMIT ?`, backend.MaxFlowStatsFlows); err != nil {
+		return backend.FlowStats{}, err
+	}
+	var groups []backend.FlowStatRow
+	if err := b.scanAll(ctx, func(r *sql.Rows) error {
+		var g backend.FlowStatRow
+		var ps string
+		err := r.Scan(&g.FlowID, &ps, &g.SiblingCancelled, &g.Count)
+		g.PublicState = ff.PublicState(ps)
+		groups = append(groups, g)
+		return err
+	}, `SELECT m.flow_id, e.public_state, e.cancelled_by = 'flow_join', count(*)
+  FROM ff_flow_member m JOIN ff_execution e ON e.execution_id = m.execution_id GROUP BY 1, 2, 3`); err != nil {
+		return backend.FlowStats{}, err
+	}
+	edges := map[string]int{}
+	if err := b.scanAll(ctx, func(r *sql.Rows) error {
+		var st string
+		var n int
+		err := r.Scan(&st, &n)
+		edges[st] = n
+		return err
+	}, `SELECT state, count(*) FROM ff_flow_edge GROUP BY state`); err != nil {
+		return backend.FlowStats{}, err
+	}
+	return backend.BuildFlowStats(stored, groups, edges), nil
+}
+
+// scanAll runs q on the reader pool and calls scan for every row.
+func (b *Backend) scanAll(ctx context.Context, scan func(*sql.Rows) error, q string, args ...any) error {
+	rows, err := b.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return driverError("sqlite: flow stats", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return driverError("sqlite: flow stats", err)
+		}
+	}
+	return driverErrorIf("sqlite: flow stats", rows.Err())
+}
