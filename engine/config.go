@@ -25,6 +25,10 @@ const (
 	DefaultScheduleInterval          = time.Second
 	DefaultFlowCancelInterval        = 250 * time.Millisecond
 	DefaultFlowRepairInterval        = 15 * time.Second
+	// DefaultSuspensionTimeoutInterval and DefaultPendingWaitpointInterval
+	// pace the waitpoint sweeps.
+	DefaultSuspensionTimeoutInterval = time.Second
+	DefaultPendingWaitpointInterval  = 5 * time.Second
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -56,6 +60,13 @@ type Config struct {
 	// schedule firer sweeps it every ScheduleInterval. nil disables it.
 	Schedules        backend.Schedules
 	ScheduleInterval time.Duration
+	// Waitpoints, when set, is the store of suspensions and waitpoints:
+	// the suspension timeout sweep runs every SuspensionTimeoutInterval,
+	// the pending waitpoint expiry every PendingWaitpointInterval. nil
+	// disables both.
+	Waitpoints                backend.Waitpoints
+	SuspensionTimeoutInterval time.Duration
+	PendingWaitpointInterval  time.Duration
 	// ScheduleGrace is how late a tick may fire and still be on time
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
@@ -94,6 +105,8 @@ func (c *Config) Intervals() []Interval {
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
 		{"flow-cancel-interval", "flow cancel backlog sweep interval (asynchronous flow cancels)", DefaultFlowCancelInterval, &c.FlowCancelInterval},
 		{"flow-repair-interval", "backstop sweep of flow edges whose upstream ended unresolved", DefaultFlowRepairInterval, &c.FlowRepairInterval},
+		{"suspension-timeout-interval", "suspension timeout sweep interval", DefaultSuspensionTimeoutInterval, &c.SuspensionTimeoutInterval},
+		{"pending-waitpoint-interval", "pending waitpoint expiry sweep interval", DefaultPendingWaitpointInterval, &c.PendingWaitpointInterval},
 	}
 }
 

@@ -31,6 +31,8 @@
 //	ff_reconciler_leader                       1 while this process leads the reconcilers
 //	ff_schedule_ticks_total{outcome}           schedule ticks by outcome: fired, duplicate (already created), skipped
 //	ff_schedule_fire_lag_seconds               per sweep that fired ticks, how late its oldest tick fired
+//	ff_suspensions_total{outcome}              Suspend calls: suspended, already_satisfied
+//	ff_signals_total{effect}                   accepted signals by effect (duplicate for a repeated key)
 package instrument
 
 import (
@@ -55,6 +57,7 @@ type Backend struct {
 	m     *lifecycleMetrics
 	sched *scheduleMetrics
 	flows *flowMetrics
+	wp    *waitpointMetrics
 	lanes *laneLabels
 }
 
@@ -89,7 +92,7 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 			}
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), wp: newWaitpointMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

@@ -20,6 +20,9 @@ const (
 	// ModeChain and ModeFlowCancel measure flows (issue 11).
 	ModeChain      = "chain"
 	ModeFlowCancel = "flow-cancel"
+	// ModeSignal: claim, suspend, an outside signal, resumed claim,
+	// complete; it reports the resume latency (signal.go).
+	ModeSignal = "signal"
 )
 
 // Defaults.
@@ -98,9 +101,9 @@ func (c *Config) Validate() error {
 	switch c.Mode {
 	case "":
 		c.Mode = ModeDrain
-	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeChain, ModeFlowCancel:
+	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal, ModeChain, ModeFlowCancel:
 	default:
-		return fmt.Errorf("mode %q: want drain, steady, caps, crash, chain or flow-cancel", c.Mode)
+		return fmt.Errorf("mode %q: want drain, steady, caps, crash, signal, chain or flow-cancel", c.Mode)
 	}
 	if err := c.flowDefaults(); err != nil {
 		return err

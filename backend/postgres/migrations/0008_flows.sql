@@ -1,4 +1,4 @@
--- FlowFabric schema, version 7: flows (DAGs of executions).
+-- FlowFabric schema, version 8: flows (DAGs of executions).
 --
 -- Membership lives beside the execution row (ff_flow_member), so plain
 -- executions carry nothing of flows: no column, no index entry. A member
