@@ -23,6 +23,8 @@ const (
 	DefaultIdempotencyExpiryInterval = 30 * time.Second
 	DefaultLeaderRetryInterval       = time.Second
 	DefaultScheduleInterval          = time.Second
+	DefaultFlowCancelInterval        = 250 * time.Millisecond
+	DefaultFlowRepairInterval        = 15 * time.Second
 	// DefaultSuspensionTimeoutInterval and DefaultPendingWaitpointInterval
 	// pace the waitpoint sweeps.
 	DefaultSuspensionTimeoutInterval = time.Second
@@ -69,6 +71,13 @@ type Config struct {
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
 	ScheduleGrace time.Duration
+
+	// Flows, when set, is the store of flows: its cancel backlog is
+	// worked every FlowCancelInterval and missed edge resolutions are
+	// repaired every FlowRepairInterval. nil disables both.
+	Flows              backend.Flows
+	FlowCancelInterval time.Duration
+	FlowRepairInterval time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -94,6 +103,8 @@ func (c *Config) Intervals() []Interval {
 		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
+		{"flow-cancel-interval", "flow cancel backlog sweep interval (asynchronous flow cancels)", DefaultFlowCancelInterval, &c.FlowCancelInterval},
+		{"flow-repair-interval", "backstop sweep of flow edges whose upstream ended unresolved", DefaultFlowRepairInterval, &c.FlowRepairInterval},
 		{"suspension-timeout-interval", "suspension timeout sweep interval", DefaultSuspensionTimeoutInterval, &c.SuspensionTimeoutInterval},
 		{"pending-waitpoint-interval", "pending waitpoint expiry sweep interval", DefaultPendingWaitpointInterval, &c.PendingWaitpointInterval},
 	}

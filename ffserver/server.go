@@ -114,6 +114,7 @@ func (s *Server) assemble() error {
 		ec := c.Engine
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		ec.Schedules = s.scheduleStore()
+		ec.Flows = s.flowStore()
 		if s.b.Capabilities().Supports.Waitpoints {
 			ec.Waitpoints = s.b
 		}

@@ -56,6 +56,7 @@ type Backend struct {
 	backend.Backend
 	m     *lifecycleMetrics
 	sched *scheduleMetrics
+	flows *flowMetrics
 	wp    *waitpointMetrics
 	lanes *laneLabels
 }
@@ -83,13 +84,15 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	}
 	lanes := newLaneLabels(o.maxLanes)
 	m := newLifecycleMetrics(reg)
-	if err := reg.Register(newQueueDepthCollector(b, lanes)); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			panic(err)
+	for _, c := range []prometheus.Collector{newQueueDepthCollector(b, lanes), newFlowStatsCollector(b)} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				panic(err)
+			}
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), wp: newWaitpointMetrics(reg), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), wp: newWaitpointMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

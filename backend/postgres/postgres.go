@@ -32,7 +32,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedFlows
 	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
@@ -140,6 +139,7 @@ func (b *Backend) Label() string { return "postgres" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.Flows = true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }
