@@ -117,6 +117,7 @@ func (s *Server) assemble() error {
 		if s.b.Capabilities().Supports.Streams {
 			ec.Streams = s.b
 		}
+		ec.Flows = s.flowStore()
 		if s.b.Capabilities().Supports.Waitpoints {
 			ec.Waitpoints = s.b
 		}

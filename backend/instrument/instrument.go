@@ -60,6 +60,7 @@ type Backend struct {
 	backend.Backend
 	m       *lifecycleMetrics
 	sched   *scheduleMetrics
+	flows   *flowMetrics
 	streams *streamMetrics
 	wp      *waitpointMetrics
 	lanes   *laneLabels
@@ -88,13 +89,15 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	}
 	lanes := newLaneLabels(o.maxLanes)
 	m := newLifecycleMetrics(reg)
-	if err := reg.Register(newQueueDepthCollector(b, lanes)); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			panic(err)
+	for _, c := range []prometheus.Collector{newQueueDepthCollector(b, lanes), newFlowStatsCollector(b)} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				panic(err)
+			}
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), streams: newStreamMetrics(reg), wp: newWaitpointMetrics(reg), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), streams: newStreamMetrics(reg), wp: newWaitpointMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

@@ -50,7 +50,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedFlows
 	backend.UnimplementedBudgets
 
 	path  string
@@ -225,6 +224,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.Streams = true
+	s.Flows = true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
