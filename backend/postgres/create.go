@@ -44,6 +44,9 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 	if err != nil {
 		return backend.CreateExecutionResult{}, err
 	}
+	if err := b.checkAdmissionRefs(ctx, e); err != nil {
+		return backend.CreateExecutionResult{}, err
+	}
 	args, err := b.createArgs(ctx, e, p.Input, now)
 	if err != nil {
 		return backend.CreateExecutionResult{}, err

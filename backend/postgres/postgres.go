@@ -44,7 +44,6 @@ type Backend struct {
 	backend.UnimplementedOperator
 	backend.UnimplementedFlows
 	backend.UnimplementedWaitpoints
-	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
 	pool   *pgxpool.Pool
@@ -151,6 +150,7 @@ func (b *Backend) Label() string { return "postgres" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.BudgetAdmin, s.QuotaAdmin = true, true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }
 

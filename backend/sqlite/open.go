@@ -50,7 +50,6 @@ type Backend struct {
 	backend.UnimplementedOperator
 	backend.UnimplementedFlows
 	backend.UnimplementedWaitpoints
-	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
 	path  string
@@ -222,6 +221,7 @@ func (b *Backend) Label() string { return "sqlite" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.BudgetAdmin, s.QuotaAdmin = true, true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
 

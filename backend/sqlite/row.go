@@ -227,6 +227,9 @@ func (w *writeTx) save(r *row, wasClaimable bool, fx *ff.Effects) error {
 	if err := e.State.Check(); err != nil {
 		return err
 	}
+	if err := w.settleAdmission(e); err != nil { // before the hooks are written
+		return err
+	}
 	if _, err := w.exec("sqlite: update execution", qUpdateExecution, updateArgs(e)...); err != nil {
 		return err
 	}
