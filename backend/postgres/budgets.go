@@ -325,9 +325,9 @@ func (t *budgetTx) report(id string, deltas map[string]int64, key string, exec *
 func (t *budgetTx) writeUsage(id string, res ff.UsageResult, dims map[string]ff.BudgetDim, deltas map[string]int64, key string) error {
 	hard := res.Outcome == ff.UsageHardBreach
 	if _, err := t.Exec(t.ctx, `UPDATE ff_budget SET updated_at_ms = $2,
-		breach_count = breach_count + $3::int, soft_breach_count = soft_breach_count + $4::int,
-		last_breach_dim = CASE WHEN $3 THEN $5 ELSE last_breach_dim END,
-		last_breach_at_ms = CASE WHEN $3 THEN $2 ELSE last_breach_at_ms END
+		breach_count = breach_count + $3::boolean::int, soft_breach_count = soft_breach_count + $4::boolean::int,
+		last_breach_dim = CASE WHEN $3::boolean THEN $5 ELSE last_breach_dim END,
+		last_breach_at_ms = CASE WHEN $3::boolean THEN $2 ELSE last_breach_at_ms END
 		WHERE budget_id = $1`, id, t.now, hard, res.Outcome == ff.UsageSoftBreach, res.Dimension); err != nil {
 		return err
 	}

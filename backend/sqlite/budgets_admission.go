@@ -235,8 +235,8 @@ func (b *Backend) RepairQuotaSlots(ctx context.Context, p backend.SweepParams) (
 	}
 	n := 0
 	err := b.write(ctx, "sqlite: repair quota slots", func(w *writeTx) error {
-		quotas, err := w.strings(`DELETE FROM ff_quota_slot WHERE rowid IN (
-			SELECT s.rowid FROM ff_quota_slot s LEFT JOIN ff_execution e ON e.execution_id = s.execution_id
+		quotas, err := w.strings(`DELETE FROM ff_quota_slot WHERE (quota_id, execution_id) IN (
+			SELECT s.quota_id, s.execution_id FROM ff_quota_slot s LEFT JOIN ff_execution e ON e.execution_id = s.execution_id
 			WHERE e.seq IS NULL OR e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' OR e.lease_epoch <> s.lease_epoch
 			LIMIT ?) RETURNING quota_id`, p.Limit)
 		if err != nil {
