@@ -45,14 +45,15 @@ type Budgets interface {
 	// has come, each like ResetBudget (a concurrent manual reset makes it
 	// a no-op), and returns how many.
 	ResetDueBudgets(ctx context.Context, p SweepParams) (int, error)
-	// UnblockDue unblocks executions of quotas whose window has room
-	// again (the due time recorded when a full window blocked one), and,
-	// as a backstop, of any budget or quota with room and blocked
-	// executions; it returns how many executions it unblocked.
+	// UnblockDue unblocks the executions of up to p.Limit quotas whose
+	// window has room again (the due time recorded when a full window
+	// blocked one) and returns how many executions it unblocked.
 	UnblockDue(ctx context.Context, p SweepParams) (int, error)
 	// RepairQuotaSlots deletes up to p.Limit slot rows whose execution no
-	// longer holds a live lease (drift), unblocking what they free, and
-	// returns how many.
+	// longer holds a live lease (drift); then, as the backstop of every
+	// unblocking event, each budget or quota with blocked executions
+	// unblocks what it has room for. It returns the slots deleted plus
+	// the executions unblocked.
 	RepairQuotaSlots(ctx context.Context, p SweepParams) (int, error)
 	// ExpireUsageDedup deletes up to p.Limit usage dedup keys past their
 	// expiry and returns how many.

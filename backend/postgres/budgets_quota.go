@@ -114,18 +114,16 @@ func (t *budgetTx) budgetEvent(ev ff.Event) error {
 	return execBatch(t.ctx, t, batch)
 }
 
-// UnblockDue implements backend.Budgets: quotas whose window is due
-// first, then (the backstop) every budget or quota that has blocked
-// executions, each re-checked under its lock.
+// UnblockDue implements backend.Budgets: the quotas whose window is due,
+// each re-checked under its lock.
 func (b *Backend) UnblockDue(ctx context.Context, p backend.SweepParams) (int, error) {
 	if err := p.Normalize(); err != nil {
 		return 0, err
 	}
 	n := 0
 	err := b.budgetTx(ctx, "unblock due", func(t *budgetTx) error {
-		rows, err := t.Query(ctx, `SELECT 'quota', quota_id FROM (SELECT quota_id FROM ff_quota
-				WHERE unblock_due_at_ms > 0 AND unblock_due_at_ms <= $1 ORDER BY unblock_due_at_ms LIMIT $2) d
-			UNION SELECT DISTINCT kind, ref_id FROM ff_admission_block`, t.now, p.Limit)
+		rows, err := t.Query(ctx, `SELECT 'quota', quota_id FROM ff_quota
+			WHERE unblock_due_at_ms > 0 AND unblock_due_at_ms <= $1 ORDER BY unblock_due_at_ms LIMIT $2`, t.now, p.Limit)
 		if err != nil {
 			return err
 		}
@@ -168,7 +166,8 @@ func (t *budgetTx) unblockOne(r admissionRef) (int, error) {
 
 // RepairQuotaSlots implements backend.Budgets: a slot whose execution
 // holds no live lease of the epoch that took it is drift; deleting it
-// frees room, which the quota's unblock then hands out.
+// frees room. Then, as the backstop of every unblocking event, each
+// budget or quota with blocked executions unblocks what it has room for.
 func (b *Backend) RepairQuotaSlots(ctx context.Context, p backend.SweepParams) (int, error) {
 	if err := p.Normalize(); err != nil {
 		return 0, err
@@ -187,27 +186,26 @@ func (b *Backend) RepairQuotaSlots(ctx context.Context, p backend.SweepParams) (
 			return err
 		}
 		n = len(quotas)
-		for _, id := range dedupe(quotas) {
-			if _, err := t.unblockOne(admissionRef{"quota", id}); err != nil {
+		rows, err = t.Query(ctx, `SELECT DISTINCT kind, ref_id FROM ff_admission_block`)
+		if err != nil {
+			return err
+		}
+		refs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[admissionRef])
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			k, err := t.unblockOne(r)
+			if err != nil {
 				return err
 			}
+			n += k
 		}
 		return nil
 	})
 	return n, err
 }
 
-func dedupe(ids []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
 
 // ExpireUsageDedup implements backend.Budgets.
 func (b *Backend) ExpireUsageDedup(ctx context.Context, p backend.SweepParams) (int, error) {

@@ -152,6 +152,7 @@ func (b *Backend) claimOnce(ctx context.Context, p backend.ClaimParams, caps []s
 	if err != nil {
 		return nil, 0, opErr("claim", err)
 	}
+	sortClaimOrder(picked) // admission takes the gated rows in claim order
 	picked, refused := b.claimGated(ctx, picked, p, ttl)
 	b.expirePastDeadline(ctx, picked)
 	return claimOrder(picked), refused, nil
@@ -189,7 +190,7 @@ func scanClaimed(row pgx.CollectableRow, instance string, ttl int64) (claimedRow
 		return c, ff.Corruption("claim: execution id %q: %v", id, err)
 	}
 	if c.gated {
-		return claimedRow{task: backend.ClaimedTask{ExecutionID: eid, Lane: t.Lane}, gated: true}, nil
+		return claimedRow{task: backend.ClaimedTask{ExecutionID: eid, Lane: t.Lane, Priority: t.Priority}, seq: c.seq, gated: true}, nil
 	}
 	if c.pastDeadline {
 		return claimedRow{task: backend.ClaimedTask{ExecutionID: eid, Lane: t.Lane}, pastDeadline: true}, nil
@@ -227,17 +228,22 @@ func handleKind(resume, reclaim bool) ff.HandleKind {
 // desc, then creation seq.
 func claimOrder(rows []claimedRow) []backend.ClaimedTask {
 	rows = slices.DeleteFunc(rows, func(c claimedRow) bool { return c.pastDeadline })
+	sortClaimOrder(rows)
+	tasks := make([]backend.ClaimedTask, len(rows))
+	for i, c := range rows {
+		tasks[i] = c.task
+	}
+	return tasks
+}
+
+// sortClaimOrder sorts rows by priority desc, then creation seq.
+func sortClaimOrder(rows []claimedRow) {
 	slices.SortFunc(rows, func(a, b claimedRow) int {
 		if c := cmp.Compare(b.task.Priority, a.task.Priority); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
-	tasks := make([]backend.ClaimedTask, len(rows))
-	for i, c := range rows {
-		tasks[i] = c.task
-	}
-	return tasks
 }
 
 // expirePastDeadline expires, through the state machine, the picked rows

@@ -187,16 +187,7 @@ func (b *Backend) UnblockDue(ctx context.Context, p backend.SweepParams) (int, e
 		if err != nil {
 			return err
 		}
-		backstop, err := w.strings(`SELECT DISTINCT kind || ':' || ref_id FROM ff_admission_block`)
-		if err != nil {
-			return err
-		}
-		seen := map[string]bool{}
-		for _, ref := range append(due, backstop...) {
-			if seen[ref] {
-				continue
-			}
-			seen[ref] = true
+		for _, ref := range due {
 			k, err := w.unblockOne(ref)
 			if err != nil {
 				return err
@@ -243,14 +234,16 @@ func (b *Backend) RepairQuotaSlots(ctx context.Context, p backend.SweepParams) (
 			return err
 		}
 		n = len(quotas)
-		seen := map[string]bool{}
-		for _, q := range quotas {
-			if !seen[q] {
-				seen[q] = true
-				if _, err := w.unblockOne("quota:" + q); err != nil {
-					return err
-				}
+		refs, err := w.strings(`SELECT DISTINCT kind || ':' || ref_id FROM ff_admission_block`)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			k, err := w.unblockOne(ref)
+			if err != nil {
+				return err
 			}
+			n += k
 		}
 		return nil
 	})
