@@ -23,6 +23,12 @@ const (
 	DefaultIdempotencyExpiryInterval = 30 * time.Second
 	DefaultLeaderRetryInterval       = time.Second
 	DefaultScheduleInterval          = time.Second
+	// Budgets and quotas: resets and window due times are events users
+	// wait for, the repair and the dedup sweep are backstops.
+	DefaultBudgetResetInterval  = time.Second
+	DefaultQuotaUnblockInterval = 100 * time.Millisecond
+	DefaultQuotaRepairInterval  = 5 * time.Second
+	DefaultUsageDedupInterval   = time.Minute
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -58,6 +64,16 @@ type Config struct {
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
 	ScheduleGrace time.Duration
+
+	// Budgets, when set, is the store of budgets and quotas: its
+	// reconcilers (reset at next_reset_at_ms, window unblock at its due
+	// time, slot drift repair and unblock backstop, dedup key expiry)
+	// run every interval below. nil disables them.
+	Budgets              backend.Budgets
+	BudgetResetInterval  time.Duration
+	QuotaUnblockInterval time.Duration
+	QuotaRepairInterval  time.Duration
+	UsageDedupInterval   time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -83,6 +99,10 @@ func (c *Config) Intervals() []Interval {
 		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
+		{"budget-reset-interval", "budget reset sweep interval (a due reset runs at most this late)", DefaultBudgetResetInterval, &c.BudgetResetInterval},
+		{"quota-unblock-interval", "quota window unblock sweep interval", DefaultQuotaUnblockInterval, &c.QuotaUnblockInterval},
+		{"quota-repair-interval", "quota slot drift repair and unblock backstop interval", DefaultQuotaRepairInterval, &c.QuotaRepairInterval},
+		{"usage-dedup-interval", "expired usage dedup keys sweep interval", DefaultUsageDedupInterval, &c.UsageDedupInterval},
 	}
 }
 

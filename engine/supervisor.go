@@ -54,6 +54,13 @@ func New(m backend.Maintenance, cfg Config) (*Supervisor, error) {
 	if cfg.Schedules != nil {
 		s.recs = append(s.recs, scheduled{&scheduleFirer{cfg.Schedules, b, cfg.ScheduleGrace}, cfg.ScheduleInterval})
 	}
+	if bs := cfg.Budgets; bs != nil {
+		s.recs = append(s.recs,
+			scheduled{&budgetReset{bs, b}, cfg.BudgetResetInterval},
+			scheduled{&quotaUnblock{bs, b}, cfg.QuotaUnblockInterval},
+			scheduled{&quotaRepair{bs, b}, cfg.QuotaRepairInterval},
+			scheduled{&usageDedupExpiry{bs, b}, cfg.UsageDedupInterval})
+	}
 	return s, nil
 }
 

@@ -108,6 +108,7 @@ func (s *Server) assemble() error {
 		ec := c.Engine
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		ec.Schedules = s.scheduleStore()
+		ec.Budgets = s.budgetStore()
 		sup, err := engine.New(s.b, ec)
 		if err != nil {
 			return err

@@ -206,7 +206,6 @@ func (b *Backend) RepairQuotaSlots(ctx context.Context, p backend.SweepParams) (
 	return n, err
 }
 
-
 // ExpireUsageDedup implements backend.Budgets.
 func (b *Backend) ExpireUsageDedup(ctx context.Context, p backend.SweepParams) (int, error) {
 	if err := p.Normalize(); err != nil {
