@@ -1,0 +1,125 @@
+package server_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/server"
+	"github.com/flowfabric-go/flowfabric/server/wire"
+)
+
+func TestBudgetRoutes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		e := newEnv(t, open, server.Config{}, nil)
+		body := map[string]any{"budget_id": "tenant-1", "scope_type": "tenant", "scope_id": "t1",
+			"limits": map[string]any{"tokens": map[string]any{"hard": 100, "soft": 50}}, "reset_interval_ms": 0}
+		r := e.post("/v1/budgets", body)
+		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+		require.JSONEq(t, `{"budget_id":"tenant-1"}`, string(r.body))
+		require.Equal(t, http.StatusOK, e.post("/v1/budgets", body).status)
+
+		var out wire.UsageOutcome
+		r = e.post("/v1/budgets/tenant-1/usage", map[string]any{"dimensions": map[string]any{"tokens": 60}, "dedup_key": "k"})
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		r.json(t, &out)
+		require.Equal(t, wire.UsageOutcome{BudgetID: "tenant-1", Outcome: ff.UsageSoftBreach, Dimension: "tokens", CurrentUsage: 60, Limit: 50}, out)
+		r = e.post("/v1/budgets/tenant-1/usage", map[string]any{"dimensions": map[string]any{"tokens": 60}, "dedup_key": "k"})
+		r.json(t, &out)
+		require.Equal(t, ff.UsageAlreadyApplied, out.Outcome)
+		r = e.post("/v1/budgets/tenant-1/usage", map[string]any{"dimensions": map[string]any{"tokens": 41}})
+		r.json(t, &out)
+		require.Equal(t, ff.UsageHardBreach, out.Outcome)
+
+		// An execution under the exhausted budget is refused at claim and
+		// waits rate_limited; raising the limit brings it back.
+		id := e.create(map[string]any{"lane": "llm", "policy": map[string]any{"budget_ids": []string{"tenant-1"}}})
+		require.Equal(t, http.StatusOK, e.post("/v1/budgets/tenant-1/usage", map[string]any{"dimensions": map[string]any{"tokens": 40}}).status)
+		require.Empty(t, e.claim("w1", "llm", 5))
+		var snap wire.ExecutionSnapshot
+		e.get(execPath(id, "")).json(t, &snap)
+		require.Equal(t, ff.PublicRateLimited, snap.PublicState)
+
+		var b wire.Budget
+		r = e.get("/v1/budgets/tenant-1")
+		require.Equal(t, http.StatusOK, r.status)
+		r.json(t, &b)
+		require.Equal(t, map[string]int64{"tokens": 100}, b.Usage)
+		require.Equal(t, int64(1), b.BreachCount)
+		require.Equal(t, "tokens", b.LastBreachDimension)
+
+		r = e.do(http.MethodPut, "/v1/budgets/tenant-1/limits", map[string]any{"limits": map[string]any{"tokens": map[string]any{"hard": 200}}})
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		task := e.claimOne("llm")
+		require.Equal(t, id, task.ExecutionID.String())
+
+		var outs wire.TaskUsageResponse
+		r = e.post("/v1/tasks/usage", map[string]any{"handle": task.Handle, "dimensions": map[string]any{"tokens": 5}})
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		r.json(t, &outs)
+		require.Equal(t, []wire.UsageOutcome{{BudgetID: "tenant-1", Outcome: ff.UsageOK}}, outs.Outcomes)
+
+		var reset wire.ResetBudgetResponse
+		r = e.post("/v1/budgets/tenant-1/reset", nil)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		r.json(t, &reset)
+		require.Equal(t, int64(0), reset.NextResetAtMs)
+		require.Equal(t, http.StatusNotFound, e.get("/v1/budgets/none").status)
+		require.Equal(t, "budget", e.post("/v1/budgets/none/reset", nil).apiError(t).Entity)
+	})
+}
+
+func TestQuotaRoutes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		e := newEnv(t, open, server.Config{}, nil)
+		r := e.post("/v1/quotas", map[string]any{"quota_id": "api", "max_concurrent": 1, "window_ms": 60_000, "max_per_window": 10})
+		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+		require.Equal(t, http.StatusOK, e.post("/v1/quotas", map[string]any{"quota_id": "api", "max_concurrent": 1}).status)
+		a := e.create(map[string]any{"lane": "q", "policy": map[string]any{"quota_ids": []string{"api"}}})
+		b := e.create(map[string]any{"lane": "q", "policy": map[string]any{"quota_ids": []string{"api"}}})
+		tasks := e.claim("w1", "q", 2)
+		require.Len(t, tasks, 1)
+		require.Equal(t, a, tasks[0].ExecutionID.String())
+		var q wire.Quota
+		e.get("/v1/quotas/api").json(t, &q)
+		require.Equal(t, wire.Quota{QuotaID: "api", WindowMs: 60_000, MaxPerWindow: 10, MaxConcurrent: 1, InWindow: 1,
+			ActiveConcurrency: 1, Blocked: 1, CreatedAtMs: q.CreatedAtMs}, q)
+		require.Equal(t, http.StatusNoContent, e.post("/v1/tasks/complete", map[string]any{"handle": tasks[0].Handle}).status)
+		require.Equal(t, b, e.claimOne("q").ExecutionID.String(), "the released slot unblocked the next one")
+		require.Equal(t, http.StatusNotFound, e.get("/v1/quotas/none").status)
+	})
+}
+
+func TestBudgetRoutesRefuseBadInput(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		e := newEnv(t, open, server.Config{}, nil)
+		require.Equal(t, http.StatusCreated, e.post("/v1/budgets", map[string]any{"budget_id": "b"}).status)
+		for _, c := range []struct {
+			path string
+			body any
+		}{
+			{"/v1/budgets", map[string]any{"budget_id": "x", "limits": map[string]any{"t": map[string]any{"hard": -1}}}},
+			{"/v1/budgets", `{"budget_id":"x","limits":{"t":{"hard":1.5}}}`},
+			{"/v1/budgets", map[string]any{"budget_id": "x", "limits": map[string]any{"": map[string]any{"hard": 1}}}},
+			{"/v1/budgets", map[string]any{"budget_id": ""}},
+			{"/v1/budgets", map[string]any{"budget_id": "x", "bogus": 1}},
+			{"/v1/budgets/b/usage", map[string]any{"dimensions": map[string]any{"t": -1}}},
+			{"/v1/budgets/b/usage", `{"dimensions":{"t":0.5}}`},
+			{"/v1/budgets/b/usage", map[string]any{"dimensions": map[string]any{}}},
+			{"/v1/quotas", map[string]any{"quota_id": "q", "max_per_window": 5}},
+			{"/v1/quotas", map[string]any{"quota_id": "q", "max_concurrent": -1}},
+			{"/v1/executions", map[string]any{"kind": "k", "policy": map[string]any{"budget_ids": []string{"missing"}}}},
+			{"/v1/executions", map[string]any{"kind": "k", "policy": map[string]any{"quota_ids": []string{"missing"}}}},
+		} {
+			r := e.post(c.path, c.body)
+			require.Equal(t, http.StatusBadRequest, r.status, "%s %v: %s", c.path, c.body, r.body)
+		}
+		r := e.post("/v1/budgets/none/usage", map[string]any{"dimensions": map[string]any{"t": 1}})
+		require.Equal(t, http.StatusNotFound, r.status)
+		var b wire.Budget
+		e.get("/v1/budgets/b").json(t, &b)
+		require.Empty(t, b.Usage, "nothing applied by a refused report")
+	})
+}
