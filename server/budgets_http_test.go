@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/server"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
@@ -121,5 +122,53 @@ func TestBudgetRoutesRefuseBadInput(t *testing.T) {
 		var b wire.Budget
 		e.get("/v1/budgets/b").json(t, &b)
 		require.Empty(t, b.Usage, "nothing applied by a refused report")
+	})
+}
+
+// The client's budget and quota methods round-trip the routes.
+func TestBudgetClient(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		e := newEnv(t, open, server.Config{}, nil)
+		c := e.client()
+		ctx := t.Context()
+		res, err := c.CreateBudget(ctx, backend.CreateBudgetParams{BudgetDefinition: ff.BudgetDefinition{ID: "b",
+			Limits: map[string]ff.BudgetLimit{"tokens": {Hard: 10, Soft: 5}}, ResetIntervalMs: 60_000}})
+		require.NoError(t, err)
+		require.True(t, res.Created)
+		res, err = c.CreateBudget(ctx, backend.CreateBudgetParams{BudgetDefinition: ff.BudgetDefinition{ID: "b"}})
+		require.NoError(t, err)
+		require.False(t, res.Created)
+		u, err := c.ReportUsage(ctx, backend.ReportUsageParams{BudgetID: "b", Dimensions: map[string]int64{"tokens": 6}})
+		require.NoError(t, err)
+		require.Equal(t, ff.UsageResult{BudgetID: "b", Outcome: ff.UsageSoftBreach, Dimension: "tokens", CurrentUsage: 6, Limit: 5}, u)
+		st, err := c.SetBudgetLimits(ctx, backend.SetBudgetLimitsParams{BudgetID: "b", Limits: map[string]ff.BudgetLimit{"tokens": {Hard: 20}}})
+		require.NoError(t, err)
+		require.Equal(t, map[string]int64{"tokens": 20}, st.HardLimits)
+		st, err = c.GetBudget(ctx, backend.GetBudgetParams{BudgetID: "b"})
+		require.NoError(t, err)
+		require.Equal(t, int64(6), st.Usage["tokens"])
+		require.Equal(t, int64(60_000), st.ResetIntervalMs)
+		r, err := c.ResetBudget(ctx, backend.ResetBudgetParams{BudgetID: "b"})
+		require.NoError(t, err)
+		require.Positive(t, r.NextResetAtMs)
+		_, err = c.GetBudget(ctx, backend.GetBudgetParams{BudgetID: "zz"})
+		require.ErrorIs(t, err, ff.ErrNotFound)
+
+		qr, err := c.CreateQuota(ctx, backend.CreateQuotaParams{QuotaDefinition: ff.QuotaDefinition{ID: "q", MaxConcurrent: 3}})
+		require.NoError(t, err)
+		require.True(t, qr.Created)
+		q, err := c.GetQuota(ctx, backend.GetQuotaParams{QuotaID: "q"})
+		require.NoError(t, err)
+		require.Equal(t, int64(3), q.MaxConcurrent)
+		_, err = c.CreateQuota(ctx, backend.CreateQuotaParams{QuotaDefinition: ff.QuotaDefinition{ID: "bad", WindowMs: 5}})
+		require.ErrorIs(t, err, ff.ErrInvalidInput)
+
+		e.create(map[string]any{"lane": "cl", "policy": map[string]any{"budget_ids": []string{"b"}}})
+		task := e.claimOne("cl")
+		h, err := ff.ParseHandle(task.Handle)
+		require.NoError(t, err)
+		outs, err := c.ReportTaskUsage(ctx, backend.ReportTaskUsageParams{Handle: h, Dimensions: map[string]int64{"tokens": 3}, DedupKey: "x"})
+		require.NoError(t, err)
+		require.Equal(t, []ff.UsageResult{{BudgetID: "b", Outcome: ff.UsageOK}}, outs)
 	})
 }
