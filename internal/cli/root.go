@@ -77,6 +77,8 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		newExecCmd(env),
 		newLanesCmd(env),
 		newScheduleCmd(env),
+		newBudgetCmd(env),
+		newQuotaCmd(env),
 		newVersionCmd(env, info),
 		newBenchCmd(env),
 	)
