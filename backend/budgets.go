@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"sync/atomic"
 
 	ff "github.com/flowfabric-go/flowfabric"
 )
@@ -58,7 +59,36 @@ type Budgets interface {
 	// ExpireUsageDedup deletes up to p.Limit usage dedup keys past their
 	// expiry and returns how many.
 	ExpireUsageDedup(ctx context.Context, p SweepParams) (int, error)
+	// AdmissionStats reads how many executions wait blocked by a budget
+	// and by a quota (from the store), and how many claims this process's
+	// backend refused since it was opened (a process-local counter).
+	AdmissionStats(ctx context.Context) (AdmissionStats, error)
 }
+
+// AdmissionStats is the input of the admission metrics.
+type AdmissionStats struct {
+	BlockedByBudget, BlockedByQuota int64
+	RefusedByBudget, RefusedByQuota uint64
+}
+
+// AdmissionCounter counts a store's admission refusals by reason; safe
+// for concurrent use. Stores embed it and call Refused.
+type AdmissionCounter struct {
+	budget, quota atomic.Uint64
+}
+
+// Refused counts one refusal by its eligibility (BlockedByBudget or
+// BlockedByQuota).
+func (c *AdmissionCounter) Refused(by ff.EligibilityState) {
+	if by == ff.BlockedByBudget {
+		c.budget.Add(1)
+	} else {
+		c.quota.Add(1)
+	}
+}
+
+// Counts returns the refusals so far (budget, quota).
+func (c *AdmissionCounter) Counts() (budget, quota uint64) { return c.budget.Load(), c.quota.Load() }
 
 // CreateResult tells a create-if-absent whether it created.
 type CreateResult struct {
@@ -204,4 +234,8 @@ func (UnimplementedBudgets) RepairQuotaSlots(context.Context, SweepParams) (int,
 
 func (UnimplementedBudgets) ExpireUsageDedup(context.Context, SweepParams) (int, error) {
 	return 0, ff.Unavailable("expire_usage_dedup")
+}
+
+func (UnimplementedBudgets) AdmissionStats(context.Context) (AdmissionStats, error) {
+	return AdmissionStats{}, ff.Unavailable("admission_stats")
 }

@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"github.com/flowfabric-go/flowfabric/server"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
@@ -170,5 +172,31 @@ func TestBudgetClient(t *testing.T) {
 		outs, err := c.ReportTaskUsage(ctx, backend.ReportTaskUsageParams{Handle: h, Dimensions: map[string]int64{"tokens": 3}, DedupKey: "x"})
 		require.NoError(t, err)
 		require.Equal(t, []ff.UsageResult{{BudgetID: "b", Outcome: ff.UsageOK}}, outs)
+	})
+}
+
+func TestBudgetMetrics(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		e := newEnv(t, open, server.Config{}, func(b backend.Backend, reg *prometheus.Registry) backend.Backend {
+			return instrument.Wrap(b, reg)
+		})
+		e.post("/v1/budgets", map[string]any{"budget_id": "b", "limits": map[string]any{"tokens": map[string]any{"hard": 10, "soft": 5}}})
+		e.post("/v1/quotas", map[string]any{"quota_id": "q", "max_concurrent": 1})
+		e.post("/v1/budgets/b/usage", map[string]any{"dimensions": map[string]any{"tokens": 6}})
+		e.post("/v1/budgets/b/usage", map[string]any{"dimensions": map[string]any{"tokens": 6}})
+		e.post("/v1/budgets/b/usage", map[string]any{"dimensions": map[string]any{"tokens": 4}})
+		e.create(map[string]any{"lane": "m", "policy": map[string]any{"budget_ids": []string{"b"}}})
+		e.create(map[string]any{"lane": "m2", "policy": map[string]any{"quota_ids": []string{"q"}}})
+		e.create(map[string]any{"lane": "m2", "policy": map[string]any{"quota_ids": []string{"q"}}})
+		require.Empty(t, e.claim("w1", "m", 1))
+		require.Len(t, e.claim("w1", "m2", 2), 1)
+		m := e.scrape()
+		require.Equal(t, 10.0, m[`ff_budget_usage_total{budget="b",dimension="tokens"}`])
+		require.Equal(t, 1.0, m[`ff_budget_breaches_total{budget="b",kind="hard"}`])
+		require.Equal(t, 2.0, m[`ff_budget_breaches_total{budget="b",kind="soft"}`])
+		require.Equal(t, 1.0, m[`ff_admission_blocked{reason="budget"}`])
+		require.Equal(t, 1.0, m[`ff_admission_blocked{reason="quota"}`])
+		require.Equal(t, 1.0, m[`ff_admission_refusals_total{reason="budget"}`])
+		require.Equal(t, 1.0, m[`ff_admission_refusals_total{reason="quota"}`])
 	})
 }

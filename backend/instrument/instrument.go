@@ -51,9 +51,10 @@ const multiLane = "_multi"
 // passes straight through to the wrapped backend.
 type Backend struct {
 	backend.Backend
-	m     *lifecycleMetrics
-	sched *scheduleMetrics
-	lanes *laneLabels
+	m      *lifecycleMetrics
+	sched  *scheduleMetrics
+	budget *budgetMetrics
+	lanes  *laneLabels
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -79,13 +80,21 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	}
 	lanes := newLaneLabels(o.maxLanes)
 	m := newLifecycleMetrics(reg)
-	if err := reg.Register(newQueueDepthCollector(b, lanes)); err != nil {
+	registerCollector(reg, newQueueDepthCollector(b, lanes))
+	if s := b.Capabilities().Supports; s.BudgetAdmin && s.QuotaAdmin {
+		registerCollector(reg, newAdmissionCollector(b))
+	}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
+}
+
+// registerCollector registers c once per registry.
+func registerCollector(reg prometheus.Registerer, c prometheus.Collector) {
+	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if !errors.As(err, &are) {
 			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

@@ -63,6 +63,7 @@ func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.Cla
 			return err
 		}
 		if refusal != nil {
+			b.admission.Refused(refusal.By)
 			return t.block(&before, e, *refusal)
 		}
 		got, err = t.claimAdmitted(&before, e, quotas, p, ttl)

@@ -219,3 +219,12 @@ func (b *Backend) ExpireUsageDedup(ctx context.Context, p backend.SweepParams) (
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// AdmissionStats implements backend.Budgets.
+func (b *Backend) AdmissionStats(ctx context.Context) (backend.AdmissionStats, error) {
+	var st backend.AdmissionStats
+	err := b.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE kind = 'budget'), count(*) FILTER (WHERE kind = 'quota')
+		FROM ff_admission_block`).Scan(&st.BlockedByBudget, &st.BlockedByQuota)
+	st.RefusedByBudget, st.RefusedByQuota = b.admission.Counts()
+	return st, opErr("admission stats", err)
+}

@@ -56,6 +56,8 @@ type Backend struct {
 	capSigs map[string]int32    // signature -> interned id (immutable rows)
 	lanes   map[string]struct{} // lanes known to be registered
 
+	admission backend.AdmissionCounter
+
 	closeOnce sync.Once
 }
 

@@ -45,6 +45,7 @@ func (w *writeTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, erro
 // records what it waits for. A refused lost lease stays as it is.
 func (w *writeTx) block(r *row, ref ff.AdmissionRefusal) error {
 	e := &r.e
+	w.after = append(w.after, func() { w.b.admission.Refused(ref.By) })
 	if e.State.LifecyclePhase != ff.PhaseRunnable {
 		return nil
 	}
@@ -267,4 +268,16 @@ func (b *Backend) ExpireUsageDedup(ctx context.Context, p backend.SweepParams) (
 		return nil
 	})
 	return n, err
+}
+
+// AdmissionStats implements backend.Budgets.
+func (b *Backend) AdmissionStats(ctx context.Context) (backend.AdmissionStats, error) {
+	var st backend.AdmissionStats
+	err := b.r.QueryRowContext(ctx, `SELECT coalesce(sum(kind = 'budget'), 0), coalesce(sum(kind = 'quota'), 0)
+		FROM ff_admission_block`).Scan(&st.BlockedByBudget, &st.BlockedByQuota)
+	st.RefusedByBudget, st.RefusedByQuota = b.admission.Counts()
+	if err != nil {
+		return st, driverError("sqlite: admission stats", err)
+	}
+	return st, nil
 }

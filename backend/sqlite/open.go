@@ -61,11 +61,12 @@ type Backend struct {
 	w, r  *sql.DB
 	stmts map[string]*sql.Stmt // writer statements, prepared at Open
 
-	hub    *wakeup.Hub
-	caps   *capCache
-	lanes  sync.Map // lane name -> struct{}: lanes known to be registered
-	leader leaders
-	closed atomic.Bool
+	hub       *wakeup.Hub
+	caps      *capCache
+	lanes     sync.Map // lane name -> struct{}: lanes known to be registered
+	leader    leaders
+	closed    atomic.Bool
+	admission backend.AdmissionCounter
 }
 
 var _ backend.Backend = (*Backend)(nil)
