@@ -16,7 +16,7 @@ import (
 // run.
 func TestFanOut(t *testing.T) {
 	fftest.EachStore(t, func(t *testing.T, e *fftest.Engine) {
-		c := Config{Calls: 24, TokensPerCall: 10, BudgetTokens: 100, RatePerSecond: 50, Concurrency: 3, Reset: true}
+		c := Config{Calls: 16, TokensPerCall: 10, BudgetTokens: 100, RatePerSecond: 50, Concurrency: 3, Reset: true}
 		var out strings.Builder
 		s, err := Run(t.Context(), e.Backend(), c, &out, slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
