@@ -21,9 +21,10 @@ import (
 // once it commits.
 type budgetTx struct {
 	pgx.Tx
-	ctx   context.Context
-	now   int64
-	lanes []string
+	ctx    context.Context
+	now    int64
+	nowArg any // the backend's clock argument (nil: the database's)
+	lanes  []string
 }
 
 // budgetTx runs fn in one transaction stamped with the backend's clock, then
@@ -34,7 +35,7 @@ func (b *Backend) budgetTx(ctx context.Context, op string, fn func(t *budgetTx) 
 		return mapPgError(op, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	t := &budgetTx{Tx: tx, ctx: ctx}
+	t := &budgetTx{Tx: tx, ctx: ctx, nowArg: b.nowArg()}
 	if t.now, err = b.txNow(ctx, tx); err != nil {
 		return mapPgError(op, err)
 	}
@@ -268,9 +269,14 @@ func (b *Backend) ReportTaskUsage(ctx context.Context, p backend.ReportTaskUsage
 	return out, err
 }
 
-// lockExecution loads an execution under its row lock.
-func (t *budgetTx) lockExecution(id ff.ExecutionID) (*ff.Execution, error) {
-	e, err := scanRecord(t.QueryRow(t.ctx, `SELECT `+recordColumns+recordFrom+` WHERE e.id = $1 FOR UPDATE OF e`, id.String()))
+// lockExecution loads an execution under its row lock; with input, its
+// input too.
+func (t *budgetTx) lockExecution(id ff.ExecutionID, input ...*[]byte) (*ff.Execution, error) {
+	cols, extra := recordColumns, []any{}
+	if len(input) > 0 {
+		cols, extra = recordColumns+`, e.input`, []any{input[0]}
+	}
+	e, err := scanRecord(t.QueryRow(t.ctx, `SELECT `+cols+recordFrom+` WHERE e.id = $1 FOR UPDATE OF e`, id.String()), extra...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ff.NotFound("execution", "%s", id)
 	}

@@ -50,7 +50,8 @@ func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.Cla
 		ok  bool
 	)
 	err := b.budgetTx(ctx, "claim: admission", func(t *budgetTx) error {
-		e, err := t.lockExecution(id)
+		var input []byte
+		e, err := t.lockExecution(id, &input)
 		if err != nil || !e.Claimable() {
 			return err
 		}
@@ -64,9 +65,12 @@ func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.Cla
 		}
 		if refusal != nil {
 			b.admission.Refused(refusal.By)
-			return t.block(&before, e, *refusal)
+			if err := t.block(&before, e, *refusal); err != nil {
+				return err
+			}
+			return t.passOn(quotas)
 		}
-		got, err = t.claimAdmitted(&before, e, quotas, p, ttl)
+		got, err = t.claimAdmitted(&before, e, input, quotas, p, ttl)
 		ok = err == nil
 		return err
 	})
@@ -74,7 +78,8 @@ func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.Cla
 }
 
 // admit checks e's budgets, then its quotas; it returns the refusal, or
-// the quotas to record the admission in.
+// the quotas to record the admission in. With a refusal by a quota, the
+// quotas returned are those that admitted it before (see passOn).
 func (t *budgetTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, error) {
 	for _, id := range e.Policy.Budgets() {
 		dims, err := t.lockBudget(id, "SHARE")
@@ -89,21 +94,47 @@ func (t *budgetTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, err
 				Detail: "budget " + id + " at its hard limit on " + dim}, nil, nil
 		}
 	}
-	var uses []quotaUse
-	for _, id := range e.Policy.Quotas() {
-		q, err := t.lockQuota(id)
-		if errors.Is(err, ff.ErrNotFound) {
-			continue
-		}
-		if err != nil {
+	uses, err := t.lockQuotaRows(e.Policy.Quotas())
+	if err != nil || len(uses) == 0 {
+		return nil, nil, err
+	}
+	// The admission's time is read once its quotas are locked, so the
+	// admissions of a quota are stamped in the order they commit and a
+	// window is never filled behind a later admission's back.
+	if err := t.refreshNow(); err != nil {
+		return nil, nil, err
+	}
+	for i := range uses {
+		q := &uses[i]
+		if err := t.quotaUse(q); err != nil {
 			return nil, nil, err
 		}
 		if ok, detail, due := q.def.Admit(q.use); !ok {
-			return &ff.AdmissionRefusal{By: ff.BlockedByQuota, RefID: id, Detail: detail, DueAtMs: due}, nil, nil
+			return &ff.AdmissionRefusal{By: ff.BlockedByQuota, RefID: q.def.ID, Detail: detail, DueAtMs: due}, uses[:i], nil
 		}
-		uses = append(uses, q)
 	}
 	return nil, uses, nil
+}
+
+// refreshNow reads the transaction's time again (the clock, or the
+// database's clock_timestamp).
+func (t *budgetTx) refreshNow() error {
+	return t.QueryRow(t.ctx, `SELECT coalesce($1::bigint, ff_now_ms())`, t.nowArg).Scan(&t.now)
+}
+
+// passOn hands the room an execution refused by one quota leaves in the
+// quotas that admitted it to the executions they block: a slot release
+// unblocks one execution per freed slot, and when that one is then
+// refused by its other quota, the slot would otherwise stay free while
+// others wait for it. Each handed-on execution, refused in turn, hands
+// on again, so blocked work drains to the quota that binds it.
+func (t *budgetTx) passOn(passed []quotaUse) error {
+	for _, q := range passed {
+		if _, err := t.unblockRef("quota", q.def.ID, q.def.Free(q.use)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // quotaUse is a locked quota with its current use.
@@ -115,34 +146,60 @@ type quotaUse struct {
 // lockQuota locks a quota row, drops the admissions that left its window
 // and counts its use.
 func (t *budgetTx) lockQuota(id string) (quotaUse, error) {
-	q := quotaUse{def: ff.QuotaDefinition{ID: id}}
-	err := t.QueryRow(t.ctx, `SELECT window_ms, max_per_window, max_concurrent FROM ff_quota WHERE quota_id = $1 FOR UPDATE`, id).
-		Scan(&q.def.WindowMs, &q.def.MaxPerWindow, &q.def.MaxConcurrent)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return q, ff.NotFound("quota", "%s", id)
-	}
+	q, err := t.lockQuotaRow(id)
 	if err != nil {
 		return q, err
 	}
 	return q, t.quotaUse(&q)
 }
 
-func (t *budgetTx) quotaUse(q *quotaUse) error {
-	if q.def.WindowMs > 0 {
-		if _, err := t.Exec(t.ctx, `DELETE FROM ff_quota_admission WHERE quota_id = $1 AND admitted_at_ms <= $2`,
-			q.def.ID, q.def.WindowStart(t.now)); err != nil {
-			return err
-		}
-		if err := t.QueryRow(t.ctx, `SELECT count(*), coalesce(min(admitted_at_ms), 0) FROM ff_quota_admission WHERE quota_id = $1`,
-			q.def.ID).Scan(&q.use.InWindow, &q.use.OldestInWin); err != nil {
-			return err
-		}
+// lockQuotaRows locks the quota rows of ids in id order, in one
+// statement (unknown ids are left out: quotas are never deleted, so only
+// a policy older than its quota's creation can name one; it fails open).
+func (t *budgetTx) lockQuotaRows(ids []string) ([]quotaUse, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	if q.def.MaxConcurrent > 0 {
-		return t.QueryRow(t.ctx, `SELECT count(*) FROM ff_quota_slot WHERE quota_id = $1`, q.def.ID).Scan(&q.use.ActiveSlots)
+	rows, err := t.Query(t.ctx, `SELECT quota_id, window_ms, max_per_window, max_concurrent FROM ff_quota
+		WHERE quota_id = ANY($1) ORDER BY quota_id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	var out []quotaUse
+	var q quotaUse
+	_, err = pgx.ForEachRow(rows, []any{&q.def.ID, &q.def.WindowMs, &q.def.MaxPerWindow, &q.def.MaxConcurrent}, func() error {
+		out = append(out, q)
+		return nil
+	})
+	return out, err
 }
+
+// lockQuotaRow locks a quota row and reads its definition.
+func (t *budgetTx) lockQuotaRow(id string) (quotaUse, error) {
+	q := quotaUse{def: ff.QuotaDefinition{ID: id}}
+	err := t.QueryRow(t.ctx, `SELECT window_ms, max_per_window, max_concurrent FROM ff_quota WHERE quota_id = $1 FOR UPDATE`, id).
+		Scan(&q.def.WindowMs, &q.def.MaxPerWindow, &q.def.MaxConcurrent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return q, ff.NotFound("quota", "%s", id)
+	}
+	return q, err
+}
+
+func (t *budgetTx) quotaUse(q *quotaUse) error {
+	return t.QueryRow(t.ctx, quotaUseSQL, q.def.ID, q.def.WindowStart(t.now), q.def.WindowMs > 0).
+		Scan(&q.use.InWindow, &q.use.OldestInWin, &q.use.ActiveSlots)
+}
+
+// quotaUseSQL drops the admissions that left a quota's window ($2 is its
+// start, $3 whether it has one) and counts the rest and the slots held,
+// in one statement: the count filters on the window itself, as it reads
+// the rows as they were before the delete.
+const quotaUseSQL = `WITH gone AS (
+	DELETE FROM ff_quota_admission WHERE $3 AND quota_id = $1 AND admitted_at_ms <= $2
+)
+SELECT count(*) FILTER (WHERE $3), coalesce(min(a.admitted_at_ms) FILTER (WHERE $3), 0),
+	(SELECT count(*) FROM ff_quota_slot WHERE quota_id = $1)
+FROM ff_quota_admission a WHERE a.quota_id = $1 AND a.admitted_at_ms > $2`
 
 // block moves a refused ready execution out of the ready index and
 // records what it waits for (a full window also records its due time on
@@ -155,73 +212,67 @@ func (t *budgetTx) block(before, e *ff.Execution, r ff.AdmissionRefusal) error {
 	if err := e.BlockForAdmission(t.now, r); err != nil {
 		return err
 	}
-	if err := t.writeRecord(before, e, nil); err != nil {
-		return err
-	}
 	kind := "budget"
 	if r.By == ff.BlockedByQuota {
 		kind = "quota"
 	}
-	if _, err := t.Exec(t.ctx, `INSERT INTO ff_admission_block (execution_id, kind, ref_id, lane, priority, seq, blocked_at_ms)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (execution_id) DO UPDATE SET kind = EXCLUDED.kind,
-		ref_id = EXCLUDED.ref_id, blocked_at_ms = EXCLUDED.blocked_at_ms`,
-		e.ID.String(), kind, r.RefID, e.Lane, e.Priority, e.Seq, t.now); err != nil {
+	batch := &pgx.Batch{}
+	if err := queueRecordWrite(batch, before, e, nil); err != nil {
 		return err
 	}
-	if r.DueAtMs == 0 {
-		return nil
+	batch.Queue(`INSERT INTO ff_admission_block (execution_id, kind, ref_id, lane, priority, seq, blocked_at_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (execution_id) DO UPDATE SET kind = EXCLUDED.kind,
+		ref_id = EXCLUDED.ref_id, blocked_at_ms = EXCLUDED.blocked_at_ms`,
+		e.ID.String(), kind, r.RefID, e.Lane, e.Priority, e.Seq, t.now)
+	if r.DueAtMs > 0 {
+		batch.Queue(`UPDATE ff_quota SET unblock_due_at_ms = $2
+			WHERE quota_id = $1 AND (unblock_due_at_ms = 0 OR unblock_due_at_ms > $2)`, r.RefID, r.DueAtMs)
 	}
-	_, err := t.Exec(t.ctx, `UPDATE ff_quota SET unblock_due_at_ms = $2
-		WHERE quota_id = $1 AND (unblock_due_at_ms = 0 OR unblock_due_at_ms > $2)`, r.RefID, r.DueAtMs)
-	return err
+	return execBatch(t.ctx, t, batch)
 }
 
 // claimAdmitted leases an admitted execution through the state machine
 // and records its quota admissions and slots.
-func (t *budgetTx) claimAdmitted(before, e *ff.Execution, quotas []quotaUse, p backend.ClaimParams, ttl int64) (claimedRow, error) {
+func (t *budgetTx) claimAdmitted(before, e *ff.Execution, input []byte, quotas []quotaUse, p backend.ClaimParams, ttl int64) (claimedRow, error) {
 	h, fx, err := e.Claim(t.now, ff.ClaimArgs{WorkerID: p.WorkerID, WorkerInstanceID: p.WorkerInstanceID, LeaseTTLMs: ttl},
 		ff.BackendPostgres)
 	if err != nil {
 		return claimedRow{}, err
 	}
+	batch := &pgx.Batch{}
 	for _, q := range quotas {
-		if err := t.recordAdmission(q.def, e); err != nil {
-			return claimedRow{}, err
-		}
+		queueAdmission(batch, q.def, e, t.now)
 		if q.def.MaxConcurrent > 0 {
 			e.TakeQuotaSlots()
 		}
 	}
-	if err := t.writeRecord(before, e, fx); err != nil {
+	if err := queueRecordWrite(batch, before, e, fx); err != nil {
 		return claimedRow{}, err
 	}
-	c := claimedRow{seq: e.Seq, task: backend.ClaimedTask{
+	if err := execBatch(t.ctx, t, batch); err != nil {
+		return claimedRow{}, err
+	}
+	return claimedRow{seq: e.Seq, task: backend.ClaimedTask{
 		Handle: h, ExecutionID: e.ID, Lane: e.Lane, Kind: e.Kind, Priority: e.Priority, Tags: e.Tags,
 		AttemptIndex: h.Lease.AttemptIndex, AttemptID: h.Lease.AttemptID,
 		AttemptType: ff.ClaimedAttemptType(h.Kind, e.CurrentAttemptType), LeaseEpoch: e.LeaseEpoch,
-		LeaseExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs),
-	}}
-	err = t.QueryRow(t.ctx, `SELECT input FROM ff_execution WHERE id = $1`, e.ID.String()).Scan(&c.task.Input)
-	return c, err
+		LeaseExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs), Input: input,
+	}}, nil
 }
 
-// recordAdmission remembers an admission in the quota's window and takes
-// a slot under its concurrency cap.
-func (t *budgetTx) recordAdmission(q ff.QuotaDefinition, e *ff.Execution) error {
+// queueAdmission appends the admission's row in the quota's window and
+// its slot under the concurrency cap.
+func queueAdmission(batch *pgx.Batch, q ff.QuotaDefinition, e *ff.Execution, now int64) {
 	if q.WindowMs > 0 {
-		if _, err := t.Exec(t.ctx, `INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id) VALUES ($1, $2, $3)`,
-			q.ID, t.now, e.ID.String()); err != nil {
-			return err
-		}
+		batch.Queue(`INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id) VALUES ($1, $2, $3)`,
+			q.ID, now, e.ID.String())
 	}
-	if q.MaxConcurrent == 0 {
-		return nil
+	if q.MaxConcurrent > 0 {
+		batch.Queue(`INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
+			VALUES ($1, $2, $3, $4) ON CONFLICT (quota_id, execution_id)
+			DO UPDATE SET lease_epoch = EXCLUDED.lease_epoch, acquired_at_ms = EXCLUDED.acquired_at_ms`,
+			q.ID, e.ID.String(), e.LeaseEpoch, now)
 	}
-	_, err := t.Exec(t.ctx, `INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (quota_id, execution_id)
-		DO UPDATE SET lease_epoch = EXCLUDED.lease_epoch, acquired_at_ms = EXCLUDED.acquired_at_ms`,
-		q.ID, e.ID.String(), e.LeaseEpoch, t.now)
-	return err
 }
 
 // unblockSet is flowfabric.Execution.Unblock as SQL over the rows of

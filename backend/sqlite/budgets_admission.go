@@ -34,7 +34,7 @@ func (w *writeTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, erro
 			return nil, nil, err
 		}
 		if ok, detail, due := q.def.Admit(q.use); !ok {
-			return &ff.AdmissionRefusal{By: ff.BlockedByQuota, RefID: id, Detail: detail, DueAtMs: due}, nil, nil
+			return &ff.AdmissionRefusal{By: ff.BlockedByQuota, RefID: id, Detail: detail, DueAtMs: due}, uses, nil
 		}
 		uses = append(uses, q)
 	}
@@ -71,6 +71,18 @@ func (w *writeTx) block(r *row, ref ff.AdmissionRefusal) error {
 	_, err := w.exec("sqlite: block", `UPDATE ff_quota SET unblock_due_at_ms = ?1
 		WHERE quota_id = ?2 AND (unblock_due_at_ms = 0 OR unblock_due_at_ms > ?1)`, ref.DueAtMs, ref.RefID)
 	return err
+}
+
+// passOn hands the room an execution refused by one quota leaves in the
+// quotas that admitted it to the executions they block (see the
+// Postgres store's passOn).
+func (w *writeTx) passOn(passed []quotaUse) error {
+	for _, q := range passed {
+		if _, err := w.unblockRef("quota", q.def.ID, q.def.Free(q.use)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recordAdmission remembers an admission in each quota's window and

@@ -142,7 +142,10 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 		}
 		if refusal != nil {
 			w.refused++
-			return backend.ClaimedTask{}, false, w.block(r, *refusal)
+			if err := w.block(r, *refusal); err != nil {
+				return backend.ClaimedTask{}, false, err
+			}
+			return backend.ClaimedTask{}, false, w.passOn(uses)
 		}
 		quotas = uses
 	}

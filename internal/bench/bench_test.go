@@ -232,3 +232,26 @@ func TestConfigValidation(t *testing.T) {
 	require.Equal(t, DefaultSchema, ok.Schema)
 	require.Equal(t, ModeDrain, ok.Mode)
 }
+
+// Quota mode holds the rate and the cap (a short run; the figures of
+// docs/benchmarks.md come from 30 s runs).
+func TestQuotaModeHoldsRateAndCap(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		c := baseConfig(tg, ModeQuota, 0, 4)
+		c.Jobs, c.Rate, c.Duration, c.QuotaConcurrency = 1, 10, 3*time.Second, 2
+		report := run(t, c)
+		require.Contains(t, report, "quota_rate_target_per_s=10 ")
+		// run requires no error: the rate was within 5% and the cap held.
+		require.Contains(t, report, "concurrency_cap=2 ")
+		require.NotContains(t, report, "peak_handlers_running=3")
+	})
+}
+
+func TestQuotaModeValidation(t *testing.T) {
+	c := Config{SQLitePath: "x.db", Mode: ModeQuota, Jobs: 1, Workers: 2, Rate: 10, Reconcilers: true}
+	require.ErrorContains(t, c.Validate(), "--workers >= 2x")
+	c = Config{SQLitePath: "x.db", Mode: ModeQuota, Jobs: 1, Workers: 16, Rate: 10.5, Reconcilers: true}
+	require.ErrorContains(t, c.Validate(), "whole number")
+	c = Config{SQLitePath: "x.db", Mode: ModeQuota, Jobs: 1, Workers: 16, Rate: 10}
+	require.ErrorContains(t, c.Validate(), "reconcilers")
+}
