@@ -41,7 +41,12 @@ func TestBudgetAndQuotaCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(run("quota", "get", "api", "--json")), &q))
 	require.Equal(t, int64(2), q.MaxConcurrent)
 
-	_, errOut, code := runMain(t, nil, append([]string{"quota", "create", "bad", "--max-per-window", "5"}, srv...)...)
+	out := run("exec", "submit", "--kind", "k", "--lane", "q", "--budget", "tenant-1", "--quota", "api", "--json")
+	require.Contains(t, out, `"public_state": "waiting"`)
+	_, errOut, code := runMain(t, nil, append([]string{"exec", "submit", "--kind", "k", "--budget", "nope"}, srv...)...)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "unknown budget")
+	_, errOut, code = runMain(t, nil, append([]string{"quota", "create", "bad", "--max-per-window", "5"}, srv...)...)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "invalid_input")
 	_, errOut, code = runMain(t, nil, append([]string{"budget", "create", "x", "--limit", "tokens=-1"}, srv...)...)

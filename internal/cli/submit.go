@@ -27,6 +27,8 @@ type submitOptions struct {
 	maxRetries     int
 	retryDelay     time.Duration
 	attemptTimeout time.Duration
+	budgets        []string
+	quotas         []string
 }
 
 func newExecSubmitCmd(env Env, o *clientOptions) *cobra.Command {
@@ -84,6 +86,8 @@ read stdin. The same --idempotency-key returns the existing execution.`,
 	f.DurationVar(&s.retryDelay, "retry-delay", time.Second, "fixed delay before each retry (with --max-retries)")
 	f.DurationVar(&s.attemptTimeout, "attempt-timeout", 0, "expire an attempt that runs longer than this")
 	f.StringVar(&s.id, "execution-id", "", "choose the execution id ({fp:N}:<uuid>) instead of minting one")
+	f.StringArrayVar(&s.budgets, "budget", nil, "budget the execution runs under (repeatable; policy.budget_ids)")
+	f.StringArrayVar(&s.quotas, "quota", nil, "quota the execution runs under (repeatable; policy.quota_ids)")
 	return cmd
 }
 
@@ -127,8 +131,8 @@ func (s submitOptions) params(env Env) (backend.CreateExecutionParams, error) {
 	if s.maxRetries < 0 {
 		return p, usagef("--max-retries must not be negative")
 	}
-	if s.maxRetries > 0 || s.attemptTimeout > 0 {
-		p.Policy = &ff.ExecutionPolicy{}
+	if s.maxRetries > 0 || s.attemptTimeout > 0 || len(s.budgets) > 0 || len(s.quotas) > 0 {
+		p.Policy = &ff.ExecutionPolicy{BudgetIDs: s.budgets, QuotaIDs: s.quotas}
 	}
 	if s.maxRetries > 0 {
 		p.Policy.Retry = &ff.RetryPolicy{MaxRetries: s.maxRetries,
