@@ -398,3 +398,22 @@ func UnknownAdmissionRefs(budgets, quotas []string) error {
 	}
 	return nil
 }
+
+// AdmitQuotas decides admission over every quota of an execution (uses
+// align with qs). A full window refuses before a full concurrency cap:
+// its due time is known, while a slot frees at any moment, so an
+// execution waits on the window rather than taking the slot's wake-up
+// and then the window's refusal. passed lists the quotas that had room
+// (a refused execution passes their room on to others).
+func AdmitQuotas(qs []QuotaDefinition, uses []QuotaUse) (refusal *AdmissionRefusal, passed []int) {
+	for i := range qs {
+		ok, detail, due := qs[i].Admit(uses[i])
+		switch {
+		case ok:
+			passed = append(passed, i)
+		case refusal == nil || (due > 0 && refusal.DueAtMs == 0):
+			refusal = &AdmissionRefusal{By: BlockedByQuota, RefID: qs[i].ID, Detail: detail, DueAtMs: due}
+		}
+	}
+	return refusal, passed
+}

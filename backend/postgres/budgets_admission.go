@@ -105,15 +105,29 @@ func (t *budgetTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, err
 		return nil, nil, err
 	}
 	for i := range uses {
-		q := &uses[i]
-		if err := t.quotaUse(q); err != nil {
+		if err := t.quotaUse(&uses[i]); err != nil {
 			return nil, nil, err
 		}
-		if ok, detail, due := q.def.Admit(q.use); !ok {
-			return &ff.AdmissionRefusal{By: ff.BlockedByQuota, RefID: q.def.ID, Detail: detail, DueAtMs: due}, uses[:i], nil
-		}
 	}
-	return nil, uses, nil
+	return decideQuotas(uses)
+}
+
+// decideQuotas applies ff.AdmitQuotas: the refusal with the quotas that
+// had room, or the quotas to record the admission in.
+func decideQuotas(uses []quotaUse) (*ff.AdmissionRefusal, []quotaUse, error) {
+	defs, us := make([]ff.QuotaDefinition, len(uses)), make([]ff.QuotaUse, len(uses))
+	for i, q := range uses {
+		defs[i], us[i] = q.def, q.use
+	}
+	refusal, passed := ff.AdmitQuotas(defs, us)
+	if refusal == nil {
+		return nil, uses, nil
+	}
+	room := make([]quotaUse, 0, len(passed))
+	for _, i := range passed {
+		room = append(room, uses[i])
+	}
+	return refusal, room, nil
 }
 
 // refreshNow reads the transaction's time again (the clock, or the

@@ -33,12 +33,21 @@ func (w *writeTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, erro
 		if err != nil {
 			return nil, nil, err
 		}
-		if ok, detail, due := q.def.Admit(q.use); !ok {
-			return &ff.AdmissionRefusal{By: ff.BlockedByQuota, RefID: id, Detail: detail, DueAtMs: due}, uses, nil
-		}
 		uses = append(uses, q)
 	}
-	return nil, uses, nil
+	defs, us := make([]ff.QuotaDefinition, len(uses)), make([]ff.QuotaUse, len(uses))
+	for i, q := range uses {
+		defs[i], us[i] = q.def, q.use
+	}
+	refusal, passed := ff.AdmitQuotas(defs, us)
+	if refusal == nil {
+		return nil, uses, nil
+	}
+	room := make([]quotaUse, 0, len(passed))
+	for _, i := range passed {
+		room = append(room, uses[i])
+	}
+	return refusal, room, nil
 }
 
 // block moves a refused ready execution out of the ready index and
