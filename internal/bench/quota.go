@@ -33,7 +33,7 @@ const (
 // runQuota measures admission under two quotas on every job: a rate of
 // Rate admissions per 1 s window and a concurrency cap. Enough jobs for
 // Duration at the rate (plus 10%) are inserted first, so the rate quota
-// is the only limit; each handler runs 0.5·cap/rate seconds, so the cap
+// is the only limit; each handler runs 0.25·cap/rate seconds, so the cap
 // is reached without limiting the rate. The achieved rate is read from
 // the store (each execution's start is its admission, stamped in the
 // claim's transaction) over Duration from the first admission; the
@@ -55,7 +55,7 @@ func runQuota(ctx context.Context, c *Config, b backend.Backend, name string) (w
 	if err != nil {
 		return res, err
 	}
-	m, err := runQuotaWorker(ctx, c, b, time.Duration(0.5*float64(capN)/rate*float64(time.Second)))
+	m, err := runQuotaWorker(ctx, c, b, time.Duration(0.25*float64(capN)/rate*float64(time.Second)))
 	if err != nil {
 		return res, err
 	}
