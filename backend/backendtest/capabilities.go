@@ -44,7 +44,7 @@ var flagMethods = map[string][]string{
 	"Waitpoints":         methodsOf[backend.Waitpoints](),
 	"BudgetAdmin": {"CreateBudget", "GetBudget", "SetBudgetLimits", "ResetBudget", "ReportUsage", "ReportTaskUsage",
 		"ResetDueBudgets", "ExpireUsageDedup"},
-	"QuotaAdmin":          {"CreateQuota", "GetQuota", "UnblockDue", "RepairQuotaSlots"},
+	"QuotaAdmin":          {"CreateQuota", "GetQuota", "UnblockDue", "RepairQuotaSlots", "AdmissionStats"},
 	"Streams":             methodsOf[backend.Streams](),
 	"SubscribeCompletion": methodsOf[backend.Events](),
 	"LeaderElection":      {"TryAcquireLeader"},
