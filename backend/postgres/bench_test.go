@@ -118,17 +118,30 @@ func BenchmarkClaim(b *testing.B) {
 // BenchmarkClaimBesideBlocked claims 1000 ready plain executions on a
 // lane that also holds 0 or 10 000 executions blocked by an exhausted
 // budget (moved to their blocked state in one statement, as admission
-// leaves them: out of the claim index, one ff_admission_block row each).
-// The two claims/s figures must be alike: blocked work is not on the
-// claim path.
+// leaves them: out of the claim index, one ff_admission_block row each),
+// and, as the control, 10 000 leased ones (as many rows, not blocked).
 func BenchmarkClaimBesideBlocked(b *testing.B) {
-	for _, blocked := range []int{0, 10_000} {
-		b.Run(fmt.Sprintf("blocked=%d", blocked), func(b *testing.B) {
+	for _, tc := range []struct {
+		name            string
+		blocked, leased int
+	}{{"blocked=0", 0, 0}, {"blocked=10000", 10_000, 0}, {"leased=10000", 0, 10_000}} {
+		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
 			b.StopTimer()
 			pg, url := openFresh(b, nil)
-			if blocked > 0 {
-				blockMany(b, pg, url, blocked)
+			if tc.blocked > 0 {
+				blockMany(b, pg, url, tc.blocked)
+			}
+			if tc.leased > 0 { // the control: as many rows, not blocked but leased
+				fill(b, pg, tc.leased)
+				for got := 0; got < tc.leased; {
+					tasks, err := pg.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"bench"}, Max: 500, LeaseTTL: time.Hour})
+					if err != nil || len(tasks) == 0 {
+						b.Fatalf("claim: %d tasks, %v", len(tasks), err)
+					}
+					got += len(tasks)
+				}
+				vacuum(b, url)
 			}
 			const ready, batch = 1000, 16
 			var total time.Duration
@@ -175,10 +188,24 @@ func blockMany(b *testing.B, pg *postgres.Backend, url string, n int) {
 		`UPDATE ff_execution SET hooks = 8, eligibility_state = 'blocked_by_budget', blocking_reason = 'waiting_for_budget',
 			public_state = 'rate_limited', ready = false, blocking_detail = 'budget spent at its hard limit on t'
 			WHERE lane = 'bench'`,
-		`VACUUM ANALYZE ff_execution`, // as autovacuum would: the index entries of the old versions go
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			b.Fatal(err)
 		}
+	}
+	vacuum(b, url)
+}
+
+// vacuum runs VACUUM ANALYZE on ff_execution, as autovacuum would: the
+// index entries of the rows' old versions go.
+func vacuum(b *testing.B, url string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE ff_execution`); err != nil {
+		b.Fatal(err)
 	}
 }
