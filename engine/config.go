@@ -29,6 +29,10 @@ const (
 	DefaultQuotaUnblockInterval = 100 * time.Millisecond
 	DefaultQuotaRepairInterval  = 5 * time.Second
 	DefaultUsageDedupInterval   = time.Minute
+	// DefaultSuspensionTimeoutInterval and DefaultPendingWaitpointInterval
+	// pace the waitpoint sweeps.
+	DefaultSuspensionTimeoutInterval = time.Second
+	DefaultPendingWaitpointInterval  = 5 * time.Second
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -60,6 +64,13 @@ type Config struct {
 	// schedule firer sweeps it every ScheduleInterval. nil disables it.
 	Schedules        backend.Schedules
 	ScheduleInterval time.Duration
+	// Waitpoints, when set, is the store of suspensions and waitpoints:
+	// the suspension timeout sweep runs every SuspensionTimeoutInterval,
+	// the pending waitpoint expiry every PendingWaitpointInterval. nil
+	// disables both.
+	Waitpoints                backend.Waitpoints
+	SuspensionTimeoutInterval time.Duration
+	PendingWaitpointInterval  time.Duration
 	// ScheduleGrace is how late a tick may fire and still be on time
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
@@ -103,6 +114,8 @@ func (c *Config) Intervals() []Interval {
 		{"quota-unblock-interval", "quota window unblock sweep interval", DefaultQuotaUnblockInterval, &c.QuotaUnblockInterval},
 		{"quota-repair-interval", "quota slot drift repair and unblock backstop interval", DefaultQuotaRepairInterval, &c.QuotaRepairInterval},
 		{"usage-dedup-interval", "expired usage dedup keys sweep interval", DefaultUsageDedupInterval, &c.UsageDedupInterval},
+		{"suspension-timeout-interval", "suspension timeout sweep interval", DefaultSuspensionTimeoutInterval, &c.SuspensionTimeoutInterval},
+		{"pending-waitpoint-interval", "pending waitpoint expiry sweep interval", DefaultPendingWaitpointInterval, &c.PendingWaitpointInterval},
 	}
 }
 

@@ -61,6 +61,10 @@ func New(m backend.Maintenance, cfg Config) (*Supervisor, error) {
 			scheduled{&quotaRepair{bs, b}, cfg.QuotaRepairInterval},
 			scheduled{&usageDedupExpiry{bs, b}, cfg.UsageDedupInterval})
 	}
+	if cfg.Waitpoints != nil {
+		s.recs = append(s.recs, scheduled{&suspensionTimeout{cfg.Waitpoints, b}, cfg.SuspensionTimeoutInterval},
+			scheduled{&pendingWaitpointExpiry{cfg.Waitpoints, b}, cfg.PendingWaitpointInterval})
+	}
 	return s, nil
 }
 

@@ -76,6 +76,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.closeStore()
 		return nil, err
 	}
+	if err := s.seedWaitpointKey(ctx); err != nil {
+		s.closeStore()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -111,6 +115,9 @@ func (s *Server) assemble() error {
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		ec.Schedules = s.scheduleStore()
 		ec.Budgets = s.budgetStore()
+		if s.b.Capabilities().Supports.Waitpoints {
+			ec.Waitpoints = s.b
+		}
 		sup, err := engine.New(s.b, ec)
 		if err != nil {
 			return err

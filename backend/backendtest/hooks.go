@@ -68,9 +68,10 @@ func testHooksCompleteSlowPath(t *testing.T, h Harness) {
 		require.NoError(t, err)
 		require.JSONEq(t, `{"hooked":true}`, string(res))
 		e.oneCompletion(id, ff.OutcomeSuccess)
-		// HookQuotaSlot is admission's: the end of the lease releases
-		// the slots and clears it; the others are kept.
-		require.Equal(t, hooks&^ff.HookQuotaSlot, e.hooks(id), "the completion keeps the hooks it does not own")
+		// The attempt's end clears HookWaitpoints (its feature closes the
+		// waitpoints there) and HookQuotaSlot (admission releases the
+		// slots); the others are kept.
+		require.Equal(t, hooks&^(ff.HookWaitpoints|ff.HookQuotaSlot), e.hooks(id), "the completion keeps the hooks it does not own")
 		as := e.attempts(id)
 		require.Len(t, as, 1)
 		require.Equal(t, ff.AttemptEndedSuccess, as[0].Lifecycle)

@@ -31,6 +31,8 @@
 //	ff_reconciler_leader                       1 while this process leads the reconcilers
 //	ff_schedule_ticks_total{outcome}           schedule ticks by outcome: fired, duplicate (already created), skipped
 //	ff_schedule_fire_lag_seconds               per sweep that fired ticks, how late its oldest tick fired
+//	ff_suspensions_total{outcome}              Suspend calls: suspended, already_satisfied
+//	ff_signals_total{effect}                   accepted signals by effect (duplicate for a repeated key)
 package instrument
 
 import (
@@ -54,6 +56,7 @@ type Backend struct {
 	backend.Backend
 	m      *lifecycleMetrics
 	sched  *scheduleMetrics
+	wp     *waitpointMetrics
 	budget *budgetMetrics
 	lanes  *laneLabels
 }
@@ -85,7 +88,7 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	if s := b.Capabilities().Supports; s.BudgetAdmin && s.QuotaAdmin {
 		registerCollector(reg, newAdmissionCollector(b))
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), wp: newWaitpointMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
 }
 
 // registerCollector registers c once per registry.

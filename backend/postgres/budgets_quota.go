@@ -69,13 +69,6 @@ func (b *Backend) checkAdmissionRefs(ctx context.Context, e *ff.Execution) error
 	return ff.UnknownAdmissionRefs(missingBudgets, missingQuotas)
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // ResetDueBudgets implements backend.Budgets.
 func (b *Backend) ResetDueBudgets(ctx context.Context, p backend.SweepParams) (int, error) {
 	if err := p.Normalize(); err != nil {

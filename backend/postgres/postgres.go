@@ -33,7 +33,6 @@ type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
 	backend.UnimplementedFlows
-	backend.UnimplementedWaitpoints
 	backend.UnimplementedStreams
 
 	pool   *pgxpool.Pool
@@ -143,6 +142,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.BudgetAdmin, s.QuotaAdmin = true, true
+	s.Waitpoints = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }
 

@@ -49,7 +49,6 @@ type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
 	backend.UnimplementedFlows
-	backend.UnimplementedWaitpoints
 	backend.UnimplementedStreams
 
 	path  string
@@ -223,6 +222,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.BudgetAdmin, s.QuotaAdmin = true, true
+	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
 

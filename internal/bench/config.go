@@ -19,6 +19,9 @@ const (
 	ModeCaps   = "caps"
 	ModeCrash  = "crash"
 	ModeQuota  = "quota"
+	// ModeSignal: claim, suspend, an outside signal, resumed claim,
+	// complete; it reports the resume latency (signal.go).
+	ModeSignal = "signal"
 )
 
 // Defaults.
@@ -90,9 +93,9 @@ func (c *Config) Validate() error {
 	switch c.Mode {
 	case "":
 		c.Mode = ModeDrain
-	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeQuota:
+	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal, ModeQuota:
 	default:
-		return fmt.Errorf("mode %q: want drain, steady, caps, crash or quota", c.Mode)
+		return fmt.Errorf("mode %q: want drain, steady, caps, crash, signal or quota", c.Mode)
 	}
 	if c.Mode == ModeQuota {
 		if err := c.validateQuota(); err != nil {

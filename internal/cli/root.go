@@ -79,6 +79,8 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		newScheduleCmd(env),
 		newBudgetCmd(env),
 		newQuotaCmd(env),
+		newSignalCmd(env),
+		newWaitpointKeysCmd(env),
 		newVersionCmd(env, info),
 		newBenchCmd(env),
 	)

@@ -1,4 +1,4 @@
--- FlowFabric schema, version 7: budgets, quotas and admission at claim.
+-- FlowFabric schema, version 8: budgets, quotas and admission at claim.
 --
 -- A budget is one row with its counters and one row per dimension (limits
 -- and usage). Usage dedup keys are scoped by budget and expire (swept). A

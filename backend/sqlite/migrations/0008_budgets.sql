@@ -1,4 +1,4 @@
--- FlowFabric embedded schema, version 7: budgets, quotas and admission at
+-- FlowFabric embedded schema, version 8: budgets, quotas and admission at
 -- claim.
 --
 -- A budget is one row with its counters and one row per dimension (limits
