@@ -424,6 +424,13 @@ func testQuotaReleaseEveryEnd(t *testing.T, h Harness) {
 			_, err := e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: task.ExecutionID})
 			require.NoError(e.t, err)
 		},
+		"suspend": func(e budgetEnv, task backend.ClaimedTask) {
+			_, err := e.b.SeedWaitpointKey(e.ctx, backend.SeedWaitpointKeyParams{Kid: "k1", Generate: true})
+			require.NoError(e.t, err)
+			_, err = e.b.Suspend(e.ctx, backend.SuspendParams{Handle: task.Handle,
+				Request: ff.SuspendRequest{Condition: cond(`{"type":"operator_only"}`)}})
+			require.NoError(e.t, err)
+		},
 		"revoke": func(e budgetEnv, task backend.ClaimedTask) {
 			require.NoError(e.t, e.b.RevokeLease(e.ctx, backend.RevokeLeaseParams{ExecutionID: task.ExecutionID}))
 		},
@@ -432,6 +439,9 @@ func testQuotaReleaseEveryEnd(t *testing.T, h Harness) {
 		t.Run(name, func(t *testing.T) {
 			if name == "revoke" && !h.Backend.Capabilities().Supports.RevokeLease {
 				t.Skip("store without revoke")
+			}
+			if name == "suspend" && !h.Backend.Capabilities().Supports.Waitpoints {
+				t.Skip("store without waitpoints")
 			}
 			e := budgetEnv{newEnv(t, h)}
 			q := "q-" + name

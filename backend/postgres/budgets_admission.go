@@ -266,7 +266,7 @@ func (t *budgetTx) claimAdmitted(before, e *ff.Execution, input []byte, quotas [
 	if err := execBatch(t.ctx, t, batch); err != nil {
 		return claimedRow{}, err
 	}
-	return claimedRow{seq: e.Seq, task: backend.ClaimedTask{
+	return claimedRow{seq: e.Seq, resumedWaitpoints: h.Kind == ff.HandleResumed && e.Hooks.Any(ff.HookWaitpoints), task: backend.ClaimedTask{
 		Handle: h, ExecutionID: e.ID, Lane: e.Lane, Kind: e.Kind, Priority: e.Priority, Tags: e.Tags,
 		AttemptIndex: h.Lease.AttemptIndex, AttemptID: h.Lease.AttemptID,
 		AttemptType: ff.ClaimedAttemptType(h.Kind, e.CurrentAttemptType), LeaseEpoch: e.LeaseEpoch,
