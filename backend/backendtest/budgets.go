@@ -31,6 +31,7 @@ func init() {
 	register("Quotas/SlotReleasedOnEveryLeaseEnd", testQuotaReleaseEveryEnd)
 	register("Quotas/RateWindowExact", testQuotaRateWindow)
 	register("Quotas/RepairDrift", testQuotaRepairDrift)
+	register("Quotas/ResumedClaimAdmittedWithSignals", testQuotaResumedClaim)
 	register("Races/ClaimsUnderCapNeverExceedIt", testRaceCap)
 	register("Races/SameDedupKeyAppliesOnce", testRaceDedup)
 	register("Races/ResetRacingReport", testRaceResetReport)
@@ -649,4 +650,27 @@ func testRaceUnblockOnce(t *testing.T, h Harness) {
 	require.Equal(t, int64(1), unblocked.Load(), "unblocked exactly once")
 	require.Equal(t, id, e.claim("l").ExecutionID)
 	e.claimNone("l")
+}
+
+// testQuotaResumedClaim: a suspended execution under a quota releases its
+// slot, and when a signal resumes it, its claim goes through admission
+// again and still carries the resumed signals.
+func testQuotaResumedClaim(t *testing.T, h Harness) {
+	if !h.Backend.Capabilities().Supports.Waitpoints {
+		t.Skip("store without waitpoints")
+	}
+	e := newBudgetEnv(t, h)
+	_, err := e.b.SeedWaitpointKey(e.ctx, backend.SeedWaitpointKeyParams{Kid: "k1", Generate: true})
+	require.NoError(t, err)
+	e.quota(ff.QuotaDefinition{ID: "q", MaxConcurrent: 1})
+	id := e.gated("l", nil, []string{"q"})
+	out := e.suspend(e.claim("l"), ff.SuspendRequest{Condition: cond(`{"type":"single"}`)})
+	require.Equal(t, int64(0), e.quotaStatus("q").ActiveConcurrency)
+	require.Len(t, out.Waitpoints, 1)
+	e.mustSignal(id, out.Waitpoints[0], "go", ff.EffectResumeConditionSatisfied)
+	task := e.claim("l")
+	require.Equal(t, ff.AttemptResume, task.AttemptType)
+	require.Len(t, task.ResumedSignals, 1)
+	require.Equal(t, "go", task.ResumedSignals[0].Name)
+	require.Equal(t, int64(1), e.quotaStatus("q").ActiveConcurrency)
 }
