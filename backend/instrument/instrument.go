@@ -63,6 +63,7 @@ type Backend struct {
 	flows   *flowMetrics
 	streams *streamMetrics
 	wp      *waitpointMetrics
+	budget  *budgetMetrics
 	lanes   *laneLabels
 }
 
@@ -89,15 +90,22 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	}
 	lanes := newLaneLabels(o.maxLanes)
 	m := newLifecycleMetrics(reg)
-	for _, c := range []prometheus.Collector{newQueueDepthCollector(b, lanes), newFlowStatsCollector(b)} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				panic(err)
-			}
+	registerCollector(reg, newQueueDepthCollector(b, lanes))
+	registerCollector(reg, newFlowStatsCollector(b))
+	if s := b.Capabilities().Supports; s.BudgetAdmin && s.QuotaAdmin {
+		registerCollector(reg, newAdmissionCollector(b))
+	}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), streams: newStreamMetrics(reg), wp: newWaitpointMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
+}
+
+// registerCollector registers c once per registry.
+func registerCollector(reg prometheus.Registerer, c prometheus.Collector) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), streams: newStreamMetrics(reg), wp: newWaitpointMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

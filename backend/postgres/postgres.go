@@ -34,7 +34,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedBudgets
 
 	pool   *pgxpool.Pool
 	clock  clock.Clock
@@ -46,6 +45,8 @@ type Backend struct {
 	capMu   sync.RWMutex
 	capSigs map[string]int32    // signature -> interned id (immutable rows)
 	lanes   map[string]struct{} // lanes known to be registered
+
+	admission backend.AdmissionCounter
 
 	closeOnce sync.Once
 }
@@ -144,6 +145,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s.Schedules = true
 	s.Streams = true
 	s.Flows = true
+	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }

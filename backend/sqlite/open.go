@@ -50,7 +50,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedBudgets
 
 	path  string
 	clock clock.Clock
@@ -61,12 +60,13 @@ type Backend struct {
 	w, r  *sql.DB
 	stmts map[string]*sql.Stmt // writer statements, prepared at Open
 
-	hub    *wakeup.Hub
-	caps   *capCache
-	lanes  sync.Map // lane name -> struct{}: lanes known to be registered
-	leader leaders
-	closed atomic.Bool
-	limits ff.StreamLimits
+	hub       *wakeup.Hub
+	caps      *capCache
+	lanes     sync.Map // lane name -> struct{}: lanes known to be registered
+	leader    leaders
+	closed    atomic.Bool
+	admission backend.AdmissionCounter
+	limits    ff.StreamLimits
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -225,6 +225,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s.Schedules = true
 	s.Streams = true
 	s.Flows = true
+	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }

@@ -1,4 +1,4 @@
--- FlowFabric schema, version 9: per-attempt output streams.
+-- FlowFabric schema, version 10: per-attempt output streams.
 --
 -- ff_stream is one row per attempt that ever streamed or patched its
 -- summary: it holds the last frame id (ids are 1, 2, 3, ... per attempt,
