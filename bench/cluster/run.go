@@ -186,7 +186,9 @@ func (c *cluster) startWorkers() error {
 	return nil
 }
 
-func (c *cluster) startsFile(i int) string { return filepath.Join(c.o.dir, fmt.Sprintf("starts-%d.txt", i)) }
+func (c *cluster) startsFile(i int) string {
+	return filepath.Join(c.o.dir, fmt.Sprintf("starts-%d.txt", i))
+}
 
 // pids are the app processes (servers and workers) alive now.
 func (c *cluster) pids() []int {
