@@ -46,6 +46,11 @@ var citusKnownGaps = map[string]string{
 	"ff_event.ff_event_pkey":     "the (xid, id) cursor assumes one transaction-id space; needs a per-shard cursor",
 }
 
+// citusKnownFKGaps are the foreign keys that break the rule of
+// citusFKAllowed, as table.constraint, each with what fixes it. Like
+// citusKnownGaps, the list may only shrink. (None today.)
+var citusKnownFKGaps = map[string]string{}
+
 // catalogIndex is one unique index (or primary key) of the schema.
 type catalogIndex struct {
 	table, name string
@@ -148,8 +153,20 @@ func TestCitusUniqueIndexesIncludeThePartition(t *testing.T) {
 
 func TestCitusForeignKeysStayOnOneShard(t *testing.T) {
 	conn := migratedConn(t)
+	var found []string
 	for _, fk := range foreignKeys(t, conn) {
-		require.NoError(t, citusFKAllowed(fk), "foreign key %s", fk.name)
+		err := citusFKAllowed(fk)
+		if err == nil {
+			continue
+		}
+		key := fk.table + "." + fk.name
+		found = append(found, key)
+		_, known := citusKnownFKGaps[key]
+		require.True(t, known, "foreign key %s: %v (include %q on both sides, or drop the key and keep the rule in code)",
+			key, err, citusPartitionColumn)
+	}
+	for key := range citusKnownFKGaps {
+		require.Contains(t, found, key, "%s no longer breaks the rule (or is gone): delete it from citusKnownFKGaps", key)
 	}
 }
 
