@@ -23,12 +23,13 @@ import (
 //   - ReadCompletions (events replay: its cursor makes a lagging page
 //     merely late, never wrong).
 //
-// Everything else stays on the primary: claims, every fenced or
+// Any of them is asked again of the primary when the replica cannot be
+// reached. Everything else stays on the primary: claims, every fenced or
 // state-changing write, the reconcilers' sweeps, leadership, LISTEN/NOTIFY,
 // ReadExecutionState and GetExecutionResult (a caller acts on their answer
 // at once), and every read inside a write's transaction. A method added
 // later is on the primary unless it is added to the list above, here and
-// in its code, through replica().
+// in its code, through routedRead.
 
 // openReadPool opens and checks the read pool: it must answer and hold a
 // schema at this build's version (a replica of the primary does).
@@ -73,13 +74,29 @@ func (b *Backend) replica() *pgxpool.Pool {
 // (for tests and tooling).
 func (b *Backend) ReadPool() *pgxpool.Pool { return b.read }
 
-// onReplicaOrPrimary runs read on the replica and, when it answers
-// NotFound while a replica is configured, once more on the primary: the
-// object may be younger than the replica's lag.
-func onReplicaOrPrimary[T any](b *Backend, read func(q *pgxpool.Pool) (T, error)) (T, error) {
+// routedRead runs read on the replica, and once more on the primary when
+// the replica cannot be reached (replicaUnreachable), so a replica outage costs the
+// primary load, not availability; and, for reads of one object (byID),
+// when the replica answers NotFound: the object may be younger than the
+// replica's lag.
+func routedRead[T any](b *Backend, byID bool, read func(q *pgxpool.Pool) (T, error)) (T, error) {
 	v, err := read(b.replica())
-	if b.read != nil && errors.Is(err, ff.ErrNotFound) {
+	if b.read != nil && (replicaUnreachable(err) || byID && errors.Is(err, ff.ErrNotFound)) {
 		return read(b.pool)
 	}
 	return v, err
+}
+
+// replicaUnreachable reports an error that says the replica did not
+// answer (connection lost or refused, too many connections, a query
+// cancelled by a conflict with recovery on a hot standby), not that the
+// read is wrong. Reads have no effects, so asking the primary instead is
+// always safe.
+func replicaUnreachable(err error) bool {
+	for _, k := range []ff.ErrorKind{ff.ErrTransport, ff.ErrTransportFatal, ff.ErrResourceExhausted, ff.ErrContention} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
 }

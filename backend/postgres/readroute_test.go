@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,9 +32,10 @@ func readOnly(t *testing.T, u string) string {
 // primary (its own schema, read only once filled), so an answer tells
 // which database gave it.
 type replicaFixture struct {
-	url     string            // read-only URL of the replica
-	onlyID  ff.ExecutionID    // an execution only the replica has, completed
-	primary *postgres.Backend // the routed backend: primary + ReadURL
+	url        string            // read-only URL of the replica
+	onlyID     ff.ExecutionID    // an execution only the replica has, completed
+	primary    *postgres.Backend // the routed backend: primary + ReadURL
+	primaryURL string
 }
 
 func newReplicaFixture(t *testing.T) replicaFixture {
@@ -48,7 +52,8 @@ func newReplicaFixture(t *testing.T) replicaFixture {
 	require.NoError(t, fill.Close())
 
 	f := replicaFixture{url: readOnly(t, rw), onlyID: res.ExecutionID}
-	f.primary, err = postgres.Open(ctx, postgres.Options{URL: pgtest.Schema(t), AutoMigrate: true, ReadURL: f.url})
+	f.primaryURL = pgtest.Schema(t)
+	f.primary, err = postgres.Open(ctx, postgres.Options{URL: f.primaryURL, AutoMigrate: true, ReadURL: f.url})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = f.primary.Close() })
 	require.NotNil(t, f.primary.ReadPool())
@@ -150,4 +155,85 @@ func TestReadURLRefusesAnUnmigratedReplica(t *testing.T) {
 	_, err := postgres.Open(context.Background(), postgres.Options{URL: pgtest.Schema(t), AutoMigrate: true, ReadURL: pgtest.Schema(t)})
 	require.ErrorIs(t, err, ff.ErrSchemaMismatch)
 	require.Contains(t, err.Error(), "read replica")
+}
+
+// tcpProxy forwards connections to target until stop, which closes the
+// listener and every forwarded connection: a replica going away.
+type tcpProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &tcpProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+		}
+	}()
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *tcpProxy) stop() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// A replica that goes away costs the primary load, not availability:
+// every routed read is answered by the primary.
+func TestReadURLFallsBackWhenTheReplicaIsDown(t *testing.T) {
+	ctx := context.Background()
+	f := newReplicaFixture(t)
+	u, err := url.Parse(f.url)
+	require.NoError(t, err)
+	proxy := startProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	b, err := postgres.Open(ctx, postgres.Options{URL: f.primaryURL, ReadURL: u.String()})
+	require.NoError(t, err)
+	defer b.Close()
+	mine, err := b.CreateExecution(ctx, backend.CreateExecutionParams{Lane: "on-primary", Kind: "p"})
+	require.NoError(t, err)
+	page, err := b.ListExecutions(ctx, backend.ListExecutionsParams{})
+	require.NoError(t, err)
+	require.Equal(t, f.onlyID, page.Executions[0].ExecutionID, "the replica answers while it is up")
+
+	proxy.stop()
+	page, err = b.ListExecutions(ctx, backend.ListExecutionsParams{})
+	require.NoError(t, err)
+	require.Len(t, page.Executions, 1)
+	require.Equal(t, mine.ExecutionID, page.Executions[0].ExecutionID, "the primary answers once the replica is gone")
+	lanes, err := b.ListLanes(ctx, backend.ListLanesParams{})
+	require.NoError(t, err)
+	require.Equal(t, "on-primary", lanes.Lanes[0].Name)
+	_, err = b.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: mine.ExecutionID})
+	require.NoError(t, err)
+	_, err = b.DescribeExecution(ctx, backend.DescribeExecutionParams{ExecutionID: f.onlyID})
+	require.ErrorIs(t, err, ff.ErrNotFound, "only the primary answered")
+	comps, err := b.ReadCompletions(ctx, backend.ReadCompletionsParams{})
+	require.NoError(t, err)
+	require.Empty(t, comps.Events)
+	_, err = b.ListSchedules(ctx, backend.ListSchedulesParams{Namespace: "default"})
+	require.NoError(t, err)
 }

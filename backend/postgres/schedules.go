@@ -258,7 +258,7 @@ func (b *Backend) GetSchedule(ctx context.Context, p backend.GetScheduleParams) 
 	if err := backend.ValidateScheduleRef(p.Namespace, p.ID); err != nil {
 		return ff.Schedule{}, err
 	}
-	return onReplicaOrPrimary(b, func(q *pgxpool.Pool) (ff.Schedule, error) { return getSchedule(ctx, q, p) })
+	return routedRead(b, true, func(q *pgxpool.Pool) (ff.Schedule, error) { return getSchedule(ctx, q, p) })
 }
 
 func getSchedule(ctx context.Context, q *pgxpool.Pool, p backend.GetScheduleParams) (ff.Schedule, error) {
@@ -279,7 +279,11 @@ func (b *Backend) ListSchedules(ctx context.Context, p backend.ListSchedulesPara
 	if err := p.Normalize(); err != nil {
 		return backend.SchedulePage{}, err
 	}
-	rows, err := b.replica().Query(ctx, `SELECT `+scheduleColumns+` FROM ff_schedule s
+	return routedRead(b, false, func(q *pgxpool.Pool) (backend.SchedulePage, error) { return listSchedules(ctx, q, p) })
+}
+
+func listSchedules(ctx context.Context, q *pgxpool.Pool, p backend.ListSchedulesParams) (backend.SchedulePage, error) {
+	rows, err := q.Query(ctx, `SELECT `+scheduleColumns+` FROM ff_schedule s
 		WHERE s.namespace = $1 AND s.id > $2 AND ($3::boolean IS NULL OR s.paused = $3)
 		ORDER BY s.id LIMIT $4`, p.Namespace, p.Cursor, p.Paused, p.Limit+1)
 	if err != nil {
