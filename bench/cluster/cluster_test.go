@@ -47,7 +47,7 @@ func TestClusterRunSmall(t *testing.T) {
 	})
 	require.NoError(t, err, stdout)
 	for _, want := range []string{"drain_throughput_jobs_per_s=", "steady_pickup_ms=p50 ", "leader_killed=server-",
-		"leader_moved_ms=", "lost=0 ", "run_twice=0 ", "check=ok"} {
+		"leader_moved_ms=", "handler_runs_by_kind=http ", "lost=0 ", "run_twice=0 ", "check=ok"} {
 		require.Contains(t, stdout, want)
 	}
 	require.Regexp(t, `leader_moved_ms=\d+ \(to server-\d pid \d+\)`, stdout)

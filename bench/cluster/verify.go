@@ -25,7 +25,7 @@ func (c *cluster) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	starts, err := c.readStarts()
+	starts, byKind, err := c.readStarts()
 	if err != nil {
 		return err
 	}
@@ -60,6 +60,7 @@ func (c *cluster) verify(ctx context.Context) error {
 		c.printf("steady_pickup_ms", "p50 %.2f p99 %.2f max %.2f (n=%d, %.0f/s over HTTP, round-robin over the servers)",
 			pct(steadyPick, 50), pct(steadyPick, 99), pct(steadyPick, 100), len(steadyPick), c.o.rate)
 	}
+	c.printf("handler_runs_by_kind", "http %d, backend %d (drain and steady; the share each kind of worker took)", byKind[0], byKind[1])
 	c.printf("drain_pickup_ms", "p50 %.0f p99 %.0f (backlog wait: the drain inserts everything first)", pct(drainPick, 50), pct(drainPick, 99))
 	if total != want || done != want || lost > 0 || twice > 0 || dupCompletions > 0 {
 		c.printf("check", "FAILED")
@@ -69,29 +70,36 @@ func (c *cluster) verify(ctx context.Context) error {
 	return nil
 }
 
-// readStarts reads every worker's handler starts, by job.
-func (c *cluster) readStarts() (map[int64][]start, error) {
+// readStarts reads every worker's handler starts, by job, and counts
+// them by worker kind (0 HTTP, 1 in-process).
+func (c *cluster) readStarts() (map[int64][]start, [2]int, error) {
 	out := map[int64][]start{}
+	var byKind [2]int
 	for i := range c.o.httpW + c.o.dbW {
 		fh, err := os.Open(c.startsFile(i))
 		if err != nil {
-			return nil, fmt.Errorf("worker %d wrote no starts (see its log): %w", i, err)
+			return nil, byKind, fmt.Errorf("worker %d wrote no starts (see its log): %w", i, err)
 		}
 		sc := bufio.NewScanner(fh)
 		for sc.Scan() {
 			var s start
 			if _, err := fmt.Sscanf(strings.TrimSpace(sc.Text()), "%d %d %d %s", &s.n, &s.t, &s.at, &s.typ); err != nil {
 				_ = fh.Close()
-				return nil, fmt.Errorf("%s: %q: %w", c.startsFile(i), sc.Text(), err)
+				return nil, byKind, fmt.Errorf("%s: %q: %w", c.startsFile(i), sc.Text(), err)
 			}
 			out[s.n] = append(out[s.n], s)
+			if i < c.o.httpW {
+				byKind[0]++
+			} else {
+				byKind[1]++
+			}
 		}
 		_ = fh.Close()
 		if err := sc.Err(); err != nil {
-			return nil, err
+			return nil, byKind, err
 		}
 	}
-	return out, nil
+	return out, byKind, nil
 }
 
 // pct is the nearest-rank p-th percentile of v (sorted in place).
