@@ -104,6 +104,21 @@ func TestCitusChecksCatchANewTable(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, fkErrs)
+
+	// A table without the column can wait in citusPending: classified,
+	// and its foreign keys are its entry's business.
+	_, err = conn.Exec(context.Background(), `CREATE TABLE ff_pendingthing (
+		id text PRIMARY KEY, execution_id text NOT NULL REFERENCES ff_execution (id))`)
+	require.NoError(t, err)
+	require.Contains(t, unclassified(schemaTables(t, conn)), "ff_pendingthing")
+	citusPending["ff_pendingthing"] = "test"
+	t.Cleanup(func() { delete(citusPending, "ff_pendingthing") })
+	require.NotContains(t, unclassified(schemaTables(t, conn)), "ff_pendingthing")
+	for _, fk := range foreignKeys(t, conn) {
+		if fk.table == "ff_pendingthing" {
+			require.NoError(t, citusFKAllowed(fk))
+		}
+	}
 }
 
 // unclassified are the tables in no list.
