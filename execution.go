@@ -116,6 +116,10 @@ type Effects struct {
 	// Events are the outbox rows of this transition, written in this
 	// order in its transaction.
 	Events []Event
+	// CloseWaitpoints, when set, is the close reason of every open
+	// waitpoint and the open suspension of the execution: the attempt
+	// that created them ended (HookWaitpoints).
+	CloseWaitpoints string
 }
 
 // AttemptUpdate changes the lifecycle of an existing attempt.
@@ -416,6 +420,7 @@ func (e *Execution) MarkLeaseExpired(nowMs int64) *Effects {
 		return fx
 	}
 	fx.Events = append(fx.Events, e.leaseEvent(LeaseExpired, nowMs, LeaseEventData{Reason: LeaseReasonExpired}))
+	e.endAttemptWaitpoints(fx)
 	e.State = vecActiveLost(OwnershipLeaseExpired)
 	e.BlockingDetail = "lease expired; awaiting reclaim"
 	e.AttemptDeadlineMs = 0
@@ -433,6 +438,7 @@ func (e *Execution) terminate(nowMs int64, outcome TerminalOutcome, attempt Atte
 	}
 	ev := e.event(EventCompletion, string(outcome), nowMs, e.heldLease(leaseEnd), e.completionData(outcome))
 	fx.Events = append(fx.Events, ev)
+	e.endAttemptWaitpoints(fx)
 	e.State = vecTerminal(outcome, attempt)
 	e.BlockingDetail = ""
 	e.clearLease()
@@ -579,6 +585,7 @@ func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass
 	if retryable && e.RetryCount < e.Policy.MaxRetries() {
 		fx.Events = append(fx.Events, e.leaseEvent(LeaseReleased, nowMs, LeaseEventData{
 			Reason: LeaseReasonRetryScheduled, FailureReason: reason, FailureClass: string(class)}))
+		e.endAttemptWaitpoints(fx)
 		return e.scheduleRetry(nowMs, rnd), fx, FenceResult{}, nil
 	}
 	e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, LeaseReleased, fx)

@@ -23,6 +23,12 @@ const (
 	DefaultIdempotencyExpiryInterval = 30 * time.Second
 	DefaultLeaderRetryInterval       = time.Second
 	DefaultScheduleInterval          = time.Second
+	DefaultFlowCancelInterval        = 250 * time.Millisecond
+	DefaultFlowRepairInterval        = 15 * time.Second
+	// DefaultSuspensionTimeoutInterval and DefaultPendingWaitpointInterval
+	// pace the waitpoint sweeps.
+	DefaultSuspensionTimeoutInterval = time.Second
+	DefaultPendingWaitpointInterval  = 5 * time.Second
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -54,10 +60,24 @@ type Config struct {
 	// schedule firer sweeps it every ScheduleInterval. nil disables it.
 	Schedules        backend.Schedules
 	ScheduleInterval time.Duration
+	// Waitpoints, when set, is the store of suspensions and waitpoints:
+	// the suspension timeout sweep runs every SuspensionTimeoutInterval,
+	// the pending waitpoint expiry every PendingWaitpointInterval. nil
+	// disables both.
+	Waitpoints                backend.Waitpoints
+	SuspensionTimeoutInterval time.Duration
+	PendingWaitpointInterval  time.Duration
 	// ScheduleGrace is how late a tick may fire and still be on time
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
 	ScheduleGrace time.Duration
+
+	// Flows, when set, is the store of flows: its cancel backlog is
+	// worked every FlowCancelInterval and missed edge resolutions are
+	// repaired every FlowRepairInterval. nil disables both.
+	Flows              backend.Flows
+	FlowCancelInterval time.Duration
+	FlowRepairInterval time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -83,6 +103,10 @@ func (c *Config) Intervals() []Interval {
 		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
+		{"flow-cancel-interval", "flow cancel backlog sweep interval (asynchronous flow cancels)", DefaultFlowCancelInterval, &c.FlowCancelInterval},
+		{"flow-repair-interval", "backstop sweep of flow edges whose upstream ended unresolved", DefaultFlowRepairInterval, &c.FlowRepairInterval},
+		{"suspension-timeout-interval", "suspension timeout sweep interval", DefaultSuspensionTimeoutInterval, &c.SuspensionTimeoutInterval},
+		{"pending-waitpoint-interval", "pending waitpoint expiry sweep interval", DefaultPendingWaitpointInterval, &c.PendingWaitpointInterval},
 	}
 }
 

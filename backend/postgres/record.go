@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 // recordColumns selects a whole execution record (without input and
@@ -150,6 +151,12 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 			before.LeaseEpoch, before.AttemptWorkerID, before.AttemptWorkerInstanceID, before.CurrentAttemptStartedMs,
 			u.EndedAtMs, u.FailureReason, u.FailureClass)
 	}
+	if fx.CloseWaitpoints != "" {
+		// Only executions with HookWaitpoints get here (the attempt that
+		// ends created waitpoints): close them and the open suspension.
+		batch.Queue(closeAttemptWaitpointsSQL, id, e.UpdatedAtMs, fx.CloseWaitpoints)
+		batch.Queue(closeAttemptSuspensionSQL, id, e.UpdatedAtMs, fx.CloseWaitpoints)
+	}
 	if fx.StoreResult {
 		res := fx.Result
 		if res == nil {
@@ -159,6 +166,15 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 	}
 	return queueEvents(batch, fx.Events)
 }
+
+// closeAttemptWaitpointsSQL and closeAttemptSuspensionSQL apply
+// Effects.CloseWaitpoints.
+const (
+	closeAttemptWaitpointsSQL = `UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = $2, close_reason = $3
+	WHERE execution_id = $1 AND state IN ('pending', 'active')`
+	closeAttemptSuspensionSQL = `UPDATE ff_suspension SET closed_at_ms = $2, close_reason = $3
+	WHERE execution_id = $1 AND closed_at_ms = 0`
+)
 
 // insertEventsSQL writes events in their order in one statement: the rows
 // get ascending ids, so a reader sees them in that order.
@@ -251,11 +267,29 @@ func execBatch(ctx context.Context, tx pgx.Tx, batch *pgx.Batch) error {
 // nil (a fence check that marked the lease expired).
 type mutation func(e *ff.Execution, nowMs int64) (fx *ff.Effects, write bool, keep bool, err error)
 
-// mutate runs fn against execution id under a row lock in one transaction.
+// mutate runs fn against execution id under a row lock in one
+// transaction. When the transition ends a flow member with outgoing edges
+// (HookFlow), the edges resolve in the same transaction; that work can
+// lose a lock race (deadlock, a sibling locked NOWAIT), and the whole
+// transaction is then retried: fn is pure over the loaded record.
 func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn mutation) error {
+	var err error
+	for range maxFlowTries {
+		var flow bool
+		flow, err = b.mutateOnce(ctx, op, id, fn)
+		if !flow || !errors.Is(err, ff.ErrContention) {
+			return err
+		}
+	}
+	return err
+}
+
+// mutateOnce is one try of mutate; flow reports whether it resolved flow
+// edges (only then is a contention error retried).
+func (b *Backend) mutateOnce(ctx context.Context, op string, id ff.ExecutionID, fn mutation) (flow bool, _ error) {
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
-		return mapPgError(op, err)
+		return false, mapPgError(op, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var now int64
@@ -263,32 +297,52 @@ func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn m
 		` WHERE e.id = $1 FOR UPDATE OF e`, id.String(), b.nowArg())
 	e, err := scanRecord(row, &now)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ff.NotFound("execution", "%s", id)
+		return false, ff.NotFound("execution", "%s", id)
 	}
 	if err != nil {
-		return opErr(op, err)
+		return false, opErr(op, err)
 	}
 	before := *e
 	fx, write, keep, ferr := fn(e, now)
 	if ferr != nil && !keep {
-		return ferr
+		return false, ferr
 	}
-	if write {
-		batch := &pgx.Batch{}
-		if err := queueRecordWrite(batch, &before, e, fx); err != nil {
-			return err
-		}
-		if err := execBatch(ctx, tx, batch); err != nil {
-			return mapPgError(op, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return mapPgError(op, err)
-		}
-		if e.Claimable() {
-			b.wake(e.Lane)
-		}
+	if !write {
+		return false, ferr
 	}
-	return ferr
+	batch := &pgx.Batch{}
+	if err := queueRecordWrite(batch, &before, e, fx); err != nil {
+		return false, err
+	}
+	var woke []string
+	if flowEnded(e, fx) {
+		// The record write goes with the cascade's first read.
+		flow = true
+		s := &flowStore{ctx: ctx, b: b, tx: tx, now: now, pending: batch}
+		if err := backend.ResolveFlowEdges(s, e); err != nil {
+			return true, err
+		}
+		if err := s.flush(); err != nil {
+			return true, err
+		}
+		woke = s.wake
+	} else if err := execBatch(ctx, tx, batch); err != nil {
+		return false, mapPgError(op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return flow, mapPgError(op, err)
+	}
+	if e.Claimable() {
+		woke = append(woke, e.Lane)
+	}
+	b.wake(woke...)
+	return flow, ferr
+}
+
+// flowEnded reports whether the transition fx ended a member with
+// outgoing edges, whose edges must now resolve.
+func flowEnded(e *ff.Execution, fx *ff.Effects) bool {
+	return e.Hooks.Any(ff.HookFlow) && fx.EndedNow()
 }
 
 // attemptEnded reports whether l ends an attempt for good.

@@ -48,8 +48,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedFlows
-	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
@@ -222,6 +220,8 @@ func (b *Backend) Label() string { return "sqlite" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.Flows = true
+	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
 

@@ -77,6 +77,9 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		newExecCmd(env),
 		newLanesCmd(env),
 		newScheduleCmd(env),
+		newFlowCmd(env),
+		newSignalCmd(env),
+		newWaitpointKeysCmd(env),
 		newVersionCmd(env, info),
 		newBenchCmd(env),
 	)
