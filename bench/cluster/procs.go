@@ -67,10 +67,12 @@ type server struct {
 	url string
 }
 
-func startServer(bin, db, dir string, i, port int) (*server, error) {
+// startServer starts server i on port; secret seeds the waitpoint
+// signing key (a Postgres server needs one on its first start).
+func startServer(bin, db, dir, secret string, i, port int) (*server, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p, err := startProc(fmt.Sprintf("server-%d", i), filepath.Join(dir, fmt.Sprintf("server-%d.log", i)), bin,
-		"server", "--database-url", db, "--listen", addr, "--log-level", "warn")
+		"server", "--database-url", db, "--listen", addr, "--log-level", "warn", "--waitpoint-hmac-secret", secret)
 	if err != nil {
 		return nil, err
 	}

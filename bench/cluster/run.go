@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -75,6 +77,7 @@ type cluster struct {
 	workers []*proc
 	dbCPU   *cpuMeter
 	appCPU  *cpuMeter // servers and workers
+	secret  string    // the servers' waitpoint HMAC secret (hex)
 	report  []string
 }
 
@@ -96,7 +99,9 @@ func runCluster(args []string) error {
 		return err
 	}
 	defer b.Close()
-	c := &cluster{o: o, b: b, pool: b.Pool(), dbCPU: newCPUMeter(), appCPU: newCPUMeter()}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	c := &cluster{o: o, b: b, pool: b.Pool(), dbCPU: newCPUMeter(), appCPU: newCPUMeter(), secret: hex.EncodeToString(key)}
 	defer c.shutdown()
 	return c.run(ctx)
 }
@@ -106,7 +111,7 @@ func (c *cluster) run(ctx context.Context) error {
 	c.printf("servers", "%d", o.servers)
 	c.printf("worker_processes", "%d (http %d, backend %d), concurrency %d each", o.httpW+o.dbW, o.httpW, o.dbW, o.conc)
 	for i := range o.servers {
-		s, err := startServer(o.bin, o.db, o.dir, i, o.portBase+i)
+		s, err := startServer(o.bin, o.db, o.dir, c.secret, i, o.portBase+i)
 		if err != nil {
 			return err
 		}
@@ -292,7 +297,7 @@ func (c *cluster) killLeader(ctx context.Context) error {
 
 // restart starts server i again on its port.
 func (c *cluster) restart(i int) error {
-	s, err := startServer(c.o.bin, c.o.db, c.o.dir, i, c.o.portBase+i)
+	s, err := startServer(c.o.bin, c.o.db, c.o.dir, c.secret, i, c.o.portBase+i)
 	if err != nil {
 		return err
 	}
