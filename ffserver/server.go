@@ -115,6 +115,7 @@ func (s *Server) assemble() error {
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		ec.Schedules = s.scheduleStore()
 		ec.Flows = s.flowStore()
+		ec.Budgets = s.budgetStore()
 		if s.b.Capabilities().Supports.Waitpoints {
 			ec.Waitpoints = s.b
 		}

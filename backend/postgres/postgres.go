@@ -37,7 +37,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
 	pool   *pgxpool.Pool
@@ -50,6 +49,8 @@ type Backend struct {
 	capMu   sync.RWMutex
 	capSigs map[string]int32    // signature -> interned id (immutable rows)
 	lanes   map[string]struct{} // lanes known to be registered
+
+	admission backend.AdmissionCounter
 
 	closeOnce sync.Once
 }
@@ -152,6 +153,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.Flows = true
+	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }

@@ -48,7 +48,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
 	path  string
@@ -60,11 +59,12 @@ type Backend struct {
 	w, r  *sql.DB
 	stmts map[string]*sql.Stmt // writer statements, prepared at Open
 
-	hub    *wakeup.Hub
-	caps   *capCache
-	lanes  sync.Map // lane name -> struct{}: lanes known to be registered
-	leader leaders
-	closed atomic.Bool
+	hub       *wakeup.Hub
+	caps      *capCache
+	lanes     sync.Map // lane name -> struct{}: lanes known to be registered
+	leader    leaders
+	closed    atomic.Bool
+	admission backend.AdmissionCounter
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -221,6 +221,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.Flows = true
+	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
