@@ -46,7 +46,18 @@ var citusLocal = []string{"ff_schema_migrations"}
 // with what it needs. They count as classified; the foreign-key rule
 // skips them; a pending table that gains the column fails the test until
 // it moves to citusDistributed. The list may only shrink.
-var citusPending = map[string]string{}
+var citusPending = map[string]string{
+	// Budgets and quotas are shared by executions of every partition; as
+	// reference tables every usage report would be a write to every node.
+	"ff_budget":          "a budget partition (its own key's CRC), or per-shard slices refilled from one row",
+	"ff_budget_dim":      "its budget's partition",
+	"ff_budget_dedup":    "its budget's partition",
+	"ff_quota":           "a quota partition, as ff_budget",
+	"ff_quota_admission": "its quota's partition",
+	// Per-execution rows keyed by execution id: the execution's partition.
+	"ff_quota_slot":      "the execution's partition (the id embeds it)",
+	"ff_admission_block": "the execution's partition (the id embeds it)",
+}
 
 // citusKnownGaps are the unique indexes (and primary keys) of distributed
 // tables that do not yet include the partition column, each with what
