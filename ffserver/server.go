@@ -96,7 +96,7 @@ func (s *Server) openStore(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	raw, err := db.Open(ctx, OpenOptions{Migrate: s.cfg.Migrate, Logger: s.log, Clock: s.cfg.Clock,
-		PostgresMaxConns: s.cfg.PostgresMaxConns, StreamLimits: s.cfg.StreamLimits})
+		PostgresMaxConns: s.cfg.PostgresMaxConns, PostgresReadURL: s.cfg.DatabaseReadURL, StreamLimits: s.cfg.StreamLimits})
 	if err != nil {
 		return err
 	}

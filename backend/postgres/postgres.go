@@ -25,7 +25,12 @@ type Options struct {
 	AutoMigrate bool
 	// MaxConns sizes the pool (default: pgx's default, at least 4).
 	MaxConns int32
-	Logger   *slog.Logger
+	// ReadURL, when set, is a read replica of URL (streaming replication)
+	// that serves the reads tolerating lag; see readroute.go for which.
+	// Its pool is sized like the primary's (MaxConns, or pool_max_conns
+	// in ReadURL).
+	ReadURL string
+	Logger  *slog.Logger
 	// StreamLimits caps output streams (zero fields: the defaults).
 	StreamLimits ff.StreamLimits
 }
@@ -36,6 +41,7 @@ type Backend struct {
 	backend.UnimplementedOperator
 
 	pool   *pgxpool.Pool
+	read   *pgxpool.Pool // reads that tolerate lag; nil without Options.ReadURL
 	clock  clock.Clock
 	log    *slog.Logger
 	hub    *wakeup.Hub
@@ -100,6 +106,12 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		pool.Close()
 		return nil, err
 	}
+	if opts.ReadURL != "" {
+		if b.read, err = openReadPool(ctx, opts.ReadURL, opts.MaxConns); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	b.notify = newNotifier(pool, b.hub, log)
 	return b, nil
 }
@@ -163,6 +175,9 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		b.notify.close()
 		b.pool.Close()
+		if b.read != nil {
+			b.read.Close()
+		}
 	})
 	return nil
 }
