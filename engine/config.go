@@ -23,8 +23,11 @@ const (
 	DefaultIdempotencyExpiryInterval = 30 * time.Second
 	DefaultLeaderRetryInterval       = time.Second
 	DefaultScheduleInterval          = time.Second
-	DefaultFlowCancelInterval        = 250 * time.Millisecond
-	DefaultFlowRepairInterval        = 15 * time.Second
+	// Frames of ended attempts are only deleted by it: it need not run
+	// often.
+	DefaultStreamRetentionInterval = time.Minute
+	DefaultFlowCancelInterval      = 250 * time.Millisecond
+	DefaultFlowRepairInterval      = 15 * time.Second
 	// Budgets and quotas: resets and window due times are events users
 	// wait for, the repair and the dedup sweep are backstops.
 	DefaultBudgetResetInterval  = time.Second
@@ -78,6 +81,14 @@ type Config struct {
 	// older ticks follow their schedule's catch-up policy.
 	ScheduleGrace time.Duration
 
+	// Streams, when set, is the store of output streams: the retention
+	// sweep deletes the frames of attempts that ended more than
+	// StreamRetention ago (default backend.DefaultStreamRetention, 7 days)
+	// every StreamRetentionInterval. nil disables it.
+	Streams                 backend.Streams
+	StreamRetention         time.Duration
+	StreamRetentionInterval time.Duration
+
 	// Flows, when set, is the store of flows: its cancel backlog is
 	// worked every FlowCancelInterval and missed edge resolutions are
 	// repaired every FlowRepairInterval. nil disables both.
@@ -118,6 +129,7 @@ func (c *Config) Intervals() []Interval {
 		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
+		{"stream-retention-interval", "how often the frames of ended attempts past the stream retention are deleted", DefaultStreamRetentionInterval, &c.StreamRetentionInterval},
 		{"flow-cancel-interval", "flow cancel backlog sweep interval (asynchronous flow cancels)", DefaultFlowCancelInterval, &c.FlowCancelInterval},
 		{"flow-repair-interval", "backstop sweep of flow edges whose upstream ended unresolved", DefaultFlowRepairInterval, &c.FlowRepairInterval},
 		{"budget-reset-interval", "budget reset sweep interval (a due reset runs at most this late)", DefaultBudgetResetInterval, &c.BudgetResetInterval},
@@ -158,6 +170,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ScheduleGrace < 0 || c.ScheduleGrace > ff.MaxScheduleGrace {
 		return c, fmt.Errorf("engine: schedule grace %v outside (0, %v]", c.ScheduleGrace, ff.MaxScheduleGrace)
+	}
+	if c.StreamRetention == 0 {
+		c.StreamRetention = backend.DefaultStreamRetention
+	}
+	if c.StreamRetention < 0 {
+		return c, fmt.Errorf("engine: stream retention %v is negative", c.StreamRetention)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

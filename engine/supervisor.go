@@ -54,6 +54,9 @@ func New(m backend.Maintenance, cfg Config) (*Supervisor, error) {
 	if cfg.Schedules != nil {
 		s.recs = append(s.recs, scheduled{&scheduleFirer{cfg.Schedules, b, cfg.ScheduleGrace}, cfg.ScheduleInterval})
 	}
+	if cfg.Streams != nil {
+		s.recs = append(s.recs, scheduled{&streamRetention{cfg.Streams, b, cfg.StreamRetention}, cfg.StreamRetentionInterval})
+	}
 	if cfg.Flows != nil {
 		s.recs = append(s.recs, scheduled{&flowCancels{cfg.Flows, b}, cfg.FlowCancelInterval},
 			scheduled{&flowRepair{cfg.Flows, b}, cfg.FlowRepairInterval})

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel/trace"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/clock"
 	"github.com/flowfabric-go/flowfabric/engine"
@@ -76,6 +77,9 @@ type Config struct {
 	// PostgresMaxConns sizes the Postgres pool (0: pgx's default, at
 	// least 4).
 	PostgresMaxConns int32
+	// StreamLimits caps output streams: frame size, frames per attempt,
+	// summary size (zero fields: ff's defaults; ignored with Backend).
+	StreamLimits ff.StreamLimits
 	// Clock is the store's time source; nil is real time. Reconciler
 	// intervals stay in real time.
 	Clock clock.Clock

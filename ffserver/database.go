@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/postgres"
 	"github.com/flowfabric-go/flowfabric/backend/sqlite"
@@ -113,6 +114,8 @@ type OpenOptions struct {
 	// PostgresReadURL is a read replica for lag-tolerant reads (see
 	// Config.DatabaseReadURL); SQLite refuses it.
 	PostgresReadURL string
+	// StreamLimits caps output streams (zero fields: the defaults).
+	StreamLimits ff.StreamLimits
 }
 
 // Open opens the selected store. A schema that is not at this build's
@@ -123,7 +126,7 @@ func (d Database) Open(ctx context.Context, o OpenOptions) (backend.Backend, err
 	switch d.Kind {
 	case KindPostgres:
 		pg, err := postgres.Open(ctx, postgres.Options{URL: d.URL, Clock: o.Clock, AutoMigrate: migrate,
-			MaxConns: o.PostgresMaxConns, Logger: o.Logger, ReadURL: o.PostgresReadURL})
+			MaxConns: o.PostgresMaxConns, Logger: o.Logger, ReadURL: o.PostgresReadURL, StreamLimits: o.StreamLimits})
 		if err != nil {
 			return nil, fmt.Errorf("open postgres %s: %w", d.Where(), err)
 		}
@@ -132,7 +135,8 @@ func (d Database) Open(ctx context.Context, o OpenOptions) (backend.Backend, err
 		if o.PostgresReadURL != "" {
 			return nil, invalidf("database read url: only a Postgres database has read replicas")
 		}
-		lite, err := sqlite.Open(ctx, sqlite.Options{Path: d.Path, Clock: o.Clock, AutoMigrate: migrate, Logger: o.Logger})
+		lite, err := sqlite.Open(ctx, sqlite.Options{Path: d.Path, Clock: o.Clock, AutoMigrate: migrate, Logger: o.Logger,
+			StreamLimits: o.StreamLimits})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", d.Where(), err)
 		}

@@ -96,7 +96,7 @@ func (s *Server) openStore(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	raw, err := db.Open(ctx, OpenOptions{Migrate: s.cfg.Migrate, Logger: s.log, Clock: s.cfg.Clock,
-		PostgresMaxConns: s.cfg.PostgresMaxConns, PostgresReadURL: s.cfg.DatabaseReadURL})
+		PostgresMaxConns: s.cfg.PostgresMaxConns, PostgresReadURL: s.cfg.DatabaseReadURL, StreamLimits: s.cfg.StreamLimits})
 	if err != nil {
 		return err
 	}
@@ -114,6 +114,9 @@ func (s *Server) assemble() error {
 		ec := c.Engine
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		ec.Schedules = s.scheduleStore()
+		if s.b.Capabilities().Supports.Streams {
+			ec.Streams = s.b
+		}
 		ec.Flows = s.flowStore()
 		ec.Budgets = s.budgetStore()
 		if s.b.Capabilities().Supports.Waitpoints {

@@ -101,6 +101,8 @@ var probes = []probe{
 	{method: "GET", path: "/v1/executions", field: "?lane", checks: []string{"maxLength"}},
 	{method: "GET", path: "/v1/lanes", field: "?limit", checks: []string{"maximum", "minimum"}},
 	{method: "GET", path: "/v1/lanes", field: "?cursor", checks: []string{"maxLength"}},
+	{method: "POST", path: "/v1/tasks/frames", field: "frames", checks: []string{"maxItems"}, body: handleBody,
+		item: func(i int) any { return map[string]any{"payload": i} }},
 }
 
 // Issue 10 item 5: the constraints the document states are the ones the

@@ -76,6 +76,21 @@
 //	POST /v1/tasks/progress              {handle, percent (absent: unchanged), message}. 204.
 //	POST /v1/tasks/delay                 {handle, delay_until_ms}. 204; the next claim resumes the attempt.
 //	POST /v1/tasks/cancel                {handle, reason}: the lease holder cancels. 204.
+//	POST /v1/tasks/frames                {handle, frames:[{type, payload | payload_base64, correlation_id,
+//	                                     durable (true)}]} (1..1000, all or none). 200 {last_frame_id,
+//	                                     frame_count}. Fenced: after the attempt ended, 409.
+//	POST /v1/tasks/summary               {handle, patch (a JSON Merge Patch object)}. 200 {summary, version}.
+//	GET  /v1/executions/{id}/attempts/{n}/stream
+//	                                     ?after=&limit= (100, max 1000)&wait_ms= (long-poll, max 30000).
+//	                                     {frames:[{id, type, payload | payload_base64, correlation_id,
+//	                                     durable, at_ms}], last_frame_id, closed_at_ms, closed_reason}
+//	                                     (null while open). With Accept: text/event-stream: SSE, one event
+//	                                     "frame" per frame (id = frame id), resuming after Last-Event-ID,
+//	                                     then "closed". The followers of one stream share one feed (one
+//	                                     read per append burst; see streamhub.go). Followers waiting at
+//	                                     once are capped at Config.MaxLongPolls (counted apart from
+//	                                     claims): one more is a 429.
+//	GET  /v1/executions/{id}/summary     ?attempt= (default: the latest). {attempt_index, summary, version}.
 //
 // # Errors
 //

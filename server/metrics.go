@@ -19,6 +19,7 @@ type httpMetrics struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	longPolls prometheus.Gauge
+	followers prometheus.Gauge
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -33,6 +34,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		}, labels)),
 		longPolls: instrument.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ff_http_long_polls_waiting", Help: "Long-polling claims waiting for work (their cap answers 429).",
+		})),
+		followers: instrument.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ff_stream_followers", Help: "Stream reads following a stream now (long-polls waiting and SSE connections).",
 		})),
 	}
 }

@@ -165,5 +165,5 @@ func (s *Server) routeTable() []*route {
 			body:      wire.TaskCancelRequest{},
 			responses: []response{{status: 204, desc: "cancelled"}},
 			handle:    (*Server).cancelTask},
-	}, append(append(append(s.scheduleRoutes(), s.flowRoutes()...), s.waitpointRoutes()...), s.budgetRoutes()...)...)
+	}, append(append(append(append(s.scheduleRoutes(), s.flowRoutes()...), s.waitpointRoutes()...), s.budgetRoutes()...), s.streamRoutes()...)...)
 }

@@ -39,6 +39,8 @@ type Config struct {
 	Timeouts Timeouts
 	// MaxLongPolls caps the claims waiting at once (wait_ms > 0); one more
 	// is answered 429 resource_exhausted. Zero means DefaultMaxLongPolls.
+	// The stream followers waiting at once (long-polls and SSE
+	// connections) have a cap of the same size, counted apart.
 	MaxLongPolls int
 	// Registry is served at /metrics and receives the HTTP metrics. Nil
 	// creates a private registry with the Go and process collectors.
@@ -161,6 +163,7 @@ type Server struct {
 	timeouts      Timeouts
 	maxLongPolls  int
 	polls         *wakeup.Waiters
+	streams       *streamHub
 	// hooks are test seams (export_test.go); nil in production.
 	hooks hooks
 	// tracer records request spans; nil when tracing is off.
@@ -218,6 +221,7 @@ func New(cfg Config, b backend.Backend, opts ...Option) *Server {
 			s.hooks.waiting(n)
 		},
 	})
+	s.streams = newStreamHub(b, s.log, s.maxLongPolls, func(n int) { s.metrics.followers.Set(float64(n)) })
 	s.metricsH = metricsHandler(s.reg, s.log)
 	s.register(s.routeTable())
 	s.openapi = mustOpenAPI(s.routes)

@@ -20,7 +20,10 @@ const (
 	PollBackoffMin        = 50 * time.Millisecond
 	PollBackoffMaxDefault = time.Second
 	ShutdownGraceDefault  = 30 * time.Second
-	LaneDefault           = "default"
+	// StreamFlushDefault is how long a frame written to Task.Stream may
+	// wait for others to share its append.
+	StreamFlushDefault = 10 * time.Millisecond
+	LaneDefault        = "default"
 )
 
 // Config configures a Worker. Only WorkerID is required.
@@ -61,6 +64,9 @@ type Config struct {
 	// ShutdownGrace bounds how long a graceful stop waits for running
 	// handlers before cancelling their contexts (default 30s).
 	ShutdownGrace time.Duration
+	// StreamFlush is how long a frame written to Task.Stream may wait
+	// for more frames to batch with (default 10ms).
+	StreamFlush time.Duration
 	// Logger receives the worker's logs; the default discards them.
 	Logger *slog.Logger
 	// TracerProvider, when set (and not the no-op provider), records a
@@ -127,6 +133,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = ShutdownGraceDefault
+	}
+	if c.StreamFlush <= 0 {
+		c.StreamFlush = StreamFlushDefault
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -218,6 +218,31 @@
 // handler can work on the period that ended at the tick (a nightly report
 // for the day before tick, whenever the execution actually runs).
 //
+// # Output streams and summaries
+//
+// [Task.Stream] is the attempt's frame writer: live output a client can
+// follow while the handler runs (LLM tokens, log lines, progress):
+//
+//	s := t.Stream()
+//	_ = s.Send("token", map[string]string{"text": tok}) // one JSON frame
+//	fmt.Fprintf(s, "step %d done\n", i)                  // one binary frame per Write
+//
+// Frames are batched: one waits at most Config.StreamFlush (10ms) for
+// others to share its append, and a full batch (500 frames or 4 MiB) is
+// sent at once by the writer that filled it; frames keep the order they
+// were written in, even from several goroutines. When the handler
+// returns, the worker flushes the writer before it reports the outcome
+// (which closes the stream); a frame written later fails with
+// [ErrStreamClosed]. An append refused because the attempt is no longer
+// owned is returned by the writer's next call and cancels the handler's
+// context, as a failed renewal does. Frames sent with Durable false
+// (StreamWriter.Frame) are best effort: on Postgres they commit without
+// waiting for the WAL flush and may be lost in a database crash.
+//
+// [Task.Summary] applies a JSON Merge Patch (RFC 7386) to the attempt's
+// summary document, one JSON object per attempt that readers get whole
+// (GET /v1/executions/{id}/summary): null removes a member, objects merge.
+//
 // # Budgets and usage
 //
 // An execution whose policy lists budget_ids (and quota_ids) is admitted

@@ -44,6 +44,9 @@ func (w *Worker) execute(t *Task) {
 		result, err = w.call(ctx, t)
 	}
 	endHandlerSpan(span, err)
+	// Frames the handler wrote go out before its outcome (which ends the
+	// attempt and closes its stream), while the lease is still renewed.
+	t.closeStream()
 	// Order matters: once removed from the renewer, the context's cause
 	// is final, and the completer sees one fewer running handler.
 	w.renewer.remove(t)

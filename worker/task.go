@@ -43,6 +43,8 @@ type Task struct {
 	// from before the claim or the last successful renewal, so never
 	// later than the engine's.
 	leaseEnd time.Time
+	// stream is the attempt's frame writer, once the handler asked for it.
+	stream *StreamWriter
 }
 
 func newTask(w *Worker, c backend.ClaimedTask) *Task {

@@ -26,6 +26,10 @@ type Transport interface {
 	// (when the worker stops); errors align with ps.
 	ReleaseClaims(ctx context.Context, ps []backend.ReleaseClaimParams) []error
 	ReadExecutionState(ctx context.Context, p backend.ReadExecutionStateParams) (ff.PublicState, error)
+	// AppendFrames and PatchSummary write the attempt's output stream
+	// (Task.Stream, Task.Summary).
+	AppendFrames(ctx context.Context, p backend.AppendFramesParams) (backend.AppendFramesResult, error)
+	PatchSummary(ctx context.Context, p backend.PatchSummaryParams) (backend.Summary, error)
 }
 
 // WorkSubscriber is optionally implemented by a Transport that can tell an

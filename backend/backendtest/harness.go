@@ -25,6 +25,7 @@ import (
 
 // Harness is one isolated backend under test.
 type Harness struct {
+	// Backend is the store under test, opened with StreamLimits().
 	Backend backend.Backend
 	// Clock drives the backend's notion of now; tests advance it instead
 	// of sleeping. Create it with clock.NewFake(Epoch) and make the store

@@ -33,6 +33,10 @@
 //	ff_schedule_fire_lag_seconds               per sweep that fired ticks, how late its oldest tick fired
 //	ff_suspensions_total{outcome}              Suspend calls: suspended, already_satisfied
 //	ff_signals_total{effect}                   accepted signals by effect (duplicate for a repeated key)
+//	ff_stream_frames_appended_total{tier}      output frames appended: durable, best_effort
+//	ff_stream_purged_total                     streams whose frames the retention sweep deleted
+//
+// The server adds ff_stream_followers (stream reads following a stream).
 package instrument
 
 import (
@@ -54,12 +58,13 @@ const multiLane = "_multi"
 // passes straight through to the wrapped backend.
 type Backend struct {
 	backend.Backend
-	m      *lifecycleMetrics
-	sched  *scheduleMetrics
-	flows  *flowMetrics
-	wp     *waitpointMetrics
-	budget *budgetMetrics
-	lanes  *laneLabels
+	m       *lifecycleMetrics
+	sched   *scheduleMetrics
+	flows   *flowMetrics
+	streams *streamMetrics
+	wp      *waitpointMetrics
+	budget  *budgetMetrics
+	lanes   *laneLabels
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -90,7 +95,7 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	if s := b.Capabilities().Supports; s.BudgetAdmin && s.QuotaAdmin {
 		registerCollector(reg, newAdmissionCollector(b))
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), wp: newWaitpointMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), streams: newStreamMetrics(reg), wp: newWaitpointMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
 }
 
 // registerCollector registers c once per registry.

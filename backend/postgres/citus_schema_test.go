@@ -31,7 +31,9 @@ var citusDistributed = []string{"ff_execution", "ff_attempt", "ff_event", "ff_sc
 	// FlowPartition(flow).
 	"ff_flow", "ff_flow_member", "ff_flow_edge", "ff_flow_cancel",
 	// Waitpoints, suspensions and signals keep their execution's partition.
-	"ff_waitpoint", "ff_suspension", "ff_signal"}
+	"ff_waitpoint", "ff_suspension", "ff_signal",
+	// Output streams keep their execution's partition.
+	"ff_stream", "ff_stream_frame"}
 
 // citusReference are small, rarely written tables copied to every node.
 var citusReference = []string{"ff_lane", "ff_capability_set",
@@ -89,6 +91,10 @@ var citusKnownGaps = map[string]string{
 	"ff_signal.ff_signal_signal_id_key": "as ff_waitpoint_pkey: UNIQUE (signal_id, partition)",
 	"ff_signal.ff_signal_idempotency": "a waitpoint's signals share its partition: " +
 		"UNIQUE (waitpoint_id, idempotency_key, partition) WHERE idempotency_key <> ''",
+
+	// Output streams: the execution id embeds the partition.
+	"ff_stream.ff_stream_pkey":             "PRIMARY KEY (execution_id, attempt_index, partition) is the same constraint",
+	"ff_stream_frame.ff_stream_frame_pkey": "PRIMARY KEY (execution_id, attempt_index, frame_id, partition) is the same constraint",
 }
 
 // citusKnownFKGaps are the foreign keys that break the rule of

@@ -12,7 +12,9 @@ import (
 )
 
 // workChannel is the LISTEN/NOTIFY channel for cross-process wake-ups.
-// Its payload is a lane name. A notification is a hint only.
+// Its payload is a lane name, or the wake key of an output stream
+// (backend.StreamRef.WakeKey, which no lane name can equal); the listener
+// forwards either to the in-process hub. A notification is a hint only.
 const workChannel = "flowfabric_work"
 
 // notifyCooldown bounds outgoing NOTIFYs to one per lane per cooldown:
@@ -75,7 +77,12 @@ func (n *notifier) publishLoop() {
 		n.mu.Unlock()
 		if len(lanes) > 0 {
 			ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
-			_, err := n.pool.Exec(ctx, `SELECT pg_notify($1, l) FROM unnest($2::text[]) AS l`, workChannel, lanes)
+			// A notification is a hint: its transaction writes nothing
+			// that must survive a crash, so it does not wait for the WAL
+			// flush (set_config with is_local applies to this statement's
+			// own transaction).
+			_, err := n.pool.Exec(ctx, `SELECT pg_notify($1, l), set_config('synchronous_commit', 'off', true)
+				FROM unnest($2::text[]) AS l`, workChannel, lanes)
 			cancel()
 			if err != nil && n.ctx.Err() == nil {
 				n.log.Debug("publish wake-up failed", "err", err)

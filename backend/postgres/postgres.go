@@ -31,13 +31,14 @@ type Options struct {
 	// in ReadURL).
 	ReadURL string
 	Logger  *slog.Logger
+	// StreamLimits caps output streams (zero fields: the defaults).
+	StreamLimits ff.StreamLimits
 }
 
 // Backend is the Postgres implementation of backend.Backend.
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedStreams
 
 	pool   *pgxpool.Pool
 	read   *pgxpool.Pool // reads that tolerate lag; nil without Options.ReadURL
@@ -45,6 +46,7 @@ type Backend struct {
 	log    *slog.Logger
 	hub    *wakeup.Hub
 	notify *notifier
+	limits ff.StreamLimits
 
 	capMu   sync.RWMutex
 	capSigs map[string]int32    // signature -> interned id (immutable rows)
@@ -90,6 +92,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		hub:     wakeup.New(),
 		capSigs: map[string]int32{"": 0},
 		lanes:   map[string]struct{}{},
+		limits:  opts.StreamLimits.WithDefaults(),
 	}
 	if opts.AutoMigrate {
 		if applied, err := migrateUp(ctx, pool); err != nil {
@@ -152,6 +155,7 @@ func (b *Backend) Label() string { return "postgres" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.Streams = true
 	s.Flows = true
 	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true

@@ -17,7 +17,7 @@ import (
 func openFresh(t testing.TB, c clock.Clock) (*postgres.Backend, string) {
 	t.Helper()
 	url := pgtest.Schema(t)
-	b, err := postgres.Open(context.Background(), postgres.Options{URL: url, Clock: c, AutoMigrate: true, MaxConns: 8})
+	b, err := postgres.Open(context.Background(), postgres.Options{URL: url, Clock: c, AutoMigrate: true, MaxConns: 8, StreamLimits: backendtest.StreamLimits()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	return b, url
@@ -29,12 +29,12 @@ func TestConformance(t *testing.T) {
 		b, url := openFresh(t, fake)
 		return backendtest.Harness{Backend: b, Clock: fake, Reopen: func(t *testing.T) backend.Backend {
 			_ = b.Close()
-			nb, err := postgres.Open(context.Background(), postgres.Options{URL: url, Clock: fake})
+			nb, err := postgres.Open(context.Background(), postgres.Options{URL: url, Clock: fake, StreamLimits: backendtest.StreamLimits()})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = nb.Close() })
 			return nb
 		}, OpenAnother: func(t *testing.T) backend.Backend {
-			nb, err := postgres.Open(context.Background(), postgres.Options{URL: url, Clock: fake})
+			nb, err := postgres.Open(context.Background(), postgres.Options{URL: url, Clock: fake, StreamLimits: backendtest.StreamLimits()})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = nb.Close() })
 			return nb

@@ -18,7 +18,7 @@ import (
 func openTemp(t testing.TB, c clock.Clock) (*Backend, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ff.db")
-	b, err := Open(context.Background(), Options{Path: path, Clock: c, AutoMigrate: true})
+	b, err := Open(context.Background(), Options{Path: path, Clock: c, AutoMigrate: true, StreamLimits: backendtest.StreamLimits()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	return b, path
@@ -33,13 +33,13 @@ func TestConformance(t *testing.T) {
 			Clock:   fake,
 			Reopen: func(t *testing.T) backend.Backend {
 				require.NoError(t, b.Close())
-				reopened, err := Open(context.Background(), Options{Path: path, Clock: fake})
+				reopened, err := Open(context.Background(), Options{Path: path, Clock: fake, StreamLimits: backendtest.StreamLimits()})
 				require.NoError(t, err)
 				t.Cleanup(func() { _ = reopened.Close() })
 				return reopened
 			},
 			OpenAnother: func(t *testing.T) backend.Backend {
-				other, err := Open(context.Background(), Options{Path: path, Clock: fake})
+				other, err := Open(context.Background(), Options{Path: path, Clock: fake, StreamLimits: backendtest.StreamLimits()})
 				require.NoError(t, err)
 				t.Cleanup(func() { _ = other.Close() })
 				return other

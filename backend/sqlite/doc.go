@@ -24,7 +24,8 @@
 // Work that becomes claimable on a lane (created ready, retried at once,
 // delayed into the past, promoted, lease expired) notifies the lane on an
 // in-process wakeup.Hub after the commit. A second process on the same
-// file receives no wake-ups and relies on its poll fallback.
+// file receives no wake-ups and relies on its poll fallback. An append to
+// an output stream wakes that stream's followers the same way.
 //
 // # Leadership
 //

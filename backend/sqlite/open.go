@@ -41,6 +41,8 @@ type Options struct {
 	AutoMigrate bool
 	// Logger receives migration and open messages; nil discards them.
 	Logger *slog.Logger
+	// StreamLimits caps output streams (zero fields: the defaults).
+	StreamLimits ff.StreamLimits
 }
 
 // Backend is the embedded SQLite implementation of backend.Backend. It is
@@ -48,7 +50,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedOperator
-	backend.UnimplementedStreams
 
 	path  string
 	clock clock.Clock
@@ -65,6 +66,7 @@ type Backend struct {
 	leader    leaders
 	closed    atomic.Bool
 	admission backend.AdmissionCounter
+	limits    ff.StreamLimits
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -96,7 +98,8 @@ func Open(ctx context.Context, o Options) (*Backend, error) {
 			return nil, schemaError(ErrSchemaTooOld, "sqlite: database %s has schema version %d, this binary needs %d; run `%s`", abs, cur, latest, migrateCommand(abs))
 		}
 	}
-	b := &Backend{path: abs, clock: o.Clock, log: log, hub: wakeup.New(), caps: newCapCache()}
+	b := &Backend{path: abs, clock: o.Clock, log: log, hub: wakeup.New(), caps: newCapCache(),
+		limits: o.StreamLimits.WithDefaults()}
 	if b.clock == nil {
 		b.clock = clock.Real{}
 	}
@@ -220,6 +223,7 @@ func (b *Backend) Label() string { return "sqlite" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.Streams = true
 	s.Flows = true
 	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true
@@ -288,5 +292,6 @@ func writerQueries() []string {
 		qFindIdempotent, qIDExists, qRegisterLane, qFindCapSet, qInsertCapSet,
 		qClaimHeads, qLoadForClaim,
 		qDueLeases, qDueAttempts, qDueDeadlines, qDueDelayed,
+		qEnsureStream, qBumpStream, qInsertFrame,
 	}
 }

@@ -16,7 +16,8 @@ const stopTimeout = 10 * time.Second
 
 // Run prepares the database, runs the scenario c.Mode and prints the
 // report to out; its last line is "throughput_jobs_per_s=<number>", or
-// in signal mode "resume_latency_p50_ms=<number>". The
+// in signal mode "resume_latency_p50_ms=<number>", in stream mode
+// "append_throughput_frames_per_s=<number>". The
 // report is printed even when the run fails after measuring (for example
 // when not every job completed), and the error is returned.
 func Run(ctx context.Context, c Config, out io.Writer) (err error) {
@@ -52,6 +53,9 @@ func Run(ctx context.Context, c Config, out io.Writer) (err error) {
 		}()
 	}
 
+	if c.Mode == ModeStream {
+		return runStream(ctx, &c, b, name, out)
+	}
 	var res workload.Result
 	var runErr error
 	var resumeP50 time.Duration

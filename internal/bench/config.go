@@ -74,6 +74,9 @@ type Config struct {
 	Engine      engine.Config
 	// CapSets is the number of capability sets in caps mode.
 	CapSets int
+	// BestEffort makes stream mode append best-effort frames (on
+	// Postgres: committed without waiting for the WAL flush).
+	BestEffort bool
 	// Flows and ChainLength shape chain mode (Flows chains of
 	// ChainLength members); Flows and Members shape flow-cancel mode.
 	Flows       int
@@ -105,9 +108,9 @@ func (c *Config) Validate() error {
 	switch c.Mode {
 	case "":
 		c.Mode = ModeDrain
-	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal, ModeChain, ModeFlowCancel, ModeQuota:
+	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal, ModeChain, ModeFlowCancel, ModeQuota, ModeStream:
 	default:
-		return fmt.Errorf("mode %q: want drain, steady, caps, crash, signal, chain, flow-cancel or quota", c.Mode)
+		return fmt.Errorf("mode %q: want drain, steady, caps, crash, signal, chain, flow-cancel, quota or stream", c.Mode)
 	}
 	if err := c.flowDefaults(); err != nil {
 		return err

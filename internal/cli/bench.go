@@ -52,7 +52,10 @@ flow-cancel (--flows flows of --members members, each cancelled with
 wait; cancel latency p50/p99), quota (every job under a rate
 quota of --rate admissions per second and a --quota-concurrency cap for
 --duration, default 30s: the achieved rate must be within 5% and the cap
-never exceeded, measured). docs/benchmarks.md defines every figure.
+never exceeded, measured), stream (one writer appends --jobs frames to one
+attempt's output stream while --workers followers read it as Server-Sent
+Events; append throughput and append-to-follower latency).
+docs/benchmarks.md defines every figure.
 
 Postgres runs in the dedicated schema --schema (dropped and re-created by
 --schema-reset, the default); SQLite uses the given file, deleted and
@@ -61,7 +64,8 @@ re-created by --schema-reset only if it holds nothing but bench data.
 		Example: `  flowfabric bench --database-url postgres://postgres@127.0.0.1:5432/test?sslmode=disable
   flowfabric bench --database-url ./bench.db --jobs 500
   flowfabric bench --database-url postgres://... --mode steady --rate 1000 --duration 30s
-  flowfabric bench --database-url postgres://... --mode signal --jobs 2000 --workers 16`,
+  flowfabric bench --database-url postgres://... --mode signal --jobs 2000 --workers 16
+  flowfabric bench --database-url postgres://... --mode stream --jobs 10000 --workers 50`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.databaseURL == "" {
@@ -109,7 +113,7 @@ re-created by --schema-reset only if it holds nothing but bench data.
 	f := cmd.Flags()
 	f.StringVar(&o.databaseURL, "database-url", "", "postgres://... URL, sqlite://path or a SQLite file path (required)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps, crash, signal, chain, flow-cancel or quota")
+	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps, crash, signal, chain, flow-cancel, quota or stream")
 	f.IntVar(&c.Flows, "flows", bench.DefaultFlows, "chain and flow-cancel modes: number of flows")
 	f.IntVar(&c.ChainLength, "chain-length", bench.DefaultChainLength, "chain mode: members per chain")
 	f.IntVar(&c.Members, "members", bench.DefaultMembers, "flow-cancel mode: members per flow")
@@ -126,6 +130,7 @@ re-created by --schema-reset only if it holds nothing but bench data.
 	f.BoolVar(&c.Reconcilers, "reconcilers", true, "run the reconcilers in-process, as the server does")
 	f.DurationVar(&c.Engine.LeaseExpiryInterval, "lease-expiry-interval", engine.DefaultLeaseExpiryInterval, "lease expiry sweep interval")
 	f.IntVar(&c.CapSets, "cap-sets", bench.DefaultCapSets, "caps mode: number of capability sets")
+	f.BoolVar(&c.BestEffort, "best-effort", false, "stream mode: append best-effort frames (Postgres: synchronous_commit off)")
 	f.DurationVar(&c.LeaseTTL, "lease-ttl", bench.DefaultLeaseTTL, "crash mode: lease TTL of the worker that is killed")
 	f.DurationVar(&c.Timeout, "timeout", workload.DefaultTimeout, "give up when the run takes longer")
 	f.BoolVar(&o.progress, "progress", true, "print a progress line to stderr every 2s")

@@ -33,7 +33,7 @@ func newExecCmd(env Env) *cobra.Command {
 	o.register(cmd)
 	cmd.AddCommand(newExecSubmitCmd(env, o), newExecGetCmd(env, o), newExecListCmd(env, o),
 		newExecCancelCmd(env, o), newExecResultCmd(env, o), newExecResumeCmd(env, o), newExecWaitpointsCmd(env, o),
-		newExecSignalsCmd(env, o))
+		newExecSignalsCmd(env, o), newExecTailCmd(env, o), newExecSummaryCmd(env, o))
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"github.com/flowfabric-go/flowfabric/engine"
 	"github.com/flowfabric-go/flowfabric/ffserver"
@@ -137,6 +138,13 @@ OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...).`,
 	f.DurationVar(&o.cfg.Engine.ScheduleGrace, "schedule-grace", ff.DefaultScheduleGrace,
 		"how late a schedule tick may fire and still be on time; older ticks follow the schedule's catch-up policy")
 	bindEnv(f, "schedule-grace", "FF_SCHEDULE_GRACE")
+	f.DurationVar(&o.cfg.Engine.StreamRetention, "stream-retention", backend.DefaultStreamRetention,
+		"how long the output frames of an ended attempt are kept (summaries stay)")
+	bindEnv(f, "stream-retention", "FF_STREAM_RETENTION")
+	f.IntVar(&o.cfg.StreamLimits.MaxFrameBytes, "stream-max-frame-bytes", ff.DefaultMaxFrameBytes, "largest output frame payload, in bytes")
+	bindEnv(f, "stream-max-frame-bytes", "FF_STREAM_MAX_FRAME_BYTES")
+	f.Int64Var(&o.cfg.StreamLimits.MaxFramesPerAttempt, "stream-max-frames", ff.DefaultMaxFramesPerAttempt, "most output frames one attempt may append")
+	bindEnv(f, "stream-max-frames", "FF_STREAM_MAX_FRAMES")
 	f.IntVar(&o.cfg.Engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep (at most 10000)")
 	bindEnv(f, "reconciler-batch-size", "FF_RECONCILER_BATCH_SIZE")
 	f.StringVar(&o.tracesExporter, "traces-exporter", "",
@@ -160,6 +168,8 @@ func (o serverOptions) validateLimits() error {
 		{"--metrics-max-lanes", int64(o.cfg.MetricsMaxLanes)}, {"--max-long-polls", int64(o.cfg.HTTP.MaxLongPolls)},
 		{"--read-header-timeout", int64(t.ReadHeader)}, {"--read-body-timeout", int64(t.ReadBody)},
 		{"--write-timeout", int64(t.Write)}, {"--idle-timeout", int64(t.Idle)},
+		{"--stream-retention", int64(o.cfg.Engine.StreamRetention)}, {"--stream-max-frame-bytes", int64(o.cfg.StreamLimits.MaxFrameBytes)},
+		{"--stream-max-frames", o.cfg.StreamLimits.MaxFramesPerAttempt},
 	} {
 		if c.v <= 0 {
 			return usagef("%s must be positive", c.flag)

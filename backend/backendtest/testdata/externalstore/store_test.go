@@ -23,7 +23,7 @@ import (
 type store struct{ backend.Backend }
 
 func open(t *testing.T, path string, c clock.Clock) *store {
-	b, err := sqlite.Open(context.Background(), sqlite.Options{Path: path, Clock: c, AutoMigrate: true})
+	b, err := sqlite.Open(context.Background(), sqlite.Options{Path: path, Clock: c, AutoMigrate: true, StreamLimits: backendtest.StreamLimits()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	return &store{b}
