@@ -177,6 +177,9 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 		for _, id := range done {
 			f.settle(id)
 		}
+		if len(done) > 0 {
+			b.eventsCommitted()
+		}
 	}
 	for _, i := range f.slowPath() {
 		errs[i] = b.completeSlow(ctx, ps[i])

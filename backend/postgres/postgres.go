@@ -41,7 +41,6 @@ type Options struct {
 // Backend is the Postgres implementation of backend.Backend.
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
-	backend.UnimplementedOperator
 	backend.UnimplementedFlows
 	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets

@@ -137,7 +137,9 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 	part := int16(e.ID.Partition)
 	id := e.ID.String()
 	for _, u := range fx.UpdateAttempts {
-		if !attemptEnded(u.Lifecycle) || u.Lifecycle == ff.AttemptEndedSuccess {
+		// A successful attempt is written once it is no longer the last
+		// attempt of a completed execution (a replay).
+		if !attemptEnded(u.Lifecycle) || (u.Lifecycle == ff.AttemptEndedSuccess && e.State.TerminalOutcome == ff.OutcomeSuccess) {
 			continue
 		}
 		batch.Queue(`INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
@@ -149,6 +151,9 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 			id, int32(u.Index), part, before.CurrentAttemptID, string(before.CurrentAttemptType), string(u.Lifecycle),
 			before.LeaseEpoch, before.AttemptWorkerID, before.AttemptWorkerInstanceID, before.CurrentAttemptStartedMs,
 			u.EndedAtMs, u.FailureReason, u.FailureClass)
+	}
+	if fx.ResetSkippedEdges {
+		queueResetSkippedEdges(batch, e)
 	}
 	if fx.StoreResult {
 		res := fx.Result
@@ -286,6 +291,9 @@ func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn m
 		}
 		if e.Claimable() {
 			b.wake(e.Lane)
+		}
+		if fx != nil && len(fx.Events) > 0 {
+			b.eventsCommitted()
 		}
 	}
 	return ferr
