@@ -189,3 +189,24 @@ func LaneEvent(lane string, paused bool, nowMs int64, who Actor) Event {
 	}
 	return Event{Type: EventOperator, Action: action, Lane: lane, AtMs: nowMs, Data: who.Normalized().data()}
 }
+
+// ShowLanePaused turns e, a copy read for display, into the view of it
+// while its lane is paused: ready work reports eligibility
+// blocked_by_lane_state and blocking reason paused_by_operator (its
+// public state stays waiting). It reports whether e was ready; the
+// stored record never changes with a lane's pause.
+func (e *Execution) ShowLanePaused() bool {
+	if e.State.LifecyclePhase != PhaseRunnable || e.State.EligibilityState != EligibleNow {
+		return false
+	}
+	e.State = StateVector{PhaseRunnable, OwnershipUnowned, BlockedByLaneState, BlockingPausedByOperator,
+		OutcomeNone, e.State.AttemptState, ""}.Normalized()
+	e.BlockingDetail = "lane " + e.Lane + " is paused"
+	return true
+}
+
+// ReadyToShow reports whether a read of e must ask whether its lane is
+// paused (ShowLanePaused would change it).
+func (e *Execution) ReadyToShow() bool {
+	return e.State.LifecyclePhase == PhaseRunnable && e.State.EligibilityState == EligibleNow
+}

@@ -34,6 +34,10 @@ type Supports struct {
 	QuotaAdmin          bool
 	Streams             bool
 	SubscribeCompletion bool
+	// Events: the general outbox reader (ReadEvents) and its retention
+	// sweep; LaneControl: pausing and resuming lanes.
+	Events      bool
+	LaneControl bool
 	LeaderElection      bool
 	Schedules           bool
 }

@@ -45,7 +45,9 @@ var flagMethods = map[string][]string{
 	"BudgetAdmin":         {"CreateBudget", "ReportUsage", "GetBudgetStatus"},
 	"QuotaAdmin":          {"CreateQuotaPolicy"},
 	"Streams":             methodsOf[backend.Streams](),
-	"SubscribeCompletion": methodsOf[backend.Events](),
+	"SubscribeCompletion": {"ReadCompletions"},
+	"Events":              {"ReadEvents", "SweepEvents"},
+	"LaneControl":         {"SetLanePaused", "LaneStates"},
 	"LeaderElection":      {"TryAcquireLeader"},
 	"Schedules":           methodsOf[backend.Schedules](),
 }
@@ -55,7 +57,7 @@ var flagMethods = map[string][]string{
 var (
 	unflagged = []string{"ListAttempts", "ReleaseClaims", "ExpireLeases", "ExpireAttemptTimeouts",
 		"ExpireDeadlines", "PromoteDelayed", "ExpireIdempotencyKeys", "Ping"}
-	notProbed = []string{"Label", "Capabilities", "Close", "SubscribeWork"}
+	notProbed = []string{"Label", "Capabilities", "Close", "SubscribeWork", "SubscribeEvents"}
 )
 
 func init() {

@@ -150,6 +150,8 @@ func (b *Backend) Label() string { return "postgres" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
+	s.Events, s.LaneControl = true, true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }
 

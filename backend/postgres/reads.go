@@ -27,6 +27,15 @@ func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecu
 	if err != nil {
 		return backend.ExecutionSnapshot{}, err
 	}
+	if e.ReadyToShow() {
+		var paused bool
+		if err := b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ff_lane_state WHERE lane = $1)`, e.Lane).Scan(&paused); err != nil {
+			return backend.ExecutionSnapshot{}, mapPgError("describe execution: lane state", err)
+		}
+		if paused {
+			e.ShowLanePaused()
+		}
+	}
 	return backend.SnapshotOf(e), nil
 }
 

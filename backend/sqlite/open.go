@@ -47,7 +47,6 @@ type Options struct {
 // safe for concurrent use.
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
-	backend.UnimplementedOperator
 	backend.UnimplementedFlows
 	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets
@@ -222,6 +221,8 @@ func (b *Backend) Label() string { return "sqlite" }
 func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
+	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
+	s.Events, s.LaneControl = true, true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
 

@@ -41,6 +41,15 @@ func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecu
 	if err != nil {
 		return backend.ExecutionSnapshot{}, err
 	}
+	if r.e.ReadyToShow() {
+		var paused bool
+		if err := b.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ff_lane_state WHERE lane = ?)`, r.e.Lane).Scan(&paused); err != nil {
+			return backend.ExecutionSnapshot{}, driverError("sqlite: describe execution: lane state", err)
+		}
+		if paused {
+			r.e.ShowLanePaused()
+		}
+	}
 	return backend.SnapshotOf(&r.e), nil
 }
 
