@@ -36,10 +36,10 @@ type Supports struct {
 	SubscribeCompletion bool
 	// Events: the general outbox reader (ReadEvents) and its retention
 	// sweep; LaneControl: pausing and resuming lanes.
-	Events      bool
-	LaneControl bool
-	LeaderElection      bool
-	Schedules           bool
+	Events         bool
+	LaneControl    bool
+	LeaderElection bool
+	Schedules      bool
 }
 
 // CoreSupports is the flag set of a backend that implements the execution

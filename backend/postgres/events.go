@@ -27,7 +27,7 @@ import (
 const eventSettle = 2 * time.Second
 
 // readEventRowsSQL reads rows after ($1, $2) passing the row filter:
-// $3 row types (NULL: all), $4 also rows that end a lease, $5 lane ('':
+// $3 row types (NULL: all), $4 also rows that end a lease, $5 lane (”:
 // all); settled is the gap-free rule.
 var readEventRowsSQL = `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
 	SELECT xid::text || ':' || id::text, xid < h.xmin AS settled, partition, ` + backend.EventRowColumns + `::text
