@@ -36,6 +36,10 @@ type Events interface {
 	// before p.Before and returns how many. A cursor into the deleted
 	// range stays valid: reading resumes at the oldest retained event.
 	SweepEvents(ctx context.Context, p SweepEventsParams) (int, error)
+	// CountEventRows returns how many outbox rows were ever written, by
+	// every process (the outbox's id counter; swept rows count). A row
+	// that ends a lease reads as up to three events.
+	CountEventRows(ctx context.Context, p CountEventRowsParams) (int64, error)
 	// SubscribeEvents returns a channel that receives (coalesced) when
 	// events may have been committed, by this process or (on Postgres)
 	// another, and a function that ends the subscription; like
@@ -152,6 +156,9 @@ func (p *SweepEventsParams) Normalize() error {
 	}
 	return nil
 }
+
+// CountEventRowsParams is the input of CountEventRows (none yet).
+type CountEventRowsParams struct{}
 
 // EventRow is one stored outbox row as both stores read it; Pos is the
 // store's position of the row (its whole-row cursor). A row that ends a
@@ -354,6 +361,10 @@ func (UnimplementedEvents) ReadEvents(context.Context, ReadEventsParams) (EventP
 }
 
 func (UnimplementedEvents) SweepEvents(context.Context, SweepEventsParams) (int, error) {
+	return 0, ff.Unavailable("events")
+}
+
+func (UnimplementedEvents) CountEventRows(context.Context, CountEventRowsParams) (int64, error) {
 	return 0, ff.Unavailable("events")
 }
 

@@ -23,6 +23,10 @@ const (
 	DefaultIdempotencyExpiryInterval = 30 * time.Second
 	DefaultLeaderRetryInterval       = time.Second
 	DefaultScheduleInterval          = time.Second
+	// DefaultEventRetentionInterval is how often the event retention
+	// sweep runs; DefaultEventRetention how long events are kept.
+	DefaultEventRetentionInterval = time.Minute
+	DefaultEventRetention         = 7 * 24 * time.Hour
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -58,6 +62,13 @@ type Config struct {
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
 	ScheduleGrace time.Duration
+
+	// Events, when set, is the outbox: events older than EventRetention
+	// (default DefaultEventRetention; negative keeps them forever) are
+	// deleted every EventRetentionInterval. nil disables the sweep.
+	Events                 backend.Events
+	EventRetentionInterval time.Duration
+	EventRetention         time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -83,6 +94,7 @@ func (c *Config) Intervals() []Interval {
 		{"idempotency-expiry-interval", "expired idempotency keys sweep interval", DefaultIdempotencyExpiryInterval, &c.IdempotencyExpiryInterval},
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
+		{"event-retention-interval", "event retention sweep interval", DefaultEventRetentionInterval, &c.EventRetentionInterval},
 	}
 }
 
@@ -115,6 +127,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ScheduleGrace < 0 || c.ScheduleGrace > ff.MaxScheduleGrace {
 		return c, fmt.Errorf("engine: schedule grace %v outside (0, %v]", c.ScheduleGrace, ff.MaxScheduleGrace)
+	}
+	if c.EventRetention == 0 {
+		c.EventRetention = DefaultEventRetention
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -108,6 +108,9 @@ func (s *Server) assemble() error {
 		ec := c.Engine
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
 		ec.Schedules = s.scheduleStore()
+		if s.b.Capabilities().Supports.Events {
+			ec.Events = s.b
+		}
 		sup, err := engine.New(s.b, ec)
 		if err != nil {
 			return err

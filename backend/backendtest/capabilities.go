@@ -46,7 +46,7 @@ var flagMethods = map[string][]string{
 	"QuotaAdmin":          {"CreateQuotaPolicy"},
 	"Streams":             methodsOf[backend.Streams](),
 	"SubscribeCompletion": {"ReadCompletions"},
-	"Events":              {"ReadEvents", "SweepEvents"},
+	"Events":              {"ReadEvents", "SweepEvents", "CountEventRows"},
 	"LaneControl":         {"SetLanePaused", "LaneStates"},
 	"LeaderElection":      {"TryAcquireLeader"},
 	"Schedules":           methodsOf[backend.Schedules](),

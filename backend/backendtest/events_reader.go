@@ -198,3 +198,22 @@ func testEventsSubscribeWakes(t *testing.T, h Harness) {
 	for range ch { // drained, then closed
 	}
 }
+
+func init() {
+	register("Events/CountEventRows", func(t *testing.T, h Harness) {
+		e := newEnv(t, h)
+		before, err := e.b.CountEventRows(e.ctx, backend.CountEventRowsParams{})
+		require.NoError(t, err)
+		require.NoError(t, e.b.Complete(e.ctx, backend.CompleteParams{Handle: e.claim(e.laneWith("cnt")).Handle}))
+		require.NoError(t, e.b.ChangePriority(e.ctx, backend.ChangePriorityParams{ExecutionID: e.createIn("cnt"), Priority: 4}))
+		after, err := e.b.CountEventRows(e.ctx, backend.CountEventRowsParams{})
+		require.NoError(t, err)
+		require.Equal(t, before+2, after, "a completion row and an operator row")
+	})
+}
+
+// laneWith creates an execution on lane and returns the lane.
+func (e *env) laneWith(lane string) string {
+	e.createIn(lane)
+	return lane
+}

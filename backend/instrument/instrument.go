@@ -30,6 +30,10 @@
 //	ff_reconciler_leader                       1 while this process leads the reconcilers
 //	ff_schedule_ticks_total{outcome}           schedule ticks by outcome: fired, duplicate (already created), skipped
 //	ff_schedule_fire_lag_seconds               per sweep that fired ticks, how late its oldest tick fired
+//	ff_events_written_total                    outbox rows ever written, by every process (scrape time)
+//	ff_events_read_total{type}                 events handed to readers
+//	ff_events_read_lag_seconds                 per non-empty read, the age of the newest event it returned
+//	ff_operator_actions_total{action}          operator actions that changed something
 package instrument
 
 import (
@@ -53,6 +57,7 @@ type Backend struct {
 	backend.Backend
 	m     *lifecycleMetrics
 	sched *scheduleMetrics
+	ev    *eventMetrics
 	lanes *laneLabels
 }
 
@@ -85,7 +90,7 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), ev: newEventMetrics(reg, b), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

@@ -172,3 +172,14 @@ func parseCursor(c string) (uint64, int64, error) {
 	}
 	return xid, id, nil
 }
+
+// CountEventRows implements backend.Events from the identity sequence.
+func (b *Backend) CountEventRows(ctx context.Context, _ backend.CountEventRowsParams) (int64, error) {
+	var n int64
+	err := b.pool.QueryRow(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END
+		FROM ff_event_id_seq`).Scan(&n)
+	if err != nil {
+		return 0, mapPgError("count event rows", err)
+	}
+	return n, nil
+}

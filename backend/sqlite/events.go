@@ -132,3 +132,17 @@ func parseCursor(c string) (int64, error) {
 	}
 	return n, nil
 }
+
+// CountEventRows implements backend.Events from the AUTOINCREMENT
+// counter.
+func (b *Backend) CountEventRows(ctx context.Context, _ backend.CountEventRowsParams) (int64, error) {
+	if err := b.readable("sqlite: count event rows"); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := b.r.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ff_event'), 0)`).Scan(&n)
+	if err != nil {
+		return 0, driverError("sqlite: count event rows", err)
+	}
+	return n, nil
+}

@@ -114,6 +114,9 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 	f.DurationVar(&o.cfg.Engine.ScheduleGrace, "schedule-grace", ff.DefaultScheduleGrace,
 		"how late a schedule tick may fire and still be on time; older ticks follow the schedule's catch-up policy")
 	bindEnv(f, "schedule-grace", "FF_SCHEDULE_GRACE")
+	f.DurationVar(&o.cfg.Engine.EventRetention, "event-retention", engine.DefaultEventRetention,
+		"how long outbox events are kept (GET /v1/events); older ones are swept; negative keeps them forever")
+	bindEnv(f, "event-retention", "FF_EVENT_RETENTION")
 	f.IntVar(&o.cfg.Engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep (at most 10000)")
 	bindEnv(f, "reconciler-batch-size", "FF_RECONCILER_BATCH_SIZE")
 	return cmd
