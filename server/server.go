@@ -160,6 +160,7 @@ type Server struct {
 	timeouts      Timeouts
 	maxLongPolls  int
 	polls         *wakeup.Waiters
+	events        *eventFeed
 	// hooks are test seams (export_test.go); nil in production.
 	hooks hooks
 
@@ -215,6 +216,7 @@ func New(cfg Config, b backend.Backend, opts ...Option) *Server {
 			s.hooks.waiting(n)
 		},
 	})
+	s.events = newEventFeed(b)
 	s.metricsH = metricsHandler(s.reg, s.log)
 	s.register(s.routeTable())
 	s.openapi = mustOpenAPI(s.routes)
