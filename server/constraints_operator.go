@@ -26,7 +26,7 @@ func init() {
 		"public_state": kw("enum", strs(ff.PublicStates...),
 			"description", "required; bulk-replay takes a terminal state, bulk-cancel a non-terminal one"),
 		"cursor": kw("pattern", executionIDPat, "description", "next_cursor of the previous step; absent: from the start"),
-		"limit":  kw("minimum", 1, "maximum", 1000, "default", 100, "description", "executions acted on at most in this step"),
+		"limit":  kw("minimum", 0, "maximum", 1000, "default", 100, "description", "executions acted on at most in this step; absent or 0 means 100"),
 		"reason": reason, "source": source,
 	}
 }
