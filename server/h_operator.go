@@ -114,8 +114,12 @@ func (s *Server) revokeLease(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) pauseLane(w http.ResponseWriter, r *http.Request) error  { return s.setLanePaused(w, r, true) }
-func (s *Server) resumeLane(w http.ResponseWriter, r *http.Request) error { return s.setLanePaused(w, r, false) }
+func (s *Server) pauseLane(w http.ResponseWriter, r *http.Request) error {
+	return s.setLanePaused(w, r, true)
+}
+func (s *Server) resumeLane(w http.ResponseWriter, r *http.Request) error {
+	return s.setLanePaused(w, r, false)
+}
 
 func (s *Server) setLanePaused(w http.ResponseWriter, r *http.Request, paused bool) error {
 	var req wire.OperatorRequest
