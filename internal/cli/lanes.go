@@ -58,6 +58,8 @@ func newLanesCmd(env Env) *cobra.Command {
 		},
 	}
 	o.register(cmd)
+	cmd.AddCommand(newLanePauseCmd(env, o, true), newLanePauseCmd(env, o, false), newLanesPausedCmd(env, o),
+		newLanesBulkCmd(env, o, backend.BulkReplay), newLanesBulkCmd(env, o, backend.BulkCancel))
 	cmd.Flags().IntVar(&p.Limit, "limit", 0, "page size")
 	cmd.Flags().StringVar(&p.Cursor, "cursor", "", "start after this lane (from the previous page)")
 	return cmd
