@@ -15,12 +15,13 @@ type eventRetention struct {
 	ev     backend.Events
 	retain time.Duration
 	batch  int
+	now    func() time.Time
 }
 
 func (r *eventRetention) name() string { return "event_retention" }
 
 func (r *eventRetention) runOnce(ctx context.Context) (int, error) {
-	n, err := r.ev.SweepEvents(ctx, backend.SweepEventsParams{Before: time.Now().Add(-r.retain), Limit: r.batch})
+	n, err := r.ev.SweepEvents(ctx, backend.SweepEventsParams{Before: r.now().Add(-r.retain), Limit: r.batch})
 	if err != nil {
 		return n, fmt.Errorf("sweep events: %w", err)
 	}
