@@ -16,4 +16,10 @@
 // implementations) load an execution record, apply a transition from this
 // package, and store the result atomically, so the state machine is written
 // once and behaves identically on every store.
+//
+// What to read first depends on what you build: a worker, package worker;
+// a program that submits work, package client (over HTTP) or
+// backend.Backend (in-process); the engine inside your program, package
+// ffserver; tests, package fftest. In this package, [Execution] and
+// [State] are the model the others share.
 package flowfabric

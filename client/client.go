@@ -7,11 +7,18 @@
 //	res, err := c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "email.send", Input: []byte(`{"to":"a@b"}`)})
 //	tasks, err := c.Claim(ctx, backend.ClaimParams{WorkerID: "w1", Lanes: []string{"default"}})
 //
+// Start with [New]; see Example (submit and read back) and
+// Example_worker (a worker over HTTP).
+//
 // Every failure is a *flowfabric.Error: an API error keeps the server's
 // class, kind and retryable flag, so errors.Is(err, flowfabric.ErrNotFound)
 // works as it does in-process; a network failure is a transport error
 // (retryable unless the caller's context ended, in which case it wraps
 // the context error).
+//
+// Every request carries the W3C traceparent of its context's
+// OpenTelemetry span, when the context has one (package fftrace), so a
+// traced server continues the caller's trace.
 package client
 
 import (
@@ -26,6 +33,7 @@ import (
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/fftrace"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
@@ -116,6 +124,7 @@ func (c *Client) send(ctx context.Context, cl call) (response, error) {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	fftrace.InjectHeader(ctx, req.Header)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return response{}, ff.Transport(op, err, ctx.Err() == nil)

@@ -8,4 +8,6 @@
 // every precondition under lock, so a sweep is always safe to repeat.
 // Intervals are real time; whether work is due is decided by the
 // backend's clock.
+//
+// Start with [New] and [Supervisor]; package ffserver runs it for you.
 package engine

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/clock"
@@ -82,6 +83,13 @@ type Config struct {
 	// MetricsMaxLanes caps the lanes labelled on their own in metrics
 	// (0: instrument.DefaultMaxLaneLabels).
 	MetricsMaxLanes int
+	// TracerProvider, when set (and not the no-op provider), traces the
+	// engine: a span per HTTP request, per backend operation and, for
+	// workers made by NewWorker, per handler run, joined into one trace
+	// per execution (package fftrace; fftrace.Start builds one from the
+	// OTEL_* environment). Nil is off. The program shuts it down, after
+	// Stop.
+	TracerProvider trace.TracerProvider
 
 	// Addr is the HTTP listen address ("127.0.0.1:8080"; port 0 picks a
 	// free one, see Server.Addr). "" means no listener: mount Handler on

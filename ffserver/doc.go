@@ -59,5 +59,7 @@
 //
 // [Server.Backend] is the instrumented store: create executions through it
 // (or through the HTTP API) so they count in /metrics. [Server.Postgres]
-// is the Postgres store itself, for what only Postgres offers.
+// is the Postgres store itself, for what only Postgres offers: enqueueing
+// in the program's own transaction (postgres.Backend.CreateExecutionTx;
+// see examples/tx-enqueue).
 package ffserver

@@ -61,8 +61,9 @@ func (s *Server) runWorker(w *worker.Worker) {
 }
 
 // NewWorker builds an in-process worker over Backend() that Start runs
-// and Stop drains. Its Logger defaults to Config.Logger and its
-// ShutdownGrace to Config.ShutdownGrace. Register its handlers before
+// and Stop drains. Its Logger defaults to Config.Logger, its
+// ShutdownGrace to Config.ShutdownGrace and its TracerProvider to
+// Config.TracerProvider. Register its handlers before
 // Start; once Start has run, NewWorker returns ErrStarted (build the
 // worker with worker.New over Backend(), register, then AddWorker), so a
 // worker never claims before its handlers exist.
@@ -72,6 +73,9 @@ func (s *Server) NewWorker(cfg worker.Config) (*worker.Worker, error) {
 	}
 	if cfg.ShutdownGrace == 0 {
 		cfg.ShutdownGrace = s.cfg.ShutdownGrace
+	}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = s.cfg.TracerProvider
 	}
 	w, err := worker.New(s.b, cfg)
 	if err != nil {

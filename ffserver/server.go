@@ -12,6 +12,7 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"github.com/flowfabric-go/flowfabric/backend/postgres"
 	"github.com/flowfabric-go/flowfabric/engine"
+	"github.com/flowfabric-go/flowfabric/fftrace"
 	"github.com/flowfabric-go/flowfabric/server"
 	"github.com/flowfabric-go/flowfabric/worker"
 )
@@ -104,6 +105,7 @@ func (s *Server) openStore(ctx context.Context) error {
 func (s *Server) assemble() error {
 	c := s.cfg
 	s.b = instrument.Wrap(s.raw, c.Registry, instrument.WithMaxLaneLabels(c.MetricsMaxLanes))
+	s.b = fftrace.Wrap(s.b, c.TracerProvider) // s.b itself when tracing is off
 	if !c.DisableReconcilers {
 		ec := c.Engine
 		ec.Observer = withMetrics(instrument.NewReconcilerObserver(c.Registry), ec.Observer)
@@ -117,12 +119,14 @@ func (s *Server) assemble() error {
 		}
 		s.sup = sup
 	}
-	s.api = server.New(c.HTTP, s.b, server.WithShutdownGrace(c.ShutdownGrace), server.WithClaimPollInterval(c.ClaimPollInterval))
+	s.api = server.New(c.HTTP, s.b, server.WithShutdownGrace(c.ShutdownGrace), server.WithClaimPollInterval(c.ClaimPollInterval),
+		server.WithTracerProvider(c.TracerProvider))
 	return nil
 }
 
-// Backend is the instrumented store: give it to code that creates
-// executions and to workers, so their calls count in /metrics.
+// Backend is the instrumented store (and traced, with
+// Config.TracerProvider): give it to code that creates executions and to
+// workers, so their calls count in /metrics and appear in traces.
 func (s *Server) Backend() backend.Backend { return s.b }
 
 // Store is the store itself, without instrumentation.

@@ -3,6 +3,10 @@
 // request logging and metrics, panic recovery, the error-to-status
 // mapping and the OpenAPI document; every behaviour lives in the backend.
 //
+// Start with [New] and [Config]; a program that embeds the engine uses
+// package ffserver, which assembles this server with the store and the
+// reconcilers.
+//
 // # Running it
 //
 //	reg := prometheus.NewRegistry()

@@ -10,16 +10,19 @@ import (
 	"runtime/debug"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 // ServeHTTP runs the request through the stack: panic recovery, request
-// metrics and logging, CORS, route lookup, auth, then the route.
+// metrics, logging and tracing, CORS, route lookup, auth, then the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	label := "unmatched"
+	var span trace.Span // nil unless traced
 	defer func() {
 		if p := recover(); p != nil {
 			if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
@@ -32,6 +35,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.observe(r, label, sw.status(), time.Since(start))
+		if span != nil {
+			endSpan(span, sw.status())
+		}
 	}()
 
 	if r.ContentLength != 0 {
@@ -48,6 +54,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := s.byPatt[pattern]
 	if rt != nil {
 		label = rt.path
+	}
+	if s.traced(label) {
+		r, span = s.startSpan(r, label)
 	}
 	if (rt == nil || !rt.public) && !s.authorized(r) {
 		s.writeError(sw, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.ErrUnauthorized,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
@@ -163,6 +164,8 @@ type Server struct {
 	events        *eventFeed
 	// hooks are test seams (export_test.go); nil in production.
 	hooks hooks
+	// tracer records request spans; nil when tracing is off.
+	tracer trace.Tracer
 
 	mux      *http.ServeMux
 	routes   []*route

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
@@ -176,6 +178,8 @@ func (c *completer) call(ctx context.Context, batch []completion) []error {
 		tasks[i] = x.task
 	}
 	errs := make([]error, len(batch))
+	ctx, spans := c.spans(ctx, tasks)
+	defer endSpans(spans, errs)
 	_ = c.w.try(ctx, latestExpiry(tasks), func(cctx context.Context) error {
 		if len(ps) == 1 {
 			errs[0] = c.w.transport.Complete(cctx, ps[0])
@@ -191,4 +195,29 @@ func (c *completer) call(ctx context.Context, batch []completion) []error {
 		return nil
 	})
 	return errs
+}
+
+// spans starts one "ff.complete" span per traced task of a call (each a
+// child of its handler span); a call for one task runs in its span, so
+// the request carries it. Nil when tracing is off.
+func (c *completer) spans(ctx context.Context, tasks []*Task) (context.Context, []trace.Span) {
+	if c.w.tracer == nil {
+		return ctx, nil
+	}
+	spans := make([]trace.Span, len(tasks))
+	for i, t := range tasks {
+		sctx, span := c.w.reportSpan(ctx, t, "complete")
+		if len(tasks) == 1 {
+			ctx = sctx
+		}
+		spans[i] = span
+	}
+	return ctx, spans
+}
+
+// endSpans ends the spans of a call with their entries' errors.
+func endSpans(spans []trace.Span, errs []error) {
+	for i, s := range spans {
+		endReportSpan(s, errs[i])
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
@@ -61,6 +63,11 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Logger receives the worker's logs; the default discards them.
 	Logger *slog.Logger
+	// TracerProvider, when set (and not the no-op provider), records a
+	// span per handler run, a child of the trace the execution carries
+	// (package fftrace), and a child span per outcome report, sent as the
+	// report request's traceparent. Nil leaves tracing off.
+	TracerProvider trace.TracerProvider
 }
 
 // withDefaults returns c with zero fields defaulted, validated.

@@ -6,6 +6,9 @@
 // itself (any backend.Backend); remotely, it is the HTTP client of package
 // client. The behaviour is the same.
 //
+// Start with [New], [Worker.Register] (usually with [Typed]) and
+// [Worker.Run]; see Example. Test handlers with package fftest.
+//
 //	b, err := sqlite.Open(ctx, sqlite.Options{Path: "flowfabric.db", AutoMigrate: true})
 //	// or: t := client.New("http://127.0.0.1:8080")
 //	w, err := worker.New(b, worker.Config{WorkerID: "greeter", Lanes: []string{"default"}})
@@ -136,4 +139,15 @@
 // and its tick's time in its tags; [Task.ScheduleTick] reads them, so a
 // handler can work on the period that ended at the tick (a nightly report
 // for the day before tick, whenever the execution actually runs).
+//
+// # Tracing
+//
+// With Config.TracerProvider set, each handler run is a span
+// "ff.handler <kind>", a child of the trace the execution carries (its
+// fftrace.Tag, set by a traced engine at create and claim), else the root
+// of a new trace; the handler's context carries it, so spans the handler
+// starts, and requests it makes with package client, join that trace.
+// Reporting the outcome is a child span ("ff.complete", "ff.fail",
+// "ff.delay"), sent as the report request's traceparent. Nil (the
+// default) starts no span. See package fftrace.
 package worker

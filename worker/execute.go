@@ -35,7 +35,9 @@ func (w *Worker) execute(t *Task) {
 		w.release([]*Task{t})
 		return
 	}
-	result, err := w.call(t)
+	ctx, span := w.handlerSpan(t)
+	result, err := w.call(ctx, t)
+	endHandlerSpan(span, err)
 	// Order matters: once removed from the renewer, the context's cause
 	// is final, and the completer sees one fewer running handler.
 	w.renewer.remove(t)
@@ -48,8 +50,9 @@ type panicError struct{ value any }
 
 func (e *panicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.value) }
 
-// call runs the registered handler, turning a panic into an error.
-func (w *Worker) call(t *Task) (result any, err error) {
+// call runs the registered handler with ctx (t.ctx, with the handler
+// span when traced), turning a panic into an error.
+func (w *Worker) call(ctx context.Context, t *Task) (result any, err error) {
 	h := w.handler(t.Kind)
 	if h == nil {
 		return nil, Permanent(fmt.Errorf("worker: no handler registered for kind %q", t.Kind))
@@ -61,7 +64,7 @@ func (w *Worker) call(t *Task) (result any, err error) {
 			result, err = nil, &panicError{value: p}
 		}
 	}()
-	return h(t.ctx, t)
+	return h(ctx, t)
 }
 
 // settle reports the outcome of a finished handler, unless the attempt is
@@ -114,11 +117,13 @@ func (w *Worker) fail(t *Task, cause error) {
 	}
 	p := backend.FailParams{Handle: t.handle, Reason: cause.Error(), Classification: class}
 	var out ff.FailOutcome
-	err := w.keep(w.ioCtx, t, "fail", func(ctx context.Context) error {
+	ctx, span := w.reportSpan(w.ioCtx, t, "fail")
+	err := w.keep(ctx, t, "fail", func(ctx context.Context) error {
 		var err error
 		out, err = w.transport.Fail(ctx, p)
 		return err
 	})
+	endReportSpan(span, err)
 	if err == nil {
 		w.log.Info("worker: attempt failed", "execution_id", t.ExecutionID.String(), "attempt_index", t.AttemptIndex,
 			"classification", string(class), "retry_scheduled", out.RetryScheduled, "reason", p.Reason)
@@ -131,7 +136,9 @@ func (w *Worker) fail(t *Task, cause error) {
 // attempt.
 func (w *Worker) delay(t *Task, until time.Time) {
 	p := backend.DelayParams{Handle: t.handle, Until: until}
-	err := w.keep(w.ioCtx, t, "delay", func(ctx context.Context) error { return w.transport.Delay(ctx, p) })
+	ctx, span := w.reportSpan(w.ioCtx, t, "delay")
+	err := w.keep(ctx, t, "delay", func(ctx context.Context) error { return w.transport.Delay(ctx, p) })
+	endReportSpan(span, err)
 	w.logOutcome(t, "delay", err)
 }
 

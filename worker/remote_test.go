@@ -53,7 +53,9 @@ func TestRemoteWorker(t *testing.T) {
 func testRemote(t *testing.T, c *client.Client, b backend.Backend) {
 	started := newSignal()
 	var cause causeBox
-	startWorker(t, c, worker.Config{Concurrency: 6, LeaseTTL: 500 * time.Millisecond}, func(w *worker.Worker) {
+	// The lease outlives a renewal delayed by a loaded machine under -race;
+	// the cancellable task must end by the operator cancel, not by expiry.
+	startWorker(t, c, worker.Config{Concurrency: 6, LeaseTTL: 3 * time.Second}, func(w *worker.Worker) {
 		registerDouble(w)
 		w.Register("flaky", func(_ context.Context, tk *worker.Task) (any, error) {
 			if tk.AttemptIndex == 0 {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 )
@@ -31,6 +33,8 @@ type Task struct {
 	w      *Worker
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	// span is the handler span's context; zero when untraced.
+	span trace.SpanContext
 
 	mu         sync.Mutex
 	delayUntil time.Time

@@ -10,7 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/fftrace"
 )
 
 // errStopping is the claim context's cause during a graceful stop.
@@ -23,6 +26,7 @@ type Worker struct {
 	transport Transport
 	cfg       Config
 	log       *slog.Logger
+	tracer    trace.Tracer // nil when tracing is off
 
 	mu       sync.RWMutex
 	registry map[string]Handler
@@ -70,6 +74,7 @@ func New(t Transport, cfg Config) (*Worker, error) {
 		registry: map[string]Handler{}, slots: newSlots(cfg.Concurrency), clock: realClock{}, rnd: rand.Float64,
 		stopCh: make(chan struct{}), forceCh: make(chan struct{}), killCh: make(chan struct{}), done: make(chan struct{}),
 	}
+	w.tracer = fftrace.Tracer(cfg.TracerProvider)
 	w.renewer = newRenewer(w)
 	w.completer = newCompleter(w, cfg.Concurrency)
 	return w, nil

@@ -2,7 +2,8 @@
 // touching it: Wrap returns a decorator that counts lifecycle operations
 // by lane and observes claim latency, and registers a collector that
 // reports queue depth by lane and public state at scrape time.
-// ReconcilerObserver counts reconciler sweeps for the engine.
+// ReconcilerObserver counts reconciler sweeps for the engine. Start with
+// [Wrap]; package ffserver applies it for you.
 //
 // The lane label is bounded: a lane is labelled on its own only once it
 // is known to exist (an execution was created on it, a claim handed out a

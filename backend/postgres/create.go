@@ -39,39 +39,73 @@ const maxCreateTries = 3
 // follow, and only when that key's window has passed is it cleared and
 // the insert tried again.
 func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
+	c, err := b.prepareCreate(ctx, p)
+	if err != nil {
+		return backend.CreateExecutionResult{}, err
+	}
+	res, err := b.insertExecution(ctx, b.pool, c, true)
+	if err == nil && !res.Duplicate && c.e.Claimable() {
+		b.wake(c.e.Lane)
+	}
+	return res, err
+}
+
+// pendingCreate is a create that passed every check a create makes
+// before its first statement: the execution built (and its input
+// validated) by the domain, and the insert's arguments.
+type pendingCreate struct {
+	e          *ff.Execution
+	args       []any
+	now        int64
+	explicitID bool
+}
+
+// prepareCreate validates p and resolves what the insert needs. It runs
+// no statement on the transaction the insert will use (interning a
+// capability set commits on the pool), so refused input leaves a
+// caller's transaction untouched.
+func (b *Backend) prepareCreate(ctx context.Context, p backend.CreateExecutionParams) (pendingCreate, error) {
 	now := b.appNowMs()
 	e, err := ff.NewExecution(p.Spec(), now)
 	if err != nil {
-		return backend.CreateExecutionResult{}, err
+		return pendingCreate{}, err
 	}
 	args, err := b.createArgs(ctx, e, p.Input, now)
 	if err != nil {
-		return backend.CreateExecutionResult{}, err
+		return pendingCreate{}, err
 	}
+	return pendingCreate{e: e, args: args, now: now, explicitID: !p.ExecutionID.IsZero()}, nil
+}
+
+// insertExecution runs the create of c on q: the pool, where each
+// statement commits alone (commits: the lane it registers may be
+// remembered), or a caller's transaction, where nothing may be cached
+// before that transaction commits. It never wakes anyone.
+func (b *Backend) insertExecution(ctx context.Context, q querier, c pendingCreate, commits bool) (backend.CreateExecutionResult, error) {
+	e := c.e
 	for range maxCreateTries {
 		var inserted int
-		if err := b.pool.QueryRow(ctx, createSQL, args...).Scan(&inserted); err != nil {
+		if err := q.QueryRow(ctx, createSQL, c.args...).Scan(&inserted); err != nil {
 			return backend.CreateExecutionResult{}, mapPgError("create execution", err)
 		}
-		b.rememberLane(e.Lane)
+		if commits {
+			b.rememberLane(e.Lane)
+		}
 		if inserted == 1 {
-			if e.Claimable() {
-				b.wake(e.Lane)
-			}
 			return backend.CreateExecutionResult{ExecutionID: e.ID, PublicState: e.State.PublicState}, nil
 		}
 		if e.IdempotencyKey == "" {
 			break // the explicit id is taken
 		}
-		res, key, err := b.takenKey(ctx, e, now)
+		res, key, err := b.takenKey(ctx, q, e, c.now)
 		switch {
 		case err != nil || key == keyHeld:
 			return res, err
-		case key == keyAbsent && !p.ExecutionID.IsZero():
+		case key == keyAbsent && c.explicitID:
 			return res, duplicate(e) // nothing holds the key: the explicit id is taken
 		}
 	}
-	if e.IdempotencyKey != "" && p.ExecutionID.IsZero() {
+	if e.IdempotencyKey != "" && !c.explicitID {
 		return backend.CreateExecutionResult{}, ff.Contention(ff.ErrContention,
 			"idempotency key of %s: taken by concurrent creates each time it was free", e.ID)
 	}
@@ -126,13 +160,13 @@ func (b *Backend) createArgs(ctx context.Context, e *ff.Execution, input []byte,
 // the key is held it returns that execution as a duplicate; once the
 // key's window has passed it clears the key from that execution, so the
 // unique index takes it again.
-func (b *Backend) takenKey(ctx context.Context, e *ff.Execution, now int64) (backend.CreateExecutionResult, keyState, error) {
+func (b *Backend) takenKey(ctx context.Context, q querier, e *ff.Execution, now int64) (backend.CreateExecutionResult, keyState, error) {
 	var (
 		id, state string
 		expires   int64
 		res       backend.CreateExecutionResult
 	)
-	err := b.pool.QueryRow(ctx, `SELECT id, public_state, idempotency_expires_at_ms FROM ff_execution
+	err := q.QueryRow(ctx, `SELECT id, public_state, idempotency_expires_at_ms FROM ff_execution
 		WHERE namespace = $1 AND idempotency_key = $2`, e.Namespace, e.IdempotencyKey).Scan(&id, &state, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return res, keyAbsent, nil
@@ -141,7 +175,7 @@ func (b *Backend) takenKey(ctx context.Context, e *ff.Execution, now int64) (bac
 		return res, keyAbsent, mapPgError("create execution: idempotency lookup", err)
 	}
 	if now >= expires {
-		_, err = b.pool.Exec(ctx, `UPDATE ff_execution SET idempotency_key = '', idempotency_expires_at_ms = 0
+		_, err = q.Exec(ctx, `UPDATE ff_execution SET idempotency_key = '', idempotency_expires_at_ms = 0
 			WHERE id = $1 AND idempotency_key = $2 AND idempotency_expires_at_ms <= $3`, id, e.IdempotencyKey, now)
 		return res, keyFreed, opErr("create execution: expire idempotency key", err)
 	}

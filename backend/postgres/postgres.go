@@ -1,13 +1,3 @@
-// Package postgres is the production backend: backend.Backend on
-// PostgreSQL through pgx/v5.
-//
-// The hot path (claim, complete, renew) is one statement per operation,
-// fenced in its WHERE clause, with batch forms over unnest arrays. Every
-// other transition loads the execution under a row lock, applies the
-// state machine of package flowfabric, and writes the whole record and
-// its side effects in the same transaction. When a fenced hot statement
-// touches no row, the operation falls back to that path, which decides
-// between a replay that already committed and the precise fence error.
 package postgres
 
 import (

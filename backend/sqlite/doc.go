@@ -3,6 +3,9 @@
 // suite in backend/backendtest proves it). It uses modernc.org/sqlite, a
 // pure-Go driver, so it needs no cgo and no setup.
 //
+// Start with [Open] and [Options]; a program serves the store with
+// package ffserver, and tests get one from package fftest.
+//
 // # Concurrency
 //
 // The file is opened twice: a writer *sql.DB with exactly one connection,

@@ -272,3 +272,24 @@ func TestServerLimitFlagsFromEnv(t *testing.T) {
 		require.Equal(t, want, cmd.Flags().Lookup(flag).Value.String(), flag)
 	}
 }
+
+func TestServerTracingFlags(t *testing.T) {
+	out, _, code := runMain(t, nil, "server", "--help")
+	require.Zero(t, code)
+	require.Contains(t, out, "--traces-exporter")
+	require.Contains(t, out, "(env OTEL_TRACES_EXPORTER)")
+	require.Contains(t, out, "(env OTEL_EXPORTER_OTLP_ENDPOINT)")
+
+	db := filepath.Join(t.TempDir(), "ff.db")
+	_, stderr, code := runMain(t, map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, "server", "--database-url", db)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "zipkin")
+	_, stderr, code = runMain(t, nil, "server", "--database-url", db, "--otlp-endpoint", "collector:4318")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "collector:4318")
+	_, stderr, code = runMain(t, map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+		"server", "--database-url", db)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "http/protobuf")
+	require.NoFileExists(t, db, "refused before the database is opened")
+}

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend/instrument"
 	"github.com/flowfabric-go/flowfabric/engine"
 	"github.com/flowfabric-go/flowfabric/ffserver"
+	"github.com/flowfabric-go/flowfabric/fftrace"
 	"github.com/flowfabric-go/flowfabric/server"
 )
 
@@ -29,6 +32,11 @@ type serverOptions struct {
 	logLevel    string
 	logFormat   string
 	reconcilers bool
+	// tracesExporter and otlpEndpoint override the OTEL_* environment
+	// fftrace.ConfigFromEnv reads (they default to it).
+	tracesExporter string
+	otlpEndpoint   string
+	tracing        bool // set by startTracing, for the startup line
 }
 
 func newServerCmd(env Env) *cobra.Command {
@@ -53,7 +61,16 @@ and created on first start. Postgres schemas are not migrated unless
 --auto-migrate is given: run "flowfabric migrate up" first.
 
 SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
---shutdown-grace, stops the reconcilers and closes the database.`,
+--shutdown-grace, stops the reconcilers and closes the database.
+
+Tracing (OpenTelemetry) is off unless configured the OpenTelemetry way:
+set OTEL_EXPORTER_OTLP_ENDPOINT (or --otlp-endpoint), or
+OTEL_TRACES_EXPORTER=otlp (or --traces-exporter otlp, default endpoint
+http://localhost:4318). Spans go over OTLP/HTTP: one per request and per
+backend operation, and the submitting request's trace is stored with each
+execution (tag ff.traceparent) so a worker's handler joins it. The SDK's
+own variables apply too (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,
+OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...).`,
 		Example: `  flowfabric server
   flowfabric server --listen 0.0.0.0:8080 --api-token "$TOKEN" \
       --database-url postgres://ff:secret@db:5432/ff
@@ -119,6 +136,12 @@ SIGINT or SIGTERM stops accepting requests, drains in-flight ones within
 	bindEnv(f, "event-retention", "FF_EVENT_RETENTION")
 	f.IntVar(&o.cfg.Engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep (at most 10000)")
 	bindEnv(f, "reconciler-batch-size", "FF_RECONCILER_BATCH_SIZE")
+	f.StringVar(&o.tracesExporter, "traces-exporter", "",
+		"OpenTelemetry trace exporter: otlp or none (default: otlp when an OTLP endpoint is set, else tracing is off)")
+	bindEnv(f, "traces-exporter", "OTEL_TRACES_EXPORTER")
+	f.StringVar(&o.otlpEndpoint, "otlp-endpoint", "",
+		"OTLP/HTTP collector base URL for traces, e.g. http://collector:4318 (spans go to /v1/traces); setting it turns tracing on")
+	bindEnv(f, "otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT")
 	return cmd
 }
 
@@ -192,6 +215,12 @@ func runServer(ctx context.Context, env Env, o serverOptions) error {
 	if err != nil {
 		return err
 	}
+	tp, err := (&o).startTracing(ctx, env.Getenv)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(ctx, tp, log)
+	cfg.TracerProvider = tp
 	srv, err := ffserver.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -239,6 +268,7 @@ func logStartup(log *slog.Logger, db ffserver.Database, addr net.Addr, o serverO
 		slog.Int("max_long_polls", o.cfg.HTTP.MaxLongPolls),
 		slog.Bool("auto_migrate", o.autoMigrate),
 		slog.Bool("reconcilers", o.reconcilers),
+		slog.Bool("tracing", o.tracing),
 	}
 	if db.Default {
 		attrs = append(attrs, slog.String("note", "embedded SQLite default; set --database-url for Postgres"))
@@ -247,4 +277,34 @@ func logStartup(log *slog.Logger, db ffserver.Database, addr net.Addr, o serverO
 		attrs = append(attrs, slog.String("warning", "no --api-token: the API accepts unauthenticated requests"))
 	}
 	log.LogAttrs(context.Background(), slog.LevelInfo, "flowfabric server started", attrs...)
+}
+
+// startTracing builds the tracer provider the OTEL_* environment and the
+// tracing flags describe (the no-op provider when off); a value it cannot
+// honour is a usage error.
+func (o *serverOptions) startTracing(ctx context.Context, getenv func(string) string) (*fftrace.Provider, error) {
+	tc := fftrace.ConfigFromEnv(getenv)
+	tc.Exporter, tc.Endpoint = o.tracesExporter, o.otlpEndpoint // the flags default to the same variables
+	if _, err := tc.Enabled(); err != nil {
+		return nil, usageError{err}
+	}
+	tp, err := fftrace.Start(ctx, tc)
+	if errors.Is(err, ff.ErrInvalidInput) {
+		return nil, usageError{err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	o.tracing = tp.Enabled()
+	return tp, nil
+}
+
+// shutdownTracing flushes the spans still buffered, after the server
+// stopped, within a bounded time.
+func shutdownTracing(ctx context.Context, tp *fftrace.Provider, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		log.Warn("flush traces", "error", err)
+	}
 }

@@ -11,6 +11,9 @@
 // stored) and as base64 otherwise (the "input_base64"/"result_base64"
 // field), so bytes written by an embedded Go producer survive the HTTP
 // round trip unchanged.
+//
+// Start with [CreateExecutionRequest]; Go programs normally use package
+// client rather than these types.
 package wire
 
 import (
