@@ -143,3 +143,29 @@ func assertNoErr(t *testing.T, err error) bool {
 	}
 	return true
 }
+
+// A commit in another process wakes this process's event subscribers
+// (LISTEN/NOTIFY, coalesced with the lane wake-ups).
+func TestSubscribeEventsWokenByAnotherProcess(t *testing.T) {
+	ctx := t.Context()
+	a, url := openFresh(t, nil)
+	other, err := postgres.Open(ctx, postgres.Options{URL: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close() })
+	ch, stop := a.SubscribeEvents(ctx)
+	defer stop()
+	res, err := other.CreateExecution(ctx, backend.CreateExecutionParams{Lane: "x", Kind: "k"})
+	require.NoError(t, err)
+	// The listener may start after the first NOTIFY: keep committing
+	// events until one wakes us (each is a real commit of the other
+	// process, never a wake-up of this one).
+	for i := int64(1); ; i++ {
+		require.NoError(t, other.ChangePriority(ctx, backend.ChangePriorityParams{ExecutionID: res.ExecutionID, Priority: i % 9000}))
+		select {
+		case <-ch:
+			return
+		case <-time.After(100 * time.Millisecond):
+			require.Less(t, i, int64(100), "no wake-up from the other process")
+		}
+	}
+}
