@@ -136,6 +136,8 @@ func testOperatorReplay(t *testing.T, h Harness) {
 	require.Len(t, atts, 1, "the successful attempt stays listed")
 	require.Equal(t, ff.AttemptEndedSuccess, atts[0].Lifecycle)
 	require.Equal(t, first.AttemptID, atts[0].ID)
+	_, err = e.b.GetExecutionResult(e.ctx, backend.GetExecutionResultParams{ExecutionID: id})
+	requireKind(t, err, ff.ErrNotFound, "a replayed execution has no result until it completes again")
 
 	again := e.claim("rp")
 	require.Equal(t, ff.AttemptReplay, again.AttemptType)

@@ -80,14 +80,17 @@ func (b *Backend) GetExecutionResult(ctx context.Context, p backend.GetExecution
 	}
 	var result []byte
 	var seq sql.NullInt64
-	err := b.r.QueryRowContext(ctx, `SELECT r.seq, r.result FROM ff_execution e
-LEFT JOIN ff_execution_result r ON r.seq = e.seq WHERE e.execution_id = ?`, id.String()).Scan(&seq, &result)
+	var outcome string
+	// A replayed execution keeps its last result until the next
+	// completion overwrites it; it is not completed meanwhile.
+	err := b.r.QueryRowContext(ctx, `SELECT r.seq, r.result, e.terminal_outcome FROM ff_execution e
+LEFT JOIN ff_execution_result r ON r.seq = e.seq WHERE e.execution_id = ?`, id.String()).Scan(&seq, &result, &outcome)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, ff.NotFound("execution", "%s", id)
 	case err != nil:
 		return nil, driverError("sqlite: read result", err)
-	case !seq.Valid:
+	case !seq.Valid || outcome != string(ff.OutcomeSuccess):
 		return nil, ff.NotFound("result", "of execution %s (not completed)", id)
 	}
 	if result == nil {
