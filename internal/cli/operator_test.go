@@ -36,6 +36,7 @@ func TestOperatorCommands(t *testing.T) {
 	require.Equal(t, 2, code, "a priority that is not a number is a usage error")
 
 	require.Equal(t, "ops paused=true\n", run("lanes", "pause", "ops", "--reason", "incident", "--source", "alice"))
+	require.Contains(t, run("lanes"), "paused", "lanes shows the pause")
 	var list wire.LaneStateList
 	require.NoError(t, json.Unmarshal([]byte(run("lanes", "paused", "--json")), &list))
 	require.Equal(t, []wire.LaneState{{Lane: "ops", Paused: true, PausedAtMs: list.Lanes[0].PausedAtMs, Source: "alice", Reason: "incident"}}, list.Lanes)
