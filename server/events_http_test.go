@@ -200,3 +200,20 @@ func TestEventsSSEDisconnectAndResume(t *testing.T) {
 		}
 	})
 }
+
+// Waiting event readers (streams and long-polls) are capped like
+// long-polling claims: one more is answered 429.
+func TestEventsWaitersCapped(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		e := newEnv(t, open, server.Config{MaxLongPolls: 1}, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		stream := e.openSSE(ctx, "?after=latest", "") // waiting once its headers arrived
+		r := e.get("/v1/events?wait_ms=1000")
+		require.Equal(t, http.StatusTooManyRequests, r.status, "%s", r.body)
+		require.Equal(t, ff.ErrResourceExhausted, r.apiError(t).Kind)
+		require.Equal(t, http.StatusOK, e.get("/v1/events").status, "a read that does not wait is not capped")
+		cancel()
+		for range stream {
+		}
+	})
+}

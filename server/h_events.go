@@ -29,6 +29,7 @@ const eventsFallback = time.Second
 // It holds the subscription only while someone waits.
 type eventFeed struct {
 	subscribe func(ctx context.Context) (<-chan struct{}, func())
+	max       int // waiters at once; one more is refused
 
 	mu      sync.Mutex
 	gen     chan struct{} // closed and replaced on every wake-up
@@ -36,15 +37,18 @@ type eventFeed struct {
 	stop    context.CancelFunc
 }
 
-func newEventFeed(b backend.Backend) *eventFeed {
-	return &eventFeed{subscribe: b.SubscribeEvents, gen: make(chan struct{})}
+func newEventFeed(b backend.Backend, max int) *eventFeed {
+	return &eventFeed{subscribe: b.SubscribeEvents, max: max, gen: make(chan struct{})}
 }
 
 // join registers a waiter (starting the subscription for the first) and
-// returns the function that leaves.
-func (f *eventFeed) join() func() {
+// returns the function that leaves; false when the feed is at its cap.
+func (f *eventFeed) join() (func(), bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.waiters >= f.max {
+		return nil, false
+	}
 	if f.waiters == 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		ch, unsub := f.subscribe(ctx)
@@ -53,7 +57,7 @@ func (f *eventFeed) join() func() {
 	}
 	f.waiters++
 	var once sync.Once
-	return func() { once.Do(f.leave) }
+	return func() { once.Do(f.leave) }, true
 }
 
 func (f *eventFeed) leave() {
@@ -177,7 +181,11 @@ func (s *Server) waitEvents(ctx context.Context, p backend.ReadEventsParams, wai
 	if wait <= 0 {
 		return s.b.ReadEvents(ctx, p)
 	}
-	defer s.events.join()()
+	leave, ok := s.events.join()
+	if !ok {
+		return backend.EventPage{}, s.tooManyEventWaiters()
+	}
+	defer leave()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
@@ -208,7 +216,11 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, p backend.
 	if err != nil {
 		return err
 	}
-	defer s.events.join()()
+	leave, ok := s.events.join()
+	if !ok {
+		return s.tooManyEventWaiters()
+	}
+	defer leave()
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
@@ -239,6 +251,13 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, p backend.
 			return nil
 		}
 	}
+}
+
+// tooManyEventWaiters is the 429 beyond the cap of waiting event readers
+// (long-polls and streams), the cap of long-polling claims.
+func (s *Server) tooManyEventWaiters() error {
+	return &ff.Error{Class: ff.ClassResourceExhausted, Kind: ff.ErrResourceExhausted, RetryAfterMs: longPollRetryAfterMs,
+		Detail: fmt.Sprintf("too many event readers waiting on this server (cap %d); retry later or read with wait_ms 0", s.maxLongPolls)}
 }
 
 // errStreamDone ends an event stream: the client left or shutdown began.
