@@ -212,6 +212,7 @@ func TestEventsWaitersCapped(t *testing.T) {
 		require.Equal(t, http.StatusTooManyRequests, r.status, "%s", r.body)
 		require.Equal(t, ff.ErrResourceExhausted, r.apiError(t).Kind)
 		require.Equal(t, http.StatusOK, e.get("/v1/events").status, "a read that does not wait is not capped")
+		require.Equal(t, 1.0, e.scrape()["ff_http_event_readers_waiting"])
 		cancel()
 		for range stream {
 		}

@@ -30,6 +30,7 @@ const eventsFallback = time.Second
 type eventFeed struct {
 	subscribe func(ctx context.Context) (<-chan struct{}, func())
 	max       int // waiters at once; one more is refused
+	gauge     func(waiters int)
 
 	mu      sync.Mutex
 	gen     chan struct{} // closed and replaced on every wake-up
@@ -37,8 +38,8 @@ type eventFeed struct {
 	stop    context.CancelFunc
 }
 
-func newEventFeed(b backend.Backend, max int) *eventFeed {
-	return &eventFeed{subscribe: b.SubscribeEvents, max: max, gen: make(chan struct{})}
+func newEventFeed(b backend.Backend, max int, gauge func(int)) *eventFeed {
+	return &eventFeed{subscribe: b.SubscribeEvents, max: max, gauge: gauge, gen: make(chan struct{})}
 }
 
 // join registers a waiter (starting the subscription for the first) and
@@ -56,6 +57,7 @@ func (f *eventFeed) join() (func(), bool) {
 		go f.run(ctx, ch)
 	}
 	f.waiters++
+	f.gauge(f.waiters)
 	var once sync.Once
 	return func() { once.Do(f.leave) }, true
 }
@@ -64,6 +66,7 @@ func (f *eventFeed) leave() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.waiters--
+	f.gauge(f.waiters)
 	if f.waiters == 0 {
 		f.stop()
 	}

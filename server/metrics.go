@@ -16,9 +16,10 @@ import (
 // pattern (never the raw path, to bound cardinality) and status (499 for a
 // client that went away), and gauges the waiting long-polls.
 type httpMetrics struct {
-	requests  *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
-	longPolls prometheus.Gauge
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	longPolls    prometheus.Gauge
+	eventReaders prometheus.Gauge
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -33,6 +34,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		}, labels)),
 		longPolls: instrument.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ff_http_long_polls_waiting", Help: "Long-polling claims waiting for work (their cap answers 429).",
+		})),
+		eventReaders: instrument.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ff_http_event_readers_waiting", Help: "Event readers waiting for events: long-polls and streams of GET /v1/events.",
 		})),
 	}
 }

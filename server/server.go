@@ -219,7 +219,7 @@ func New(cfg Config, b backend.Backend, opts ...Option) *Server {
 			s.hooks.waiting(n)
 		},
 	})
-	s.events = newEventFeed(b, s.maxLongPolls)
+	s.events = newEventFeed(b, s.maxLongPolls, func(n int) { s.metrics.eventReaders.Set(float64(n)) })
 	s.metricsH = metricsHandler(s.reg, s.log)
 	s.register(s.routeTable())
 	s.openapi = mustOpenAPI(s.routes)
