@@ -322,6 +322,9 @@ func (page *EventPage) add(p ReadEventsParams, from EventPosition, rows []EventR
 		}
 		if row.Pos == from.Pos && from.Sub >= 0 {
 			recs = recs[min(from.Sub+1, len(recs)):]
+			if len(recs) == 0 {
+				page.Next = EventCursor(row.Pos) // read whole: move past it
+			}
 		}
 		for _, rec := range recs {
 			if len(page.Events) == p.Limit {
