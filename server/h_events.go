@@ -212,18 +212,20 @@ func (s *Server) waitEvents(ctx context.Context, p backend.ReadEventsParams, wai
 
 // streamEvents serves the events as Server-Sent Events until the client
 // goes away or shutdown begins. The first read happens before anything
-// is written, so a bad cursor is still a 400.
+// is written, so a bad cursor is still a 400. Each read takes the feed's
+// generation first, so a commit during a read is never waited out.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, p backend.ReadEventsParams) error {
 	ctx := r.Context()
-	page, err := s.b.ReadEvents(ctx, p)
-	if err != nil {
-		return err
-	}
 	leave, ok := s.events.join()
 	if !ok {
 		return s.tooManyEventWaiters()
 	}
 	defer leave()
+	changed := s.events.changed()
+	page, err := s.b.ReadEvents(ctx, p)
+	if err != nil {
+		return err
+	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
@@ -234,19 +236,14 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, p backend.
 	keepAlive := time.NewTicker(sseKeepAlive)
 	defer keepAlive.Stop()
 	for {
-		if err := writeSSE(w, page); err != nil {
+		if writeSSE(w, page) != nil || rc.Flush() != nil {
 			return nil // the client is gone
 		}
-		if err := rc.Flush(); err != nil {
+		p.After = page.Next
+		if len(page.Events) < p.Limit && s.sseIdle(ctx, w, rc, changed, keepAlive.C) != nil {
 			return nil
 		}
-		p.After = page.Next
-		changed := s.events.changed()
-		if len(page.Events) < p.Limit {
-			if err := s.sseIdle(ctx, w, rc, changed, keepAlive.C); err != nil {
-				return nil
-			}
-		}
+		changed = s.events.changed()
 		if page, err = s.b.ReadEvents(ctx, p); err != nil {
 			if ctx.Err() == nil {
 				writeSSEError(w, err)
