@@ -113,6 +113,8 @@ type sseEvent struct{ id, event, data string }
 // events as they arrive; cancel ctx to disconnect.
 func (e *env) openSSE(ctx context.Context, q, lastID string) <-chan sseEvent {
 	e.t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	e.t.Cleanup(cancel) // before the server closes, even when the test fails
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.ts.URL+"/v1/events"+q, nil)
 	require.NoError(e.t, err)
 	req.Header.Set("Accept", "text/event-stream")
@@ -155,8 +157,10 @@ func next(t *testing.T, ch <-chan sseEvent) sseEvent {
 	case ev, ok := <-ch:
 		require.True(t, ok, "the stream ended")
 		return ev
-	case <-time.After(15 * time.Second):
-		t.Fatal("no event within 15 s")
+	case <-time.After(45 * time.Second):
+		// On Postgres a read waits for every older running transaction
+		// of the whole server (other tests' too) to end.
+		t.Fatal("no event within 45 s")
 	}
 	return sseEvent{}
 }
