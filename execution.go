@@ -122,6 +122,10 @@ type Effects struct {
 	// the flows area's hook: stores call resetSkippedEdges, which the
 	// flows area implements.
 	ResetSkippedEdges bool
+	// CloseWaitpoints, when set, is the close reason of every open
+	// waitpoint and the open suspension of the execution: the attempt
+	// that created them ended (HookWaitpoints).
+	CloseWaitpoints string
 }
 
 // AttemptUpdate changes the lifecycle of an existing attempt.
@@ -427,6 +431,7 @@ func (e *Execution) MarkLeaseExpired(nowMs int64) *Effects {
 		return fx
 	}
 	fx.Events = append(fx.Events, e.leaseEvent(LeaseExpired, nowMs, LeaseEventData{Reason: LeaseReasonExpired}))
+	e.endAttemptWaitpoints(fx)
 	e.State = vecActiveLost(OwnershipLeaseExpired)
 	e.BlockingDetail = "lease expired; awaiting reclaim"
 	e.AttemptDeadlineMs = 0
@@ -444,6 +449,7 @@ func (e *Execution) terminate(nowMs int64, outcome TerminalOutcome, attempt Atte
 	}
 	ev := e.event(EventCompletion, string(outcome), nowMs, e.heldLease(leaseEnd), e.completionData(outcome))
 	fx.Events = append(fx.Events, ev)
+	e.endAttemptWaitpoints(fx)
 	e.State = vecTerminal(outcome, attempt)
 	e.BlockingDetail = ""
 	e.clearLease()
@@ -590,6 +596,7 @@ func (e *Execution) Fail(nowMs int64, f Fence, reason string, class FailureClass
 	if retryable && e.RetryCount < e.Policy.MaxRetries() {
 		fx.Events = append(fx.Events, e.leaseEvent(LeaseReleased, nowMs, LeaseEventData{
 			Reason: LeaseReasonRetryScheduled, FailureReason: reason, FailureClass: string(class)}))
+		e.endAttemptWaitpoints(fx)
 		return e.scheduleRetry(nowMs, rnd), fx, FenceResult{}, nil
 	}
 	e.terminate(nowMs, OutcomeFailed, AttemptTerminalState, LeaseReleased, fx)

@@ -154,6 +154,7 @@ func (e *Execution) RevokeLease(nowMs int64, who Actor) (*Effects, uint64) {
 			e.leaseEvent(LeaseRevoked, nowMs, LeaseEventData{Reason: LeaseReasonRevoked}),
 		},
 	}
+	e.endAttemptWaitpoints(fx)
 	e.RevokedLeaseEpoch = epoch
 	e.State = vecActiveLost(OwnershipLeaseRevoked)
 	e.BlockingDetail = "lease revoked by " + CutText(who.Source, 100) + "; awaiting reclaim"

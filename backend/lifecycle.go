@@ -191,6 +191,9 @@ type ClaimedTask struct {
 	AttemptType    ff.AttemptType
 	LeaseEpoch     uint64
 	LeaseExpiresAt time.Time
+	// ResumedSignals are the signals that satisfied the suspension this
+	// claim resumes (oldest first); nil for any other claim.
+	ResumedSignals []ff.Signal
 }
 
 // RenewParams is the input of Renew and one entry of RenewMany.

@@ -73,7 +73,9 @@ func startServer(t *testing.T, db database, extra ...string) *serverProc {
 func launchServer(t *testing.T, db database, extra ...string) (*serverProc, error) {
 	args := []string{"server", "--database-url", db.url, "--listen", "127.0.0.1:0", "--log-format", "json"}
 	if db.name == "postgres" {
-		args = append(args, "--auto-migrate")
+		// A Postgres server refuses to start without a waitpoint signing
+		// key; the first start seeds it from this secret.
+		args = append(args, "--auto-migrate", "--waitpoint-hmac-secret", strings.Repeat("ab", 32))
 	}
 	args = append(append(args, fastFlags...), extra...)
 	p := &serverProc{t: t, logs: newLogSink(), exited: make(chan struct{})}

@@ -27,6 +27,10 @@ const (
 	// sweep runs; DefaultEventRetention how long events are kept.
 	DefaultEventRetentionInterval = time.Minute
 	DefaultEventRetention         = 7 * 24 * time.Hour
+	// DefaultSuspensionTimeoutInterval and DefaultPendingWaitpointInterval
+	// pace the waitpoint sweeps.
+	DefaultSuspensionTimeoutInterval = time.Second
+	DefaultPendingWaitpointInterval  = 5 * time.Second
 
 	// minInterval is the floor of every interval: a sweep loop never
 	// spins faster than this except to drain a full batch.
@@ -58,6 +62,13 @@ type Config struct {
 	// schedule firer sweeps it every ScheduleInterval. nil disables it.
 	Schedules        backend.Schedules
 	ScheduleInterval time.Duration
+	// Waitpoints, when set, is the store of suspensions and waitpoints:
+	// the suspension timeout sweep runs every SuspensionTimeoutInterval,
+	// the pending waitpoint expiry every PendingWaitpointInterval. nil
+	// disables both.
+	Waitpoints                backend.Waitpoints
+	SuspensionTimeoutInterval time.Duration
+	PendingWaitpointInterval  time.Duration
 	// ScheduleGrace is how late a tick may fire and still be on time
 	// (default ff.DefaultScheduleGrace, at most ff.MaxScheduleGrace);
 	// older ticks follow their schedule's catch-up policy.
@@ -95,6 +106,8 @@ func (c *Config) Intervals() []Interval {
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
 		{"event-retention-interval", "event retention sweep interval", DefaultEventRetentionInterval, &c.EventRetentionInterval},
+		{"suspension-timeout-interval", "suspension timeout sweep interval", DefaultSuspensionTimeoutInterval, &c.SuspensionTimeoutInterval},
+		{"pending-waitpoint-interval", "pending waitpoint expiry sweep interval", DefaultPendingWaitpointInterval, &c.PendingWaitpointInterval},
 	}
 }
 

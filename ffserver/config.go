@@ -121,6 +121,15 @@ type Config struct {
 	// engine.DeclareSchedules). The reconcilers fire every stored
 	// schedule, declared or created over the API.
 	Schedules []backend.CreateScheduleParams
+
+	// WaitpointHMACSecret (hex, at least 32 bytes; FF_WAITPOINT_HMAC_SECRET)
+	// seeds the waitpoint signing key, as kid WaitpointHMACKid (default
+	// "k1"), when the store holds none. A stored key always wins: change
+	// keys with a rotation. On Postgres, Open refuses to start when the
+	// store holds no key and this is empty; the embedded store generates
+	// one on first boot, stores it and logs a warning that once.
+	WaitpointHMACSecret string
+	WaitpointHMACKid    string
 }
 
 // Validate reports a configuration Open would refuse, without opening
@@ -151,6 +160,10 @@ func (c Config) Validate() error {
 	}
 	if err := c.Engine.Validate(); err != nil {
 		return invalidf("%v", err)
+	}
+	p := backend.SeedWaitpointKeyParams{Kid: c.WaitpointHMACKid, SecretHex: c.WaitpointHMACSecret}
+	if _, err := p.Normalize(); err != nil {
+		return invalidf("ffserver: waitpoint HMAC secret (FF_WAITPOINT_HMAC_SECRET): %v", err)
 	}
 	return nil
 }

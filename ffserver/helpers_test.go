@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -59,11 +60,18 @@ func openStore(t *testing.T, k storeKind, c clock.Clock) backend.Backend {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// testSecret seeds the waitpoint signing key of test servers (a Postgres
+// server refuses to start without one).
+var testSecret = strings.Repeat("5e", 32)
+
 // openServer opens a server on cfg and closes it when the test ends.
 func openServer(t *testing.T, cfg ffserver.Config) *ffserver.Server {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet()
+	}
+	if cfg.WaitpointHMACSecret == "" {
+		cfg.WaitpointHMACSecret = testSecret
 	}
 	srv, err := ffserver.Open(t.Context(), cfg)
 	require.NoError(t, err)

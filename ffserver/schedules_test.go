@@ -23,7 +23,7 @@ func TestDeclaredSchedules(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
 		url := k.url(t)
 		open := func(p backend.CreateScheduleParams) *ffserver.Server {
-			srv, err := ffserver.Open(t.Context(), ffserver.Config{DatabaseURL: url, Migrate: ffserver.MigrateAlways,
+			srv, err := ffserver.Open(t.Context(), ffserver.Config{DatabaseURL: url, Migrate: ffserver.MigrateAlways, WaitpointHMACSecret: testSecret,
 				Logger: quiet(), Schedules: []backend.CreateScheduleParams{p}})
 			require.NoError(t, err)
 			return srv

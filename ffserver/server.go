@@ -76,6 +76,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		s.closeStore()
 		return nil, err
 	}
+	if err := s.seedWaitpointKey(ctx); err != nil {
+		s.closeStore()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -112,6 +116,9 @@ func (s *Server) assemble() error {
 		ec.Schedules = s.scheduleStore()
 		if s.b.Capabilities().Supports.Events {
 			ec.Events = s.b
+		}
+		if s.b.Capabilities().Supports.Waitpoints {
+			ec.Waitpoints = s.b
 		}
 		sup, err := engine.New(s.b, ec)
 		if err != nil {

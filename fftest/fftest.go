@@ -2,6 +2,7 @@ package fftest
 
 import (
 	"context"
+	"encoding/hex"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -89,7 +90,10 @@ func (e *Engine) serverConfig() ffserver.Config {
 	e.log = log
 	ec := e.opts.engine
 	cfg := ffserver.Config{DatabaseURL: e.url, Migrate: ffserver.MigrateAlways, Logger: log,
-		Schedules: e.opts.schedules, ShutdownGrace: 5 * time.Second, ClaimPollInterval: 50 * time.Millisecond}
+		Schedules: e.opts.schedules, ShutdownGrace: 5 * time.Second, ClaimPollInterval: 50 * time.Millisecond,
+		// A fresh signing key per test engine (Postgres refuses to start
+		// without one; a stored key wins).
+		WaitpointHMACSecret: hex.EncodeToString(ff.NewSecret())}
 	if e.opts.realClock {
 		for _, iv := range ec.Intervals() {
 			if *iv.Value == 0 {
@@ -113,6 +117,9 @@ func (e *Engine) start() error {
 		ec.Logger = e.log
 		if e.srv.Backend().Capabilities().Supports.Schedules {
 			ec.Schedules = e.srv.Backend()
+		}
+		if e.srv.Backend().Capabilities().Supports.Waitpoints {
+			ec.Waitpoints = e.srv.Backend()
 		}
 		sup, err := engine.New(e.srv.Backend(), ec)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,7 +47,9 @@ func provider(t *testing.T, exp *tracetest.InMemoryExporter, service string) *sd
 func engine(t *testing.T, url string, tp trace.TracerProvider) (*ffserver.Server, *client.Client) {
 	t.Helper()
 	cfg := ffserver.Config{DatabaseURL: url, Migrate: ffserver.MigrateAlways, Addr: "127.0.0.1:0",
-		DisableReconcilers: true, Logger: slog.New(slog.DiscardHandler)}
+		DisableReconcilers: true, Logger: slog.New(slog.DiscardHandler),
+		// A Postgres server refuses to start without a waitpoint signing key.
+		WaitpointHMACSecret: strings.Repeat("ab", 32)}
 	if tp != nil {
 		cfg.TracerProvider = tp
 	}

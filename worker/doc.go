@@ -39,6 +39,9 @@
 //   - [Task.Delay](until) returned as the error: the lease is released and the
 //     same attempt is resumed by a claim after until; nothing is completed
 //     or failed;
+//   - [Task.Suspend](...) returned as the error: the attempt suspends until
+//     its condition is satisfied (see Suspension and signals below);
+//     nothing is completed or failed;
 //   - a panic: recovered, logged with its stack, and reported as a
 //     transient failure "handler panicked: ...". Transient because a panic
 //     is often a bug hit by one input on one path (a nil from a flaky
@@ -132,6 +135,55 @@
 // next claim resumes the same attempt, with no reclaim counted, instead of
 // waiting for the lease to expire. Stats.ClaimsReleased counts them; when
 // the call fails, the leases simply expire.
+//
+// # Suspension and signals
+//
+// A handler waits for a person or another system by suspending: it
+// returns [Task.Suspend] as its error, and the lease is released (the
+// worker's slot is free again; a suspended execution holds nothing).
+//
+//	w.Register("refund", func(ctx context.Context, t *worker.Task) (any, error) {
+//		if sig, ok := t.ResumedSignal("approve"); ok {
+//			return issueRefund(ctx, t, sig.Payload) // second run: approved
+//		}
+//		if len(t.ResumedSignals()) > 0 {
+//			return nil, worker.Permanent(errors.New("refund rejected"))
+//		}
+//		wp, err := t.CreateWaitpoint(ctx, "review", 0)
+//		if err != nil {
+//			return nil, err
+//		}
+//		notifyReviewer(wp.ExecutionID, wp.ID, wp.Token) // hand the token out
+//		return nil, t.Suspend(worker.OnWaitpoints("review"), worker.ForSignal("approve"),
+//			worker.Timeout(24*time.Hour), worker.Reason("waiting_for_approval"))
+//	})
+//
+// Whoever holds the token resumes it: client.Signal(ctx, execID,
+// waitpointID, token, "approve", payload), `flowfabric signal`, or a plain
+// POST /v1/executions/{id}/signal with the token in the body (no API token
+// needed: the waitpoint token is that route's credential). When the
+// condition is satisfied the execution is claimable at once, and the next
+// claim runs the handler again on the same attempt ([Task.AttemptType] is
+// resume) with [Task.ResumedSignals] holding the signals that satisfied it,
+// payloads included. Nothing of the first run survives but what the
+// execution stores, so a handler re-derives where it stands from its input
+// and the resumed signals.
+//
+// Conditions: [ForSignal](name) (the default is [ForAnySignal]),
+// [ForCount](n, distinct) over several waitpoints ([OnWaitpoints]),
+// [ForOperator] (only `flowfabric exec resume` or POST
+// /v1/executions/{id}/resume resumes it) and [ForCondition] for any
+// condition of the API, all_of composites included. [Timeout] bounds the
+// wait; [OnTimeout] says what then happens: fail (default), cancel,
+// expire, or auto_resume (the handler runs again with one signal named
+// "timeout"). [Task.CreateWaitpoint] makes a pending waitpoint before the
+// suspend, to hand its token out first; signals that reach it in between
+// are buffered, and if they already satisfy the condition the suspend
+// keeps the lease and the worker runs the handler again at once. A
+// suspension the engine refuses (a condition naming a waitpoint that is
+// not there, a timeout in the past) fails the attempt permanently.
+// Suspend and CreateWaitpoint need a transport implementing
+// [WaitpointTransport]: a backend.Backend or the HTTP client.
 //
 // # Schedule ticks
 //

@@ -37,6 +37,12 @@ func (w *Worker) execute(t *Task) {
 	}
 	ctx, span := w.handlerSpan(t)
 	result, err := w.call(ctx, t)
+	for i := 0; i < maxImmediateReruns && alreadySatisfied(err) && t.ctx.Err() == nil; i++ {
+		// The suspension was already satisfied: the lease is kept and the
+		// handler runs again at once with the signals (Task.Suspend).
+		t.AttemptType = ff.AttemptResume
+		result, err = w.call(ctx, t)
+	}
 	endHandlerSpan(span, err)
 	// Order matters: once removed from the renewer, the context's cause
 	// is final, and the completer sees one fewer running handler.
@@ -89,6 +95,8 @@ func (w *Worker) settle(t *Task, result any, err error) {
 		w.completer.submit(completion{task: t, result: b})
 	case errors.Is(err, ErrDelayed):
 		w.delay(t, delayTime(t, err))
+	case errors.Is(err, ErrSuspended) && !alreadySatisfied(err):
+		w.log.Debug("worker: attempt suspended", "execution_id", t.ExecutionID.String(), "attempt_index", t.AttemptIndex)
 	case errors.Is(context.Cause(t.ctx), ErrShutdown):
 		// Cut short by shutdown: hand the attempt back at once rather
 		// than spend a retry on it.

@@ -25,8 +25,8 @@ type Task struct {
 	AttemptIndex uint32
 	// AttemptType says why the attempt runs: initial, retry, reclaim or
 	// replay for a new attempt, resume when the claim continues an
-	// interrupted one (after Delay or a released claim; ListAttempts keeps
-	// the attempt's own type).
+	// interrupted one (after Delay, a released claim or a suspension;
+	// ListAttempts keeps the attempt's own type).
 	AttemptType ff.AttemptType
 
 	handle ff.Handle
@@ -38,6 +38,7 @@ type Task struct {
 
 	mu         sync.Mutex
 	delayUntil time.Time
+	resumed    []ff.Signal
 	// leaseEnd is the lease's expiry as the worker knows it: measured
 	// from before the claim or the last successful renewal, so never
 	// later than the engine's.
@@ -48,7 +49,7 @@ func newTask(w *Worker, c backend.ClaimedTask) *Task {
 	return &Task{
 		ExecutionID: c.ExecutionID, Kind: c.Kind, Lane: c.Lane, Input: json.RawMessage(c.Input),
 		Priority: c.Priority, Tags: c.Tags, AttemptIndex: c.AttemptIndex, AttemptType: c.AttemptType,
-		handle: c.Handle, w: w,
+		handle: c.Handle, w: w, resumed: c.ResumedSignals,
 	}
 }
 

@@ -120,3 +120,18 @@ func (w *watched) ExpireDeadlines(ctx context.Context, p backend.SweepParams) (i
 	defer w.changes.notify()
 	return w.Backend.ExpireDeadlines(ctx, p)
 }
+
+func (w *watched) Suspend(ctx context.Context, p backend.SuspendParams) (backend.SuspendOutcome, error) {
+	defer w.changes.notify()
+	return w.Backend.Suspend(ctx, p)
+}
+
+func (w *watched) DeliverSignal(ctx context.Context, p backend.DeliverSignalParams) (backend.DeliverSignalResult, error) {
+	defer w.changes.notify()
+	return w.Backend.DeliverSignal(ctx, p)
+}
+
+func (w *watched) ResumeExecution(ctx context.Context, p backend.ResumeExecutionParams) (ff.PublicState, error) {
+	defer w.changes.notify()
+	return w.Backend.ResumeExecution(ctx, p)
+}

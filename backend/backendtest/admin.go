@@ -73,7 +73,7 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 			return err
 		}},
 		{"waitpoints", s.Waitpoints, func(ctx context.Context, b backend.Backend) error {
-			_, err := b.ListPendingWaitpoints(ctx, backend.ListPendingWaitpointsParams{ExecutionID: ghost})
+			_, err := b.ListWaitpoints(ctx, backend.ListWaitpointsParams{ExecutionID: ghost})
 			return err
 		}},
 		{"budget_admin", s.BudgetAdmin, func(ctx context.Context, b backend.Backend) error {

@@ -44,8 +44,8 @@ type Harness struct {
 	// tests that need it are skipped. This module's stores offer all.
 
 	// SetHooks stores h as the hooks of execution id, directly in the
-	// store, as the transition of a feature would (no feature of this
-	// build sets hooks yet); Hooks reads them back.
+	// store, as the transition of a feature would; Hooks reads them back
+	// (the waitpoint tests check HookWaitpoints with it).
 	SetHooks func(t *testing.T, id ff.ExecutionID, h ff.Hooks)
 	Hooks    func(t *testing.T, id ff.ExecutionID) ff.Hooks
 	// Events reads every outbox row in cursor order, as ff.Event with

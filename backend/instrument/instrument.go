@@ -35,6 +35,8 @@
 //	ff_events_read_total{type}                 events handed to readers
 //	ff_events_read_lag_seconds                 per non-empty read, the age of the newest event it returned
 //	ff_operator_actions_total{action}          operator actions that changed something
+//	ff_suspensions_total{outcome}              Suspend calls: suspended, already_satisfied
+//	ff_signals_total{effect}                   accepted signals by effect (duplicate for a repeated key)
 package instrument
 
 import (
@@ -59,6 +61,7 @@ type Backend struct {
 	m     *lifecycleMetrics
 	sched *scheduleMetrics
 	ev    *eventMetrics
+	wp    *waitpointMetrics
 	lanes *laneLabels
 }
 
@@ -91,7 +94,8 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), ev: newEventMetrics(reg, b), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), ev: newEventMetrics(reg, b),
+		wp: newWaitpointMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

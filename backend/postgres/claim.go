@@ -91,7 +91,7 @@ UPDATE ff_execution e SET
 FROM picked p
 WHERE e.id = p.id
 RETURNING p.late, e.id, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1, e.current_attempt_id, e.lease_id,
-	e.lease_epoch, e.lease_expires_at_ms, e.attempt_type, p.is_resume, p.is_reclaim, e.input, e.tags`
+	e.lease_epoch, e.lease_expires_at_ms, e.attempt_type, p.is_resume, p.is_reclaim, e.input, e.tags, e.hooks`
 
 // Claim implements backend.Lifecycle. Executions the statement found
 // past their deadline took the place of claimed ones: they are expired
@@ -118,8 +118,41 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 		return nil, opErr("claim", err)
 	}
 	b.expirePastDeadline(ctx, picked)
+	if err := b.loadResumedSignals(ctx, picked); err != nil {
+		return nil, err
+	}
 	return claimOrder(picked), nil
 }
+
+// loadResumedSignals reads the resumed signals of the rows that resumed a
+// suspension (HookWaitpoints on a resumed claim): one more statement for
+// those rows only, never for plain work.
+func (b *Backend) loadResumedSignals(ctx context.Context, picked []claimedRow) error {
+	for i := range picked {
+		c := &picked[i]
+		if !c.resumedWaitpoints {
+			continue
+		}
+		rows, err := b.pool.Query(ctx, resumedSignalsSQL, c.task.ExecutionID.String())
+		if err != nil {
+			return mapPgError("claim: resumed signals", err)
+		}
+		c.task.ResumedSignals, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Signal, error) { return scanSignal(r) })
+		if err != nil {
+			return mapPgError("claim: resumed signals", err)
+		}
+	}
+	return nil
+}
+
+// resumedSignalsSQL reads the satisfiers of the execution's latest
+// suspension, when it is closed (wpcore.ResumedSignals in one statement).
+const resumedSignalsSQL = sigCols + ` WHERE signal_id IN (
+	SELECT jsonb_array_elements_text(s.satisfiers::jsonb) FROM (
+		SELECT satisfiers, closed_at_ms FROM ff_suspension WHERE execution_id = $1
+		ORDER BY created_at_ms DESC, suspension_id LIMIT 1) s
+	WHERE s.closed_at_ms > 0)
+ORDER BY seq`
 
 // claimedRow is one result row of claimSQL: a claimed task with its
 // creation seq (for ordering), or an execution past its deadline, left
@@ -128,6 +161,8 @@ type claimedRow struct {
 	task         backend.ClaimedTask
 	seq          int64
 	pastDeadline bool
+	// resumedWaitpoints: the claim resumed an attempt with waitpoints.
+	resumedWaitpoints bool
 }
 
 // scanClaimed decodes one result row of claimSQL and builds the handle of
@@ -142,9 +177,10 @@ func scanClaimed(row pgx.CollectableRow, instance string, ttl int64) (claimedRow
 		tags            []byte
 		leaseID         string
 		expiresMs       int64
+		hooks           int16
 	)
 	if err := row.Scan(&c.pastDeadline, &id, &t.Lane, &t.Kind, &t.Priority, &c.seq, &idx, &t.AttemptID, &leaseID,
-		&t.LeaseEpoch, &expiresMs, &attemptType, &resume, &reclaim, &t.Input, &tags); err != nil {
+		&t.LeaseEpoch, &expiresMs, &attemptType, &resume, &reclaim, &t.Input, &tags, &hooks); err != nil {
 		return c, err
 	}
 	eid, err := ff.ParseExecutionID(id)
@@ -163,6 +199,7 @@ func scanClaimed(row pgx.CollectableRow, instance string, ttl int64) (claimedRow
 	t.LeaseExpiresAt = ff.TimeFromMs(expiresMs)
 	t.AttemptIndex = uint32(idx)
 	kind := handleKind(resume, reclaim)
+	c.resumedWaitpoints = kind == ff.HandleResumed && ff.Hooks(uint16(hooks)).Any(ff.HookWaitpoints)
 	t.AttemptType = ff.ClaimedAttemptType(kind, ff.AttemptType(attemptType))
 	t.Handle = ff.Handle{Backend: ff.BackendPostgres, Kind: kind, Lease: ff.Lease{
 		ExecutionID: eid, AttemptIndex: t.AttemptIndex, AttemptID: t.AttemptID, LeaseID: leaseID,

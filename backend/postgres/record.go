@@ -155,6 +155,12 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 	if fx.ResetSkippedEdges {
 		queueResetSkippedEdges(batch, e)
 	}
+	if fx.CloseWaitpoints != "" {
+		// Only executions with HookWaitpoints get here (the attempt that
+		// ends created waitpoints): close them and the open suspension.
+		batch.Queue(closeAttemptWaitpointsSQL, id, e.UpdatedAtMs, fx.CloseWaitpoints)
+		batch.Queue(closeAttemptSuspensionSQL, id, e.UpdatedAtMs, fx.CloseWaitpoints)
+	}
 	if fx.StoreResult {
 		res := fx.Result
 		if res == nil {
@@ -164,6 +170,15 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 	}
 	return queueEvents(batch, fx.Events)
 }
+
+// closeAttemptWaitpointsSQL and closeAttemptSuspensionSQL apply
+// Effects.CloseWaitpoints.
+const (
+	closeAttemptWaitpointsSQL = `UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = $2, close_reason = $3
+	WHERE execution_id = $1 AND state IN ('pending', 'active')`
+	closeAttemptSuspensionSQL = `UPDATE ff_suspension SET closed_at_ms = $2, close_reason = $3
+	WHERE execution_id = $1 AND closed_at_ms = 0`
+)
 
 // insertEventsSQL writes events in their order in one statement: the rows
 // get ascending ids, so a reader sees them in that order.

@@ -7,6 +7,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
 const (
@@ -138,5 +139,11 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 		LeaseExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs),
 	}
 	t.Input = input
+	if h.Kind == ff.HandleResumed && e.Hooks.Any(ff.HookWaitpoints) {
+		st := &sqTx{w: w}
+		if t.ResumedSignals, err = wpcore.ResumedSignals(st, e.ID); err != nil {
+			return backend.ClaimedTask{}, false, err
+		}
+	}
 	return t, true, nil
 }

@@ -33,6 +33,15 @@ ON CONFLICT (seq) DO UPDATE SET result = excluded.result, stored_at_ms = exclude
 VALUES (?, ?, ?, ?, ?, ?, ?,  ?, ?, ?, ?, ?, ?, ?,  ?, ?, ?)`
 )
 
+// qCloseAttemptWaitpoints and qCloseAttemptSuspension apply
+// Effects.CloseWaitpoints.
+const (
+	qCloseAttemptWaitpoints = `UPDATE ff_waitpoint SET state = 'closed', closed_at_ms = ?2, close_reason = ?3
+WHERE execution_id = ?1 AND state IN ('pending', 'active')`
+	qCloseAttemptSuspension = `UPDATE ff_suspension SET closed_at_ms = ?2, close_reason = ?3
+WHERE execution_id = ?1 AND closed_at_ms = 0`
+)
+
 // writeEffects writes a transition's side effects for e.
 func (w *writeTx) writeEffects(e *ff.Execution, fx *ff.Effects) error {
 	if fx == nil {
@@ -58,6 +67,16 @@ func (w *writeTx) writeEffects(e *ff.Execution, fx *ff.Effects) error {
 	}
 	if fx.ResetSkippedEdges {
 		if err := w.resetSkippedEdges(e); err != nil {
+			return err
+		}
+	}
+	if fx.CloseWaitpoints != "" {
+		// Only executions with HookWaitpoints get here (the attempt that
+		// ends created waitpoints): close them and the open suspension.
+		if _, err := w.exec("sqlite: close waitpoints", qCloseAttemptWaitpoints, id, e.UpdatedAtMs, fx.CloseWaitpoints); err != nil {
+			return err
+		}
+		if _, err := w.exec("sqlite: close suspension", qCloseAttemptSuspension, id, e.UpdatedAtMs, fx.CloseWaitpoints); err != nil {
 			return err
 		}
 	}

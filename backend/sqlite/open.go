@@ -48,7 +48,6 @@ type Options struct {
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
 	backend.UnimplementedFlows
-	backend.UnimplementedWaitpoints
 	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
@@ -223,6 +222,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s.Schedules = true
 	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
 	s.Events, s.LaneControl = true, true
+	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }
 

@@ -15,7 +15,8 @@ import (
 const stopTimeout = 10 * time.Second
 
 // Run prepares the database, runs the scenario c.Mode and prints the
-// report to out; its last line is "throughput_jobs_per_s=<number>". The
+// report to out; its last line is "throughput_jobs_per_s=<number>", or
+// in signal mode "resume_latency_p50_ms=<number>". The
 // report is printed even when the run fails after measuring (for example
 // when not every job completed), and the error is returned.
 func Run(ctx context.Context, c Config, out io.Writer) (err error) {
@@ -50,7 +51,10 @@ func Run(ctx context.Context, c Config, out io.Writer) (err error) {
 
 	var res workload.Result
 	var runErr error
+	var resumeP50 time.Duration
 	switch c.Mode {
+	case ModeSignal:
+		res, resumeP50, runErr = runSignal(ctx, &c, b, name)
 	case ModeCrash:
 		res, runErr = runCrash(ctx, &c, b, name)
 	case ModeCaps:
@@ -66,6 +70,11 @@ func Run(ctx context.Context, c Config, out io.Writer) (err error) {
 	}
 	if perr := res.Print(out); perr != nil {
 		return errors.Join(runErr, fmt.Errorf("print report: %w", perr))
+	}
+	if c.Mode == ModeSignal {
+		if _, perr := fmt.Fprintf(out, "%s=%.3f\n", ResumeLatencyKey, float64(resumeP50)/float64(time.Millisecond)); perr != nil {
+			return errors.Join(runErr, fmt.Errorf("print report: %w", perr))
+		}
 	}
 	return runErr
 }

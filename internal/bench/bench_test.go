@@ -85,6 +85,10 @@ func run(t *testing.T, c Config) string {
 	err := Run(t.Context(), c, &out)
 	require.NoError(t, err, "report:\n%s", out.String())
 	report := out.String()
+	if c.Mode == ModeSignal {
+		t.Logf("report:\n%s", report)
+		return report // its last line is resume_latency_p50_ms (checked by its test)
+	}
 	lines := strings.Split(strings.TrimRight(report, "\n"), "\n")
 	require.Regexp(t, `^throughput_jobs_per_s=[0-9]+\.[0-9]$`, lines[len(lines)-1], "report:\n%s", report)
 	v, err := workload.ParseThroughput(report)
@@ -231,4 +235,18 @@ func TestConfigValidation(t *testing.T) {
 	require.NoError(t, ok.Validate())
 	require.Equal(t, DefaultSchema, ok.Schema)
 	require.Equal(t, ModeDrain, ok.Mode)
+}
+
+func TestSignalResumesEveryJob(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, tg target) {
+		report := run(t, baseConfig(tg, ModeSignal, 60, 4))
+		require.Contains(t, report, "mode=signal jobs=60 workers=4\n")
+		require.Contains(t, report, "completed=60 ")
+		require.Contains(t, report, "resume_latency_ms p50=")
+		lines := strings.Split(strings.TrimRight(report, "\n"), "\n")
+		require.Regexp(t, `^resume_latency_p50_ms=[0-9]+\.[0-9]{3}$`, lines[len(lines)-1])
+		completed, live := countCompleted(t, tg)
+		require.Equal(t, 60, completed)
+		require.Zero(t, live)
+	})
 }

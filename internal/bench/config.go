@@ -17,6 +17,9 @@ const (
 	ModeSteady = string(workload.ModeSteady)
 	ModeCaps   = "caps"
 	ModeCrash  = "crash"
+	// ModeSignal: claim, suspend, an outside signal, resumed claim,
+	// complete; it reports the resume latency (signal.go).
+	ModeSignal = "signal"
 )
 
 // Defaults.
@@ -86,9 +89,9 @@ func (c *Config) Validate() error {
 	switch c.Mode {
 	case "":
 		c.Mode = ModeDrain
-	case ModeDrain, ModeSteady, ModeCaps, ModeCrash:
+	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal:
 	default:
-		return fmt.Errorf("mode %q: want drain, steady, caps or crash", c.Mode)
+		return fmt.Errorf("mode %q: want drain, steady, caps, crash or signal", c.Mode)
 	}
 	if c.Jobs <= 0 {
 		return fmt.Errorf("jobs %d: must be positive", c.Jobs)

@@ -42,7 +42,10 @@ Modes: drain (insert every job, then work them off), steady (insert at
 --rate jobs/s while the workers run), caps (drain with the jobs spread
 over --cap-sets capability sets on one lane, one worker per set), crash
 (a worker holding --workers jobs is killed; time from lease expiry to
-reclaim). docs/benchmarks.md defines every figure.
+reclaim), signal (each job suspends on a waitpoint, an outside caller
+signals it, the resumed claim completes it; prints the resume latency,
+signal accepted to handler re-entered, and ends with
+"resume_latency_p50_ms=<number>" instead). docs/benchmarks.md defines every figure.
 
 Postgres runs in the dedicated schema --schema (dropped and re-created by
 --schema-reset, the default); SQLite uses the given file, deleted and
@@ -50,7 +53,8 @@ re-created by --schema-reset only if it holds nothing but bench data.
 --database-url must be given explicitly (FF_DATABASE_URL is not read).`,
 		Example: `  flowfabric bench --database-url postgres://postgres@127.0.0.1:5432/test?sslmode=disable
   flowfabric bench --database-url ./bench.db --jobs 500
-  flowfabric bench --database-url postgres://... --mode steady --rate 1000 --duration 30s`,
+  flowfabric bench --database-url postgres://... --mode steady --rate 1000 --duration 30s
+  flowfabric bench --database-url postgres://... --mode signal --jobs 2000 --workers 16`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.databaseURL == "" {
@@ -98,7 +102,7 @@ re-created by --schema-reset only if it holds nothing but bench data.
 	f := cmd.Flags()
 	f.StringVar(&o.databaseURL, "database-url", "", "postgres://... URL, sqlite://path or a SQLite file path (required)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps or crash")
+	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps, crash or signal")
 	f.IntVar(&c.Jobs, "jobs", workload.DefaultJobs, "jobs to insert (steady: at most; crash uses --workers jobs)")
 	f.IntVar(&c.Workers, "workers", workload.DefaultWorkers, "worker concurrency (handlers running at once)")
 	f.Float64Var(&c.Rate, "rate", workload.DefaultRate, "steady mode: jobs inserted per second")

@@ -213,7 +213,7 @@ func TestServerInProcess(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			args := append([]string{"server", "--database-url", url, "--listen", "127.0.0.1:0", "--log-format", "json",
-				"--api-token", "tok"}, tc.args...)
+				"--api-token", "tok", "--waitpoint-hmac-secret", strings.Repeat("ab", 32)}, tc.args...)
 			done := make(chan int, 1)
 			go func() {
 				done <- Main(ctx, args, env, BuildInfo{})

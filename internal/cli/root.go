@@ -78,6 +78,8 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		newLanesCmd(env),
 		newEventsCmd(env),
 		newScheduleCmd(env),
+		newSignalCmd(env),
+		newWaitpointKeysCmd(env),
 		newVersionCmd(env, info),
 		newBenchCmd(env),
 	)

@@ -90,6 +90,9 @@ OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...).`,
 	bindEnv(f, "listen", "FF_LISTEN_ADDR")
 	f.StringVar(&o.cfg.HTTP.APIToken, "api-token", "", "require \"Authorization: Bearer <token>\" on every route but /healthz (/metrics too, unless --metrics-public)")
 	bindEnv(f, "api-token", "FF_API_TOKEN")
+	f.StringVar(&o.cfg.WaitpointHMACSecret, "waitpoint-hmac-secret", "",
+		"hex secret (64+ digits) that seeds the waitpoint signing key when the database holds none; required on Postgres for the first start")
+	bindEnv(f, "waitpoint-hmac-secret", "FF_WAITPOINT_HMAC_SECRET")
 	f.BoolVar(&o.autoMigrate, "auto-migrate", false, "apply pending schema migrations at start (default true for SQLite, false for Postgres)")
 	bindEnv(f, "auto-migrate", "FF_AUTO_MIGRATE")
 	f.StringVar(&o.corsOrigins, "cors-origins", "", "comma-separated browser origins allowed to call the API, or * (default none)")

@@ -132,8 +132,15 @@ func ClaimedTaskOf(t backend.ClaimedTask) ClaimedTask {
 		Handle: t.Handle.String(), ExecutionID: t.ExecutionID, Lane: t.Lane, Kind: t.Kind,
 		Input: in, InputBase64: in64, Priority: t.Priority, Tags: nonNilMap(t.Tags), AttemptIndex: t.AttemptIndex,
 		AttemptID: t.AttemptID, AttemptType: t.AttemptType, LeaseEpoch: t.LeaseEpoch,
-		LeaseExpiresAtMs: ms(t.LeaseExpiresAt),
+		LeaseExpiresAtMs: ms(t.LeaseExpiresAt), ResumedSignals: resumedOf(t.ResumedSignals),
 	}
+}
+
+func resumedOf(ss []ff.Signal) []Signal {
+	if len(ss) == 0 {
+		return nil
+	}
+	return SignalsOf(ss)
 }
 
 // ToBackend rebuilds the claimed task; a malformed handle or input is an
@@ -150,7 +157,7 @@ func (w ClaimedTask) ToBackend() (backend.ClaimedTask, error) {
 	return backend.ClaimedTask{
 		Handle: h, ExecutionID: w.ExecutionID, Lane: w.Lane, Kind: w.Kind, Input: in, Priority: w.Priority,
 		Tags: w.Tags, AttemptIndex: w.AttemptIndex, AttemptID: w.AttemptID, AttemptType: w.AttemptType,
-		LeaseEpoch: w.LeaseEpoch, LeaseExpiresAt: at(w.LeaseExpiresAtMs),
+		LeaseEpoch: w.LeaseEpoch, LeaseExpiresAt: at(w.LeaseExpiresAtMs), ResumedSignals: resumedToDomain(w.ResumedSignals),
 	}, nil
 }
 
@@ -176,4 +183,15 @@ func nonNilMap[K comparable, V any](m map[K]V) map[K]V {
 		return map[K]V{}
 	}
 	return m
+}
+
+func resumedToDomain(ss []Signal) []ff.Signal {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]ff.Signal, len(ss))
+	for i, s := range ss {
+		out[i] = s.ToDomain()
+	}
+	return out
 }

@@ -75,6 +75,8 @@ func StatusOf(e *ff.Error) int {
 			return http.StatusMethodNotAllowed
 		case ErrRequestTimeout:
 			return http.StatusRequestTimeout
+		case ff.ErrInvalidToken:
+			return http.StatusForbidden
 		}
 		return http.StatusBadRequest
 	case ff.ClassContention, ff.ClassConflict, ff.ClassState:
@@ -134,6 +136,8 @@ func kindForStatus(status int, retryable bool) ff.ErrorKind {
 		return ff.ErrNotFound
 	case http.StatusUnauthorized:
 		return ErrUnauthorized
+	case http.StatusForbidden:
+		return ff.ErrInvalidToken
 	case http.StatusRequestEntityTooLarge:
 		return ff.ErrPayloadTooLarge
 	case http.StatusUnsupportedMediaType:

@@ -97,6 +97,9 @@ type ClaimedTask struct {
 	AttemptType      ff.AttemptType    `json:"attempt_type"`
 	LeaseEpoch       uint64            `json:"lease_epoch"`
 	LeaseExpiresAtMs int64             `json:"lease_expires_at_ms"`
+	// ResumedSignals are the signals that resumed the suspension this
+	// claim continues; absent for any other claim.
+	ResumedSignals []Signal `json:"resumed_signals,omitempty"`
 }
 
 // HandleRequest is a body carrying only a handle (POST /v1/tasks/renew).
