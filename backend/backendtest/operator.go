@@ -437,3 +437,24 @@ func testRaceRevokeVersusComplete(t *testing.T, h Harness) {
 		require.Len(t, e.completionsFor(id), 1)
 	}
 }
+
+func init() {
+	register("Operator/RevokeClosesTheAttemptsWaitpoints", func(t *testing.T, h Harness) {
+		if !h.Backend.Capabilities().Supports.Waitpoints {
+			t.Skip("no waitpoints")
+		}
+		e := wpEnv(t, h)
+		id := e.createIn("rvw")
+		task := e.claim("rvw")
+		pending, err := e.b.CreateWaitpoint(e.ctx, backend.CreateWaitpointParams{Handle: task.Handle, Key: "cb"})
+		require.NoError(t, err)
+		res, err := e.b.RevokeLease(e.ctx, backend.RevokeLeaseParams{ExecutionID: id})
+		require.NoError(t, err)
+		require.True(t, res.Revoked)
+		_, err = e.signal(id, pending, "late")
+		requireKind(t, err, ff.ErrWaitpointClosed, "a revoked lease closes its attempt's waitpoints")
+		again := e.claim("rvw")
+		_, err = e.b.CreateWaitpoint(e.ctx, backend.CreateWaitpointParams{Handle: again.Handle, Key: "cb"})
+		require.NoError(t, err, "the key is free again for the reclaim attempt")
+	})
+}
