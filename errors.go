@@ -64,6 +64,13 @@ const (
 	// ErrScheduleConflict: a schedule with this id exists with another
 	// definition (create it with Replace to swap the definition).
 	ErrScheduleConflict ErrorKind = "schedule_conflict"
+	// Flows (DESIGN §5.1): an edge that would close a cycle (a self-edge
+	// included), an expected graph revision that is not the flow's, an
+	// edge end or a spawned parent outside the flow, an edge that exists.
+	ErrCycleDetected      ErrorKind = "cycle_detected"
+	ErrStaleGraphRevision ErrorKind = "stale_graph_revision"
+	ErrNotFlowMember      ErrorKind = "not_flow_member"
+	ErrDuplicateEdge      ErrorKind = "dependency_already_exists"
 
 	// state
 	ErrStaleLease           ErrorKind = "stale_lease"

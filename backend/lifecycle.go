@@ -93,6 +93,13 @@ type CreateExecutionParams struct {
 	DeadlineAt           time.Time // zero = none (the policy may set a relative one)
 	Tags                 map[string]string
 	Policy               *ff.ExecutionPolicy
+	// FlowID makes the execution a member of that flow, created in the
+	// flow's transaction with edges from DependsOn (upstream members) and
+	// its Join (default all_of); with upstreams it is waiting_children
+	// until its join is satisfied. Plain executions leave all three zero.
+	FlowID    string
+	DependsOn []ff.ExecutionID
+	Join      *ff.JoinPolicy
 }
 
 // Spec converts the params into the domain's creation spec.

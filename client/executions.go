@@ -15,27 +15,40 @@ import (
 // CreateExecution creates an execution (POST /v1/executions). A matched
 // idempotency key returns the existing execution with Duplicate set.
 func (c *Client) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
-	req := wire.CreateExecutionRequest{
-		Kind: p.Kind, Lane: p.Lane, Namespace: p.Namespace, Priority: p.Priority,
-		RequiredCapabilities: p.RequiredCapabilities, IdempotencyKey: p.IdempotencyKey,
-		DelayUntilMs: ff.MsFromTime(p.DelayUntil), DeadlineAtMs: ff.MsFromTime(p.DeadlineAt), Tags: p.Tags,
-	}
-	req.Input, req.InputBase64 = wire.EncodePayload(p.Input)
-	if !p.ExecutionID.IsZero() {
-		req.ExecutionID = p.ExecutionID.String()
-	}
-	if p.Policy != nil {
-		raw, err := json.Marshal(p.Policy)
-		if err != nil {
-			return backend.CreateExecutionResult{}, ff.Validation(ff.ErrInvalidPolicy, "policy: %v", err)
-		}
-		req.Policy = raw
+	req, err := createRequest(p)
+	if err != nil {
+		return backend.CreateExecutionResult{}, err
 	}
 	var out wire.CreateExecutionResponse
 	if _, err := c.do(ctx, call{method: http.MethodPost, path: "/v1/executions", in: req}, &out); err != nil {
 		return backend.CreateExecutionResult{}, err
 	}
 	return backend.CreateExecutionResult{ExecutionID: out.ExecutionID, PublicState: out.PublicState, Duplicate: out.Duplicate}, nil
+}
+
+// createRequest is the wire form of p, flow membership included.
+func createRequest(p backend.CreateExecutionParams) (wire.CreateExecutionRequest, error) {
+	req := wire.CreateExecutionRequest{
+		Kind: p.Kind, Lane: p.Lane, Namespace: p.Namespace, Priority: p.Priority,
+		RequiredCapabilities: p.RequiredCapabilities, IdempotencyKey: p.IdempotencyKey,
+		DelayUntilMs: ff.MsFromTime(p.DelayUntil), DeadlineAtMs: ff.MsFromTime(p.DeadlineAt), Tags: p.Tags,
+		FlowID: p.FlowID, Join: p.Join,
+	}
+	req.Input, req.InputBase64 = wire.EncodePayload(p.Input)
+	if !p.ExecutionID.IsZero() {
+		req.ExecutionID = p.ExecutionID.String()
+	}
+	for _, id := range p.DependsOn {
+		req.DependsOn = append(req.DependsOn, id.String())
+	}
+	if p.Policy != nil {
+		raw, err := json.Marshal(p.Policy)
+		if err != nil {
+			return req, ff.Validation(ff.ErrInvalidPolicy, "policy: %v", err)
+		}
+		req.Policy = raw
+	}
+	return req, nil
 }
 
 // DescribeExecution returns the snapshot (GET /v1/executions/{id}).

@@ -27,6 +27,8 @@ const (
 	// sweep runs; DefaultEventRetention how long events are kept.
 	DefaultEventRetentionInterval = time.Minute
 	DefaultEventRetention         = 7 * 24 * time.Hour
+	DefaultFlowCancelInterval     = 250 * time.Millisecond
+	DefaultFlowRepairInterval     = 15 * time.Second
 	// DefaultSuspensionTimeoutInterval and DefaultPendingWaitpointInterval
 	// pace the waitpoint sweeps.
 	DefaultSuspensionTimeoutInterval = time.Second
@@ -80,6 +82,12 @@ type Config struct {
 	Events                 backend.Events
 	EventRetentionInterval time.Duration
 	EventRetention         time.Duration
+	// Flows, when set, is the store of flows: its cancel backlog is
+	// worked every FlowCancelInterval and missed edge resolutions are
+	// repaired every FlowRepairInterval. nil disables both.
+	Flows              backend.Flows
+	FlowCancelInterval time.Duration
+	FlowRepairInterval time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -106,6 +114,8 @@ func (c *Config) Intervals() []Interval {
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
 		{"event-retention-interval", "event retention sweep interval", DefaultEventRetentionInterval, &c.EventRetentionInterval},
+		{"flow-cancel-interval", "flow cancel backlog sweep interval (asynchronous flow cancels)", DefaultFlowCancelInterval, &c.FlowCancelInterval},
+		{"flow-repair-interval", "backstop sweep of flow edges whose upstream ended unresolved", DefaultFlowRepairInterval, &c.FlowRepairInterval},
 		{"suspension-timeout-interval", "suspension timeout sweep interval", DefaultSuspensionTimeoutInterval, &c.SuspensionTimeoutInterval},
 		{"pending-waitpoint-interval", "pending waitpoint expiry sweep interval", DefaultPendingWaitpointInterval, &c.PendingWaitpointInterval},
 	}

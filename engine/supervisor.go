@@ -57,6 +57,10 @@ func New(m backend.Maintenance, cfg Config) (*Supervisor, error) {
 	if cfg.Schedules != nil {
 		s.recs = append(s.recs, scheduled{&scheduleFirer{cfg.Schedules, b, cfg.ScheduleGrace}, cfg.ScheduleInterval})
 	}
+	if cfg.Flows != nil {
+		s.recs = append(s.recs, scheduled{&flowCancels{cfg.Flows, b}, cfg.FlowCancelInterval},
+			scheduled{&flowRepair{cfg.Flows, b}, cfg.FlowRepairInterval})
+	}
 	if cfg.Waitpoints != nil {
 		s.recs = append(s.recs, scheduled{&suspensionTimeout{cfg.Waitpoints, b}, cfg.SuspensionTimeoutInterval},
 			scheduled{&pendingWaitpointExpiry{cfg.Waitpoints, b}, cfg.PendingWaitpointInterval})

@@ -18,6 +18,15 @@ func (s *Server) scheduleStore() backend.Schedules {
 	return s.b
 }
 
+// flowStore is the store's flows for the reconcilers, nil when it has
+// none.
+func (s *Server) flowStore() backend.Flows {
+	if !s.b.Capabilities().Supports.Flows {
+		return nil
+	}
+	return s.b
+}
+
 // declareSchedules upserts Config.Schedules (engine.DeclareSchedules).
 // A store without schedules refuses them.
 func (s *Server) declareSchedules(ctx context.Context) error {

@@ -117,6 +117,7 @@ func (s *Server) assemble() error {
 		if s.b.Capabilities().Supports.Events {
 			ec.Events = s.b
 		}
+		ec.Flows = s.flowStore()
 		if s.b.Capabilities().Supports.Waitpoints {
 			ec.Waitpoints = s.b
 		}

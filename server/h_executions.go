@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -55,7 +56,30 @@ func createParams(req wire.CreateExecutionRequest) (backend.CreateExecutionParam
 		return p, err
 	}
 	p.Policy = policy
+	p.FlowID, p.Join = req.FlowID, req.Join
+	if p.DependsOn, err = parseExecutionIDs("depends_on", req.DependsOn); err != nil {
+		return p, err
+	}
+	if p.FlowID == "" && (len(p.DependsOn) > 0 || p.Join != nil) {
+		return p, ff.Validation(ff.ErrInvalidInput, "depends_on and join need flow_id")
+	}
 	return p, nil
+}
+
+// parseExecutionIDs parses a list of execution ids, naming field.
+func parseExecutionIDs(field string, strs []string) ([]ff.ExecutionID, error) {
+	if len(strs) > ff.MaxFlowRequestEdges {
+		return nil, ff.Validation(ff.ErrPayloadTooLarge, "%s: %d ids, at most %d", field, len(strs), ff.MaxFlowRequestEdges)
+	}
+	var out []ff.ExecutionID
+	for _, s := range strs {
+		id, err := ff.ParseExecutionID(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 func (s *Server) describeExecution(w http.ResponseWriter, r *http.Request) error {

@@ -39,6 +39,10 @@
 //   - [Task.Delay](until) returned as the error: the lease is released and the
 //     same attempt is resumed by a claim after until; nothing is completed
 //     or failed;
+//   - [Task.WaitChildren]'s [ErrWaitingChildren] returned as the error: the
+//     attempt is parked until the children it spawned ([Task.SpawnChildren])
+//     end; nothing is reported, and the claim after they end runs the
+//     handler again on the same attempt (AttemptType resume);
 //   - [Task.Suspend](...) returned as the error: the attempt suspends until
 //     its condition is satisfied (see Suspension and signals below);
 //     nothing is completed or failed;
@@ -51,6 +55,28 @@
 // An execution whose kind has no registered handler fails permanently
 // ("no handler registered for kind ..."), so give each lane to workers that
 // know all of its kinds.
+//
+// # Flows
+//
+// A flow member's handler reads its upstreams' results with
+// [Task.UpstreamResults] (a DAG member: its depends_on; a parent: its
+// spawned children). A handler fans out and joins with
+// [Task.SpawnChildren] then [Task.WaitChildren]:
+//
+//	if t.AttemptType != ff.AttemptResume {
+//		if _, err := t.SpawnChildren(ctx, backend.CreateExecutionParams{Kind: "part", Input: in}); err != nil {
+//			return nil, err
+//		}
+//		if err := t.WaitChildren(ctx); err != nil {
+//			return nil, err // ErrWaitingChildren: parked
+//		}
+//	}
+//	ups, err := t.UpstreamResults(ctx) // every child ended
+//
+// A member cancelled with its flow (or as a losing sibling of an any_of
+// join with cancel_remaining) has its lease revoked: its handler's
+// context is cancelled with [ErrExecutionCancelled], as for an operator
+// cancel.
 //
 // # Leases and cancellation
 //

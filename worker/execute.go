@@ -95,6 +95,8 @@ func (w *Worker) settle(t *Task, result any, err error) {
 		w.completer.submit(completion{task: t, result: b})
 	case errors.Is(err, ErrDelayed):
 		w.delay(t, delayTime(t, err))
+	case errors.Is(err, ErrWaitingChildren):
+		w.log.Debug("worker: attempt waiting for its children", "execution_id", t.ExecutionID.String())
 	case errors.Is(err, ErrSuspended) && !alreadySatisfied(err):
 		w.log.Debug("worker: attempt suspended", "execution_id", t.ExecutionID.String(), "attempt_index", t.AttemptIndex)
 	case errors.Is(context.Cause(t.ctx), ErrShutdown):

@@ -39,6 +39,9 @@ const maxCreateTries = 3
 // follow, and only when that key's window has passed is it cleared and
 // the insert tried again.
 func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
+	if p.FlowID != "" {
+		return b.createFlowMember(ctx, p)
+	}
 	c, err := b.prepareCreate(ctx, p)
 	if err != nil {
 		return backend.CreateExecutionResult{}, err
@@ -63,8 +66,13 @@ type pendingCreate struct {
 // prepareCreate validates p and resolves what the insert needs. It runs
 // no statement on the transaction the insert will use (interning a
 // capability set commits on the pool), so refused input leaves a
-// caller's transaction untouched.
+// caller's transaction untouched. A flow member is created by
+// CreateExecution (the flow's transaction), never through it.
 func (b *Backend) prepareCreate(ctx context.Context, p backend.CreateExecutionParams) (pendingCreate, error) {
+	if p.FlowID != "" || len(p.DependsOn) > 0 || p.Join != nil {
+		return pendingCreate{}, ff.Validation(ff.ErrInvalidInput,
+			"flow_id, depends_on, join: a flow member is created with CreateExecution or CreateFlow, not in a caller's transaction")
+	}
 	now := b.appNowMs()
 	e, err := ff.NewExecution(p.Spec(), now)
 	if err != nil {

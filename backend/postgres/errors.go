@@ -17,7 +17,7 @@ func mapPgError(op string, err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
-		case "40001", "40P01": // serialization_failure, deadlock_detected
+		case "40001", "40P01", "55P03": // serialization_failure, deadlock_detected, lock_not_available (NOWAIT)
 			return &ff.Error{Class: ff.ClassContention, Kind: ff.ErrContention, Detail: op + ": " + pgErr.Message, Err: err}
 		case "23505": // unique_violation
 			return &ff.Error{Class: ff.ClassConflict, Kind: ff.ErrConflict, Detail: op + ": " + pgErr.ConstraintName, Err: err}

@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -181,9 +184,7 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 			b.eventsCommitted()
 		}
 	}
-	for _, i := range f.slowPath() {
-		errs[i] = b.completeSlow(ctx, ps[i])
-	}
+	b.completeSlowMany(ctx, ps, f.slowPath(), errs)
 	return errs
 }
 
@@ -263,4 +264,102 @@ func (b *Backend) renewSlow(ctx context.Context, h ff.Handle) (backend.LeaseRene
 		return fenceOutcome(nil, fr, err)
 	})
 	return r, err
+}
+
+// completeSlowMany settles the slow-path entries idx of a batch. Rows
+// with hooks (a flow upstream resolving its edges) take the slow path by
+// design, so several of them are settled in ONE transaction, locked in id
+// order, each entry failing alone as Complete would (a failed fence
+// writes nothing, an expired lease its mark): one commit per batch, as on
+// the fast path. When that transaction cannot commit (contention left
+// after its retries, a transport error), each entry is settled alone.
+func (b *Backend) completeSlowMany(ctx context.Context, ps []backend.CompleteParams, idx []int, errs []error) {
+	if len(idx) > 1 {
+		sorted := slices.Clone(idx)
+		slices.SortStableFunc(sorted, func(x, y int) int {
+			return strings.Compare(ps[x].Handle.Lease.ExecutionID.String(), ps[y].Handle.Lease.ExecutionID.String())
+		})
+		out := make(map[int]error, len(sorted))
+		err := b.inFlowTx(ctx, "complete", func(s *flowStore) error {
+			clear(out)
+			return completeBatchIn(s, ps, sorted, out)
+		})
+		if err == nil {
+			for i, e := range out {
+				errs[i] = e
+			}
+			return
+		}
+	}
+	slowEach(idx, func(i int) { errs[i] = b.completeSlow(ctx, ps[i]) })
+}
+
+// completeBatchIn applies the completions idx (sorted by execution id)
+// in one transaction: one statement locks and reads every record, each
+// entry's own outcome goes to out, every write is queued, and the edges
+// of the members they ended resolve together. An error returned aborts
+// the transaction.
+func completeBatchIn(s *flowStore, ps []backend.CompleteParams, idx []int, out map[int]error) error {
+	ids := make([]ff.ExecutionID, len(idx))
+	for k, i := range idx {
+		ids[k] = ps[i].Handle.Lease.ExecutionID
+	}
+	recs, err := s.LockExecutions(ids)
+	if err != nil {
+		return err
+	}
+	var ended []*ff.Execution
+	for k, i := range idx {
+		e := recs[ids[k]]
+		if e == nil {
+			out[i] = ff.NotFound("execution", "%s", ids[k])
+			continue
+		}
+		before := *e
+		l := ps[i].Handle.Lease
+		fx, fr, cerr := e.Complete(s.now, l.Fence(), ps[i].Result)
+		fx, write, _, ferr := fenceOutcome(fx, fr, cerr)
+		out[i] = ferr
+		if !write {
+			continue
+		}
+		if err := s.SaveExecution(&before, e, fx); err != nil {
+			return err
+		}
+		if e.Claimable() {
+			s.Wake(e.Lane)
+		}
+		if flowEnded(e, fx) {
+			ended = append(ended, e)
+		}
+	}
+	if len(ended) == 0 {
+		return nil
+	}
+	return backend.ResolveFlowEdgesMany(s, ended)
+}
+
+// maxSlowConcurrency bounds the slow-path transitions of one batch that
+// run at once when they are settled one by one; entries for the same
+// execution serialize on its row lock.
+const maxSlowConcurrency = 8
+
+// slowEach calls fn for every index, up to maxSlowConcurrency at once.
+func slowEach(idx []int, fn func(i int)) {
+	if len(idx) <= 1 {
+		for _, i := range idx {
+			fn(i)
+		}
+		return
+	}
+	sem := make(chan struct{}, maxSlowConcurrency)
+	var wg sync.WaitGroup
+	for _, i := range idx {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
 }

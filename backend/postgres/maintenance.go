@@ -45,6 +45,7 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, p backend.SweepP
 	}
 	batch := &pgx.Batch{}
 	var woke []string
+	var ended []*ff.Execution // flow members whose edges resolve after the batch
 	changed := 0
 	for _, e := range recs {
 		before := *e
@@ -53,6 +54,9 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, p backend.SweepP
 			continue
 		}
 		changed++
+		if flowEnded(e, fx) {
+			ended = append(ended, e)
+		}
 		if err := queueRecordWrite(batch, &before, e, fx); err != nil {
 			return 0, err
 		}
@@ -66,6 +70,16 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, p backend.SweepP
 	if err := execBatch(ctx, tx, batch); err != nil {
 		return 0, mapPgError(op, err)
 	}
+	fs := &flowStore{ctx: ctx, b: b, tx: tx, now: now}
+	for _, e := range ended {
+		if err := backend.ResolveFlowEdges(fs, e); err != nil {
+			return 0, err
+		}
+	}
+	if err := fs.flush(); err != nil {
+		return 0, err
+	}
+	woke = append(woke, fs.wake...)
 	if err := tx.Commit(ctx); err != nil {
 		return 0, mapPgError(op, err)
 	}

@@ -31,7 +31,6 @@ type Options struct {
 // Backend is the Postgres implementation of backend.Backend.
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
-	backend.UnimplementedFlows
 	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
@@ -141,6 +140,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s.Schedules = true
 	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
 	s.Events, s.LaneControl = true, true
+	s.Flows = true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }

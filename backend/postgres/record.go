@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 // recordColumns selects a whole execution record (without input and
@@ -271,11 +272,29 @@ func execBatch(ctx context.Context, tx pgx.Tx, batch *pgx.Batch) error {
 // nil (a fence check that marked the lease expired).
 type mutation func(e *ff.Execution, nowMs int64) (fx *ff.Effects, write bool, keep bool, err error)
 
-// mutate runs fn against execution id under a row lock in one transaction.
+// mutate runs fn against execution id under a row lock in one
+// transaction. When the transition ends a flow member with outgoing edges
+// (HookFlow), the edges resolve in the same transaction; that work can
+// lose a lock race (deadlock, a sibling locked NOWAIT), and the whole
+// transaction is then retried: fn is pure over the loaded record.
 func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn mutation) error {
+	var err error
+	for range maxFlowTries {
+		var flow bool
+		flow, err = b.mutateOnce(ctx, op, id, fn)
+		if !flow || !errors.Is(err, ff.ErrContention) {
+			return err
+		}
+	}
+	return err
+}
+
+// mutateOnce is one try of mutate; flow reports whether it resolved flow
+// edges (only then is a contention error retried).
+func (b *Backend) mutateOnce(ctx context.Context, op string, id ff.ExecutionID, fn mutation) (flow bool, _ error) {
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
-		return mapPgError(op, err)
+		return false, mapPgError(op, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var now int64
@@ -283,35 +302,55 @@ func (b *Backend) mutate(ctx context.Context, op string, id ff.ExecutionID, fn m
 		` WHERE e.id = $1 FOR UPDATE OF e`, id.String(), b.nowArg())
 	e, err := scanRecord(row, &now)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ff.NotFound("execution", "%s", id)
+		return false, ff.NotFound("execution", "%s", id)
 	}
 	if err != nil {
-		return opErr(op, err)
+		return false, opErr(op, err)
 	}
 	before := *e
 	fx, write, keep, ferr := fn(e, now)
 	if ferr != nil && !keep {
-		return ferr
+		return false, ferr
 	}
-	if write {
-		batch := &pgx.Batch{}
-		if err := queueRecordWrite(batch, &before, e, fx); err != nil {
-			return err
-		}
-		if err := execBatch(ctx, tx, batch); err != nil {
-			return mapPgError(op, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return mapPgError(op, err)
-		}
-		if e.Claimable() {
-			b.wake(e.Lane)
-		}
-		if fx != nil && len(fx.Events) > 0 {
-			b.eventsCommitted()
-		}
+	if !write {
+		return false, ferr
 	}
-	return ferr
+	batch := &pgx.Batch{}
+	if err := queueRecordWrite(batch, &before, e, fx); err != nil {
+		return false, err
+	}
+	var woke []string
+	if flowEnded(e, fx) {
+		// The record write goes with the cascade's first read.
+		flow = true
+		s := &flowStore{ctx: ctx, b: b, tx: tx, now: now, pending: batch}
+		if err := backend.ResolveFlowEdges(s, e); err != nil {
+			return true, err
+		}
+		if err := s.flush(); err != nil {
+			return true, err
+		}
+		woke = s.wake
+	} else if err := execBatch(ctx, tx, batch); err != nil {
+		return false, mapPgError(op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return flow, mapPgError(op, err)
+	}
+	if e.Claimable() {
+		woke = append(woke, e.Lane)
+	}
+	b.wake(woke...)
+	if flow || (fx != nil && len(fx.Events) > 0) {
+		b.eventsCommitted()
+	}
+	return flow, ferr
+}
+
+// flowEnded reports whether the transition fx ended a member with
+// outgoing edges, whose edges must now resolve.
+func flowEnded(e *ff.Execution, fx *ff.Effects) bool {
+	return e.Hooks.Any(ff.HookFlow) && fx.EndedNow()
 }
 
 // attemptEnded reports whether l ends an attempt for good.

@@ -23,6 +23,9 @@ WHERE namespace = ? AND idempotency_key = ? AND idempotency_key <> ''`
 // (within the key's dedup window; an expired key is cleared and the
 // create goes on). An execution created ready wakes its lane.
 func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecutionParams) (backend.CreateExecutionResult, error) {
+	if p.FlowID != "" {
+		return b.createFlowMember(ctx, p)
+	}
 	var res backend.CreateExecutionResult
 	err := b.write(ctx, "sqlite: create execution", func(w *writeTx) error {
 		e, err := ff.NewExecution(p.Spec(), w.now)

@@ -47,7 +47,6 @@ type Options struct {
 // safe for concurrent use.
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
-	backend.UnimplementedFlows
 	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
@@ -222,6 +221,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s.Schedules = true
 	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
 	s.Events, s.LaneControl = true, true
+	s.Flows = true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }

@@ -219,11 +219,23 @@ func (w *writeTx) loadRow(r *sql.Row, id string, extra ...any) (*row, error) {
 	return got, nil
 }
 
-// save writes the whole record and its effects. It checks the state
+// save writes the whole record and its effects. When the transition
+// ended a flow member with outgoing edges (HookFlow), the edges resolve
+// in the same transaction.
+func (w *writeTx) save(r *row, wasClaimable bool, fx *ff.Effects) error {
+	if err := w.saveRecord(&r.e, wasClaimable, fx); err != nil {
+		return err
+	}
+	if r.e.Hooks.Any(ff.HookFlow) && fx.EndedNow() {
+		return backend.ResolveFlowEdges(w.flows(), &r.e)
+	}
+	return nil
+}
+
+// saveRecord writes the record and its effects only. It checks the state
 // vector first (never store a forbidden combination) and wakes the lane
 // when the execution became claimable.
-func (w *writeTx) save(r *row, wasClaimable bool, fx *ff.Effects) error {
-	e := &r.e
+func (w *writeTx) saveRecord(e *ff.Execution, wasClaimable bool, fx *ff.Effects) error {
 	if err := e.State.Check(); err != nil {
 		return err
 	}

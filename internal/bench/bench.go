@@ -57,6 +57,10 @@ func Run(ctx context.Context, c Config, out io.Writer) (err error) {
 		res, resumeP50, runErr = runSignal(ctx, &c, b, name)
 	case ModeCrash:
 		res, runErr = runCrash(ctx, &c, b, name)
+	case ModeChain:
+		res, runErr = runChain(ctx, &c, b, name)
+	case ModeFlowCancel:
+		res, runErr = runFlowCancel(ctx, &c, b, name)
 	case ModeCaps:
 		sys := withCapSets(newSystem(b, name, &c), c.CapSets)
 		res, runErr = workload.Run(ctx, c.workloadOptions(), sys)

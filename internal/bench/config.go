@@ -17,6 +17,9 @@ const (
 	ModeSteady = string(workload.ModeSteady)
 	ModeCaps   = "caps"
 	ModeCrash  = "crash"
+	// ModeChain and ModeFlowCancel measure flows (issue 11).
+	ModeChain      = "chain"
+	ModeFlowCancel = "flow-cancel"
 	// ModeSignal: claim, suspend, an outside signal, resumed claim,
 	// complete; it reports the resume latency (signal.go).
 	ModeSignal = "signal"
@@ -27,6 +30,10 @@ const (
 	DefaultSchema   = "flowfabric_bench"
 	DefaultCapSets  = 10
 	DefaultLeaseTTL = 2 * time.Second
+	// Chain and flow-cancel defaults.
+	DefaultFlows       = 1000
+	DefaultChainLength = 10
+	DefaultMembers     = 100
 	// Lane and Kind of every bench execution.
 	Lane     = "bench"
 	Kind     = "bench.noop"
@@ -65,6 +72,11 @@ type Config struct {
 	Engine      engine.Config
 	// CapSets is the number of capability sets in caps mode.
 	CapSets int
+	// Flows and ChainLength shape chain mode (Flows chains of
+	// ChainLength members); Flows and Members shape flow-cancel mode.
+	Flows       int
+	ChainLength int
+	Members     int
 	// LeaseTTL is the crashed worker's lease in crash mode.
 	LeaseTTL time.Duration
 	Timeout  time.Duration
@@ -89,9 +101,12 @@ func (c *Config) Validate() error {
 	switch c.Mode {
 	case "":
 		c.Mode = ModeDrain
-	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal:
+	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal, ModeChain, ModeFlowCancel:
 	default:
-		return fmt.Errorf("mode %q: want drain, steady, caps, crash or signal", c.Mode)
+		return fmt.Errorf("mode %q: want drain, steady, caps, crash, signal, chain or flow-cancel", c.Mode)
+	}
+	if err := c.flowDefaults(); err != nil {
+		return err
 	}
 	if c.Jobs <= 0 {
 		return fmt.Errorf("jobs %d: must be positive", c.Jobs)
@@ -136,4 +151,22 @@ func (c *Config) workloadOptions() workload.Options {
 		Mode: mode, Jobs: c.Jobs, Workers: c.Workers, Rate: c.Rate, Duration: c.Duration,
 		InsertConcurrency: c.InsertConcurrency, Timeout: c.Timeout, Progress: c.Progress,
 	}
+}
+
+// flowDefaults applies and checks the chain and flow-cancel shape.
+func (c *Config) flowDefaults() error {
+	if c.Flows == 0 {
+		c.Flows = DefaultFlows
+	}
+	if c.ChainLength == 0 {
+		c.ChainLength = DefaultChainLength
+	}
+	if c.Members == 0 {
+		c.Members = DefaultMembers
+	}
+	if c.Flows < 1 || c.ChainLength < 1 || c.ChainLength > 1000 || c.Members < 1 || c.Members > 1000 {
+		return fmt.Errorf("flows %d, chain length %d, members %d: want flows >= 1 and 1 <= chain length, members <= 1000",
+			c.Flows, c.ChainLength, c.Members)
+	}
+	return nil
 }

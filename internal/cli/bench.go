@@ -45,7 +45,11 @@ over --cap-sets capability sets on one lane, one worker per set), crash
 reclaim), signal (each job suspends on a waitpoint, an outside caller
 signals it, the resumed claim completes it; prints the resume latency,
 signal accepted to handler re-entered, and ends with
-"resume_latency_p50_ms=<number>" instead). docs/benchmarks.md defines every figure.
+"resume_latency_p50_ms=<number>" instead), chain (a plain drain of
+--flows × --chain-length jobs, then as many member executions in --flows
+chains of --chain-length; reports both throughputs and their ratio),
+flow-cancel (--flows flows of --members members, each cancelled with
+wait; cancel latency p50/p99). docs/benchmarks.md defines every figure.
 
 Postgres runs in the dedicated schema --schema (dropped and re-created by
 --schema-reset, the default); SQLite uses the given file, deleted and
@@ -102,7 +106,10 @@ re-created by --schema-reset only if it holds nothing but bench data.
 	f := cmd.Flags()
 	f.StringVar(&o.databaseURL, "database-url", "", "postgres://... URL, sqlite://path or a SQLite file path (required)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps, crash or signal")
+	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps, crash, signal, chain or flow-cancel")
+	f.IntVar(&c.Flows, "flows", bench.DefaultFlows, "chain and flow-cancel modes: number of flows")
+	f.IntVar(&c.ChainLength, "chain-length", bench.DefaultChainLength, "chain mode: members per chain")
+	f.IntVar(&c.Members, "members", bench.DefaultMembers, "flow-cancel mode: members per flow")
 	f.IntVar(&c.Jobs, "jobs", workload.DefaultJobs, "jobs to insert (steady: at most; crash uses --workers jobs)")
 	f.IntVar(&c.Workers, "workers", workload.DefaultWorkers, "worker concurrency (handlers running at once)")
 	f.Float64Var(&c.Rate, "rate", workload.DefaultRate, "steady mode: jobs inserted per second")

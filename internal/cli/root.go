@@ -78,6 +78,7 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		newLanesCmd(env),
 		newEventsCmd(env),
 		newScheduleCmd(env),
+		newFlowCmd(env),
 		newSignalCmd(env),
 		newWaitpointKeysCmd(env),
 		newVersionCmd(env, info),

@@ -27,6 +27,11 @@ type submitOptions struct {
 	maxRetries     int
 	retryDelay     time.Duration
 	attemptTimeout time.Duration
+	flow           string
+	dependsOn      []string
+	join           string
+	quorum         int
+	onSatisfied    string
 }
 
 func newExecSubmitCmd(env Env, o *clientOptions) *cobra.Command {
@@ -84,6 +89,11 @@ read stdin. The same --idempotency-key returns the existing execution.`,
 	f.DurationVar(&s.retryDelay, "retry-delay", time.Second, "fixed delay before each retry (with --max-retries)")
 	f.DurationVar(&s.attemptTimeout, "attempt-timeout", 0, "expire an attempt that runs longer than this")
 	f.StringVar(&s.id, "execution-id", "", "choose the execution id ({fp:N}:<uuid>) instead of minting one")
+	f.StringVar(&s.flow, "flow", "", "make the execution a member of this flow (id)")
+	f.StringArrayVar(&s.dependsOn, "depends-on", nil, "upstream member of the flow (repeatable; needs --flow)")
+	f.StringVar(&s.join, "join", "", "all_of (default), any_of or quorum (with --depends-on)")
+	f.IntVar(&s.quorum, "quorum", 0, "n of --join quorum")
+	f.StringVar(&s.onSatisfied, "on-satisfied", "", "let_run (default) or cancel_remaining: cancel the other upstreams once the join is decided")
 	return cmd
 }
 
@@ -138,5 +148,28 @@ func (s submitOptions) params(env Env) (backend.CreateExecutionParams, error) {
 		ms := s.attemptTimeout.Milliseconds()
 		p.Policy.Timeout = &ff.TimeoutPolicy{AttemptTimeoutMs: &ms}
 	}
-	return p, nil
+	return p, s.flowParams(&p)
+}
+
+// flowParams fills the flow membership of p from --flow, --depends-on
+// and the join flags.
+func (s submitOptions) flowParams(p *backend.CreateExecutionParams) error {
+	if s.flow == "" {
+		if len(s.dependsOn) > 0 || s.join != "" || s.quorum != 0 || s.onSatisfied != "" {
+			return usagef("--depends-on, --join, --quorum and --on-satisfied need --flow")
+		}
+		return nil
+	}
+	p.FlowID = s.flow
+	for _, d := range s.dependsOn {
+		id, err := parseID(d)
+		if err != nil {
+			return err
+		}
+		p.DependsOn = append(p.DependsOn, id)
+	}
+	if s.join != "" || s.quorum != 0 || s.onSatisfied != "" {
+		p.Join = &ff.JoinPolicy{Policy: s.join, N: s.quorum, OnSatisfied: s.onSatisfied}
+	}
+	return nil
 }

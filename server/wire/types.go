@@ -37,6 +37,11 @@ type CreateExecutionRequest struct {
 	DeadlineAtMs         int64             `json:"deadline_at_ms,omitempty"`
 	Tags                 map[string]string `json:"tags,omitempty"`
 	Policy               json.RawMessage   `json:"policy,omitempty"`
+	// FlowID makes the execution a member of that flow; DependsOn lists
+	// upstream members (edges success_only) and Join combines them.
+	FlowID    string         `json:"flow_id,omitempty"`
+	DependsOn []string       `json:"depends_on,omitempty"`
+	Join      *ff.JoinPolicy `json:"join,omitempty"`
 }
 
 // CreateExecutionResponse answers a create: 201 when created, 200 with
