@@ -200,6 +200,10 @@ func NewExecution(spec CreateSpec, nowMs int64) (*Execution, error) {
 	if id.IsZero() {
 		id = NewExecutionID(spec.Lane)
 	}
+	var hooks Hooks
+	if spec.Policy.UsesAdmission() {
+		hooks = HookAdmission
+	}
 	e := &Execution{
 		ID:             id,
 		Namespace:      spec.Namespace,
@@ -210,6 +214,7 @@ func NewExecution(spec CreateSpec, nowMs int64) (*Execution, error) {
 		Tags:           spec.Tags,
 		Policy:         spec.Policy,
 		IdempotencyKey: spec.IdempotencyKey,
+		Hooks:          hooks,
 		CreatedAtMs:    nowMs,
 		UpdatedAtMs:    nowMs,
 		ProgressPct:    -1,

@@ -58,6 +58,13 @@ type ExecutionPolicy struct {
 	// the window makes a new execution. Absent or 0 means
 	// DefaultDedupWindowMs; at most MaxDedupWindowMs.
 	DedupWindow *int64 `json:"dedup_window_ms,omitempty"`
+	// BudgetIDs and QuotaIDs name the budgets and quotas the execution
+	// runs under: a claim admits it only while none of its budgets is at
+	// a hard limit and each quota has room (HookAdmission). Each list has
+	// at most MaxPolicyRefs distinct identifiers; the store refuses
+	// unknown ones at create.
+	BudgetIDs []string `json:"budget_ids,omitempty"`
+	QuotaIDs  []string `json:"quota_ids,omitempty"`
 }
 
 // TimeoutPolicy bounds one attempt and the whole execution.
@@ -141,7 +148,10 @@ func (p *ExecutionPolicy) Validate() error {
 	if w := p.DedupWindow; w != nil && (*w < 0 || *w > MaxDedupWindowMs) {
 		return Validation(ErrInvalidPolicy, "dedup_window_ms: %d outside [0, %d]", *w, MaxDedupWindowMs)
 	}
-	return nil
+	if err := validateRefs("budget_ids", p.BudgetIDs); err != nil {
+		return err
+	}
+	return validateRefs("quota_ids", p.QuotaIDs)
 }
 
 // positiveDuration checks an optional duration: when set, in

@@ -2,86 +2,240 @@ package backend
 
 import (
 	"context"
+	"sync/atomic"
 
 	ff "github.com/flowfabric-go/flowfabric"
 )
 
-// Budgets cover budgets, usage and quotas (a later wave; the types below
-// are placeholders its team will redesign). An unknown budget is
-// not_found.
+// Budgets cover budgets, usage reports, quotas and the reconcilers of
+// admission (spec flows-waitpoints-budgets-streams §3). An unknown budget
+// is not_found (entity "budget"), an unknown quota not_found (entity
+// "quota"). Admission itself runs inside Claim for executions whose
+// policy lists budgets or quotas (ff.HookAdmission).
 type Budgets interface {
-	// CreateBudget creates a budget; the same BudgetID again is harmless.
-	CreateBudget(ctx context.Context, p CreateBudgetParams) error
-	// ReportUsage adds usage under the lease; the same DedupKey again is
-	// applied once (already_applied).
-	ReportUsage(ctx context.Context, p ReportUsageParams) (ReportUsageResult, error)
-	// GetBudgetStatus returns a budget's usage.
-	GetBudgetStatus(ctx context.Context, p GetBudgetStatusParams) (BudgetStatus, error)
-	// CreateQuotaPolicy creates a quota; the same QuotaID again is
-	// harmless.
-	CreateQuotaPolicy(ctx context.Context, p CreateQuotaPolicyParams) error
+	// CreateBudget creates a budget; the same ID again answers
+	// Created=false and changes nothing.
+	CreateBudget(ctx context.Context, p CreateBudgetParams) (CreateResult, error)
+	// GetBudget returns a budget's definition and usage.
+	GetBudget(ctx context.Context, p GetBudgetParams) (ff.BudgetStatus, error)
+	// SetBudgetLimits replaces the limits of the dimensions p names
+	// (raise or lower; others are kept). Executions blocked by the budget
+	// that it no longer holds at a hard limit become claimable in the
+	// same transaction.
+	SetBudgetLimits(ctx context.Context, p SetBudgetLimitsParams) (ff.BudgetStatus, error)
+	// ResetBudget zeroes the usage, clears the last breach (the breach
+	// counters are kept), schedules the next reset, and makes the
+	// executions blocked by the budget claimable, in one transaction.
+	ResetBudget(ctx context.Context, p ResetBudgetParams) (ResetBudgetResult, error)
+	// ReportUsage is an operator's report against one budget.
+	ReportUsage(ctx context.Context, p ReportUsageParams) (ff.UsageResult, error)
+	// ReportTaskUsage is a worker's report under its lease (fenced)
+	// against every budget in the execution's policy.budget_ids, each
+	// evaluated on its own, in one transaction; results follow the
+	// policy's order.
+	ReportTaskUsage(ctx context.Context, p ReportTaskUsageParams) ([]ff.UsageResult, error)
+	// CreateQuota creates a quota; the same ID again answers
+	// Created=false and changes nothing.
+	CreateQuota(ctx context.Context, p CreateQuotaParams) (CreateResult, error)
+	// GetQuota returns a quota's definition and current use.
+	GetQuota(ctx context.Context, p GetQuotaParams) (ff.QuotaStatus, error)
+
+	// The reconcilers' sweeps (safe to repeat and to run concurrently).
+
+	// ResetDueBudgets resets up to p.Limit budgets whose next_reset_at_ms
+	// has come, each like ResetBudget (a concurrent manual reset makes it
+	// a no-op), and returns how many.
+	ResetDueBudgets(ctx context.Context, p SweepParams) (int, error)
+	// UnblockDue unblocks the executions of up to p.Limit quotas whose
+	// window has room again (the due time recorded when a full window
+	// blocked one) and returns how many executions it unblocked.
+	UnblockDue(ctx context.Context, p SweepParams) (int, error)
+	// RepairQuotaSlots deletes up to p.Limit slot rows whose execution no
+	// longer holds a live lease (drift); then, as the backstop of every
+	// unblocking event, each budget or quota with blocked executions
+	// unblocks what it has room for. It returns the slots deleted plus
+	// the executions unblocked.
+	RepairQuotaSlots(ctx context.Context, p SweepParams) (int, error)
+	// ExpireUsageDedup deletes up to p.Limit usage dedup keys past their
+	// expiry and returns how many.
+	ExpireUsageDedup(ctx context.Context, p SweepParams) (int, error)
+	// AdmissionStats reads how many executions wait blocked by a budget
+	// and by a quota (from the store), and how many claims this process's
+	// backend refused since it was opened (a process-local counter).
+	AdmissionStats(ctx context.Context) (AdmissionStats, error)
+}
+
+// AdmissionStats is the input of the admission metrics.
+type AdmissionStats struct {
+	BlockedByBudget, BlockedByQuota int64
+	RefusedByBudget, RefusedByQuota uint64
+}
+
+// AdmissionCounter counts a store's admission refusals by reason; safe
+// for concurrent use. Stores embed it and call Refused.
+type AdmissionCounter struct {
+	budget, quota atomic.Uint64
+}
+
+// Refused counts one refusal by its eligibility (BlockedByBudget or
+// BlockedByQuota).
+func (c *AdmissionCounter) Refused(by ff.EligibilityState) {
+	if by == ff.BlockedByBudget {
+		c.budget.Add(1)
+	} else {
+		c.quota.Add(1)
+	}
+}
+
+// Counts returns the refusals so far (budget, quota).
+func (c *AdmissionCounter) Counts() (budget, quota uint64) { return c.budget.Load(), c.quota.Load() }
+
+// CreateResult tells a create-if-absent whether it created.
+type CreateResult struct {
+	Created bool
 }
 
 // CreateBudgetParams is the input of CreateBudget.
 type CreateBudgetParams struct {
-	BudgetID   string
-	Dimensions map[string]BudgetLimit
+	ff.BudgetDefinition
 }
 
-// BudgetLimit is one dimension's limits.
-type BudgetLimit struct {
-	Soft int64
-	Hard int64
+// Normalize validates p (ff.BudgetDefinition.Validate).
+func (p *CreateBudgetParams) Normalize() error { return p.Validate() }
+
+// GetBudgetParams is the input of GetBudget.
+type GetBudgetParams struct {
+	BudgetID string
 }
 
-// ReportUsageParams is the input of ReportUsage.
+// SetBudgetLimitsParams is the input of SetBudgetLimits.
+type SetBudgetLimitsParams struct {
+	BudgetID string
+	Limits   map[string]ff.BudgetLimit
+}
+
+// Normalize validates p: a budget id and 1..MaxBudgetDimensions limits.
+func (p *SetBudgetLimitsParams) Normalize() error {
+	if err := ff.ValidateIdentifier("budget_id", p.BudgetID); err != nil {
+		return err
+	}
+	if len(p.Limits) == 0 {
+		return ff.Validation(ff.ErrInvalidInput, "limits: at least one dimension is required")
+	}
+	return ff.ValidateLimits(p.Limits)
+}
+
+// ResetBudgetParams is the input of ResetBudget.
+type ResetBudgetParams struct {
+	BudgetID string
+}
+
+// ResetBudgetResult is the result of ResetBudget: the next scheduled
+// reset, 0 when the budget has no interval.
+type ResetBudgetResult struct {
+	NextResetAtMs int64
+	Unblocked     int
+}
+
+// ReportUsageParams is the input of ReportUsage. A report whose
+// DedupKey was already applied to the budget answers already_applied.
 type ReportUsageParams struct {
-	Handle   ff.Handle
-	BudgetID string
-	Usage    map[string]int64
-	DedupKey string
+	BudgetID   string
+	Dimensions map[string]int64
+	DedupKey   string
 }
 
-// ReportUsageResult is the result of ReportUsage.
-type ReportUsageResult struct {
-	Outcome string
+// Normalize validates p.
+func (p *ReportUsageParams) Normalize() error {
+	if err := ff.ValidateIdentifier("budget_id", p.BudgetID); err != nil {
+		return err
+	}
+	return ff.ValidateUsage(p.Dimensions, p.DedupKey)
 }
 
-// GetBudgetStatusParams is the input of GetBudgetStatus.
-type GetBudgetStatusParams struct {
-	BudgetID string
+// ReportTaskUsageParams is the input of ReportTaskUsage.
+type ReportTaskUsageParams struct {
+	Handle     ff.Handle
+	Dimensions map[string]int64
+	DedupKey   string
 }
 
-// BudgetStatus is a budget's usage.
-type BudgetStatus struct {
-	BudgetID string
-	Usage    map[string]int64
+// Normalize validates p (the fence is checked by the store).
+func (p *ReportTaskUsageParams) Normalize() error {
+	return ff.ValidateUsage(p.Dimensions, p.DedupKey)
 }
 
-// CreateQuotaPolicyParams is the input of CreateQuotaPolicy.
-type CreateQuotaPolicyParams struct {
-	QuotaID        string
-	RatePerSecond  float64
-	MaxConcurrency int
+// CreateQuotaParams is the input of CreateQuota.
+type CreateQuotaParams struct {
+	ff.QuotaDefinition
 }
+
+// Normalize validates p (ff.QuotaDefinition.Validate).
+func (p *CreateQuotaParams) Normalize() error { return p.Validate() }
+
+// GetQuotaParams is the input of GetQuota.
+type GetQuotaParams struct {
+	QuotaID string
+}
+
+// Validate checks the id a read or reset names.
+func (p GetBudgetParams) Validate() error   { return ff.ValidateIdentifier("budget_id", p.BudgetID) }
+func (p ResetBudgetParams) Validate() error { return ff.ValidateIdentifier("budget_id", p.BudgetID) }
+func (p GetQuotaParams) Validate() error    { return ff.ValidateIdentifier("quota_id", p.QuotaID) }
 
 // UnimplementedBudgets answers every budget and quota operation with
 // Unavailable. A backend embeds it until it builds the area;
 // Capabilities must agree.
 type UnimplementedBudgets struct{}
 
-func (UnimplementedBudgets) CreateBudget(context.Context, CreateBudgetParams) error {
-	return ff.Unavailable("create_budget")
+func (UnimplementedBudgets) CreateBudget(context.Context, CreateBudgetParams) (CreateResult, error) {
+	return CreateResult{}, ff.Unavailable("create_budget")
 }
 
-func (UnimplementedBudgets) ReportUsage(context.Context, ReportUsageParams) (ReportUsageResult, error) {
-	return ReportUsageResult{}, ff.Unavailable("report_usage")
+func (UnimplementedBudgets) GetBudget(context.Context, GetBudgetParams) (ff.BudgetStatus, error) {
+	return ff.BudgetStatus{}, ff.Unavailable("get_budget_status")
 }
 
-func (UnimplementedBudgets) GetBudgetStatus(context.Context, GetBudgetStatusParams) (BudgetStatus, error) {
-	return BudgetStatus{}, ff.Unavailable("get_budget_status")
+func (UnimplementedBudgets) SetBudgetLimits(context.Context, SetBudgetLimitsParams) (ff.BudgetStatus, error) {
+	return ff.BudgetStatus{}, ff.Unavailable("set_budget_limits")
 }
 
-func (UnimplementedBudgets) CreateQuotaPolicy(context.Context, CreateQuotaPolicyParams) error {
-	return ff.Unavailable("create_quota_policy")
+func (UnimplementedBudgets) ResetBudget(context.Context, ResetBudgetParams) (ResetBudgetResult, error) {
+	return ResetBudgetResult{}, ff.Unavailable("reset_budget")
+}
+
+func (UnimplementedBudgets) ReportUsage(context.Context, ReportUsageParams) (ff.UsageResult, error) {
+	return ff.UsageResult{}, ff.Unavailable("report_usage")
+}
+
+func (UnimplementedBudgets) ReportTaskUsage(context.Context, ReportTaskUsageParams) ([]ff.UsageResult, error) {
+	return nil, ff.Unavailable("report_usage")
+}
+
+func (UnimplementedBudgets) CreateQuota(context.Context, CreateQuotaParams) (CreateResult, error) {
+	return CreateResult{}, ff.Unavailable("create_quota_policy")
+}
+
+func (UnimplementedBudgets) GetQuota(context.Context, GetQuotaParams) (ff.QuotaStatus, error) {
+	return ff.QuotaStatus{}, ff.Unavailable("get_quota")
+}
+
+func (UnimplementedBudgets) ResetDueBudgets(context.Context, SweepParams) (int, error) {
+	return 0, ff.Unavailable("reset_due_budgets")
+}
+
+func (UnimplementedBudgets) UnblockDue(context.Context, SweepParams) (int, error) {
+	return 0, ff.Unavailable("unblock_due")
+}
+
+func (UnimplementedBudgets) RepairQuotaSlots(context.Context, SweepParams) (int, error) {
+	return 0, ff.Unavailable("repair_quota_slots")
+}
+
+func (UnimplementedBudgets) ExpireUsageDedup(context.Context, SweepParams) (int, error) {
+	return 0, ff.Unavailable("expire_usage_dedup")
+}
+
+func (UnimplementedBudgets) AdmissionStats(context.Context) (AdmissionStats, error) {
+	return AdmissionStats{}, ff.Unavailable("admission_stats")
 }

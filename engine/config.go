@@ -29,6 +29,12 @@ const (
 	DefaultEventRetention         = 7 * 24 * time.Hour
 	DefaultFlowCancelInterval     = 250 * time.Millisecond
 	DefaultFlowRepairInterval     = 15 * time.Second
+	// Budgets and quotas: resets and window due times are events users
+	// wait for, the repair and the dedup sweep are backstops.
+	DefaultBudgetResetInterval  = time.Second
+	DefaultQuotaUnblockInterval = 100 * time.Millisecond
+	DefaultQuotaRepairInterval  = 5 * time.Second
+	DefaultUsageDedupInterval   = time.Minute
 	// DefaultSuspensionTimeoutInterval and DefaultPendingWaitpointInterval
 	// pace the waitpoint sweeps.
 	DefaultSuspensionTimeoutInterval = time.Second
@@ -88,6 +94,15 @@ type Config struct {
 	Flows              backend.Flows
 	FlowCancelInterval time.Duration
 	FlowRepairInterval time.Duration
+	// Budgets, when set, is the store of budgets and quotas: its
+	// reconcilers (reset at next_reset_at_ms, window unblock at its due
+	// time, slot drift repair and unblock backstop, dedup key expiry)
+	// run every interval below. nil disables them.
+	Budgets              backend.Budgets
+	BudgetResetInterval  time.Duration
+	QuotaUnblockInterval time.Duration
+	QuotaRepairInterval  time.Duration
+	UsageDedupInterval   time.Duration
 }
 
 // Interval is one interval setting of a Config, described for command
@@ -116,6 +131,10 @@ func (c *Config) Intervals() []Interval {
 		{"event-retention-interval", "event retention sweep interval", DefaultEventRetentionInterval, &c.EventRetentionInterval},
 		{"flow-cancel-interval", "flow cancel backlog sweep interval (asynchronous flow cancels)", DefaultFlowCancelInterval, &c.FlowCancelInterval},
 		{"flow-repair-interval", "backstop sweep of flow edges whose upstream ended unresolved", DefaultFlowRepairInterval, &c.FlowRepairInterval},
+		{"budget-reset-interval", "budget reset sweep interval (a due reset runs at most this late)", DefaultBudgetResetInterval, &c.BudgetResetInterval},
+		{"quota-unblock-interval", "quota window unblock sweep interval", DefaultQuotaUnblockInterval, &c.QuotaUnblockInterval},
+		{"quota-repair-interval", "quota slot drift repair and unblock backstop interval", DefaultQuotaRepairInterval, &c.QuotaRepairInterval},
+		{"usage-dedup-interval", "expired usage dedup keys sweep interval", DefaultUsageDedupInterval, &c.UsageDedupInterval},
 		{"suspension-timeout-interval", "suspension timeout sweep interval", DefaultSuspensionTimeoutInterval, &c.SuspensionTimeoutInterval},
 		{"pending-waitpoint-interval", "pending waitpoint expiry sweep interval", DefaultPendingWaitpointInterval, &c.PendingWaitpointInterval},
 	}

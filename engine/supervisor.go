@@ -61,6 +61,13 @@ func New(m backend.Maintenance, cfg Config) (*Supervisor, error) {
 		s.recs = append(s.recs, scheduled{&flowCancels{cfg.Flows, b}, cfg.FlowCancelInterval},
 			scheduled{&flowRepair{cfg.Flows, b}, cfg.FlowRepairInterval})
 	}
+	if bs := cfg.Budgets; bs != nil {
+		s.recs = append(s.recs,
+			scheduled{&budgetReset{bs, b}, cfg.BudgetResetInterval},
+			scheduled{&quotaUnblock{bs, b}, cfg.QuotaUnblockInterval},
+			scheduled{&quotaRepair{bs, b}, cfg.QuotaRepairInterval},
+			scheduled{&usageDedupExpiry{bs, b}, cfg.UsageDedupInterval})
+	}
 	if cfg.Waitpoints != nil {
 		s.recs = append(s.recs, scheduled{&suspensionTimeout{cfg.Waitpoints, b}, cfg.SuspensionTimeoutInterval},
 			scheduled{&pendingWaitpointExpiry{cfg.Waitpoints, b}, cfg.PendingWaitpointInterval})

@@ -27,6 +27,15 @@ func (s *Server) flowStore() backend.Flows {
 	return s.b
 }
 
+// budgetStore is the store the budget and quota reconcilers sweep: the
+// instrumented backend when the store has budgets and quotas, else nil.
+func (s *Server) budgetStore() backend.Budgets {
+	if sp := s.b.Capabilities().Supports; !sp.BudgetAdmin || !sp.QuotaAdmin {
+		return nil
+	}
+	return s.b
+}
+
 // declareSchedules upserts Config.Schedules (engine.DeclareSchedules).
 // A store without schedules refuses them.
 func (s *Server) declareSchedules(ctx context.Context) error {

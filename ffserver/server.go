@@ -118,6 +118,7 @@ func (s *Server) assemble() error {
 			ec.Events = s.b
 		}
 		ec.Flows = s.flowStore()
+		ec.Budgets = s.budgetStore()
 		if s.b.Capabilities().Supports.Waitpoints {
 			ec.Waitpoints = s.b
 		}

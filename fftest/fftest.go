@@ -115,8 +115,12 @@ func (e *Engine) start() error {
 	if e.fake != nil {
 		ec := e.opts.engine
 		ec.Logger = e.log
-		if e.srv.Backend().Capabilities().Supports.Schedules {
+		sp := e.srv.Backend().Capabilities().Supports
+		if sp.Schedules {
 			ec.Schedules = e.srv.Backend()
+		}
+		if sp.BudgetAdmin && sp.QuotaAdmin {
+			ec.Budgets = e.srv.Backend()
 		}
 		if e.srv.Backend().Capabilities().Supports.Waitpoints {
 			ec.Waitpoints = e.srv.Backend()

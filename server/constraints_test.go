@@ -73,6 +73,10 @@ var probes = []probe{
 	{method: "POST", path: "/v1/executions", field: "policy.retry_policy.backoff.max_delay_ms", checks: []string{"maximum", "minimum"}, body: exponential},
 	{method: "POST", path: "/v1/executions", field: "policy.retry_policy.backoff.multiplier", checks: []string{"minimum"}, body: exponential},
 
+	{method: "POST", path: "/v1/budgets", field: "reset_interval_ms", checks: []string{"maximum", "minimum"},
+		body: func(*env) map[string]any { return map[string]any{"budget_id": "probe"} }},
+	{method: "POST", path: "/v1/budgets", field: "budget_id", checks: []string{"maxLength", "minLength"},
+		body: func(*env) map[string]any { return map[string]any{} }},
 	{method: "POST", path: "/v1/workers/{worker_id}/claim", field: "lease_ttl_ms", checks: []string{"maximum", "minimum"}},
 	{method: "POST", path: "/v1/workers/{worker_id}/claim", field: "max", checks: []string{"maximum"}},
 	{method: "POST", path: "/v1/workers/{worker_id}/claim", field: "wait_ms", checks: []string{"maximum", "minimum"}, body: withWork},

@@ -166,5 +166,5 @@ func (s *Server) routeTable() []*route {
 			body:      wire.TaskCancelRequest{},
 			responses: []response{{status: 204, desc: "cancelled"}},
 			handle:    (*Server).cancelTask},
-	}, slices.Concat(s.scheduleRoutes(), s.flowRoutes(), s.waitpointRoutes(), s.eventsRoutes(), s.operatorRoutes())...)
+	}, slices.Concat(s.scheduleRoutes(), s.flowRoutes(), s.waitpointRoutes(), s.budgetRoutes(), s.eventsRoutes(), s.operatorRoutes())...)
 }

@@ -218,6 +218,27 @@
 // handler can work on the period that ended at the tick (a nightly report
 // for the day before tick, whenever the execution actually runs).
 //
+// # Budgets and usage
+//
+// An execution whose policy lists budget_ids (and quota_ids) is admitted
+// by the claim only while none of its budgets is at a hard limit and its
+// quotas have room; otherwise it waits rate_limited and comes back by
+// itself when the budget resets or is raised, or the quota frees. A
+// handler reports what it spent with [Task.ReportUsage] (or
+// [Task.ReportUsageOnce] with a dedup key, counted once however often it
+// is retried), against every budget of the policy, under the lease:
+//
+//	res, err := t.ReportUsage(ctx, map[string]int64{"tokens": used})
+//	if errors.Is(err, worker.ErrBudgetExceeded) {
+//		return nil, err // nothing was applied to the budget that refused
+//	}
+//
+// A hard breach applies nothing to the budget that refused it and comes
+// back as a [*BudgetExceededError] with the outcomes; returning it fails
+// the attempt like any error, and a retry waits until the budget has room.
+// The transport must implement [UsageReporter] (backend.Backend and the
+// HTTP client do).
+//
 // # Tracing
 //
 // With Config.TracerProvider set, each handler run is a span

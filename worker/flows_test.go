@@ -21,8 +21,19 @@ func TestSpawnWaitChildrenAndUpstreamResults(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend.Backend) {
 		var mu sync.Mutex
 		var parentTypes []ff.AttemptType
-		startWorker(t, b, worker.Config{Concurrency: 4}, func(w *worker.Worker) {
-			w.Register("times10", worker.Typed(func(_ context.Context, _ *worker.Task, n int) (int, error) { return n * 10, nil }))
+		// The children run only once the parent has parked, so its next
+		// claim is a resume (children ended before WaitChildren would let
+		// it keep its lease and finish on its first attempt).
+		release := make(chan struct{})
+		startWorker(t, b, worker.Config{Concurrency: 6}, func(w *worker.Worker) {
+			w.Register("times10", worker.Typed(func(ctx context.Context, _ *worker.Task, n int) (int, error) {
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				}
+				return n * 10, nil
+			}))
 			w.Register("parent", func(ctx context.Context, tk *worker.Task) (any, error) {
 				mu.Lock()
 				parentTypes = append(parentTypes, tk.AttemptType)
@@ -47,6 +58,8 @@ func TestSpawnWaitChildrenAndUpstreamResults(t *testing.T) {
 		require.NoError(t, err)
 		// CreateFlow is not announced by the watcher: a create is.
 		submit(t, b, "times10", 0, nil)
+		waitState(t, b, f.ExecutionIDs["p"], ff.PublicWaitingChildren)
+		close(release)
 		waitState(t, b, f.ExecutionIDs["s"], ff.PublicCompleted)
 		raw, err := b.GetExecutionResult(t.Context(), backend.GetExecutionResultParams{ExecutionID: f.ExecutionIDs["p"]})
 		require.NoError(t, err)

@@ -77,7 +77,7 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 			return err
 		}},
 		{"budget_admin", s.BudgetAdmin, func(ctx context.Context, b backend.Backend) error {
-			_, err := b.GetBudgetStatus(ctx, backend.GetBudgetStatusParams{BudgetID: "no-such-budget"})
+			_, err := b.GetBudget(ctx, backend.GetBudgetParams{BudgetID: "no-such-budget"})
 			return err
 		}},
 		{"streams", s.Streams, func(ctx context.Context, b backend.Backend) error {
@@ -112,10 +112,12 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 		requireKind(t, err, ff.ErrUnavailable)
 	}
 	if !s.BudgetAdmin {
-		requireKind(t, e.b.CreateBudget(e.ctx, backend.CreateBudgetParams{BudgetID: "b"}), ff.ErrUnavailable)
+		_, err := e.b.CreateBudget(e.ctx, backend.CreateBudgetParams{BudgetDefinition: ff.BudgetDefinition{ID: "b"}})
+		requireKind(t, err, ff.ErrUnavailable)
 	}
 	if !s.QuotaAdmin {
-		requireKind(t, e.b.CreateQuotaPolicy(e.ctx, backend.CreateQuotaPolicyParams{QuotaID: "q"}), ff.ErrUnavailable)
+		_, err := e.b.CreateQuota(e.ctx, backend.CreateQuotaParams{QuotaDefinition: ff.QuotaDefinition{ID: "q", MaxConcurrent: 1}})
+		requireKind(t, err, ff.ErrUnavailable)
 	}
 	e.nothingWritten()
 }

@@ -68,8 +68,10 @@ func testHooksCompleteSlowPath(t *testing.T, h Harness) {
 		require.NoError(t, err)
 		require.JSONEq(t, `{"hooked":true}`, string(res))
 		e.oneCompletion(id, ff.OutcomeSuccess)
-		require.Equal(t, hooks&^ff.HookWaitpoints, e.hooks(id),
-			"the completion keeps the hooks it does not own (the attempt's end clears HookWaitpoints, whose waitpoints it closes)")
+		// The attempt's end clears HookWaitpoints (its feature closes the
+		// waitpoints there) and HookQuotaSlot (admission releases the
+		// slots); the others are kept.
+		require.Equal(t, hooks&^(ff.HookWaitpoints|ff.HookQuotaSlot), e.hooks(id), "the completion keeps the hooks it does not own")
 		as := e.attempts(id)
 		require.Len(t, as, 1)
 		require.Equal(t, ff.AttemptEndedSuccess, as[0].Lifecycle)
@@ -110,7 +112,9 @@ func testHooksCompleteManyMixed(t *testing.T, h Harness) {
 func testHooksKept(t *testing.T, h Harness) {
 	needHooks(t, h)
 	e := newEnv(t, h)
-	hooks := ff.HookFlow | ff.HookAdmission | ff.HookQuotaSlot
+	// HookQuotaSlot is left out: the end of a lease clears it
+	// (Quotas/SlotReleasedOnEveryLeaseEnd).
+	hooks := ff.HookFlow | ff.HookAdmission
 	id := e.create(backend.CreateExecutionParams{Lane: "hkk", Policy: retryPolicy(1, 0)})
 	require.Zero(t, e.hooks(id), "a plain execution has no hooks")
 	e.setHooks(id, hooks)

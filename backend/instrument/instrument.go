@@ -58,12 +58,13 @@ const multiLane = "_multi"
 // passes straight through to the wrapped backend.
 type Backend struct {
 	backend.Backend
-	m     *lifecycleMetrics
-	sched *scheduleMetrics
-	ev    *eventMetrics
-	flows *flowMetrics
-	wp    *waitpointMetrics
-	lanes *laneLabels
+	m      *lifecycleMetrics
+	sched  *scheduleMetrics
+	ev     *eventMetrics
+	flows  *flowMetrics
+	wp     *waitpointMetrics
+	budget *budgetMetrics
+	lanes  *laneLabels
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -89,16 +90,23 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	}
 	lanes := newLaneLabels(o.maxLanes)
 	m := newLifecycleMetrics(reg)
-	for _, c := range []prometheus.Collector{newQueueDepthCollector(b, lanes), newFlowStatsCollector(b)} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				panic(err)
-			}
+	registerCollector(reg, newQueueDepthCollector(b, lanes))
+	registerCollector(reg, newFlowStatsCollector(b))
+	if s := b.Capabilities().Supports; s.BudgetAdmin && s.QuotaAdmin {
+		registerCollector(reg, newAdmissionCollector(b))
+	}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), ev: newEventMetrics(reg, b), flows: newFlowMetrics(reg),
+		wp: newWaitpointMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
+}
+
+// registerCollector registers c once per registry.
+func registerCollector(reg prometheus.Registerer, c prometheus.Collector) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			panic(err)
 		}
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), ev: newEventMetrics(reg, b),
-		flows: newFlowMetrics(reg), wp: newWaitpointMetrics(reg), lanes: lanes}
 }
 
 // Unwrap returns the wrapped backend.

@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/postgres"
 )
 
 // BenchmarkClaimComplete measures claim+complete cycles on a pre-filled
@@ -108,5 +112,100 @@ func BenchmarkClaim(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "claims/s")
 		})
+	}
+}
+
+// BenchmarkClaimBesideBlocked claims 1000 ready plain executions on a
+// lane that also holds 0 or 10 000 executions blocked by an exhausted
+// budget (moved to their blocked state in one statement, as admission
+// leaves them: out of the claim index, one ff_admission_block row each),
+// and, as the control, 10 000 leased ones (as many rows, not blocked).
+func BenchmarkClaimBesideBlocked(b *testing.B) {
+	for _, tc := range []struct {
+		name            string
+		blocked, leased int
+	}{{"blocked=0", 0, 0}, {"blocked=10000", 10_000, 0}, {"leased=10000", 0, 10_000}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.StopTimer()
+			pg, url := openFresh(b, nil)
+			if tc.blocked > 0 {
+				blockMany(b, pg, url, tc.blocked)
+			}
+			if tc.leased > 0 { // the control: as many rows, not blocked but leased
+				fill(b, pg, tc.leased)
+				for got := 0; got < tc.leased; {
+					tasks, err := pg.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"bench"}, Max: 500, LeaseTTL: time.Hour})
+					if err != nil || len(tasks) == 0 {
+						b.Fatalf("claim: %d tasks, %v", len(tasks), err)
+					}
+					got += len(tasks)
+				}
+				vacuum(b, url)
+			}
+			const ready, batch = 1000, 16
+			var total time.Duration
+			for range b.N {
+				fill(b, pg, ready)
+				b.StartTimer()
+				start := time.Now()
+				for got := 0; got < ready; {
+					tasks, err := pg.Claim(ctx, backend.ClaimParams{WorkerID: "w", Lanes: []string{"bench"}, Max: batch, LeaseTTL: time.Minute})
+					if err != nil || len(tasks) == 0 {
+						b.Fatalf("claim: %d tasks, %v", len(tasks), err)
+					}
+					got += len(tasks)
+				}
+				total += time.Since(start)
+				b.StopTimer()
+			}
+			b.ReportMetric(float64(b.N*ready)/total.Seconds(), "claims/s")
+		})
+	}
+}
+
+// blockMany creates n executions under an exhausted budget on lane
+// "bench" and moves them to their blocked state.
+func blockMany(b *testing.B, pg *postgres.Backend, url string, n int) {
+	ctx := context.Background()
+	_, err := pg.CreateBudget(ctx, backend.CreateBudgetParams{BudgetDefinition: ff.BudgetDefinition{ID: "spent",
+		Limits: map[string]ff.BudgetLimit{"t": {Hard: 1}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// They are created as plain executions, then given the hooks, state
+	// and blocked rows a claim's refusal writes (blocking 10 000 through
+	// claims would only make the setup slow).
+	fill(b, pg, n)
+	for _, q := range []string{
+		`INSERT INTO ff_admission_block (execution_id, kind, ref_id, lane, priority, seq, blocked_at_ms)
+			SELECT id, 'budget', 'spent', lane, priority, seq, 0 FROM ff_execution WHERE lane = 'bench'`,
+		`UPDATE ff_execution SET hooks = 8, eligibility_state = 'blocked_by_budget', blocking_reason = 'waiting_for_budget',
+			public_state = 'rate_limited', ready = false, blocking_detail = 'budget spent at its hard limit on t'
+			WHERE lane = 'bench'`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	vacuum(b, url)
+}
+
+// vacuum runs VACUUM ANALYZE on ff_execution, as autovacuum would: the
+// index entries of the rows' old versions go.
+func vacuum(b *testing.B, url string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE ff_execution`); err != nil {
+		b.Fatal(err)
 	}
 }

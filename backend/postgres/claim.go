@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,6 +26,11 @@ import (
 // once, from the locked row, in picked. The current attempt lives in the
 // execution row; its own row is written when it ends.
 //
+// A row with HookAdmission (its policy lists budgets or quotas) is picked
+// like a late one (p.late, nothing changes) and returned gated: the
+// caller runs admission for it (claimGated, budgets_admission.go), so the
+// statement leases only plain rows and reads no other table.
+//
 // A picked row past its execution deadline (flowfabric.Execution
 // .DeadlinePassed) is not claimed: every SET keeps its old value (p.late),
 // so the row is left as it was, and RETURNING reports it (late) for the
@@ -32,7 +38,7 @@ import (
 // the statement's top level (no data-modifying CTE): that keeps the plan
 // nearly as cheap as the claim without the deadline rule. RETURNING has
 // no order: the caller sorts the claimed rows by (priority desc, seq).
-const claimSQL = `WITH picked AS (
+var claimSQL = `WITH picked AS (
 	SELECT c.*, coalesce($6::bigint, ff_now_ms()) AS now
 	-- a paused lane (a row in ff_lane_state) is dropped before any
 	-- execution of it is read
@@ -43,7 +49,9 @@ const claimSQL = `WITH picked AS (
 		SELECT e.id, e.priority, e.seq,
 			e.lifecycle_phase = 'active' AS is_reclaim,
 			e.lifecycle_phase <> 'active' AND e.attempt_state = 'attempt_interrupted' AS is_resume,
-			e.execution_deadline_ms > 0 AND e.execution_deadline_ms <= coalesce($6::bigint, ff_now_ms()) AS late
+			(e.execution_deadline_ms > 0 AND e.execution_deadline_ms <= coalesce($6::bigint, ff_now_ms()))
+				OR (e.hooks & ` + admissionBit + `) <> 0 AS late,
+			(e.hooks & ` + admissionBit + `) <> 0 AS gated
 		FROM ff_execution e
 		WHERE e.ready AND e.lane = l.lane AND e.cap_sig = s.id
 		ORDER BY e.priority DESC, e.seq
@@ -91,7 +99,10 @@ UPDATE ff_execution e SET
 FROM picked p
 WHERE e.id = p.id
 RETURNING p.late, e.id, e.lane, e.kind, e.priority, e.seq, e.attempt_count - 1, e.current_attempt_id, e.lease_id,
-	e.lease_epoch, e.lease_expires_at_ms, e.attempt_type, p.is_resume, p.is_reclaim, e.input, e.tags, e.hooks`
+	e.lease_epoch, e.lease_expires_at_ms, e.attempt_type, p.is_resume, p.is_reclaim, e.input, e.tags, e.hooks, p.gated`
+
+// admissionBit is flowfabric.HookAdmission as a SQL literal.
+var admissionBit = strconv.Itoa(int(ff.HookAdmission))
 
 // Claim implements backend.Lifecycle. Executions the statement found
 // past their deadline took the place of claimed ones: they are expired
@@ -107,21 +118,50 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 		caps = []string{}
 	}
 	ttl := p.LeaseTTL.Milliseconds()
-	rows, err := b.pool.Query(ctx, claimSQL, p.Lanes, caps, p.Max, p.WorkerID, p.WorkerInstanceID, b.nowArg(), ttl)
+	var tasks []backend.ClaimedTask
+	// Executions refused by admission left the ready index: the claim
+	// runs again for the places they took, a bounded number of times (a
+	// refused lost lease stays put). Plain rows never loop.
+	for round := 0; round < maxAdmissionRounds && len(tasks) < p.Max; round++ {
+		got, refused, err := b.claimOnce(ctx, p, caps, p.Max-len(tasks), ttl)
+		if err != nil {
+			if len(tasks) > 0 {
+				break // those are leased: hand them out
+			}
+			return nil, err
+		}
+		tasks = append(tasks, got...)
+		if refused == 0 {
+			break
+		}
+	}
+	return tasks, nil
+}
+
+// maxAdmissionRounds bounds how often one claim runs again after
+// admission refused some of the rows it picked.
+const maxAdmissionRounds = 4
+
+// claimOnce runs claimSQL for up to n rows, then admission for the gated
+// ones; refused is how many admission refused.
+func (b *Backend) claimOnce(ctx context.Context, p backend.ClaimParams, caps []string, n int, ttl int64) ([]backend.ClaimedTask, int, error) {
+	rows, err := b.pool.Query(ctx, claimSQL, p.Lanes, caps, n, p.WorkerID, p.WorkerInstanceID, b.nowArg(), ttl)
 	if err != nil {
-		return nil, mapPgError("claim", err)
+		return nil, 0, mapPgError("claim", err)
 	}
 	picked, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimedRow, error) {
 		return scanClaimed(row, p.WorkerInstanceID, ttl)
 	})
 	if err != nil {
-		return nil, opErr("claim", err)
+		return nil, 0, opErr("claim", err)
 	}
+	sortClaimOrder(picked) // admission takes the gated rows in claim order
+	picked, refused := b.claimGated(ctx, picked, p, ttl)
 	b.expirePastDeadline(ctx, picked)
 	if err := b.loadResumedSignals(ctx, picked); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return claimOrder(picked), nil
+	return claimOrder(picked), refused, nil
 }
 
 // loadResumedSignals reads the resumed signals of the rows that resumed a
@@ -161,6 +201,7 @@ type claimedRow struct {
 	task         backend.ClaimedTask
 	seq          int64
 	pastDeadline bool
+	gated        bool // HookAdmission: claimed, if admitted, by claimGated
 	// resumedWaitpoints: the claim resumed an attempt with waitpoints.
 	resumedWaitpoints bool
 }
@@ -180,12 +221,15 @@ func scanClaimed(row pgx.CollectableRow, instance string, ttl int64) (claimedRow
 		hooks           int16
 	)
 	if err := row.Scan(&c.pastDeadline, &id, &t.Lane, &t.Kind, &t.Priority, &c.seq, &idx, &t.AttemptID, &leaseID,
-		&t.LeaseEpoch, &expiresMs, &attemptType, &resume, &reclaim, &t.Input, &tags, &hooks); err != nil {
+		&t.LeaseEpoch, &expiresMs, &attemptType, &resume, &reclaim, &t.Input, &tags, &hooks, &c.gated); err != nil {
 		return c, err
 	}
 	eid, err := ff.ParseExecutionID(id)
 	if err != nil {
 		return c, ff.Corruption("claim: execution id %q: %v", id, err)
+	}
+	if c.gated {
+		return claimedRow{task: backend.ClaimedTask{ExecutionID: eid, Lane: t.Lane, Priority: t.Priority}, seq: c.seq, gated: true}, nil
 	}
 	if c.pastDeadline {
 		return claimedRow{task: backend.ClaimedTask{ExecutionID: eid, Lane: t.Lane}, pastDeadline: true}, nil
@@ -224,17 +268,22 @@ func handleKind(resume, reclaim bool) ff.HandleKind {
 // desc, then creation seq.
 func claimOrder(rows []claimedRow) []backend.ClaimedTask {
 	rows = slices.DeleteFunc(rows, func(c claimedRow) bool { return c.pastDeadline })
+	sortClaimOrder(rows)
+	tasks := make([]backend.ClaimedTask, len(rows))
+	for i, c := range rows {
+		tasks[i] = c.task
+	}
+	return tasks
+}
+
+// sortClaimOrder sorts rows by priority desc, then creation seq.
+func sortClaimOrder(rows []claimedRow) {
 	slices.SortFunc(rows, func(a, b claimedRow) int {
 		if c := cmp.Compare(b.task.Priority, a.task.Priority); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
-	tasks := make([]backend.ClaimedTask, len(rows))
-	for i, c := range rows {
-		tasks[i] = c.task
-	}
-	return tasks
 }
 
 // expirePastDeadline expires, through the state machine, the picked rows

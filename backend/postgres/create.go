@@ -78,6 +78,9 @@ func (b *Backend) prepareCreate(ctx context.Context, p backend.CreateExecutionPa
 	if err != nil {
 		return pendingCreate{}, err
 	}
+	if err := b.checkAdmissionRefs(ctx, e); err != nil {
+		return pendingCreate{}, err
+	}
 	args, err := b.createArgs(ctx, e, p.Input, now)
 	if err != nil {
 		return pendingCreate{}, err

@@ -1,9 +1,8 @@
 package postgres
 
 // Statement texts exported to the plan tests.
-const ClaimSQL = claimSQL
-
 var (
+	ClaimSQL    = claimSQL
 	CompleteSQL = completeSQL
 	RenewSQL    = renewSQL
 )

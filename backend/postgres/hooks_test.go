@@ -58,9 +58,10 @@ func TestCompleteStatementLeavesHookedRowsToTheSlowPath(t *testing.T) {
 		st, err = b.ReadExecutionState(ctx, backend.ReadExecutionStateParams{ExecutionID: hooked.ExecutionID})
 		require.NoError(t, err)
 		require.Equal(t, ff.PublicCompleted, st, "the slow path completed it")
-		// The slow path keeps every bit but HookWaitpoints, which the
-		// attempt's end clears (its feature closes the waitpoints there).
-		require.Equal(t, hooks&^ff.HookWaitpoints, readHooks(t, b, hooked.ExecutionID))
+		// The slow path keeps every bit but HookWaitpoints and
+		// HookQuotaSlot, which the attempt's end clears (their features
+		// close the waitpoints and release the slots there).
+		require.Equal(t, hooks&^(ff.HookWaitpoints|ff.HookQuotaSlot), readHooks(t, b, hooked.ExecutionID))
 	}
 }
 

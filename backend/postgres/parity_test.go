@@ -167,7 +167,43 @@ func parityCases() []parityCase {
 			p.advance(1_000)
 			return id
 		}, promote, promoteGo},
+		{"unblock/budget reset", func(p *parityEnv) ff.ExecutionID {
+			_, err := p.b.CreateBudget(p.ctx, backend.CreateBudgetParams{BudgetDefinition: ff.BudgetDefinition{ID: "pb",
+				Limits: map[string]ff.BudgetLimit{"t": {Hard: 1}}}})
+			require.NoError(p.t, err)
+			_, err = p.b.ReportUsage(p.ctx, backend.ReportUsageParams{BudgetID: "pb", Dimensions: map[string]int64{"t": 1}})
+			require.NoError(p.t, err)
+			id := p.create(&ff.ExecutionPolicy{BudgetIDs: []string{"pb"}})
+			claimNone(p, id)
+			return id
+		}, func(p *parityEnv, _ ff.ExecutionID) {
+			res, err := p.b.ResetBudget(p.ctx, backend.ResetBudgetParams{BudgetID: "pb"})
+			require.NoError(p.t, err)
+			require.Equal(p.t, 1, res.Unblocked)
+		}, unblockGo},
+		{"unblock/slot released", func(p *parityEnv) ff.ExecutionID {
+			_, err := p.b.CreateQuota(p.ctx, backend.CreateQuotaParams{QuotaDefinition: ff.QuotaDefinition{ID: "pq", MaxConcurrent: 1}})
+			require.NoError(p.t, err)
+			p.create(&ff.ExecutionPolicy{QuotaIDs: []string{"pq"}})
+			id := p.create(&ff.ExecutionPolicy{QuotaIDs: []string{"pq"}})
+			params := p.claimParams()
+			params.Max = 2
+			tasks, err := p.b.Claim(p.ctx, params)
+			require.NoError(p.t, err)
+			require.Len(p.t, tasks, 1)
+			p.holder = tasks[0].Handle
+			return id
+		}, func(p *parityEnv, _ ff.ExecutionID) {
+			require.NoError(p.t, p.b.Complete(p.ctx, backend.CompleteParams{Handle: p.holder}))
+		}, unblockGo},
 	}
+}
+
+func unblockGo(e *ff.Execution, now int64, _ map[string]any) (*ff.Effects, error) {
+	if !e.Unblock(now) {
+		return nil, ff.Bug("not blocked")
+	}
+	return nil, nil
 }
 
 // TestSQLStateMachineParity runs every parity case.
@@ -264,11 +300,12 @@ func ptr[T any](v T) *T { return &v }
 
 // parityEnv is one case's backend on its own schema and fake clock.
 type parityEnv struct {
-	t     *testing.T
-	ctx   context.Context
-	b     *Backend
-	clock *clock.Fake
-	at    time.Time // the clock when viaSQL started
+	t      *testing.T
+	ctx    context.Context
+	b      *Backend
+	clock  *clock.Fake
+	at     time.Time // the clock when viaSQL started
+	holder ff.Handle // a lease a case ends in viaSQL
 }
 
 func newParityEnv(t *testing.T) *parityEnv {

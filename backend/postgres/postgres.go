@@ -31,7 +31,6 @@ type Options struct {
 // Backend is the Postgres implementation of backend.Backend.
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
-	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
 	pool   *pgxpool.Pool
@@ -43,6 +42,8 @@ type Backend struct {
 	capMu   sync.RWMutex
 	capSigs map[string]int32    // signature -> interned id (immutable rows)
 	lanes   map[string]struct{} // lanes known to be registered
+
+	admission backend.AdmissionCounter
 
 	closeOnce sync.Once
 }
@@ -141,6 +142,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
 	s.Events, s.LaneControl = true, true
 	s.Flows = true
+	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "postgres", Version: "0.1.0", Supports: s}
 }

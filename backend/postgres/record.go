@@ -131,7 +131,9 @@ func hooksArg(h ff.Hooks) int16 { return int16(h) }
 // from the execution row (see ListAttempts). Starts, suspensions and
 // resumes live in the execution row too.
 func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects) error {
+	release := e.SettleQuotaSlots() // before the hooks are written
 	batch.Queue(updateRecordSQL, updateArgs(e)...)
+	queueAdmissionWrites(batch, before, e, release)
 	if fx == nil {
 		return nil
 	}

@@ -21,6 +21,10 @@ WHERE ready = 1 AND lane = ?1 AND cap_sig = ?2
 ORDER BY priority DESC, seq LIMIT ?3`
 )
 
+// maxAdmissionRounds bounds how often one claim reads the claim index
+// again after admission refused some of the heads it took.
+const maxAdmissionRounds = 4
+
 // head is a claim candidate.
 type head struct {
 	seq      int64
@@ -47,18 +51,27 @@ func (b *Backend) Claim(ctx context.Context, p backend.ClaimParams) ([]backend.C
 		if err := b.caps.refresh(ctx, w.tx); err != nil {
 			return err
 		}
-		heads, err := w.claimHeads(lanes, b.caps.satisfied(have), p.Max)
-		if err != nil {
-			return err
-		}
 		args := ff.ClaimArgs{WorkerID: p.WorkerID, WorkerInstanceID: p.WorkerInstanceID, LeaseTTLMs: p.LeaseTTL.Milliseconds()}
-		for _, h := range heads {
-			t, ok, err := w.claimOne(h.seq, args)
+		// Executions refused by admission left the claim index: the
+		// claim reads the heads again for the places they took, a
+		// bounded number of times (a refused lost lease stays put).
+		for round := 0; round < maxAdmissionRounds && len(tasks) < p.Max; round++ {
+			w.refused = 0
+			heads, err := w.claimHeads(lanes, b.caps.satisfied(have), p.Max-len(tasks))
 			if err != nil {
 				return err
 			}
-			if ok {
-				tasks = append(tasks, t)
+			for _, h := range heads {
+				t, ok, err := w.claimOne(h.seq, args)
+				if err != nil {
+					return err
+				}
+				if ok {
+					tasks = append(tasks, t)
+				}
+			}
+			if w.refused == 0 {
+				break
 			}
 		}
 		return nil
@@ -125,8 +138,26 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 		w.notify(e.Lane)
 		return backend.ClaimedTask{}, false, w.save(r, true, e.Expire(w.now, "execution_deadline"))
 	}
+	var quotas []quotaUse
+	if e.Hooks.Any(ff.HookAdmission) {
+		refusal, uses, err := w.admit(e)
+		if err != nil {
+			return backend.ClaimedTask{}, false, err
+		}
+		if refusal != nil {
+			w.refused++
+			if err := w.block(r, *refusal); err != nil {
+				return backend.ClaimedTask{}, false, err
+			}
+			return backend.ClaimedTask{}, false, w.passOn(uses)
+		}
+		quotas = uses
+	}
 	h, fx, err := e.Claim(w.now, args, ff.BackendSQLite)
 	if err != nil {
+		return backend.ClaimedTask{}, false, err
+	}
+	if err := w.recordAdmission(e, quotas); err != nil {
 		return backend.ClaimedTask{}, false, err
 	}
 	if err := w.save(r, true, fx); err != nil {

@@ -32,6 +32,9 @@ func (b *Backend) CreateExecution(ctx context.Context, p backend.CreateExecution
 		if err != nil {
 			return err
 		}
+		if err := w.checkAdmissionRefs(e); err != nil {
+			return err
+		}
 		if e.IdempotencyKey != "" {
 			dup, found, err := w.findIdempotent(e.Namespace, e.IdempotencyKey)
 			if err != nil || found {

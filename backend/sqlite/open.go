@@ -47,7 +47,6 @@ type Options struct {
 // safe for concurrent use.
 type Backend struct {
 	// The areas not built yet answer Unavailable, one stub per area.
-	backend.UnimplementedBudgets
 	backend.UnimplementedStreams
 
 	path  string
@@ -59,11 +58,12 @@ type Backend struct {
 	w, r  *sql.DB
 	stmts map[string]*sql.Stmt // writer statements, prepared at Open
 
-	hub    *wakeup.Hub
-	caps   *capCache
-	lanes  sync.Map // lane name -> struct{}: lanes known to be registered
-	leader leaders
-	closed atomic.Bool
+	hub       *wakeup.Hub
+	caps      *capCache
+	lanes     sync.Map // lane name -> struct{}: lanes known to be registered
+	leader    leaders
+	closed    atomic.Bool
+	admission backend.AdmissionCounter
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -222,6 +222,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
 	s.Events, s.LaneControl = true, true
 	s.Flows = true
+	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true
 	return backend.Capabilities{Family: "sqlite", Version: "0.1.0", Supports: s}
 }

@@ -239,6 +239,9 @@ func (w *writeTx) saveRecord(e *ff.Execution, wasClaimable bool, fx *ff.Effects)
 	if err := e.State.Check(); err != nil {
 		return err
 	}
+	if err := w.settleAdmission(e); err != nil { // before the hooks are written
+		return err
+	}
 	if _, err := w.exec("sqlite: update execution", qUpdateExecution, updateArgs(e)...); err != nil {
 		return err
 	}

@@ -19,6 +19,8 @@ type writeTx struct {
 	now   int64
 	wake  map[string]struct{} // lanes to notify after the commit
 	after []func()            // cache updates that are true only once committed
+	// refused counts the executions admission refused in a claim round.
+	refused int
 }
 
 // commitThen asks write to commit what fn wrote and still return err: a

@@ -35,6 +35,9 @@ func Run(ctx context.Context, c Config, out io.Writer) (err error) {
 	if c.Reconcilers {
 		ec := c.Engine
 		ec.Logger = c.Logger
+		if c.Mode == ModeQuota {
+			ec.Budgets = b
+		}
 		sup, err := engine.New(b, ec)
 		if err != nil {
 			return fmt.Errorf("reconcilers: %w", err)
@@ -61,6 +64,8 @@ func Run(ctx context.Context, c Config, out io.Writer) (err error) {
 		res, runErr = runChain(ctx, &c, b, name)
 	case ModeFlowCancel:
 		res, runErr = runFlowCancel(ctx, &c, b, name)
+	case ModeQuota:
+		res, runErr = runQuota(ctx, &c, b, name)
 	case ModeCaps:
 		sys := withCapSets(newSystem(b, name, &c), c.CapSets)
 		res, runErr = workload.Run(ctx, c.workloadOptions(), sys)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"regexp"
 	"time"
 
@@ -20,6 +21,7 @@ const (
 	// ModeChain and ModeFlowCancel measure flows (issue 11).
 	ModeChain      = "chain"
 	ModeFlowCancel = "flow-cancel"
+	ModeQuota      = "quota"
 	// ModeSignal: claim, suspend, an outside signal, resumed claim,
 	// complete; it reports the resume latency (signal.go).
 	ModeSignal = "signal"
@@ -77,6 +79,8 @@ type Config struct {
 	Flows       int
 	ChainLength int
 	Members     int
+	// QuotaConcurrency is the concurrency cap in quota mode.
+	QuotaConcurrency int
 	// LeaseTTL is the crashed worker's lease in crash mode.
 	LeaseTTL time.Duration
 	Timeout  time.Duration
@@ -101,12 +105,17 @@ func (c *Config) Validate() error {
 	switch c.Mode {
 	case "":
 		c.Mode = ModeDrain
-	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal, ModeChain, ModeFlowCancel:
+	case ModeDrain, ModeSteady, ModeCaps, ModeCrash, ModeSignal, ModeChain, ModeFlowCancel, ModeQuota:
 	default:
-		return fmt.Errorf("mode %q: want drain, steady, caps, crash, signal, chain or flow-cancel", c.Mode)
+		return fmt.Errorf("mode %q: want drain, steady, caps, crash, signal, chain, flow-cancel or quota", c.Mode)
 	}
 	if err := c.flowDefaults(); err != nil {
 		return err
+	}
+	if c.Mode == ModeQuota {
+		if err := c.validateQuota(); err != nil {
+			return err
+		}
 	}
 	if c.Jobs <= 0 {
 		return fmt.Errorf("jobs %d: must be positive", c.Jobs)
@@ -138,6 +147,28 @@ func (c *Config) Validate() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	return nil
+}
+
+// validateQuota applies quota mode's defaults and checks its bounds.
+func (c *Config) validateQuota() error {
+	if c.QuotaConcurrency == 0 {
+		c.QuotaConcurrency = DefaultQuotaConcurrency
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultQuotaDuration
+	}
+	switch {
+	case c.Rate < 1 || c.Rate != math.Trunc(c.Rate):
+		return fmt.Errorf("quota mode: --rate %v: want a whole number of admissions per second", c.Rate)
+	case c.QuotaConcurrency < 1 || c.Workers < 2*c.QuotaConcurrency:
+		return fmt.Errorf("quota mode: want --quota-concurrency >= 1 and --workers >= 2x it (so the cap, not the workers, limits)")
+	case c.Duration < 2*time.Second:
+		return fmt.Errorf("quota mode: --duration %v: want at least 2s", c.Duration)
+	case !c.Reconcilers:
+		return fmt.Errorf("quota mode needs the reconcilers: a full window's executions are unblocked by its sweep")
+	}
+	c.Engine.QuotaUnblockInterval = quotaUnblockInterval
 	return nil
 }
 

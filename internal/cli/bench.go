@@ -49,7 +49,10 @@ signal accepted to handler re-entered, and ends with
 --flows × --chain-length jobs, then as many member executions in --flows
 chains of --chain-length; reports both throughputs and their ratio),
 flow-cancel (--flows flows of --members members, each cancelled with
-wait; cancel latency p50/p99). docs/benchmarks.md defines every figure.
+wait; cancel latency p50/p99), quota (every job under a rate
+quota of --rate admissions per second and a --quota-concurrency cap for
+--duration, default 30s: the achieved rate must be within 5% and the cap
+never exceeded, measured). docs/benchmarks.md defines every figure.
 
 Postgres runs in the dedicated schema --schema (dropped and re-created by
 --schema-reset, the default); SQLite uses the given file, deleted and
@@ -106,10 +109,11 @@ re-created by --schema-reset only if it holds nothing but bench data.
 	f := cmd.Flags()
 	f.StringVar(&o.databaseURL, "database-url", "", "postgres://... URL, sqlite://path or a SQLite file path (required)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (go tool pprof)")
-	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps, crash, signal, chain or flow-cancel")
+	f.StringVar(&c.Mode, "mode", bench.ModeDrain, "drain, steady, caps, crash, signal, chain, flow-cancel or quota")
 	f.IntVar(&c.Flows, "flows", bench.DefaultFlows, "chain and flow-cancel modes: number of flows")
 	f.IntVar(&c.ChainLength, "chain-length", bench.DefaultChainLength, "chain mode: members per chain")
 	f.IntVar(&c.Members, "members", bench.DefaultMembers, "flow-cancel mode: members per flow")
+	f.IntVar(&c.QuotaConcurrency, "quota-concurrency", bench.DefaultQuotaConcurrency, "quota mode: the concurrency cap")
 	f.IntVar(&c.Jobs, "jobs", workload.DefaultJobs, "jobs to insert (steady: at most; crash uses --workers jobs)")
 	f.IntVar(&c.Workers, "workers", workload.DefaultWorkers, "worker concurrency (handlers running at once)")
 	f.Float64Var(&c.Rate, "rate", workload.DefaultRate, "steady mode: jobs inserted per second")

@@ -32,6 +32,8 @@ type submitOptions struct {
 	join           string
 	quorum         int
 	onSatisfied    string
+	budgets        []string
+	quotas         []string
 }
 
 func newExecSubmitCmd(env Env, o *clientOptions) *cobra.Command {
@@ -94,6 +96,8 @@ read stdin. The same --idempotency-key returns the existing execution.`,
 	f.StringVar(&s.join, "join", "", "all_of (default), any_of or quorum (with --depends-on)")
 	f.IntVar(&s.quorum, "quorum", 0, "n of --join quorum")
 	f.StringVar(&s.onSatisfied, "on-satisfied", "", "let_run (default) or cancel_remaining: cancel the other upstreams once the join is decided")
+	f.StringArrayVar(&s.budgets, "budget", nil, "budget the execution runs under (repeatable; policy.budget_ids)")
+	f.StringArrayVar(&s.quotas, "quota", nil, "quota the execution runs under (repeatable; policy.quota_ids)")
 	return cmd
 }
 
@@ -137,8 +141,8 @@ func (s submitOptions) params(env Env) (backend.CreateExecutionParams, error) {
 	if s.maxRetries < 0 {
 		return p, usagef("--max-retries must not be negative")
 	}
-	if s.maxRetries > 0 || s.attemptTimeout > 0 {
-		p.Policy = &ff.ExecutionPolicy{}
+	if s.maxRetries > 0 || s.attemptTimeout > 0 || len(s.budgets) > 0 || len(s.quotas) > 0 {
+		p.Policy = &ff.ExecutionPolicy{BudgetIDs: s.budgets, QuotaIDs: s.quotas}
 	}
 	if s.maxRetries > 0 {
 		p.Policy.Retry = &ff.RetryPolicy{MaxRetries: s.maxRetries,

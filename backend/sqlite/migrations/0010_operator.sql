@@ -1,4 +1,4 @@
--- FlowFabric embedded schema, version 9: operator control of lanes.
+-- FlowFabric embedded schema, version 10: operator control of lanes.
 --
 -- ff_lane_state holds one row per paused lane (no row: the lane runs).
 -- The claim's head query of a lane probes it first, so a paused lane is

@@ -1,4 +1,4 @@
--- FlowFabric schema, version 9: operator control of lanes.
+-- FlowFabric schema, version 10: operator control of lanes.
 --
 -- ff_lane_state holds one row per paused lane (no row: the lane runs).
 -- The claim statement drops the requested lanes that have a row before it

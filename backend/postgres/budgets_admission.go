@@ -1,0 +1,402 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
+)
+
+// Admission at claim. claimSQL never leases a row with HookAdmission: it
+// returns it (gated) untouched, and claimGated takes it here, one
+// transaction per row: the record under its lock, then its budgets (FOR
+// SHARE) and quotas (FOR UPDATE, in sorted order), then either the claim
+// through the state machine with the quota admissions and slots, or the
+// block that moves it out of the ready index.
+
+// claimGated claims, through admission, the gated rows a claim picked;
+// refused ones are blocked (or, for a lost lease, left for the next
+// claim). A failure is logged: the claim of the plain rows has committed.
+func (b *Backend) claimGated(ctx context.Context, picked []claimedRow, p backend.ClaimParams, ttl int64) ([]claimedRow, int) {
+	var out []claimedRow
+	refused := 0
+	for _, c := range picked {
+		if !c.gated {
+			out = append(out, c)
+			continue
+		}
+		got, ok, err := b.admitOne(ctx, c.task.ExecutionID, p, ttl)
+		if err != nil {
+			b.log.Warn("claim: admission failed; the execution stays claimable", "execution_id", c.task.ExecutionID, "err", err)
+			continue
+		}
+		if ok {
+			out = append(out, got)
+		} else {
+			refused++
+		}
+	}
+	return out, refused
+}
+
+// admitOne runs admission for one execution and claims or blocks it.
+func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.ClaimParams, ttl int64) (claimedRow, bool, error) {
+	var (
+		got claimedRow
+		ok  bool
+	)
+	err := b.budgetTx(ctx, "claim: admission", func(t *budgetTx) error {
+		var input []byte
+		e, err := t.lockExecution(id, &input)
+		if err != nil || !e.Claimable() {
+			return err
+		}
+		before := *e
+		if e.DeadlinePassed(t.now) {
+			return t.writeRecord(&before, e, e.Expire(t.now, "execution_deadline"))
+		}
+		refusal, quotas, err := t.admit(e)
+		if err != nil {
+			return err
+		}
+		if refusal != nil {
+			b.admission.Refused(refusal.By)
+			if err := t.block(&before, e, *refusal); err != nil {
+				return err
+			}
+			return t.passOn(quotas)
+		}
+		got, err = t.claimAdmitted(&before, e, input, quotas, p, ttl)
+		ok = err == nil
+		return err
+	})
+	return got, ok && err == nil, err
+}
+
+// admit checks e's budgets, then its quotas; it returns the refusal, or
+// the quotas to record the admission in. With a refusal by a quota, the
+// quotas returned are those that admitted it before (see passOn).
+func (t *budgetTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, error) {
+	for _, id := range e.Policy.Budgets() {
+		dims, err := t.lockBudget(id, "SHARE")
+		if errors.Is(err, ff.ErrNotFound) {
+			continue // budgets are never deleted; fail open like the reference
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if dim, full := ff.BudgetExhausted(dims); full {
+			return &ff.AdmissionRefusal{By: ff.BlockedByBudget, RefID: id,
+				Detail: "budget " + id + " at its hard limit on " + dim}, nil, nil
+		}
+	}
+	uses, err := t.lockQuotaRows(e.Policy.Quotas())
+	if err != nil || len(uses) == 0 {
+		return nil, nil, err
+	}
+	// The admission's time is read once its quotas are locked, so the
+	// admissions of a quota are stamped in the order they commit and a
+	// window is never filled behind a later admission's back.
+	if err := t.refreshNow(); err != nil {
+		return nil, nil, err
+	}
+	for i := range uses {
+		if err := t.quotaUse(&uses[i]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return decideQuotas(uses)
+}
+
+// decideQuotas applies ff.AdmitQuotas: the refusal with the quotas that
+// had room, or the quotas to record the admission in.
+func decideQuotas(uses []quotaUse) (*ff.AdmissionRefusal, []quotaUse, error) {
+	defs, us := make([]ff.QuotaDefinition, len(uses)), make([]ff.QuotaUse, len(uses))
+	for i, q := range uses {
+		defs[i], us[i] = q.def, q.use
+	}
+	refusal, passed := ff.AdmitQuotas(defs, us)
+	if refusal == nil {
+		return nil, uses, nil
+	}
+	room := make([]quotaUse, 0, len(passed))
+	for _, i := range passed {
+		room = append(room, uses[i])
+	}
+	return refusal, room, nil
+}
+
+// refreshNow reads the transaction's time again (the clock, or the
+// database's clock_timestamp).
+func (t *budgetTx) refreshNow() error {
+	return t.QueryRow(t.ctx, `SELECT coalesce($1::bigint, ff_now_ms())`, t.nowArg).Scan(&t.now)
+}
+
+// passOn hands the room an execution refused by one quota leaves in the
+// quotas that admitted it to the executions they block: a slot release
+// unblocks one execution per freed slot, and when that one is then
+// refused by its other quota, the slot would otherwise stay free while
+// others wait for it. Each handed-on execution, refused in turn, hands
+// on again, so blocked work drains to the quota that binds it.
+func (t *budgetTx) passOn(passed []quotaUse) error {
+	for _, q := range passed {
+		if _, err := t.unblockRef("quota", q.def.ID, q.def.Free(q.use)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// quotaUse is a locked quota with its current use.
+type quotaUse struct {
+	def ff.QuotaDefinition
+	use ff.QuotaUse
+}
+
+// lockQuota locks a quota row, drops the admissions that left its window
+// and counts its use.
+func (t *budgetTx) lockQuota(id string) (quotaUse, error) {
+	q, err := t.lockQuotaRow(id)
+	if err != nil {
+		return q, err
+	}
+	return q, t.quotaUse(&q)
+}
+
+// lockQuotaRows locks the quota rows of ids in id order, in one
+// statement (unknown ids are left out: quotas are never deleted, so only
+// a policy older than its quota's creation can name one; it fails open).
+func (t *budgetTx) lockQuotaRows(ids []string) ([]quotaUse, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := t.Query(t.ctx, `SELECT quota_id, window_ms, max_per_window, max_concurrent FROM ff_quota
+		WHERE quota_id = ANY($1) ORDER BY quota_id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []quotaUse
+	var q quotaUse
+	_, err = pgx.ForEachRow(rows, []any{&q.def.ID, &q.def.WindowMs, &q.def.MaxPerWindow, &q.def.MaxConcurrent}, func() error {
+		out = append(out, q)
+		return nil
+	})
+	return out, err
+}
+
+// lockQuotaRow locks a quota row and reads its definition.
+func (t *budgetTx) lockQuotaRow(id string) (quotaUse, error) {
+	q := quotaUse{def: ff.QuotaDefinition{ID: id}}
+	err := t.QueryRow(t.ctx, `SELECT window_ms, max_per_window, max_concurrent FROM ff_quota WHERE quota_id = $1 FOR UPDATE`, id).
+		Scan(&q.def.WindowMs, &q.def.MaxPerWindow, &q.def.MaxConcurrent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return q, ff.NotFound("quota", "%s", id)
+	}
+	return q, err
+}
+
+func (t *budgetTx) quotaUse(q *quotaUse) error {
+	return t.QueryRow(t.ctx, quotaUseSQL, q.def.ID, q.def.WindowStart(t.now), q.def.WindowMs > 0).
+		Scan(&q.use.InWindow, &q.use.OldestInWin, &q.use.ActiveSlots)
+}
+
+// quotaUseSQL drops the admissions that left a quota's window ($2 is its
+// start, $3 whether it has one) and counts the rest and the slots held,
+// in one statement: the count filters on the window itself, as it reads
+// the rows as they were before the delete.
+const quotaUseSQL = `WITH gone AS (
+	DELETE FROM ff_quota_admission WHERE $3 AND quota_id = $1 AND admitted_at_ms <= $2
+)
+SELECT count(*) FILTER (WHERE $3), coalesce(min(a.admitted_at_ms) FILTER (WHERE $3), 0),
+	(SELECT count(*) FROM ff_quota_slot WHERE quota_id = $1)
+FROM ff_quota_admission a WHERE a.quota_id = $1 AND a.admitted_at_ms > $2`
+
+// block moves a refused ready execution out of the ready index and
+// records what it waits for (a full window also records its due time on
+// the quota). A refused lost lease is left as it is: blocking applies to
+// runnable work only.
+func (t *budgetTx) block(before, e *ff.Execution, r ff.AdmissionRefusal) error {
+	if e.State.LifecyclePhase != ff.PhaseRunnable {
+		return nil
+	}
+	if err := e.BlockForAdmission(t.now, r); err != nil {
+		return err
+	}
+	kind := "budget"
+	if r.By == ff.BlockedByQuota {
+		kind = "quota"
+	}
+	batch := &pgx.Batch{}
+	if err := queueRecordWrite(batch, before, e, nil); err != nil {
+		return err
+	}
+	batch.Queue(`INSERT INTO ff_admission_block (execution_id, kind, ref_id, lane, priority, seq, blocked_at_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (execution_id) DO UPDATE SET kind = EXCLUDED.kind,
+		ref_id = EXCLUDED.ref_id, blocked_at_ms = EXCLUDED.blocked_at_ms`,
+		e.ID.String(), kind, r.RefID, e.Lane, e.Priority, e.Seq, t.now)
+	if r.DueAtMs > 0 {
+		batch.Queue(`UPDATE ff_quota SET unblock_due_at_ms = $2
+			WHERE quota_id = $1 AND (unblock_due_at_ms = 0 OR unblock_due_at_ms > $2)`, r.RefID, r.DueAtMs)
+	}
+	return execBatch(t.ctx, t, batch)
+}
+
+// claimAdmitted leases an admitted execution through the state machine
+// and records its quota admissions and slots.
+func (t *budgetTx) claimAdmitted(before, e *ff.Execution, input []byte, quotas []quotaUse, p backend.ClaimParams, ttl int64) (claimedRow, error) {
+	h, fx, err := e.Claim(t.now, ff.ClaimArgs{WorkerID: p.WorkerID, WorkerInstanceID: p.WorkerInstanceID, LeaseTTLMs: ttl},
+		ff.BackendPostgres)
+	if err != nil {
+		return claimedRow{}, err
+	}
+	batch := &pgx.Batch{}
+	for _, q := range quotas {
+		queueAdmission(batch, q.def, e, t.now)
+		if q.def.MaxConcurrent > 0 {
+			e.TakeQuotaSlots()
+		}
+	}
+	if err := queueRecordWrite(batch, before, e, fx); err != nil {
+		return claimedRow{}, err
+	}
+	if err := execBatch(t.ctx, t, batch); err != nil {
+		return claimedRow{}, err
+	}
+	return claimedRow{seq: e.Seq, resumedWaitpoints: h.Kind == ff.HandleResumed && e.Hooks.Any(ff.HookWaitpoints), task: backend.ClaimedTask{
+		Handle: h, ExecutionID: e.ID, Lane: e.Lane, Kind: e.Kind, Priority: e.Priority, Tags: e.Tags,
+		AttemptIndex: h.Lease.AttemptIndex, AttemptID: h.Lease.AttemptID,
+		AttemptType: ff.ClaimedAttemptType(h.Kind, e.CurrentAttemptType), LeaseEpoch: e.LeaseEpoch,
+		LeaseExpiresAt: ff.TimeFromMs(e.LeaseExpiresAtMs), Input: input,
+	}}, nil
+}
+
+// queueAdmission appends the admission's row in the quota's window and
+// its slot under the concurrency cap.
+func queueAdmission(batch *pgx.Batch, q ff.QuotaDefinition, e *ff.Execution, now int64) {
+	if q.WindowMs > 0 {
+		batch.Queue(`INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id) VALUES ($1, $2, $3)`,
+			q.ID, now, e.ID.String())
+	}
+	if q.MaxConcurrent > 0 {
+		batch.Queue(`INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
+			VALUES ($1, $2, $3, $4) ON CONFLICT (quota_id, execution_id)
+			DO UPDATE SET lease_epoch = EXCLUDED.lease_epoch, acquired_at_ms = EXCLUDED.acquired_at_ms`,
+			q.ID, e.ID.String(), e.LeaseEpoch, now)
+	}
+}
+
+// unblockSet is flowfabric.Execution.Unblock as SQL over the rows of
+// "gone" (the parity test checks it against the state machine): blocked
+// runnable rows return to the ready index, attempt state kept.
+const unblockSet = `UPDATE ff_execution e SET eligibility_state = 'eligible_now', blocking_reason = 'waiting_for_worker',
+	public_state = 'waiting', ready = true, blocking_detail = '', updated_at_ms = $4
+FROM gone WHERE e.id = gone.execution_id AND e.lifecycle_phase = 'runnable'
+	AND e.eligibility_state IN ('blocked_by_budget', 'blocked_by_quota')
+RETURNING e.lane`
+
+// unblockRefSQL unblocks up to $3 executions blocked by one budget or
+// quota, in claim order; rows whose execution is locked by another
+// transaction are skipped (that transaction changes them, or a later
+// unblock takes them).
+const unblockRefSQL = `WITH pick AS (
+	SELECT b.execution_id FROM ff_admission_block b JOIN ff_execution x ON x.id = b.execution_id
+	WHERE b.kind = $1 AND b.ref_id = $2
+	ORDER BY b.priority DESC, b.seq LIMIT $3
+	FOR UPDATE OF x SKIP LOCKED
+), gone AS (
+	DELETE FROM ff_admission_block b USING pick WHERE b.execution_id = pick.execution_id RETURNING b.execution_id
+)
+` + unblockSet
+
+// unblockRef unblocks up to n executions blocked by (kind, ref).
+func (t *budgetTx) unblockRef(kind, ref string, n int64) (int, error) {
+	if n <= 0 {
+		return 0, nil
+	}
+	rows, err := t.Query(t.ctx, unblockRefSQL, kind, ref, n, t.now)
+	if err != nil {
+		return 0, err
+	}
+	lanes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	t.lanes = append(t.lanes, lanes...)
+	return len(lanes), err
+}
+
+// unblockBudget unblocks every execution blocked by a locked budget once
+// no dimension of it is at its hard limit.
+func (t *budgetTx) unblockBudget(id string) (int, error) {
+	dims, err := t.budgetDims(id)
+	if err != nil {
+		return 0, err
+	}
+	if _, full := ff.BudgetExhausted(dims); full {
+		return 0, nil
+	}
+	return t.unblockRef("budget", id, math.MaxInt64)
+}
+
+// unblockQuota unblocks as many executions blocked by a locked quota as
+// it has room for, and records when its window frees next if some still
+// wait for it.
+func (t *budgetTx) unblockQuota(q quotaUse) (int, error) {
+	n, err := t.unblockRef("quota", q.def.ID, q.def.Free(q.use))
+	if err != nil {
+		return n, err
+	}
+	due := int64(0)
+	if q.def.MaxPerWindow > 0 && q.use.InWindow > 0 {
+		var waiting bool
+		if err := t.QueryRow(t.ctx, `SELECT EXISTS (SELECT 1 FROM ff_admission_block WHERE kind = 'quota' AND ref_id = $1)`,
+			q.def.ID).Scan(&waiting); err != nil {
+			return n, err
+		}
+		if waiting {
+			due = q.use.OldestInWin + q.def.WindowMs
+		}
+	}
+	_, err = t.Exec(t.ctx, `UPDATE ff_quota SET unblock_due_at_ms = $2 WHERE quota_id = $1`, q.def.ID, due)
+	return n, err
+}
+
+// releaseSlotsSQL is the release of a lease's quota slots, queued in the
+// transaction that ends the lease (queueRecordWrite): it deletes the
+// execution's slot rows and unblocks, per freed quota, the first
+// execution blocked by it, waking its lane at commit (NOTIFY, once per
+// lane of this statement: only a release that unblocks pays for it).
+const releaseSlotsSQL = `WITH freed AS (
+	DELETE FROM ff_quota_slot WHERE execution_id = $1 RETURNING quota_id
+), pick AS (
+	SELECT blk.execution_id FROM freed CROSS JOIN LATERAL (
+		SELECT b.execution_id FROM ff_admission_block b JOIN ff_execution x ON x.id = b.execution_id
+		WHERE b.kind = 'quota' AND b.ref_id = freed.quota_id
+		ORDER BY b.priority DESC, b.seq LIMIT 1
+		FOR UPDATE OF x SKIP LOCKED
+	) blk
+), gone AS (
+	DELETE FROM ff_admission_block b USING pick WHERE b.execution_id = pick.execution_id RETURNING b.execution_id
+), woken AS (
+	UPDATE ff_execution e SET eligibility_state = 'eligible_now', blocking_reason = 'waiting_for_worker',
+		public_state = 'waiting', ready = true, blocking_detail = '', updated_at_ms = $2
+	FROM gone WHERE e.id = gone.execution_id AND e.lifecycle_phase = 'runnable'
+		AND e.eligibility_state IN ('blocked_by_budget', 'blocked_by_quota')
+	RETURNING e.lane
+)
+SELECT pg_notify('` + workChannel + `', lane) FROM (SELECT DISTINCT lane FROM woken) l`
+
+// queueAdmissionWrites appends, to the write of a transition's record,
+// what admission keeps beside it: the release of the quota slots of a
+// lease that ended (flowfabric.Execution.SettleQuotaSlots, called on e
+// before its hooks are written) and the removal of the blocked row of an
+// execution that left its block other than by an unblock.
+func queueAdmissionWrites(batch *pgx.Batch, before, e *ff.Execution, release bool) {
+	if release {
+		batch.Queue(releaseSlotsSQL, e.ID.String(), e.UpdatedAtMs)
+	}
+	if ff.LeftAdmissionBlock(before, e) {
+		batch.Queue(`DELETE FROM ff_admission_block WHERE execution_id = $1`, e.ID.String())
+	}
+}
