@@ -64,6 +64,12 @@ type Config struct {
 	// DatabaseURL selects the store (see ParseDatabaseURL): postgres://…,
 	// sqlite://path, a file path, or "" for ./flowfabric.db.
 	DatabaseURL string
+	// DatabaseReadURL, when set, is a read replica of the Postgres
+	// DatabaseURL (postgres://…, streaming replication): the reads that
+	// tolerate lag (list and describe executions, attempts, lanes and
+	// schedules, completion replay) go there; claims, writes, sweeps and
+	// leadership never do. Postgres only.
+	DatabaseReadURL string
 	// Migrate says whether Open applies pending migrations (default
 	// MigrateAuto: SQLite yes, Postgres no).
 	Migrate MigrateMode
@@ -142,6 +148,9 @@ func (c Config) Validate() error {
 		if _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
 			return err
 		}
+	}
+	if err := c.validateReadURL(); err != nil {
+		return err
 	}
 	if c.Migrate < MigrateAuto || c.Migrate > MigrateNever {
 		return invalidf("ffserver: unknown migrate mode %d", c.Migrate)

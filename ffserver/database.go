@@ -110,6 +110,9 @@ type OpenOptions struct {
 	// PostgresMaxConns sizes a Postgres pool (0: pgx's default, at least
 	// 4); SQLite ignores it.
 	PostgresMaxConns int32
+	// PostgresReadURL is a read replica for lag-tolerant reads (see
+	// Config.DatabaseReadURL); SQLite refuses it.
+	PostgresReadURL string
 }
 
 // Open opens the selected store. A schema that is not at this build's
@@ -120,12 +123,15 @@ func (d Database) Open(ctx context.Context, o OpenOptions) (backend.Backend, err
 	switch d.Kind {
 	case KindPostgres:
 		pg, err := postgres.Open(ctx, postgres.Options{URL: d.URL, Clock: o.Clock, AutoMigrate: migrate,
-			MaxConns: o.PostgresMaxConns, Logger: o.Logger})
+			MaxConns: o.PostgresMaxConns, Logger: o.Logger, ReadURL: o.PostgresReadURL})
 		if err != nil {
 			return nil, fmt.Errorf("open postgres %s: %w", d.Where(), err)
 		}
 		return pg, nil
 	case KindSQLite:
+		if o.PostgresReadURL != "" {
+			return nil, invalidf("database read url: only a Postgres database has read replicas")
+		}
 		lite, err := sqlite.Open(ctx, sqlite.Options{Path: d.Path, Clock: o.Clock, AutoMigrate: migrate, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", d.Where(), err)

@@ -96,7 +96,7 @@ func (s *Server) openStore(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	raw, err := db.Open(ctx, OpenOptions{Migrate: s.cfg.Migrate, Logger: s.log, Clock: s.cfg.Clock,
-		PostgresMaxConns: s.cfg.PostgresMaxConns})
+		PostgresMaxConns: s.cfg.PostgresMaxConns, PostgresReadURL: s.cfg.DatabaseReadURL})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
@@ -52,8 +53,13 @@ func (b *Backend) readEventRows(ctx context.Context, from backend.EventPosition,
 		types = f.RowTypes
 	}
 	deadline := time.Now().Add(eventSettle)
+	q := b.replica()
 	for {
-		rows, held, err := b.readEventRowsOnce(ctx, xid, id, types, f, limit)
+		rows, held, err := readEventRowsOnce(ctx, q, xid, id, types, f, limit)
+		if q != b.pool && replicaUnreachable(err) {
+			q = b.pool // the replica is down: the primary answers
+			continue
+		}
 		if err != nil || held == 0 || len(rows) == limit || time.Now().After(deadline) {
 			return rows, err
 		}
@@ -65,8 +71,8 @@ func (b *Backend) readEventRows(ctx context.Context, from backend.EventPosition,
 	}
 }
 
-func (b *Backend) readEventRowsOnce(ctx context.Context, xid uint64, id int64, types []string, f backend.EventRowFilter, limit int) ([]backend.EventRow, int, error) {
-	rows, err := b.pool.Query(ctx, readEventRowsSQL, strconv.FormatUint(xid, 10), id, types, f.LeaseRows, f.Lane, limit)
+func readEventRowsOnce(ctx context.Context, q *pgxpool.Pool, xid uint64, id int64, types []string, f backend.EventRowFilter, limit int) ([]backend.EventRow, int, error) {
+	rows, err := q.Query(ctx, readEventRowsSQL, strconv.FormatUint(xid, 10), id, types, f.LeaseRows, f.Lane, limit)
 	if err != nil {
 		return nil, 0, mapPgError("read events", err)
 	}

@@ -25,7 +25,12 @@ type Options struct {
 	AutoMigrate bool
 	// MaxConns sizes the pool (default: pgx's default, at least 4).
 	MaxConns int32
-	Logger   *slog.Logger
+	// ReadURL, when set, is a read replica of URL (streaming replication)
+	// that serves the reads tolerating lag; see readroute.go for which.
+	// Its pool is sized like the primary's (MaxConns, or pool_max_conns
+	// in ReadURL).
+	ReadURL string
+	Logger  *slog.Logger
 }
 
 // Backend is the Postgres implementation of backend.Backend.
@@ -34,6 +39,7 @@ type Backend struct {
 	backend.UnimplementedStreams
 
 	pool   *pgxpool.Pool
+	read   *pgxpool.Pool // reads that tolerate lag; nil without Options.ReadURL
 	clock  clock.Clock
 	log    *slog.Logger
 	hub    *wakeup.Hub
@@ -95,6 +101,12 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if err := checkSchema(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if opts.ReadURL != "" {
+		if b.read, err = openReadPool(ctx, opts.ReadURL, opts.MaxConns); err != nil {
+			pool.Close()
+			return nil, err
+		}
 	}
 	b.notify = newNotifier(pool, b.hub, log)
 	return b, nil
@@ -160,6 +172,9 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		b.notify.close()
 		b.pool.Close()
+		if b.read != nil {
+			b.read.Close()
+		}
 	})
 	return nil
 }

@@ -5,13 +5,20 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 func (b *Backend) loadRecord(ctx context.Context, id ff.ExecutionID) (*ff.Execution, error) {
-	e, err := scanRecord(b.pool.QueryRow(ctx, `SELECT `+recordColumns+recordFrom+` WHERE e.id = $1`, id.String()))
+	return loadRecordFrom(ctx, b.pool, id)
+}
+
+// loadRecordFrom reads the execution from q (the primary, or the replica
+// for DescribeExecution).
+func loadRecordFrom(ctx context.Context, q querier, id ff.ExecutionID) (*ff.Execution, error) {
+	e, err := scanRecord(q.QueryRow(ctx, `SELECT `+recordColumns+recordFrom+` WHERE e.id = $1`, id.String()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ff.NotFound("execution", "%s", id)
 	}
@@ -23,7 +30,7 @@ func (b *Backend) loadRecord(ctx context.Context, id ff.ExecutionID) (*ff.Execut
 
 // DescribeExecution implements backend.Reads.
 func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecutionParams) (backend.ExecutionSnapshot, error) {
-	e, err := b.loadRecord(ctx, p.ExecutionID)
+	e, err := routedRead(b, true, func(q *pgxpool.Pool) (*ff.Execution, error) { return loadRecordFrom(ctx, q, p.ExecutionID) })
 	if err != nil {
 		return backend.ExecutionSnapshot{}, err
 	}
@@ -76,9 +83,12 @@ func (b *Backend) GetExecutionResult(ctx context.Context, p backend.GetExecution
 
 // ListAttempts implements backend.Reads.
 func (b *Backend) ListAttempts(ctx context.Context, p backend.ListAttemptsParams) ([]ff.Attempt, error) {
-	id := p.ExecutionID
+	return routedRead(b, true, func(q *pgxpool.Pool) ([]ff.Attempt, error) { return listAttempts(ctx, q, p.ExecutionID) })
+}
+
+func listAttempts(ctx context.Context, q *pgxpool.Pool, id ff.ExecutionID) ([]ff.Attempt, error) {
 	var exists bool
-	if err := b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ff_execution WHERE id = $1)`, id.String()).Scan(&exists); err != nil {
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ff_execution WHERE id = $1)`, id.String()).Scan(&exists); err != nil {
 		return nil, mapPgError("list attempts", err)
 	}
 	if !exists {
@@ -87,7 +97,7 @@ func (b *Backend) ListAttempts(ctx context.Context, p backend.ListAttemptsParams
 	// Ended attempts have rows; the current one, while it runs or is
 	// suspended, and the last one once it succeeded, is read from the
 	// execution row.
-	rows, err := b.pool.Query(ctx, `SELECT attempt_index, attempt_id, attempt_type, lifecycle, lease_epoch, worker_id,
+	rows, err := q.Query(ctx, `SELECT attempt_index, attempt_id, attempt_type, lifecycle, lease_epoch, worker_id,
 		worker_instance_id, started_at_ms, ended_at_ms, failure_reason, failure_class
 		FROM ff_attempt WHERE execution_id = $1
 		UNION ALL
@@ -127,11 +137,15 @@ func (b *Backend) ListExecutions(ctx context.Context, p backend.ListExecutionsPa
 	if err := p.Normalize(); err != nil {
 		return backend.ExecutionPage{}, err
 	}
+	return routedRead(b, false, func(q *pgxpool.Pool) (backend.ExecutionPage, error) { return listExecutions(ctx, q, p) })
+}
+
+func listExecutions(ctx context.Context, q *pgxpool.Pool, p backend.ListExecutionsParams) (backend.ExecutionPage, error) {
 	var part any
 	if p.Partition != nil {
 		part = int16(*p.Partition)
 	}
-	rows, err := b.pool.Query(ctx, `SELECT id, lane, kind, public_state, priority, created_at_ms FROM ff_execution
+	rows, err := q.Query(ctx, `SELECT id, lane, kind, public_state, priority, created_at_ms FROM ff_execution
 		WHERE ($1::smallint IS NULL OR partition = $1) AND ($2 = '' OR lane = $2) AND ($3 = '' OR public_state = $3)
 		AND id > $4 ORDER BY id LIMIT $5`, part, p.Lane, string(p.PublicState), p.Cursor, p.Limit+1)
 	if err != nil {
@@ -172,8 +186,11 @@ func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (bac
 	if err := p.Normalize(); err != nil {
 		return backend.LanePage{}, err
 	}
-	limit := p.Limit
-	rows, err := b.pool.Query(ctx, `SELECT name FROM ff_lane WHERE name > $1 ORDER BY name LIMIT $2`, p.Cursor, limit+1)
+	return routedRead(b, false, func(q *pgxpool.Pool) (backend.LanePage, error) { return listLanes(ctx, q, p.Cursor, p.Limit) })
+}
+
+func listLanes(ctx context.Context, q *pgxpool.Pool, cursor string, limit int) (backend.LanePage, error) {
+	rows, err := q.Query(ctx, `SELECT name FROM ff_lane WHERE name > $1 ORDER BY name LIMIT $2`, cursor, limit+1)
 	if err != nil {
 		return backend.LanePage{}, mapPgError("list lanes", err)
 	}
@@ -194,7 +211,7 @@ func (b *Backend) ListLanes(ctx context.Context, p backend.ListLanesParams) (bac
 	if len(names) == 0 {
 		return page, nil
 	}
-	rows, err = b.pool.Query(ctx, `SELECT lane, public_state, count(*) FROM ff_execution
+	rows, err = q.Query(ctx, `SELECT lane, public_state, count(*) FROM ff_execution
 		WHERE lifecycle_phase NOT IN ('terminal', 'active') AND lane = ANY($1) GROUP BY lane, public_state
 		UNION ALL
 		SELECT lane, 'active', count(*) FROM ff_execution

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
@@ -261,7 +262,11 @@ func (b *Backend) GetSchedule(ctx context.Context, p backend.GetScheduleParams) 
 	if err := backend.ValidateScheduleRef(p.Namespace, p.ID); err != nil {
 		return ff.Schedule{}, err
 	}
-	s, err := scanSchedule(b.pool.QueryRow(ctx, `SELECT `+scheduleColumns+` FROM ff_schedule s
+	return routedRead(b, true, func(q *pgxpool.Pool) (ff.Schedule, error) { return getSchedule(ctx, q, p) })
+}
+
+func getSchedule(ctx context.Context, q *pgxpool.Pool, p backend.GetScheduleParams) (ff.Schedule, error) {
+	s, err := scanSchedule(q.QueryRow(ctx, `SELECT `+scheduleColumns+` FROM ff_schedule s
 		WHERE s.partition = $1 AND s.namespace = $2 AND s.id = $3`,
 		int16(ff.SchedulePartition(p.Namespace, p.ID, 0)), p.Namespace, p.ID))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -278,7 +283,11 @@ func (b *Backend) ListSchedules(ctx context.Context, p backend.ListSchedulesPara
 	if err := p.Normalize(); err != nil {
 		return backend.SchedulePage{}, err
 	}
-	rows, err := b.pool.Query(ctx, `SELECT `+scheduleColumns+` FROM ff_schedule s
+	return routedRead(b, false, func(q *pgxpool.Pool) (backend.SchedulePage, error) { return listSchedules(ctx, q, p) })
+}
+
+func listSchedules(ctx context.Context, q *pgxpool.Pool, p backend.ListSchedulesParams) (backend.SchedulePage, error) {
+	rows, err := q.Query(ctx, `SELECT `+scheduleColumns+` FROM ff_schedule s
 		WHERE s.namespace = $1 AND s.id > $2 AND ($3::boolean IS NULL OR s.paused = $3)
 		ORDER BY s.id LIMIT $4`, p.Namespace, p.Cursor, p.Paused, p.Limit+1)
 	if err != nil {

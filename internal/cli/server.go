@@ -86,6 +86,9 @@ OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...).`,
 	f := cmd.Flags()
 	f.StringVar(&o.cfg.DatabaseURL, "database-url", "", "postgres://... URL, sqlite://path or a file path (default ./flowfabric.db)")
 	bindEnv(f, "database-url", "FF_DATABASE_URL")
+	f.StringVar(&o.cfg.DatabaseReadURL, "database-read-url", "",
+		"postgres://... URL of a read replica of --database-url: list, describe and event-replay reads go there (they tolerate its lag); claims and writes never do")
+	bindEnv(f, "database-read-url", "FF_DATABASE_READ_URL")
 	f.StringVar(&o.cfg.Addr, "listen", DefaultListenAddr, "HTTP listen address (port 0 picks a free port)")
 	bindEnv(f, "listen", "FF_LISTEN_ADDR")
 	f.StringVar(&o.cfg.HTTP.APIToken, "api-token", "", "require \"Authorization: Bearer <token>\" on every route but /healthz (/metrics too, unless --metrics-public)")
@@ -272,6 +275,9 @@ func logStartup(log *slog.Logger, db ffserver.Database, addr net.Addr, o serverO
 		slog.Bool("auto_migrate", o.autoMigrate),
 		slog.Bool("reconcilers", o.reconcilers),
 		slog.Bool("tracing", o.tracing),
+	}
+	if o.cfg.DatabaseReadURL != "" {
+		attrs = append(attrs, slog.String("database_read", ffserver.RedactURL(o.cfg.DatabaseReadURL)))
 	}
 	if db.Default {
 		attrs = append(attrs, slog.String("note", "embedded SQLite default; set --database-url for Postgres"))
