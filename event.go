@@ -30,6 +30,7 @@ const (
 	LeaseReasonDelayed        = "delayed"         // Delay
 	LeaseReasonUnused         = "unused"          // ReleaseClaim: the claim never reached a worker
 	LeaseReasonExpired        = "expired"         // MarkLeaseExpired, reclaim still allowed
+	LeaseReasonRevoked        = "operator"        // RevokeLease: an operator took it away
 )
 
 // Event is one outbox row, written in the transaction of its transition.

@@ -116,6 +116,12 @@ type Effects struct {
 	// Events are the outbox rows of this transition, written in this
 	// order in its transaction.
 	Events []Event
+	// ResetSkippedEdges is set by Replay of a skipped flow member: the
+	// store must reset the member's impossible incoming edges to
+	// unresolved (and block it on them) in the same transaction. It is
+	// the flows area's hook: stores call resetSkippedEdges, which the
+	// flows area implements.
+	ResetSkippedEdges bool
 	// CloseWaitpoints, when set, is the close reason of every open
 	// waitpoint and the open suspension of the execution: the attempt
 	// that created them ended (HookWaitpoints).
@@ -355,6 +361,11 @@ func (e *Execution) CheckFence(nowMs int64, f Fence) (FenceResult, error) {
 			return FenceResult{}, StateError(ErrLeaseRevoked, "lease epoch %d of %s was revoked when the execution was %s", f.LeaseEpoch, e.ID, e.State.TerminalOutcome)
 		}
 		return FenceResult{}, e.notActive()
+	}
+	if e.RevokedLeaseEpoch != 0 && f.LeaseEpoch == e.RevokedLeaseEpoch {
+		// An operator revoked this lease and the execution was reclaimed
+		// since: its holder learns why, not just that it is stale.
+		return FenceResult{}, StateError(ErrLeaseRevoked, "lease epoch %d of %s was revoked", f.LeaseEpoch, e.ID)
 	}
 	switch e.State.OwnershipState {
 	case OwnershipLeaseRevoked:

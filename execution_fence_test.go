@@ -127,10 +127,11 @@ func TestCheckFenceRevokedByOperatorCancel(t *testing.T) {
 		wantErr(t, err, ff.ClassContention, ff.ErrExecutionNotActive)
 	}
 
-	// Made claimable again (replay is not a transition yet), the next
-	// lease has a higher epoch: the revoked fence is merely stale, and
-	// after that lease ends, merely not active.
-	e.State, e.CompletedAtMs = vecWP, 0
+	// Replayed (which clears the revocation), the next lease has a
+	// higher epoch: the revoked fence is merely stale, and after that
+	// lease ends, merely not active.
+	_, err = e.Replay(t0+3, ff.Actor{})
+	noErr(t, err)
 	h, _ := claim(t, e, t0+3)
 	_, err = e.CheckFence(t0+4, f)
 	wantErr(t, err, ff.ClassState, ff.ErrStaleLease)

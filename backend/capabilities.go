@@ -34,8 +34,12 @@ type Supports struct {
 	QuotaAdmin          bool
 	Streams             bool
 	SubscribeCompletion bool
-	LeaderElection      bool
-	Schedules           bool
+	// Events: the general outbox reader (ReadEvents) and its retention
+	// sweep; LaneControl: pausing and resuming lanes.
+	Events         bool
+	LaneControl    bool
+	LeaderElection bool
+	Schedules      bool
 }
 
 // CoreSupports is the flag set of a backend that implements the execution

@@ -157,14 +157,3 @@ func attemptNotStarted(err error) bool {
 	e, ok := ff.AsError(err)
 	return ok && e.Kind == ff.ErrNotFound && e.Entity == "attempt"
 }
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}

@@ -171,7 +171,7 @@ func TestCLIErrors(t *testing.T) {
 
 	id := submit(t, srv, "--kind", "never-run")
 	out := mustCLI(t, env, "lanes")
-	require.Regexp(t, `(?m)^default\s+1\s+0\s+0\s+0\s*$`, out)
+	require.Regexp(t, `(?m)^default\s+1\s+0\s+0\s+0\s+running\s*$`, out)
 	r = runCLI(t, env, "exec", "result", id.String())
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "has no result: it is waiting")

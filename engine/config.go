@@ -26,8 +26,12 @@ const (
 	// Frames of ended attempts are only deleted by it: it need not run
 	// often.
 	DefaultStreamRetentionInterval = time.Minute
-	DefaultFlowCancelInterval      = 250 * time.Millisecond
-	DefaultFlowRepairInterval      = 15 * time.Second
+	// DefaultEventRetentionInterval is how often the event retention
+	// sweep runs; DefaultEventRetention how long events are kept.
+	DefaultEventRetentionInterval = time.Minute
+	DefaultEventRetention         = 7 * 24 * time.Hour
+	DefaultFlowCancelInterval     = 250 * time.Millisecond
+	DefaultFlowRepairInterval     = 15 * time.Second
 	// Budgets and quotas: resets and window due times are events users
 	// wait for, the repair and the dedup sweep are backstops.
 	DefaultBudgetResetInterval  = time.Second
@@ -89,6 +93,12 @@ type Config struct {
 	StreamRetention         time.Duration
 	StreamRetentionInterval time.Duration
 
+	// Events, when set, is the outbox: events older than EventRetention
+	// (default DefaultEventRetention; negative keeps them forever) are
+	// deleted every EventRetentionInterval. nil disables the sweep.
+	Events                 backend.Events
+	EventRetentionInterval time.Duration
+	EventRetention         time.Duration
 	// Flows, when set, is the store of flows: its cancel backlog is
 	// worked every FlowCancelInterval and missed edge resolutions are
 	// repaired every FlowRepairInterval. nil disables both.
@@ -130,6 +140,7 @@ func (c *Config) Intervals() []Interval {
 		{"leader-retry-interval", "how often a follower retries reconciler leadership", DefaultLeaderRetryInterval, &c.LeaderRetryInterval},
 		{"schedule-interval", "periodic schedule sweep interval (a tick fires at most this late while a server leads)", DefaultScheduleInterval, &c.ScheduleInterval},
 		{"stream-retention-interval", "how often the frames of ended attempts past the stream retention are deleted", DefaultStreamRetentionInterval, &c.StreamRetentionInterval},
+		{"event-retention-interval", "event retention sweep interval", DefaultEventRetentionInterval, &c.EventRetentionInterval},
 		{"flow-cancel-interval", "flow cancel backlog sweep interval (asynchronous flow cancels)", DefaultFlowCancelInterval, &c.FlowCancelInterval},
 		{"flow-repair-interval", "backstop sweep of flow edges whose upstream ended unresolved", DefaultFlowRepairInterval, &c.FlowRepairInterval},
 		{"budget-reset-interval", "budget reset sweep interval (a due reset runs at most this late)", DefaultBudgetResetInterval, &c.BudgetResetInterval},
@@ -176,6 +187,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.StreamRetention < 0 {
 		return c, fmt.Errorf("engine: stream retention %v is negative", c.StreamRetention)
+	}
+	if c.EventRetention == 0 {
+		c.EventRetention = DefaultEventRetention
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

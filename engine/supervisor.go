@@ -51,6 +51,9 @@ func New(m backend.Maintenance, cfg Config) (*Supervisor, error) {
 		{&executionDeadline{m, b}, cfg.DeadlineInterval},
 		{&idempotencyExpiry{m, b}, cfg.IdempotencyExpiryInterval},
 	}
+	if cfg.Events != nil && cfg.EventRetention > 0 {
+		s.recs = append(s.recs, scheduled{&eventRetention{cfg.Events, cfg.EventRetention, b, time.Now}, cfg.EventRetentionInterval})
+	}
 	if cfg.Schedules != nil {
 		s.recs = append(s.recs, scheduled{&scheduleFirer{cfg.Schedules, b, cfg.ScheduleGrace}, cfg.ScheduleInterval})
 	}

@@ -117,6 +117,9 @@ func (s *Server) assemble() error {
 		if s.b.Capabilities().Supports.Streams {
 			ec.Streams = s.b
 		}
+		if s.b.Capabilities().Supports.Events {
+			ec.Events = s.b
+		}
 		ec.Flows = s.flowStore()
 		ec.Budgets = s.budgetStore()
 		if s.b.Capabilities().Supports.Waitpoints {

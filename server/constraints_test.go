@@ -103,6 +103,14 @@ var probes = []probe{
 	{method: "GET", path: "/v1/lanes", field: "?cursor", checks: []string{"maxLength"}},
 	{method: "POST", path: "/v1/tasks/frames", field: "frames", checks: []string{"maxItems"}, body: handleBody,
 		item: func(i int) any { return map[string]any{"payload": i} }},
+
+	{method: "PUT", path: "/v1/executions/{id}/priority", field: "priority", checks: []string{"maximum", "minimum"}},
+	{method: "GET", path: "/v1/events", field: "?limit", checks: []string{"maximum", "minimum"}},
+	{method: "GET", path: "/v1/events", field: "?wait_ms", checks: []string{"maximum", "minimum"}}, // events exist by now: no wait
+	{method: "GET", path: "/v1/events", field: "?lane", checks: []string{"maxLength"}},
+	{method: "POST", path: "/v1/lanes/{lane}/pause", field: "{lane}", checks: []string{"maxLength"}},
+	{method: "POST", path: "/v1/lanes/{lane}/bulk-cancel", field: "limit", checks: []string{"maximum", "minimum"},
+		body: func(*env) map[string]any { return map[string]any{"public_state": "waiting"} }},
 }
 
 // Issue 10 item 5: the constraints the document states are the ones the
@@ -206,6 +214,10 @@ func (p probe) props(n int) map[string]any {
 // send makes one request with the field set to v.
 func (p probe) send(e *env, v any) reply {
 	path := strings.Replace(p.path, "{worker_id}", "w1", 1)
+	path = strings.Replace(path, "{lane}", "probe", 1)
+	if strings.Contains(path, "{id}") {
+		path = strings.Replace(path, "{id}", escape(e.create(map[string]any{"lane": "probe-op"})), 1)
+	}
 	switch {
 	case strings.HasPrefix(p.field, "?"):
 		return e.do(p.method, path+"?"+url.Values{p.field[1:]: {fmt.Sprint(v)}}.Encode(), nil)

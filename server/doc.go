@@ -92,6 +92,23 @@
 //	                                     claims): one more is a 429.
 //	GET  /v1/executions/{id}/summary     ?attempt= (default: the latest). {attempt_index, summary, version}.
 //
+// Events and operator control (each operator action takes an optional
+// {reason, source} and writes an operator event naming them):
+//
+//	GET  /v1/events                      ?after=&types=&lane=&limit=&wait_ms= (long-poll, at most 30000).
+//	                                     {events:[wire.Event], next_cursor}; after absent: the oldest kept,
+//	                                     "latest": only new ones. With Accept: text/event-stream, Server-Sent
+//	                                     Events (id = cursor, event = type) resuming after Last-Event-ID.
+//	PUT  /v1/executions/{id}/priority    {priority (0..9000)}. 200 {execution_id, priority}; terminal: 409
+//	                                     execution_not_eligible.
+//	POST /v1/executions/{id}/replay      200 {execution_id, public_state}; 409 execution_not_terminal or
+//	                                     max_replays_exhausted.
+//	POST /v1/executions/{id}/revoke-lease 200 {revoked, lease_epoch}.
+//	POST /v1/lanes/{lane}/pause|resume   200 {lane, paused, paused_at_ms, source, reason}.
+//	GET  /v1/lanes/paused                {lanes:[...]}.
+//	POST /v1/lanes/{lane}/bulk-replay|bulk-cancel {public_state, cursor, limit (100, max 1000)}.
+//	                                     200 {items:[{execution_id, public_state | error}], next_cursor}.
+//
 // # Errors
 //
 // Every error, including malformed JSON, bad ids or query strings,
@@ -148,7 +165,9 @@
 // cancelled) is logged at Info as abandoned with status 499, never as a
 // server error. ff_http_requests_total / ff_http_request_duration_seconds
 // count by method, route pattern ("unmatched" for no route) and status,
-// and ff_http_long_polls_waiting gauges the waiting claims, in
+// ff_http_long_polls_waiting gauges the waiting claims and
+// ff_http_event_readers_waiting the waiting event readers (capped like
+// the claims), in
 // Config.Registry.
 // Backend metrics come from package backend/instrument.
 package server

@@ -16,10 +16,11 @@ import (
 // pattern (never the raw path, to bound cardinality) and status (499 for a
 // client that went away), and gauges the waiting long-polls.
 type httpMetrics struct {
-	requests  *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
-	longPolls prometheus.Gauge
-	followers prometheus.Gauge
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	longPolls    prometheus.Gauge
+	followers    prometheus.Gauge
+	eventReaders prometheus.Gauge
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -37,6 +38,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		})),
 		followers: instrument.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ff_stream_followers", Help: "Stream reads following a stream now (long-polls waiting and SSE connections).",
+		})),
+		eventReaders: instrument.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ff_http_event_readers_waiting", Help: "Event readers waiting for events: long-polls and streams of GET /v1/events.",
 		})),
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/server/wire"
@@ -165,5 +166,5 @@ func (s *Server) routeTable() []*route {
 			body:      wire.TaskCancelRequest{},
 			responses: []response{{status: 204, desc: "cancelled"}},
 			handle:    (*Server).cancelTask},
-	}, append(append(append(append(s.scheduleRoutes(), s.flowRoutes()...), s.waitpointRoutes()...), s.budgetRoutes()...), s.streamRoutes()...)...)
+	}, slices.Concat(s.scheduleRoutes(), s.flowRoutes(), s.waitpointRoutes(), s.budgetRoutes(), s.streamRoutes(), s.eventsRoutes(), s.operatorRoutes())...)
 }

@@ -164,6 +164,7 @@ type Server struct {
 	maxLongPolls  int
 	polls         *wakeup.Waiters
 	streams       *streamHub
+	events        *eventFeed
 	// hooks are test seams (export_test.go); nil in production.
 	hooks hooks
 	// tracer records request spans; nil when tracing is off.
@@ -222,6 +223,7 @@ func New(cfg Config, b backend.Backend, opts ...Option) *Server {
 		},
 	})
 	s.streams = newStreamHub(b, s.log, s.maxLongPolls, func(n int) { s.metrics.followers.Set(float64(n)) })
+	s.events = newEventFeed(b, s.maxLongPolls, func(n int) { s.metrics.eventReaders.Set(float64(n)) })
 	s.metricsH = metricsHandler(s.reg, s.log)
 	s.register(s.routeTable())
 	s.openapi = mustOpenAPI(s.routes)

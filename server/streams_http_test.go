@@ -158,15 +158,15 @@ func TestStreamLongPollWokenByAppend(t *testing.T) {
 	})
 }
 
-// sseEvent is one parsed Server-Sent Event.
-type sseEvent struct{ id, name, data string }
+// frameEvent is one parsed Server-Sent Event of a stream read.
+type frameEvent struct{ id, name, data string }
 
-type sseConn struct {
+type frameSSEConn struct {
 	resp *http.Response
 	rd   *bufio.Reader
 }
 
-func (e *env) openSSE(path, lastID string) *sseConn {
+func (e *env) openFrameSSE(path, lastID string) *frameSSEConn {
 	e.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, e.ts.URL+path, nil)
 	require.NoError(e.t, err)
@@ -178,15 +178,15 @@ func (e *env) openSSE(path, lastID string) *sseConn {
 	require.NoError(e.t, err)
 	require.Equal(e.t, http.StatusOK, resp.StatusCode)
 	require.Equal(e.t, "text/event-stream", resp.Header.Get("Content-Type"))
-	c := &sseConn{resp: resp, rd: bufio.NewReader(resp.Body)}
+	c := &frameSSEConn{resp: resp, rd: bufio.NewReader(resp.Body)}
 	e.t.Cleanup(func() { _ = resp.Body.Close() })
 	return c
 }
 
 // next reads the next event, skipping comments.
-func (c *sseConn) next(t *testing.T) sseEvent {
+func (c *frameSSEConn) next(t *testing.T) frameEvent {
 	t.Helper()
-	var ev sseEvent
+	var ev frameEvent
 	for {
 		line, err := c.rd.ReadString('\n')
 		require.NoError(t, err, "stream ended before an event")
@@ -218,7 +218,7 @@ func TestStreamSSEDisconnectResumeAndClose(t *testing.T) {
 			}
 		}
 		appendN(1, 2)
-		c := e.openSSE(path, "")
+		c := e.openFrameSSE(path, "")
 		for i := 1; i <= 2; i++ {
 			ev := c.next(t)
 			require.Equal(t, "frame", ev.name)
@@ -231,7 +231,7 @@ func TestStreamSSEDisconnectResumeAndClose(t *testing.T) {
 		require.NoError(t, c.resp.Body.Close(), "the client disconnects")
 
 		appendN(4, 6)
-		c = e.openSSE(path, "3")
+		c = e.openFrameSSE(path, "3")
 		for i := 4; i <= 6; i++ {
 			require.Equal(t, strconv.Itoa(i), c.next(t).id, "resumes after Last-Event-ID")
 		}
@@ -246,7 +246,7 @@ func TestStreamSSEDisconnectResumeAndClose(t *testing.T) {
 		require.Error(t, err, "the server ends the stream after closed")
 
 		// A follower arriving after the end gets every frame, then closed.
-		c = e.openSSE(path+"?after=5", "")
+		c = e.openFrameSSE(path+"?after=5", "")
 		require.Equal(t, "6", c.next(t).id)
 		require.Equal(t, "closed", c.next(t).name)
 	})
@@ -342,9 +342,9 @@ func TestStreamFollowersShareOneReadPerAppend(t *testing.T) {
 		task := e.claimOne("fan")
 		path := execPath(id, "/attempts/0/stream")
 		const followers, appends = 20, 5
-		conns := make([]*sseConn, followers)
+		conns := make([]*frameSSEConn, followers)
 		for i := range conns {
-			conns[i] = e.openSSE(path, "")
+			conns[i] = e.openFrameSSE(path, "")
 		}
 		require.Eventually(t, func() bool { return e.scrape()["ff_stream_followers"] == followers }, 10*time.Second, 5*time.Millisecond)
 		before := counter.reads.Load()
@@ -368,7 +368,7 @@ func TestStreamFollowersCapped(t *testing.T) {
 		id := e.create(map[string]any{"lane": "cap"})
 		e.claimOne("cap")
 		path := execPath(id, "/attempts/0/stream")
-		e.openSSE(path, "")
+		e.openFrameSSE(path, "")
 		r := e.do(http.MethodGet, path, nil, "Accept", "text/event-stream")
 		require.Equal(t, http.StatusTooManyRequests, r.status, "%s", r.body)
 		require.Equal(t, ff.ErrResourceExhausted, r.apiError(t).Kind)

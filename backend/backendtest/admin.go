@@ -92,7 +92,8 @@ func testAdminFlagsMatch(t *testing.T, h Harness) {
 			return err
 		}},
 		{"revoke_lease", s.RevokeLease, func(ctx context.Context, b backend.Backend) error {
-			return b.RevokeLease(ctx, backend.RevokeLeaseParams{ExecutionID: ghost, Reason: "probe"})
+			_, err := b.RevokeLease(ctx, backend.RevokeLeaseParams{ExecutionID: ghost, Who: ff.Actor{Reason: "probe"}})
+			return err
 		}},
 	}
 	for _, p := range probes {

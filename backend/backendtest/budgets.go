@@ -433,7 +433,8 @@ func testQuotaReleaseEveryEnd(t *testing.T, h Harness) {
 			require.NoError(e.t, err)
 		},
 		"revoke": func(e budgetEnv, task backend.ClaimedTask) {
-			require.NoError(e.t, e.b.RevokeLease(e.ctx, backend.RevokeLeaseParams{ExecutionID: task.ExecutionID}))
+			_, err := e.b.RevokeLease(e.ctx, backend.RevokeLeaseParams{ExecutionID: task.ExecutionID})
+			require.NoError(e.t, err)
 		},
 	}
 	for name, end := range ends {

@@ -46,7 +46,9 @@ var flagMethods = map[string][]string{
 		"ResetDueBudgets", "ExpireUsageDedup"},
 	"QuotaAdmin":          {"CreateQuota", "GetQuota", "UnblockDue", "RepairQuotaSlots", "AdmissionStats"},
 	"Streams":             methodsOf[backend.Streams](),
-	"SubscribeCompletion": methodsOf[backend.Events](),
+	"SubscribeCompletion": {"ReadCompletions"},
+	"Events":              {"ReadEvents", "SweepEvents", "CountEventRows"},
+	"LaneControl":         {"SetLanePaused", "LaneStates"},
 	"LeaderElection":      {"TryAcquireLeader"},
 	"Schedules":           methodsOf[backend.Schedules](),
 }
@@ -56,7 +58,7 @@ var flagMethods = map[string][]string{
 var (
 	unflagged = []string{"ListAttempts", "ReleaseClaims", "ExpireLeases", "ExpireAttemptTimeouts",
 		"ExpireDeadlines", "PromoteDelayed", "ExpireIdempotencyKeys", "Ping"}
-	notProbed = []string{"Label", "Capabilities", "Close", "SubscribeWork"}
+	notProbed = []string{"Label", "Capabilities", "Close", "SubscribeWork", "SubscribeEvents"}
 )
 
 func init() {

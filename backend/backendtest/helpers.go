@@ -206,7 +206,15 @@ func (e *env) completionsFor(id ff.ExecutionID) []backend.CompletionEvent {
 // outcome want.
 func (e *env) oneCompletion(id ff.ExecutionID, want ff.TerminalOutcome) backend.CompletionEvent {
 	e.t.Helper()
-	evs := e.completionsFor(id)
+	var evs []backend.CompletionEvent
+	// On Postgres a read returns only rows older than every running
+	// transaction of the server (other tests' too), waiting at most 2 s:
+	// read again while the event is held back.
+	for range 10 {
+		if evs = e.completionsFor(id); len(evs) > 0 {
+			break
+		}
+	}
 	require.Len(e.t, evs, 1, "want exactly one completion event for %s", id)
 	require.Equal(e.t, want, evs[0].Outcome)
 	return evs[0]

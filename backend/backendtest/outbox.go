@@ -180,15 +180,19 @@ func testOutboxEndsWithoutALease(t *testing.T, h Harness) {
 	id := e.createIn("ob-o")
 	_, err := e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: id, Reason: "not needed"})
 	require.NoError(t, err)
-	e.requireEvents(id, wantEv{ff.EventCompletion, "cancelled", e.now(), nil,
-		map[string]any{"cancel_reason": "not needed", "cancelled_by": "operator_override"}})
+	e.requireEvents(id,
+		wantEv{ff.EventOperator, ff.OperatorCancelled, e.now(), nil, map[string]any{"reason": "not needed", "source": "operator"}},
+		wantEv{ff.EventCompletion, "cancelled", e.now(), nil,
+			map[string]any{"cancel_reason": "not needed", "cancelled_by": "operator_override"}})
 
 	id = e.createIn("ob-r")
 	c := e.claimHeld("ob-r")
 	_, err = e.b.CancelExecution(e.ctx, backend.CancelExecutionParams{ExecutionID: id, Reason: "abort", Source: "console"})
 	require.NoError(t, err)
-	e.requireEvents(id, wantEv{ff.EventCompletion, "cancelled", e.now(), c.ref(ff.AttemptInitial, false, ff.LeaseRevoked),
-		map[string]any{"cancel_reason": "abort", "cancelled_by": "console"}})
+	e.requireEvents(id,
+		wantEv{ff.EventOperator, ff.OperatorCancelled, e.now(), nil, map[string]any{"reason": "abort", "source": "console"}},
+		wantEv{ff.EventCompletion, "cancelled", e.now(), c.ref(ff.AttemptInitial, false, ff.LeaseRevoked),
+			map[string]any{"cancel_reason": "abort", "cancelled_by": "console"}})
 
 	id = e.create(backend.CreateExecutionParams{Lane: "ob-t", Policy: attemptTimeout(1_000)})
 	c = e.claimHeld("ob-t")

@@ -31,6 +31,10 @@
 //	ff_reconciler_leader                       1 while this process leads the reconcilers
 //	ff_schedule_ticks_total{outcome}           schedule ticks by outcome: fired, duplicate (already created), skipped
 //	ff_schedule_fire_lag_seconds               per sweep that fired ticks, how late its oldest tick fired
+//	ff_events_written_total                    outbox rows ever written, by every process (scrape time)
+//	ff_events_read_total{type}                 events handed to readers
+//	ff_events_read_lag_seconds                 per non-empty read, the age of the newest event it returned
+//	ff_operator_actions_total{action}          operator actions that changed something
 //	ff_suspensions_total{outcome}              Suspend calls: suspended, already_satisfied
 //	ff_signals_total{effect}                   accepted signals by effect (duplicate for a repeated key)
 //	ff_stream_frames_appended_total{tier}      output frames appended: durable, best_effort
@@ -60,6 +64,7 @@ type Backend struct {
 	backend.Backend
 	m       *lifecycleMetrics
 	sched   *scheduleMetrics
+	ev      *eventMetrics
 	flows   *flowMetrics
 	streams *streamMetrics
 	wp      *waitpointMetrics
@@ -95,7 +100,8 @@ func Wrap(b backend.Backend, reg prometheus.Registerer, opts ...Option) backend.
 	if s := b.Capabilities().Supports; s.BudgetAdmin && s.QuotaAdmin {
 		registerCollector(reg, newAdmissionCollector(b))
 	}
-	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), flows: newFlowMetrics(reg), streams: newStreamMetrics(reg), wp: newWaitpointMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
+	return &Backend{Backend: b, m: m, sched: newScheduleMetrics(reg), ev: newEventMetrics(reg, b), flows: newFlowMetrics(reg),
+		streams: newStreamMetrics(reg), wp: newWaitpointMetrics(reg), budget: newBudgetMetrics(reg, o.maxLanes), lanes: lanes}
 }
 
 // registerCollector registers c once per registry.

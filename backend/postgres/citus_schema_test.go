@@ -38,7 +38,9 @@ var citusDistributed = []string{"ff_execution", "ff_attempt", "ff_event", "ff_sc
 // citusReference are small, rarely written tables copied to every node.
 var citusReference = []string{"ff_lane", "ff_capability_set",
 	// The waitpoint HMAC keystore: a few rows, read by every shard.
-	"ff_waitpoint_key"}
+	"ff_waitpoint_key",
+	// Paused lanes: a few rows, read by every claim.
+	"ff_lane_state"}
 
 // citusLocal stay on the coordinator only.
 var citusLocal = []string{"ff_schema_migrations"}

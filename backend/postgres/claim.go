@@ -40,7 +40,10 @@ import (
 // no order: the caller sorts the claimed rows by (priority desc, seq).
 var claimSQL = `WITH picked AS (
 	SELECT c.*, coalesce($6::bigint, ff_now_ms()) AS now
-	FROM unnest($1::text[]) AS l(lane)
+	-- a paused lane (a row in ff_lane_state) is dropped before any
+	-- execution of it is read
+	FROM (SELECT u.lane FROM unnest($1::text[]) AS u(lane)
+		WHERE NOT EXISTS (SELECT 1 FROM ff_lane_state ps WHERE ps.lane = u.lane)) AS l
 	CROSS JOIN ff_capability_set s
 	CROSS JOIN LATERAL (
 		SELECT e.id, e.priority, e.seq,

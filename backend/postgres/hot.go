@@ -180,6 +180,9 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 		for _, id := range done {
 			f.settle(id)
 		}
+		if len(done) > 0 {
+			b.eventsCommitted()
+		}
 	}
 	b.completeSlowMany(ctx, ps, f.slowPath(), errs)
 	return errs

@@ -84,6 +84,7 @@ func (b *Backend) sweep(ctx context.Context, op, dueSQL string, p backend.SweepP
 		return 0, mapPgError(op, err)
 	}
 	b.wake(woke...)
+	b.eventsCommitted()
 	return changed, nil
 }
 

@@ -75,7 +75,7 @@ func (b *Backend) Delay(ctx context.Context, p backend.DelayParams) error {
 func (b *Backend) CancelExecution(ctx context.Context, p backend.CancelExecutionParams) (ff.PublicState, error) {
 	var state ff.PublicState
 	err := b.mutate(ctx, "cancel execution", p.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
-		fx, err := e.OperatorCancel(now, p.Reason, p.Source)
+		fx, err := e.CancelByOperator(now, ff.Actor{Source: p.Source, Reason: p.Reason})
 		if err != nil {
 			return nil, false, false, err
 		}

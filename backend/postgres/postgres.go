@@ -37,9 +37,6 @@ type Options struct {
 
 // Backend is the Postgres implementation of backend.Backend.
 type Backend struct {
-	// The areas not built yet answer Unavailable, one stub per area.
-	backend.UnimplementedOperator
-
 	pool   *pgxpool.Pool
 	read   *pgxpool.Pool // reads that tolerate lag; nil without Options.ReadURL
 	clock  clock.Clock
@@ -156,6 +153,8 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.Streams = true
+	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
+	s.Events, s.LaneControl = true, true
 	s.Flows = true
 	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true

@@ -3,9 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -36,6 +33,15 @@ func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecu
 	e, err := routedRead(b, true, func(q *pgxpool.Pool) (*ff.Execution, error) { return loadRecordFrom(ctx, q, p.ExecutionID) })
 	if err != nil {
 		return backend.ExecutionSnapshot{}, err
+	}
+	if e.ReadyToShow() {
+		var paused bool
+		if err := b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ff_lane_state WHERE lane = $1)`, e.Lane).Scan(&paused); err != nil {
+			return backend.ExecutionSnapshot{}, mapPgError("describe execution: lane state", err)
+		}
+		if paused {
+			e.ShowLanePaused()
+		}
 	}
 	return backend.SnapshotOf(e), nil
 }
@@ -228,95 +234,4 @@ func listLanes(ctx context.Context, q *pgxpool.Pool, cursor string, limit int) (
 		return backend.LanePage{}, mapPgError("list lanes: counts", err)
 	}
 	return page, nil
-}
-
-// ReadCompletions implements backend.Events. The cursor is "xid:id" and
-// rows are ordered by writing transaction: only rows written by
-// transactions older than every running one are returned, so a row that
-// commits late is never skipped. When rows already committed are held back
-// by a running transaction, the read waits (up to completionSettle) for
-// the horizon to pass them, so a reader sees its own completed work.
-func (b *Backend) ReadCompletions(ctx context.Context, p backend.ReadCompletionsParams) (backend.CompletionPage, error) {
-	if err := p.Normalize(); err != nil {
-		return backend.CompletionPage{}, err
-	}
-	xid, id, err := parseCursor(p.After)
-	if err != nil {
-		return backend.CompletionPage{}, err
-	}
-	deadline := time.Now().Add(completionSettle)
-	q := b.replica()
-	for {
-		out, next, held, err := readCompletionsOnce(ctx, q, xid, id, p.Limit, p.After)
-		if q != b.pool && replicaUnreachable(err) {
-			q = b.pool // the replica is down: the primary answers
-			continue
-		}
-		if err != nil || held == 0 || len(out) == p.Limit || time.Now().After(deadline) {
-			return backend.CompletionPage{Events: out, Next: next}, err
-		}
-		select {
-		case <-ctx.Done():
-			return backend.CompletionPage{Events: out, Next: next}, nil
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
-// completionSettle bounds how long ReadCompletions waits for committed
-// rows held back by older running transactions.
-const completionSettle = 2 * time.Second
-
-func readCompletionsOnce(ctx context.Context, q *pgxpool.Pool, xid uint64, id int64, limit int, after backend.EventCursor) ([]backend.CompletionEvent, backend.EventCursor, int, error) {
-	rows, err := q.Query(ctx, `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-		SELECT xid::text, id, execution_id, lane, action, at_ms, xid < h.xmin AS settled
-		FROM ff_event, h
-		WHERE type = 'completion' AND (xid, id) > ($1::text::xid8, $2)
-		ORDER BY xid, id LIMIT $3`, strconv.FormatUint(xid, 10), id, limit)
-	if err != nil {
-		return nil, after, 0, mapPgError("read completions", err)
-	}
-	var (
-		out     []backend.CompletionEvent
-		x       string
-		eventID int64
-		eid     string
-		lane    string
-		outcome string
-		at      int64
-		settled bool
-		held    int
-	)
-	next := after
-	_, err = pgx.ForEachRow(rows, []any{&x, &eventID, &eid, &lane, &outcome, &at, &settled}, func() error {
-		if !settled || held > 0 {
-			held++
-			return nil
-		}
-		parsed, err := ff.ParseExecutionID(eid)
-		if err != nil {
-			return ff.Corruption("event %d: execution id: %v", eventID, err)
-		}
-		next = backend.EventCursor(x + ":" + strconv.FormatInt(eventID, 10))
-		out = append(out, backend.CompletionEvent{Cursor: next, ExecutionID: parsed, Lane: lane,
-			Outcome: ff.TerminalOutcome(outcome), At: ff.TimeFromMs(at)})
-		return nil
-	})
-	if err != nil {
-		return nil, after, 0, opErr("read completions", err)
-	}
-	return out, next, held, nil
-}
-
-func parseCursor(c backend.EventCursor) (uint64, int64, error) {
-	if c == "" {
-		return 0, 0, nil
-	}
-	xs, is, ok := strings.Cut(string(c), ":")
-	xid, err1 := strconv.ParseUint(xs, 10, 64)
-	id, err2 := strconv.ParseInt(is, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, 0, ff.Validation(ff.ErrInvalidInput, "event cursor %q: malformed", string(c))
-	}
-	return xid, id, nil
 }

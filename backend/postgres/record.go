@@ -140,7 +140,9 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 	part := int16(e.ID.Partition)
 	id := e.ID.String()
 	for _, u := range fx.UpdateAttempts {
-		if !attemptEnded(u.Lifecycle) || u.Lifecycle == ff.AttemptEndedSuccess {
+		// A successful attempt is written once it is no longer the last
+		// attempt of a completed execution (a replay).
+		if !attemptEnded(u.Lifecycle) || (u.Lifecycle == ff.AttemptEndedSuccess && e.State.TerminalOutcome == ff.OutcomeSuccess) {
 			continue
 		}
 		batch.Queue(`INSERT INTO ff_attempt (execution_id, attempt_index, partition, attempt_id, attempt_type, lifecycle,
@@ -152,6 +154,9 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 			id, int32(u.Index), part, before.CurrentAttemptID, string(before.CurrentAttemptType), string(u.Lifecycle),
 			before.LeaseEpoch, before.AttemptWorkerID, before.AttemptWorkerInstanceID, before.CurrentAttemptStartedMs,
 			u.EndedAtMs, u.FailureReason, u.FailureClass)
+	}
+	if fx.ResetSkippedEdges {
+		queueResetSkippedEdges(batch, e)
 	}
 	if fx.CloseWaitpoints != "" {
 		// Only executions with HookWaitpoints get here (the attempt that
@@ -338,6 +343,9 @@ func (b *Backend) mutateOnce(ctx context.Context, op string, id ff.ExecutionID, 
 		woke = append(woke, e.Lane)
 	}
 	b.wake(woke...)
+	if flow || (fx != nil && len(fx.Events) > 0) {
+		b.eventsCommitted()
+	}
 	return flow, ferr
 }
 

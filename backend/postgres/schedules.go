@@ -190,7 +190,11 @@ func (b *Backend) inTx(ctx context.Context, op string, fn func(tx pgx.Tx, now in
 	if err := fn(tx, now); err != nil {
 		return opErr(op, err)
 	}
-	return opErr(op, tx.Commit(ctx))
+	if err := tx.Commit(ctx); err != nil {
+		return opErr(op, err)
+	}
+	b.eventsCommitted()
+	return nil
 }
 
 // scheduleChange is a transition of one locked schedule: the events to

@@ -49,6 +49,7 @@ func (b *Backend) wpTx(ctx context.Context, op string, fn func(t *pgTx) error) e
 	if len(t.wake) > 0 {
 		b.wake(t.wake...)
 	}
+	b.eventsCommitted() // signal and operator events wake followers at once
 	if keep != nil {
 		return keep.Err
 	}

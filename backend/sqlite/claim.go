@@ -12,10 +12,13 @@ import (
 
 const (
 	// qClaimHeads reads the head of one (lane, signature) slice of the
-	// claim index, already in claim order: no sort, no backlog scan.
+	// claim index, already in claim order: no sort, no backlog scan. A
+	// paused lane (a row in ff_lane_state: one probe, evaluated once)
+	// reads nothing.
 	qClaimHeads = `SELECT seq, priority FROM ff_execution INDEXED BY ff_execution_claim
-WHERE ready = 1 AND lane = ? AND cap_sig = ?
-ORDER BY priority DESC, seq LIMIT ?`
+WHERE ready = 1 AND lane = ?1 AND cap_sig = ?2
+  AND NOT EXISTS (SELECT 1 FROM ff_lane_state WHERE lane = ?1)
+ORDER BY priority DESC, seq LIMIT ?3`
 )
 
 // maxAdmissionRounds bounds how often one claim reads the claim index

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/internal/wakeup"
 )
 
 const (
@@ -64,6 +65,11 @@ func (w *writeTx) writeEffects(e *ff.Execution, fx *ff.Effects) error {
 			return ff.Bug("attempt %d of %s: %d rows updated", u.Index, id, n)
 		}
 	}
+	if fx.ResetSkippedEdges {
+		if err := w.resetSkippedEdges(e); err != nil {
+			return err
+		}
+	}
 	if fx.CloseWaitpoints != "" {
 		// Only executions with HookWaitpoints get here (the attempt that
 		// ends created waitpoints): close them and the open suspension.
@@ -108,6 +114,7 @@ func (w *writeTx) insertEvent(ev ff.Event) error {
 	} else {
 		idx, start = int64(l.AttemptIndex), l.StartAction()
 	}
+	w.notify(wakeup.EventsKey)
 	_, err = w.exec("sqlite: insert event", qInsertEvent, string(ev.Type), ev.Action, ev.StoredExecutionID(),
 		int64(ev.StoredPartition()), ev.Lane, ev.Namespace, ev.AtMs,
 		idx, l.AttemptID, string(l.AttemptType), int64(l.LeaseEpoch), l.WorkerID, l.WorkerInstanceID, l.AcquiredAtMs,

@@ -48,9 +48,6 @@ type Options struct {
 // Backend is the embedded SQLite implementation of backend.Backend. It is
 // safe for concurrent use.
 type Backend struct {
-	// The areas not built yet answer Unavailable, one stub per area.
-	backend.UnimplementedOperator
-
 	path  string
 	clock clock.Clock
 	log   *slog.Logger
@@ -224,6 +221,8 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	s := backend.CoreSupports()
 	s.Schedules = true
 	s.Streams = true
+	s.ChangePriority, s.ReplayExecution, s.RevokeLease = true, true, true
+	s.Events, s.LaneControl = true, true
 	s.Flows = true
 	s.BudgetAdmin, s.QuotaAdmin = true, true
 	s.Waitpoints = true

@@ -41,6 +41,15 @@ func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecu
 	if err != nil {
 		return backend.ExecutionSnapshot{}, err
 	}
+	if r.e.ReadyToShow() {
+		var paused bool
+		if err := b.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ff_lane_state WHERE lane = ?)`, r.e.Lane).Scan(&paused); err != nil {
+			return backend.ExecutionSnapshot{}, driverError("sqlite: describe execution: lane state", err)
+		}
+		if paused {
+			r.e.ShowLanePaused()
+		}
+	}
 	return backend.SnapshotOf(&r.e), nil
 }
 
@@ -71,14 +80,17 @@ func (b *Backend) GetExecutionResult(ctx context.Context, p backend.GetExecution
 	}
 	var result []byte
 	var seq sql.NullInt64
-	err := b.r.QueryRowContext(ctx, `SELECT r.seq, r.result FROM ff_execution e
-LEFT JOIN ff_execution_result r ON r.seq = e.seq WHERE e.execution_id = ?`, id.String()).Scan(&seq, &result)
+	var outcome string
+	// A replayed execution keeps its last result until the next
+	// completion overwrites it; it is not completed meanwhile.
+	err := b.r.QueryRowContext(ctx, `SELECT r.seq, r.result, e.terminal_outcome FROM ff_execution e
+LEFT JOIN ff_execution_result r ON r.seq = e.seq WHERE e.execution_id = ?`, id.String()).Scan(&seq, &result, &outcome)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, ff.NotFound("execution", "%s", id)
 	case err != nil:
 		return nil, driverError("sqlite: read result", err)
-	case !seq.Valid:
+	case !seq.Valid || outcome != string(ff.OutcomeSuccess):
 		return nil, ff.NotFound("result", "of execution %s (not completed)", id)
 	}
 	if result == nil {

@@ -33,7 +33,8 @@ func newExecCmd(env Env) *cobra.Command {
 	o.register(cmd)
 	cmd.AddCommand(newExecSubmitCmd(env, o), newExecGetCmd(env, o), newExecListCmd(env, o),
 		newExecCancelCmd(env, o), newExecResultCmd(env, o), newExecResumeCmd(env, o), newExecWaitpointsCmd(env, o),
-		newExecSignalsCmd(env, o), newExecTailCmd(env, o), newExecSummaryCmd(env, o))
+		newExecSignalsCmd(env, o), newExecTailCmd(env, o), newExecSummaryCmd(env, o),
+		newExecPriorityCmd(env, o), newExecReplayCmd(env, o), newExecRevokeCmd(env, o))
 	return cmd
 }
 

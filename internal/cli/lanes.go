@@ -29,10 +29,16 @@ func newLanesCmd(env Env) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list lanes: %w", err)
 			}
+			paused := map[string]bool{}
+			if states, err := c.LaneStates(ctx, backend.LaneStatesParams{}); err == nil { // a server without lane control has none
+				for _, s := range states {
+					paused[s.Lane] = true
+				}
+			}
 			return printer{env.Stdout, o.json}.emit(wire.LanePageOf(page), func(w io.Writer) error {
 				// Lanes report queue depth: non-terminal executions only.
 				cols := []ff.PublicState{ff.PublicWaiting, ff.PublicDelayed, ff.PublicActive}
-				rows := [][]string{{"LANE", "WAITING", "DELAYED", "ACTIVE", "OTHER"}}
+				rows := [][]string{{"LANE", "WAITING", "DELAYED", "ACTIVE", "OTHER", "STATE"}}
 				for _, l := range page.Lanes {
 					row := []string{l.Name}
 					var other int64
@@ -44,7 +50,11 @@ func newLanesCmd(env Env) *cobra.Command {
 					for _, c := range cols {
 						row = append(row, strconv.FormatInt(l.Counts[c], 10))
 					}
-					rows = append(rows, append(row, strconv.FormatInt(other, 10)))
+					state := "running"
+					if paused[l.Name] {
+						state = "paused"
+					}
+					rows = append(rows, append(row, strconv.FormatInt(other, 10), state))
 				}
 				if err := table(w, rows); err != nil {
 					return err
@@ -58,6 +68,8 @@ func newLanesCmd(env Env) *cobra.Command {
 		},
 	}
 	o.register(cmd)
+	cmd.AddCommand(newLanePauseCmd(env, o, true), newLanePauseCmd(env, o, false), newLanesPausedCmd(env, o),
+		newLanesBulkCmd(env, o, backend.BulkReplay), newLanesBulkCmd(env, o, backend.BulkCancel))
 	cmd.Flags().IntVar(&p.Limit, "limit", 0, "page size")
 	cmd.Flags().StringVar(&p.Cursor, "cursor", "", "start after this lane (from the previous page)")
 	return cmd

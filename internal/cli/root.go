@@ -76,6 +76,7 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 		newMigrateCmd(env),
 		newExecCmd(env),
 		newLanesCmd(env),
+		newEventsCmd(env),
 		newScheduleCmd(env),
 		newFlowCmd(env),
 		newBudgetCmd(env),

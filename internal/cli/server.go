@@ -145,6 +145,9 @@ OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...).`,
 	bindEnv(f, "stream-max-frame-bytes", "FF_STREAM_MAX_FRAME_BYTES")
 	f.Int64Var(&o.cfg.StreamLimits.MaxFramesPerAttempt, "stream-max-frames", ff.DefaultMaxFramesPerAttempt, "most output frames one attempt may append")
 	bindEnv(f, "stream-max-frames", "FF_STREAM_MAX_FRAMES")
+	f.DurationVar(&o.cfg.Engine.EventRetention, "event-retention", engine.DefaultEventRetention,
+		"how long outbox events are kept (GET /v1/events); older ones are swept; negative keeps them forever")
+	bindEnv(f, "event-retention", "FF_EVENT_RETENTION")
 	f.IntVar(&o.cfg.Engine.BatchSize, "reconciler-batch-size", engine.DefaultBatchSize, "items per reconciler sweep (at most 10000)")
 	bindEnv(f, "reconciler-batch-size", "FF_RECONCILER_BATCH_SIZE")
 	f.StringVar(&o.tracesExporter, "traces-exporter", "",

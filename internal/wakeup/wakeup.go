@@ -78,3 +78,8 @@ func (h *Hub) HasSubscribers(lane string) bool {
 	defer h.mu.Unlock()
 	return len(h.byLane[lane]) > 0
 }
+
+// EventsKey is the hub key of outbox wake-ups: no lane can have this
+// name (lanes are printable ASCII), so event followers and claimers never
+// share a subscription.
+const EventsKey = "\x01events"

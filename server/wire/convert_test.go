@@ -122,7 +122,7 @@ func TestCapabilitiesJSON(t *testing.T) {
 		"cancel_execution":true,"change_priority":false,"replay_execution":false,"revoke_lease":false,
 		"describe_execution":true,"read_execution_state":true,"get_execution_result":true,"list_executions":true,
 		"list_lanes":true,"flows":false,"waitpoints":false,"budget_admin":false,"quota_admin":false,"streams":false,
-		"subscribe_completion":true,"leader_election":true,"schedules":false}}`, string(raw))
+		"subscribe_completion":true,"events":false,"lane_control":false,"leader_election":true,"schedules":false}}`, string(raw))
 	var w wire.Capabilities
 	require.NoError(t, json.Unmarshal(raw, &w))
 	require.Equal(t, c, w.ToBackend())

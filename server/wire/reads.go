@@ -152,6 +152,8 @@ type Supports struct {
 	QuotaAdmin          bool `json:"quota_admin"`
 	Streams             bool `json:"streams"`
 	SubscribeCompletion bool `json:"subscribe_completion"`
+	Events              bool `json:"events"`
+	LaneControl         bool `json:"lane_control"`
 	LeaderElection      bool `json:"leader_election"`
 	Schedules           bool `json:"schedules"`
 }
