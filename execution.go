@@ -116,11 +116,10 @@ type Effects struct {
 	// Events are the outbox rows of this transition, written in this
 	// order in its transaction.
 	Events []Event
-	// ResetSkippedEdges is set by Replay of a skipped flow member: the
-	// store must reset the member's impossible incoming edges to
-	// unresolved (and block it on them) in the same transaction. It is
-	// the flows area's hook: stores call resetSkippedEdges, which the
-	// flows area implements.
+	// ResetSkippedEdges is set by Replay of a skipped flow member: its
+	// impossible incoming edges go back to unresolved (and it is parked
+	// on them) in the same transaction. backend.ReplayInFlowTx does that
+	// and clears the flag; a record writer that sees it refuses (a bug).
 	ResetSkippedEdges bool
 	// CloseWaitpoints, when set, is the close reason of every open
 	// waitpoint and the open suspension of the execution: the attempt

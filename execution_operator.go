@@ -100,9 +100,8 @@ func (p *ExecutionPolicy) ReplayCap() int {
 // attempt on the execution row writes its own row now. A revoked lease's
 // mark is cleared: the replay starts a new history for fences.
 //
-// Hook for flows: replaying a skipped flow member sets
-// Effects.ResetSkippedEdges; the store's resetSkippedEdges (the flows
-// area's to implement) resets its impossible edges in the same
+// Replaying a skipped flow member sets Effects.ResetSkippedEdges;
+// backend.ReplayInFlowTx resets its impossible edges in the same
 // transaction. Replay itself only changes the execution.
 func (e *Execution) Replay(nowMs int64, who Actor) (*Effects, error) {
 	if e.State.LifecyclePhase != PhaseTerminal {

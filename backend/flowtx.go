@@ -890,3 +890,32 @@ func ResetImpossibleEdges(s FlowStore, id ff.ExecutionID) (blocked bool, err err
 	m.GroupState = ff.GroupPending
 	return blocked, s.UpdateMember(m)
 }
+
+// ReplayInFlowTx is ReplayExecution in a flow transaction, written once
+// for every store: the replay transition, then, for a skipped flow member
+// (Effects.ResetSkippedEdges), its impossible inbound edges reset
+// (ResetImpossibleEdges) and the member parked on them while any is
+// unresolved. The reset is done here, so the flag is cleared before the
+// record is saved.
+func ReplayInFlowTx(s FlowStore, p ReplayExecutionParams) (ff.PublicState, error) {
+	e, err := s.LockExecution(p.ExecutionID, false)
+	if err != nil {
+		return "", err
+	}
+	before := *e
+	fx, err := e.Replay(s.NowMs(), p.Who)
+	if err != nil {
+		return "", err
+	}
+	if fx.ResetSkippedEdges {
+		fx.ResetSkippedEdges = false
+		blocked, err := ResetImpossibleEdges(s, e.ID)
+		if err != nil {
+			return "", err
+		}
+		if blocked {
+			e.ParkOnDependencies(s.NowMs())
+		}
+	}
+	return e.State.PublicState, SaveAndResolve(s, &before, e, fx)
+}

@@ -18,6 +18,7 @@ func init() {
 	register("Flows/DAGRunsInOrder", testFlowDAG)
 	register("Flows/CreateIsIdempotent", testFlowIdempotent)
 	register("Flows/MemberCreateAndSkipPropagates", testFlowSkip)
+	register("Flows/ReplaySkippedMember", testFlowReplaySkipped)
 	register("Flows/AnyOfCancelRemaining", testFlowAnyOfCancel)
 	register("Flows/QuorumImpossible", testFlowQuorum)
 	register("Flows/EdgeRefusals", testFlowEdgeRefusals)
@@ -203,6 +204,36 @@ func testFlowSkip(t *testing.T, h Harness) {
 	// A member created after its upstream ended settles at once.
 	d := e.create(backend.CreateExecutionParams{Lane: "skip", FlowID: f.FlowID, DependsOn: []ff.ExecutionID{c}})
 	e.state(d, ff.PublicSkipped)
+}
+
+// A replayed skipped member waits on its reset edges until its upstream,
+// replayed in turn, completes; then it runs as a replay attempt.
+func testFlowReplaySkipped(t *testing.T, h Harness) {
+	e := newFlowEnv(t, h)
+	f := e.createFlow()
+	a := e.create(backend.CreateExecutionParams{Lane: "rs", FlowID: f.FlowID})
+	b := e.create(backend.CreateExecutionParams{Lane: "rs", FlowID: f.FlowID, DependsOn: []ff.ExecutionID{a}})
+	e.failHard(e.claimID("rs", a))
+	e.state(b, ff.PublicSkipped)
+	replay := func(id ff.ExecutionID) ff.PublicState {
+		st, err := e.b.ReplayExecution(e.ctx, backend.ReplayExecutionParams{ExecutionID: id})
+		require.NoError(t, err)
+		return st
+	}
+	require.Equal(t, ff.PublicWaitingChildren, replay(b))
+	e.state(b, ff.PublicWaitingChildren)
+	e.claimNone("rs")
+	for _, ed := range e.describe(f.FlowID).Edges {
+		require.Equal(t, ff.EdgeUnresolved, ed.State, "the skipped member's edge is reset")
+	}
+	require.Equal(t, ff.PublicWaiting, replay(a))
+	e.complete(e.claimID("rs", a))
+	e.state(b, ff.PublicWaiting)
+	task := e.claimID("rs", b)
+	require.Equal(t, ff.AttemptReplay, task.AttemptType)
+	e.complete(task)
+	e.state(b, ff.PublicCompleted)
+	require.Equal(t, ff.FlowCompleted, e.describe(f.FlowID).PublicFlowState)
 }
 
 func testFlowAnyOfCancel(t *testing.T, h Harness) {

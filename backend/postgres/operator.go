@@ -27,11 +27,13 @@ func (b *Backend) ChangePriority(ctx context.Context, p backend.ChangePriorityPa
 // (queueRecordWrite), before the replay attempt starts.
 func (b *Backend) ReplayExecution(ctx context.Context, p backend.ReplayExecutionParams) (ff.PublicState, error) {
 	var st ff.PublicState
-	err := b.mutate(ctx, "replay execution", p.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, bool, bool, error) {
-		fx, err := e.Replay(now, p.Who)
-		st = e.State.PublicState
-		return fx, err == nil, false, err
+	err := b.inFlowTx(ctx, "replay execution", func(s *flowStore) (err error) {
+		st, err = backend.ReplayInFlowTx(s, p)
+		return err
 	})
+	if err == nil {
+		b.eventsCommitted()
+	}
 	return st, err
 }
 
@@ -119,10 +121,3 @@ func (b *Backend) LaneStates(ctx context.Context, p backend.LaneStatesParams) ([
 	}
 	return out, nil
 }
-
-// queueResetSkippedEdges is the flows area's hook for the replay of a
-// skipped flow member (flowfabric.Effects.ResetSkippedEdges): it must
-// reset the member's impossible incoming edges to unresolved in the
-// replay's transaction. No flow exists in this build, so it does
-// nothing.
-func queueResetSkippedEdges(_ *pgx.Batch, _ *ff.Execution) {}

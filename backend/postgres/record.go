@@ -156,7 +156,7 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 			u.EndedAtMs, u.FailureReason, u.FailureClass)
 	}
 	if fx.ResetSkippedEdges {
-		queueResetSkippedEdges(batch, e)
+		return ff.Bug("execution %s: a skipped member's replay is written by backend.ReplayInFlowTx", id)
 	}
 	if fx.CloseWaitpoints != "" {
 		// Only executions with HookWaitpoints get here (the attempt that

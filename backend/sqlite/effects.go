@@ -66,9 +66,7 @@ func (w *writeTx) writeEffects(e *ff.Execution, fx *ff.Effects) error {
 		}
 	}
 	if fx.ResetSkippedEdges {
-		if err := w.resetSkippedEdges(e); err != nil {
-			return err
-		}
+		return ff.Bug("execution %s: a skipped member's replay is written by backend.ReplayInFlowTx", id)
 	}
 	if fx.CloseWaitpoints != "" {
 		// Only executions with HookWaitpoints get here (the attempt that

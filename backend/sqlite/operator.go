@@ -35,10 +35,9 @@ func (b *Backend) ChangePriority(ctx context.Context, p backend.ChangePriorityPa
 // ReplayExecution implements backend.Operator.
 func (b *Backend) ReplayExecution(ctx context.Context, p backend.ReplayExecutionParams) (ff.PublicState, error) {
 	var st ff.PublicState
-	err := b.operate(ctx, "sqlite: replay execution", p.ExecutionID, func(e *ff.Execution, now int64) (*ff.Effects, error) {
-		fx, err := e.Replay(now, p.Who)
-		st = e.State.PublicState
-		return fx, err
+	err := b.inFlowTx(ctx, "sqlite: replay execution", func(s flowStore) (err error) {
+		st, err = backend.ReplayInFlowTx(s, p)
+		return err
 	})
 	return st, err
 }
@@ -140,9 +139,3 @@ func scanLaneStates(rows *sql.Rows) ([]backend.LaneState, error) {
 	}
 	return out, nil
 }
-
-// resetSkippedEdges is the flows area's hook for the replay of a skipped
-// flow member (flowfabric.Effects.ResetSkippedEdges): it must reset the
-// member's impossible incoming edges to unresolved in the replay's
-// transaction. No flow exists in this build, so it does nothing.
-func (w *writeTx) resetSkippedEdges(*ff.Execution) error { return nil }
