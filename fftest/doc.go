@@ -31,6 +31,8 @@
 // Each Require function takes the narrowest reader it needs
 // ([Reader] for executions): a backend.Backend, a *client.Client and an
 // *Engine all satisfy them, and a failure prints the execution's state,
-// attempts and failure. Areas add their own conditions and assertions in
-// files of their own, built on [Cond].
+// attempts and failure. Beside the execution outcomes there are
+// [RequireSuspended] (suspended on an active waitpoint), [RequireFlowState]
+// and [RequireTicksFired]. Areas add their own conditions and assertions
+// in files of their own, built on [Cond].
 package fftest

@@ -188,3 +188,28 @@ func TestRealClock(t *testing.T) {
 	e.RunUntil(w, fftest.Completed(id))
 	fftest.RequireCompleted(t, e, id, nil)
 }
+
+// A handler that suspends on a signal is found suspended on its
+// waitpoint; a one-member flow that completes is completed.
+func TestSuspendedAndFlowState(t *testing.T) {
+	fftest.EachStore(t, func(t *testing.T, e *fftest.Engine) {
+		w := e.NewWorker(worker.Config{})
+		w.Register("approve", func(_ context.Context, tk *worker.Task) (any, error) {
+			return nil, tk.Suspend(worker.ForSignal("approve"))
+		})
+		id := e.Create(backend.CreateExecutionParams{Kind: "approve"})
+		e.RunUntil(w, fftest.InState(id, ff.PublicSuspended))
+		wp := fftest.RequireSuspended(t, e, id, "")
+		require.Equal(t, ff.WaitpointActive, wp.State)
+		require.Empty(t, wp.Token, "reads never carry the token")
+
+		f, err := e.Backend().CreateFlow(t.Context(), backend.CreateFlowParams{Kind: "one", Members: []backend.FlowMemberParams{
+			{Ref: "g", Execution: backend.CreateExecutionParams{Kind: "greet", Input: []byte(`{"name":"ada"}`)}}}})
+		require.NoError(t, err)
+		fftest.RequireFlowState(t, e, f.FlowID, ff.FlowOpen)
+		w2 := e.NewWorker(worker.Config{}) // a worker runs once
+		w2.Register("greet", worker.Typed(greet))
+		e.RunUntil(w2, fftest.Completed(f.ExecutionIDs["g"]))
+		fftest.RequireFlowState(t, e, f.FlowID, ff.FlowCompleted)
+	})
+}
