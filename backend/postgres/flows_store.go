@@ -26,6 +26,9 @@ type flowStore struct {
 	// events are the outbox rows of the pending writes, inserted by one
 	// statement when the batch is sent.
 	events []ff.Event
+	// callerTx: the transaction is the caller's (CreateFlowTx), whose
+	// rollback would undo a lane registration, so none is remembered.
+	callerTx bool
 }
 
 // takeBatch returns the pending batch with the collected events queued
@@ -263,7 +266,9 @@ func (s *flowStore) InsertExecution(e *ff.Execution, input []byte) error {
 	if err := s.read("create flow member", one(createSQL, &found, func(r pgx.Row) error { return r.Scan(&inserted) }, args...)); err != nil {
 		return err
 	}
-	s.b.rememberLane(e.Lane)
+	if !s.callerTx {
+		s.b.rememberLane(e.Lane)
+	}
 	if inserted != 1 {
 		return ff.Conflict(ff.ErrDuplicateExecution, "execution %s (or its idempotency key) already exists", e.ID)
 	}
