@@ -34,6 +34,7 @@ func init() {
 	register("Waitpoints/RaceSignalCancel", testWPRaceSignalCancel)
 	register("Waitpoints/RaceSeedAndRotate", testWPRaceSeedRotate)
 	register("Waitpoints/DeadlineAndLeaseLossClose", testWPDeadlineAndLeaseLoss)
+	register("Waitpoints/ResumeBatchClaim", testWPResumeBatchClaim)
 }
 
 // wpEnv seeds a signing key and returns the env.
@@ -609,5 +610,42 @@ func testWPDeadlineAndLeaseLoss(t *testing.T, h Harness) {
 	require.NotEqual(t, pending.WaitpointID, fresh.WaitpointID, "the key is free again for the new attempt")
 	if h.Hooks != nil {
 		require.True(t, h.Hooks(t, id2).Any(ff.HookWaitpoints))
+	}
+}
+
+// testWPResumeBatchClaim: one claim resuming several executions gives each
+// exactly its own satisfiers; a plain task claimed beside them has none.
+func testWPResumeBatchClaim(t *testing.T, h Harness) {
+	e := wpEnv(t, h)
+	ids := []ff.ExecutionID{e.createIn("wp"), e.createIn("wp"), e.createIn("wp")}
+	claimed := []backend.ClaimedTask{e.claim("wp"), e.claim("wp"), e.claim("wp")}
+	require.Len(t, ids, len(claimed))
+	want := map[ff.ExecutionID][]string{}
+	for i, task := range claimed {
+		out := e.suspend(task, ff.SuspendRequest{Condition: cond(`{"type":"single","signal_name":"go"}`)})
+		require.Len(t, out.Waitpoints, 1)
+		if i == 2 {
+			continue // stays suspended
+		}
+		want[task.ExecutionID] = []string{e.mustSignal(task.ExecutionID, out.Waitpoints[0], "go", ff.EffectResumeConditionSatisfied)}
+	}
+	plain := e.createIn("wp")
+	p := claimParams("w1", "wp")
+	p.Max = 10
+	tasks, err := e.b.Claim(e.ctx, p)
+	require.NoError(t, err)
+	require.Len(t, tasks, 3, "the two resumed and the plain one")
+	for _, task := range tasks {
+		if task.ExecutionID == plain {
+			require.Empty(t, task.ResumedSignals)
+			continue
+		}
+		require.Equal(t, ff.AttemptResume, task.AttemptType)
+		var got []string
+		for _, s := range task.ResumedSignals {
+			require.Equal(t, task.ExecutionID, s.ExecutionID)
+			got = append(got, s.ID)
+		}
+		require.Equal(t, want[task.ExecutionID], got)
 	}
 }

@@ -166,30 +166,43 @@ func (b *Backend) claimOnce(ctx context.Context, p backend.ClaimParams, caps []s
 
 // loadResumedSignals reads the resumed signals of the rows that resumed a
 // suspension (HookWaitpoints on a resumed claim): one more statement for
-// those rows only, never for plain work.
+// all those rows together, never for plain work.
 func (b *Backend) loadResumedSignals(ctx context.Context, picked []claimedRow) error {
+	var ids []string
 	for i := range picked {
-		c := &picked[i]
-		if !c.resumedWaitpoints {
-			continue
+		if picked[i].resumedWaitpoints {
+			ids = append(ids, picked[i].task.ExecutionID.String())
 		}
-		rows, err := b.pool.Query(ctx, resumedSignalsSQL, c.task.ExecutionID.String())
-		if err != nil {
-			return mapPgError("claim: resumed signals", err)
-		}
-		c.task.ResumedSignals, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Signal, error) { return scanSignal(r) })
-		if err != nil {
-			return mapPgError("claim: resumed signals", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := b.pool.Query(ctx, resumedSignalsSQL, ids)
+	if err != nil {
+		return mapPgError("claim: resumed signals", err)
+	}
+	sigs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Signal, error) { return scanSignal(r) })
+	if err != nil {
+		return mapPgError("claim: resumed signals", err)
+	}
+	byExec := make(map[ff.ExecutionID][]ff.Signal, len(ids))
+	for _, s := range sigs {
+		byExec[s.ExecutionID] = append(byExec[s.ExecutionID], s)
+	}
+	for i := range picked {
+		if c := &picked[i]; c.resumedWaitpoints {
+			c.task.ResumedSignals = append([]ff.Signal{}, byExec[c.task.ExecutionID]...)
 		}
 	}
 	return nil
 }
 
-// resumedSignalsSQL reads the satisfiers of the execution's latest
-// suspension, when it is closed (wpcore.ResumedSignals in one statement).
-const resumedSignalsSQL = sigCols + ` WHERE signal_id IN (
-	SELECT jsonb_array_elements_text(s.satisfiers::jsonb) FROM (
-		SELECT satisfiers, closed_at_ms FROM ff_suspension WHERE execution_id = $1
+// resumedSignalsSQL reads, for each execution in $1, the satisfiers of
+// its latest suspension when it is closed (wpcore.ResumedSignals in one
+// statement for a whole claim), in signal order.
+const resumedSignalsSQL = sigCols + ` WHERE execution_id = ANY($1::text[]) AND signal_id IN (
+	SELECT jsonb_array_elements_text(s.satisfiers::jsonb) FROM unnest($1::text[]) AS x(id)
+	CROSS JOIN LATERAL (SELECT satisfiers, closed_at_ms FROM ff_suspension WHERE execution_id = x.id
 		ORDER BY created_at_ms DESC, suspension_id LIMIT 1) s
 	WHERE s.closed_at_ms > 0)
 ORDER BY seq`
