@@ -510,15 +510,25 @@ func (b *Backend) inFlowTx(ctx context.Context, op string, fn func(s *flowStore)
 	return err
 }
 
+// openFlowStore is a flowStore over tx, its clock read in tx (the
+// database's, or the test clock's).
+func (b *Backend) openFlowStore(ctx context.Context, tx pgx.Tx, op string) (*flowStore, error) {
+	s := &flowStore{ctx: ctx, b: b, tx: tx}
+	if err := tx.QueryRow(ctx, `SELECT coalesce($1::bigint, ff_now_ms())`, b.nowArg()).Scan(&s.now); err != nil {
+		return nil, mapPgError(op, err)
+	}
+	return s, nil
+}
+
 func (b *Backend) flowTxOnce(ctx context.Context, op string, fn func(s *flowStore) error) error {
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
 		return mapPgError(op, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	s := &flowStore{ctx: ctx, b: b, tx: tx}
-	if err := tx.QueryRow(ctx, `SELECT coalesce($1::bigint, ff_now_ms())`, b.nowArg()).Scan(&s.now); err != nil {
-		return mapPgError(op, err)
+	s, err := b.openFlowStore(ctx, tx, op)
+	if err != nil {
+		return err
 	}
 	ferr := fn(s)
 	var keep *backend.KeepWrites

@@ -30,10 +30,11 @@ func (b *Backend) CreateFlowTx(ctx context.Context, tx pgx.Tx, p backend.CreateF
 		return backend.CreateFlowResult{}, mapPgError("create flow: savepoint", err)
 	}
 	defer func() { _ = sp.Rollback(context.WithoutCancel(ctx)) }()
-	s := &flowStore{ctx: ctx, b: b, tx: sp, callerTx: true}
-	if err := sp.QueryRow(ctx, `SELECT coalesce($1::bigint, ff_now_ms())`, b.nowArg()).Scan(&s.now); err != nil {
-		return backend.CreateFlowResult{}, mapPgError("create flow", err)
+	s, err := b.openFlowStore(ctx, sp, "create flow")
+	if err != nil {
+		return backend.CreateFlowResult{}, err
 	}
+	s.callerTx = true
 	res, err := backend.CreateFlowTx(s, p, members)
 	if err != nil {
 		return backend.CreateFlowResult{}, err
