@@ -144,6 +144,17 @@ func (p *Tab) Submit(css string) {
 	}
 }
 
+// SubmitForm submits the form of the element matching css (no confirm
+// step: a login, a filter) and waits for the page it leads to.
+func (p *Tab) SubmitForm(css string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS(css)))); err != nil {
+		p.t.Fatalf("submit %s: %v", css, err)
+	}
+}
+
 // SetValue sets a form field's value.
 func (p *Tab) SetValue(css, value string) {
 	p.t.Helper()

@@ -135,9 +135,13 @@ type errorView struct {
 // serveError renders err as the API would word it, with its status.
 func (d *Dashboard) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apiError(err)
-	status := wire.StatusOf(e)
+	d.serveErrorStatus(w, r, wire.StatusOf(e), e)
+}
+
+// serveErrorStatus renders e with status.
+func (d *Dashboard) serveErrorStatus(w http.ResponseWriter, r *http.Request, status int, e *ff.Error) {
 	if status >= 500 {
-		d.log.ErrorContext(r.Context(), "ui page failed", "path", r.URL.Path, "err", err)
+		d.log.ErrorContext(r.Context(), "ui page failed", "path", r.URL.Path, "err", e)
 	}
 	d.show(w, r, status, page{Template: "error", Title: http.StatusText(status),
 		Data: errorView{Status: status, Kind: e.Kind, Message: wire.BodyOf(e).Error}})
