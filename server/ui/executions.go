@@ -34,7 +34,12 @@ func filterOf(q url.Values) executionFilter {
 // params turns the filter into the API's listing parameters, normalised
 // as the API normalises them.
 func (f executionFilter) params(cursor string) (backend.ListExecutionsParams, error) {
-	p := backend.ListExecutionsParams{Lane: f.Lane, PublicState: ff.PublicState(f.State), Cursor: cursor, Limit: executionsPage}
+	p := backend.ListExecutionsParams{Lane: f.Lane, PublicState: ff.PublicState(f.State), Kind: f.Kind, FlowID: f.Flow,
+		Cursor: cursor, Limit: executionsPage}
+	var err error
+	if p.Tag, err = backend.ParseTagFilter(f.Tag); err != nil {
+		return p, err
+	}
 	return p, p.Normalize()
 }
 
