@@ -55,6 +55,7 @@ func TestLiveUpdates(t *testing.T) {
 			// Since the first view: a success, a cancel and now a failure.
 			tab.WaitText(`.tiles [data-k="failure_pct"]`, "33%")
 			require.NotEqual(t, before, tab.Text(".tiles"))
+			tab.Screenshot("overview-rates")
 		})
 	}
 }
