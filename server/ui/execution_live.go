@@ -7,6 +7,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 // executionLive follows one execution for its page: "state" when its
@@ -73,25 +74,16 @@ type executionFollower struct {
 // stateView is the live part of the page; its keys are the data-k
 // names of the elements showing them.
 type stateView struct {
-	PublicState      ff.PublicState      `json:"public_state"`
-	LifecyclePhase   ff.LifecyclePhase   `json:"lifecycle_phase"`
-	OwnershipState   ff.OwnershipState   `json:"ownership_state"`
-	EligibilityState ff.EligibilityState `json:"eligibility_state"`
-	BlockingReason   ff.BlockingReason   `json:"blocking_reason"`
-	TerminalOutcome  ff.TerminalOutcome  `json:"terminal_outcome"`
-	AttemptState     ff.AttemptState     `json:"attempt_state"`
-	AttemptCount     uint32              `json:"attempt_count"`
-	Priority         int32               `json:"priority"`
-	Progress         string              `json:"progress"`
-	Updated          string              `json:"updated"`
+	wire.StateVector
+	AttemptCount uint32 `json:"attempt_count"`
+	Priority     int32  `json:"priority"`
+	Progress     string `json:"progress"`
+	Updated      string `json:"updated"`
 }
 
 func stateViewOf(s backend.ExecutionSnapshot) stateView {
-	v := s.StateVector
-	return stateView{PublicState: s.PublicState, LifecyclePhase: v.LifecyclePhase, OwnershipState: v.OwnershipState,
-		EligibilityState: v.EligibilityState, BlockingReason: v.BlockingReason, TerminalOutcome: v.TerminalOutcome,
-		AttemptState: v.AttemptState, AttemptCount: s.AttemptCount, Priority: s.Priority, Progress: progressText(s),
-		Updated: when(s.UpdatedAt)}
+	return stateView{StateVector: wire.StateVector(s.StateVector), AttemptCount: s.AttemptCount, Priority: s.Priority,
+		Progress: progressText(s), Updated: when(s.UpdatedAt)}
 }
 
 func (f *executionFollower) step(ctx context.Context) error {
