@@ -12,8 +12,8 @@ import (
 
 // executionLive follows one execution for its page: "state" when its
 // state changed, "frames" as its attempt's stream grows (after the frame
-// id the page already shows), "closed" when the stream ends and
-// "summary" when the summary changed.
+// id the page already shows), "closed" when the stream ends, "summary"
+// when the summary changed and "attempt" once a later attempt started.
 func (d *Dashboard) executionLive(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -61,14 +61,15 @@ func streamPosition(attempt, after string) (*uint32, uint64, error) {
 
 // executionFollower is one live connection's position.
 type executionFollower struct {
-	d       *Dashboard
-	s       *sse
-	id      ff.ExecutionID
-	attempt *uint32
-	after   uint64
-	closed  bool
-	state   []byte
-	summary int64
+	d         *Dashboard
+	s         *sse
+	id        ff.ExecutionID
+	attempt   *uint32
+	after     uint64
+	closed    bool
+	toldNewer bool
+	state     []byte
+	summary   int64
 }
 
 // stateView is the live part of the page; its keys are the data-k
@@ -94,13 +95,23 @@ func (f *executionFollower) step(ctx context.Context) error {
 	if err := f.s.sendChanged("state", stateViewOf(snap), &f.state); err != nil {
 		return err
 	}
-	if f.attempt == nil {
-		return nil
+	if err := f.newerAttempt(snap.AttemptCount); err != nil || f.attempt == nil {
+		return err
 	}
 	if err := f.frames(ctx); err != nil {
 		return err
 	}
 	return f.summaryChanged(ctx)
+}
+
+// newerAttempt tells the page, once, that an attempt later than the one
+// it follows started (the page follows the attempt it loaded with).
+func (f *executionFollower) newerAttempt(count uint32) error {
+	if f.toldNewer || count == 0 || (f.attempt != nil && count-1 <= *f.attempt) {
+		return nil
+	}
+	f.toldNewer = true
+	return f.s.send("attempt", map[string]uint32{"attempt": count - 1})
 }
 
 // frames sends the frames after the follower's position, and the close.
