@@ -49,20 +49,25 @@ func (d *Dashboard) lanes(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, fmt.Errorf("list lanes: %w", err)
 	}
-	states, err := d.b.LaneStates(r.Context(), backend.LaneStatesParams{})
-	if err != nil && ff.KindOf(err) != ff.ErrUnavailable {
-		return page{}, fmt.Errorf("read lane states: %w", err)
+	states, err := d.laneStates(r.Context())
+	if err != nil {
+		return page{}, err
 	}
-	data := lanesData{States: liveStates()}
-	if ls.NextCursor != "" {
-		next := url.Values{"cursor": {ls.NextCursor}}
-		if l := q.Get("limit"); l != "" {
-			next.Set("limit", l)
-		}
-		data.NextURL = "/ui/lanes?" + next.Encode()
-	}
+	data := lanesData{States: liveStates(), NextURL: nextLanesURL(ls.NextCursor, q.Get("limit"))}
 	data.Lanes = mergeLanes(ls, states, data.States, p.Cursor)
 	return page{Template: "lanes", Title: "Lanes", Data: data}, nil
+}
+
+// nextLanesURL is the link to the page after cursor ("" on the last).
+func nextLanesURL(cursor, limit string) string {
+	if cursor == "" {
+		return ""
+	}
+	next := url.Values{"cursor": {cursor}}
+	if limit != "" {
+		next.Set("limit", limit)
+	}
+	return "/ui/lanes?" + next.Encode()
 }
 
 // mergeLanes lists the page's lanes, and the paused lanes without live
