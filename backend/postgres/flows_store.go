@@ -298,35 +298,52 @@ func lockQuery(id ff.ExecutionID, nowait bool, found *bool, e **ff.Execution) qu
 }
 
 // LoadJoins reads the downstreams, their memberships and inbound edges
-// in one round trip (with the pending writes), locking them in order.
+// in one round trip (with the pending writes): three statements over the
+// whole id array whatever its length, the records locked in id order.
 func (s *flowStore) LoadJoins(ds []ff.ExecutionID) ([]backend.JoinInputs, error) {
-	out := make([]backend.JoinInputs, len(ds))
-	found := make([]bool, len(ds))
-	qs := make([]query, 0, 3*len(ds))
-	for k, d := range ds {
-		qs = append(qs, lockQuery(d, false, &found[k], &out[k].Exec), memberQuery(d, &out[k].Member),
-			edgesQuery(&out[k].In, `downstream_id = $1 ORDER BY upstream_id`, d.String()))
-	}
-	if err := s.reads("load joins", qs...); err != nil {
+	strs := idStrings(ds)
+	recs := make(map[ff.ExecutionID]*ff.Execution, len(ds))
+	members := make(map[ff.ExecutionID]*backend.FlowMemberRecord, len(ds))
+	var in []backend.FlowEdge
+	err := s.reads("load joins", lockRecordsQuery(strs, recs), membersQuery(strs, members),
+		edgesQuery(&in, `downstream_id = ANY($1::text[]) ORDER BY downstream_id, upstream_id`, strs))
+	if err != nil {
 		return nil, err
 	}
+	byDown := make(map[ff.ExecutionID][]backend.FlowEdge, len(ds))
+	for _, ed := range in {
+		byDown[ed.Downstream] = append(byDown[ed.Downstream], ed)
+	}
+	out := make([]backend.JoinInputs, len(ds))
 	for k, d := range ds {
-		if !found[k] {
+		if recs[d] == nil {
 			return nil, ff.NotFound("execution", "%s", d)
 		}
+		out[k] = backend.JoinInputs{Exec: recs[d], Member: members[d], In: byDown[d]}
 	}
 	return out, nil
 }
 
 // LockExecutions locks and reads ids in id order, in one statement.
 func (s *flowStore) LockExecutions(ids []ff.ExecutionID) (map[ff.ExecutionID]*ff.Execution, error) {
+	out := make(map[ff.ExecutionID]*ff.Execution, len(ids))
+	err := s.read("lock executions", lockRecordsQuery(idStrings(ids), out))
+	return out, err
+}
+
+func idStrings(ids []ff.ExecutionID) []string {
 	strs := make([]string, len(ids))
 	for i, id := range ids {
 		strs[i] = id.String()
 	}
-	out := make(map[ff.ExecutionID]*ff.Execution, len(ids))
-	err := s.read("lock executions", query{sql: `SELECT ` + recordColumns + recordFrom +
-		` WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`, args: []any{strs},
+	return strs
+}
+
+// lockRecordsQuery locks the records of ids in id order (one lock order
+// for every transaction that locks several) and reads them into out.
+func lockRecordsQuery(ids []string, out map[ff.ExecutionID]*ff.Execution) query {
+	return query{sql: `SELECT ` + recordColumns + recordFrom +
+		` WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`, args: []any{ids},
 		scan: func(rows pgx.Rows) error {
 			for rows.Next() {
 				e, err := scanRecord(rows)
@@ -336,8 +353,22 @@ func (s *flowStore) LockExecutions(ids []ff.ExecutionID) (map[ff.ExecutionID]*ff
 				out[e.ID] = e
 			}
 			return nil
-		}})
-	return out, err
+		}}
+}
+
+// membersQuery reads the memberships of ids into out.
+func membersQuery(ids []string, out map[ff.ExecutionID]*backend.FlowMemberRecord) query {
+	return query{sql: `SELECT ` + memberColumns + ` FROM ff_flow_member WHERE execution_id = ANY($1::text[])`,
+		args: []any{ids}, scan: func(rows pgx.Rows) error {
+			for rows.Next() {
+				m, err := scanMember(rows)
+				if err != nil {
+					return err
+				}
+				out[m.ExecutionID] = m
+			}
+			return nil
+		}}
 }
 
 func (s *flowStore) SaveExecution(before, e *ff.Execution, fx *ff.Effects) error {
@@ -395,10 +426,7 @@ func (s *flowStore) FlowEdges(flowID string) ([]backend.FlowEdge, error) {
 }
 
 func (s *flowStore) ResolveEdgesFrom(ups []ff.ExecutionID, states map[string]string, nowMs int64) ([]ff.ExecutionID, error) {
-	strs := make([]string, len(ups))
-	for i, u := range ups {
-		strs[i] = u.String()
-	}
+	strs := idStrings(ups)
 	// Every upstream of the batch in one statement: unnest of the ids.
 	return s.ids(`UPDATE ff_flow_edge SET state = CASE kind WHEN 'completion' THEN $1 ELSE $2 END, resolved_at_ms = $3
 		WHERE upstream_id = ANY($4::text[]) AND state = 'unresolved' RETURNING downstream_id`,
@@ -433,10 +461,7 @@ func (s *flowStore) QueueCancels(flowID string, partition uint16, ids []ff.Execu
 	if len(ids) == 0 {
 		return nil
 	}
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
-	}
+	strs := idStrings(ids)
 	s.queue(`INSERT INTO ff_flow_cancel (flow_id, execution_id, partition)
 		SELECT $1, x, $3 FROM unnest($2::text[]) AS x ON CONFLICT DO NOTHING`, flowID, strs, int16(partition))
 	return nil
@@ -469,10 +494,7 @@ func (s *flowStore) MarkCancelsDone(flowID string, ids []ff.ExecutionID) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
-	}
+	strs := idStrings(ids)
 	s.queue(`UPDATE ff_flow_cancel SET done = true WHERE flow_id = $1 AND execution_id = ANY($2::text[])`, flowID, strs)
 	return nil
 }

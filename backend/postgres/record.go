@@ -89,9 +89,9 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 	return &e, nil
 }
 
-// updateRecordSQL rewrites every mutable column of the hot row: the state
+// updateRecordSet sets every mutable column of the hot row: the state
 // vector is always written whole.
-const updateRecordSQL = `UPDATE ff_execution SET
+const updateRecordSet = `UPDATE ff_execution SET
 	priority = $2, lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5, blocking_reason = $6,
 	terminal_outcome = $7, attempt_state = $8, public_state = $9, ready = $10, blocking_detail = $11,
 	attempt_count = $12, current_attempt_id = $13, lease_id = $14, lease_epoch = $15, lease_expires_at_ms = $16,
@@ -102,8 +102,14 @@ const updateRecordSQL = `UPDATE ff_execution SET
 	progress_pct = $30, progress_message = $31, failure_reason = $32, failure_class = $33,
 	cancel_reason = $34, cancelled_by = $35,
 	attempt_type = $36, attempt_started_ms = $37, attempt_worker_id = $38, attempt_worker_instance_id = $39,
-	hooks = $40, lease_acquired_ms = $41, revoked_lease_epoch = $42
-	WHERE id = $1`
+	hooks = $40, lease_acquired_ms = $41, revoked_lease_epoch = $42`
+
+// updateRecordSQL rewrites a record; updateRecordResultSQL stores its
+// result ($43) too, a completion in one statement.
+const (
+	updateRecordSQL       = updateRecordSet + ` WHERE id = $1`
+	updateRecordResultSQL = updateRecordSet + `, result = $43 WHERE id = $1`
+)
 
 func updateArgs(e *ff.Execution) []any {
 	s := e.State
@@ -132,7 +138,7 @@ func hooksArg(h ff.Hooks) int16 { return int16(h) }
 // resumes live in the execution row too.
 func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects) error {
 	release := e.SettleQuotaSlots() // before the hooks are written
-	batch.Queue(updateRecordSQL, updateArgs(e)...)
+	queueRecordUpdate(batch, e, fx)
 	queueAdmissionWrites(batch, before, e, release)
 	if fx == nil {
 		return nil
@@ -164,14 +170,21 @@ func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects)
 		batch.Queue(closeAttemptWaitpointsSQL, id, e.UpdatedAtMs, fx.CloseWaitpoints)
 		batch.Queue(closeAttemptSuspensionSQL, id, e.UpdatedAtMs, fx.CloseWaitpoints)
 	}
-	if fx.StoreResult {
-		res := fx.Result
-		if res == nil {
-			res = []byte{}
-		}
-		batch.Queue(`UPDATE ff_execution SET result = $2 WHERE id = $1`, id, res)
-	}
 	return queueEvents(batch, fx.Events)
+}
+
+// queueRecordUpdate rewrites e's record, with its result when fx stores
+// one.
+func queueRecordUpdate(batch *pgx.Batch, e *ff.Execution, fx *ff.Effects) {
+	if fx == nil || !fx.StoreResult {
+		batch.Queue(updateRecordSQL, updateArgs(e)...)
+		return
+	}
+	res := fx.Result
+	if res == nil {
+		res = []byte{}
+	}
+	batch.Queue(updateRecordResultSQL, append(updateArgs(e), res)...)
 }
 
 // closeAttemptWaitpointsSQL and closeAttemptSuspensionSQL apply
