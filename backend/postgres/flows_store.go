@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,19 +29,26 @@ type flowStore struct {
 	// events are the outbox rows of the pending writes, inserted by one
 	// statement when the batch is sent.
 	events []ff.Event
+	// members are the pending membership updates, by id (the last one
+	// wins), written by one statement when the batch is sent.
+	members map[ff.ExecutionID]*backend.FlowMemberRecord
 	// callerTx: the transaction is the caller's (CreateFlowTx), whose
 	// rollback would undo a lane registration, so none is remembered.
 	callerTx bool
 }
 
-// takeBatch returns the pending batch with the collected events queued
-// last, and starts a new one.
+// takeBatch returns the pending batch with the collected membership
+// updates and events queued last, and starts a new one. Deferring them
+// is safe: every read of the transaction goes through a batch taken here,
+// after them, and no queued statement reads what they write.
 func (s *flowStore) takeBatch() (*pgx.Batch, error) {
 	b := s.pending
 	s.pending = nil
 	if b == nil {
 		b = &pgx.Batch{}
 	}
+	queueMemberUpdates(b, s.members)
+	s.members = nil
 	evs := s.events
 	s.events = nil
 	return b, queueEvents(b, evs)
@@ -207,10 +217,38 @@ func (s *flowStore) InsertMember(m *backend.FlowMemberRecord) error {
 	return nil
 }
 
+// UpdateMember defers the write to the batch's one membership statement.
 func (s *flowStore) UpdateMember(m *backend.FlowMemberRecord) error {
-	s.queue(`UPDATE ff_flow_member SET join_policy = $2, join_n = $3, on_satisfied = $4, group_state = $5
-		WHERE execution_id = $1`, m.ExecutionID.String(), m.Join.Policy, m.Join.N, m.Join.OnSatisfied, m.GroupState)
+	if s.members == nil {
+		s.members = map[ff.ExecutionID]*backend.FlowMemberRecord{}
+	}
+	c := *m
+	s.members[m.ExecutionID] = &c
 	return nil
+}
+
+// queueMemberUpdates writes ms in one statement: a completion batch
+// deciding the joins of many downstreams updates their memberships
+// together (unnest of the columns), in id order.
+func queueMemberUpdates(b *pgx.Batch, ms map[ff.ExecutionID]*backend.FlowMemberRecord) {
+	if len(ms) == 0 {
+		return
+	}
+	n := len(ms)
+	ids, policies, onSat, states := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	joinN := make([]int32, 0, n)
+	sorted := slices.SortedFunc(maps.Values(ms), func(a, b *backend.FlowMemberRecord) int {
+		return strings.Compare(a.ExecutionID.String(), b.ExecutionID.String())
+	})
+	for _, m := range sorted {
+		ids = append(ids, m.ExecutionID.String())
+		policies, joinN = append(policies, m.Join.Policy), append(joinN, int32(m.Join.N))
+		onSat, states = append(onSat, m.Join.OnSatisfied), append(states, m.GroupState)
+	}
+	b.Queue(`UPDATE ff_flow_member m SET join_policy = v.policy, join_n = v.n, on_satisfied = v.on_satisfied,
+		group_state = v.state
+		FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[]) AS v(id, policy, n, on_satisfied, state)
+		WHERE m.execution_id = v.id`, ids, policies, joinN, onSat, states)
 }
 
 func (s *flowStore) FlowMemberRefs(flowID string) (map[string]ff.ExecutionID, error) {
