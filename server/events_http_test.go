@@ -1,12 +1,10 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -106,65 +104,6 @@ func TestEventsRouteRefusesBadInput(t *testing.T) {
 	})
 }
 
-// sseEvent is one parsed Server-Sent Event.
-type sseEvent struct{ id, event, data string }
-
-// openSSE starts GET /v1/events as an event stream and returns its
-// events as they arrive; cancel ctx to disconnect.
-func (e *env) openSSE(ctx context.Context, q, lastID string) <-chan sseEvent {
-	e.t.Helper()
-	ctx, cancel := context.WithCancel(ctx)
-	e.t.Cleanup(cancel) // before the server closes, even when the test fails
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.ts.URL+"/v1/events"+q, nil)
-	require.NoError(e.t, err)
-	req.Header.Set("Accept", "text/event-stream")
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	resp, err := e.ts.Client().Do(req)
-	require.NoError(e.t, err)
-	require.Equal(e.t, http.StatusOK, resp.StatusCode)
-	require.Equal(e.t, "text/event-stream", resp.Header.Get("Content-Type"))
-	out := make(chan sseEvent, 64)
-	go func() {
-		defer resp.Body.Close()
-		defer close(out)
-		sc := bufio.NewScanner(resp.Body)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.id != "" || ev.event != "" {
-					out <- ev
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				ev.id = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				ev.event = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				ev.data = line[6:]
-			}
-		}
-	}()
-	return out
-}
-
-func next(t *testing.T, ch <-chan sseEvent) sseEvent {
-	t.Helper()
-	select {
-	case ev, ok := <-ch:
-		require.True(t, ok, "the stream ended")
-		return ev
-	case <-time.After(45 * time.Second):
-		// On Postgres a read waits for every older running transaction
-		// of the whole server (other tests' too) to end.
-		t.Fatal("no event within 45 s")
-	}
-	return sseEvent{}
-}
-
 // An event stream disconnected mid-way and resumed with Last-Event-ID
 // delivers every event exactly once, in order.
 func TestEventsSSEDisconnectAndResume(t *testing.T) {
@@ -172,7 +111,7 @@ func TestEventsSSEDisconnectAndResume(t *testing.T) {
 		e := newEnv(t, open, server.Config{}, nil)
 		first := e.completeOne("sse")
 		ctx, cancel := context.WithCancel(context.Background())
-		stream := e.openSSE(ctx, "?types=completion,operator", "")
+		stream := e.openSSE(ctx, "/v1/events?types=completion,operator", "")
 		ev := next(t, stream)
 		require.Equal(t, "completion", ev.event)
 		require.Contains(t, ev.data, first)
@@ -192,7 +131,7 @@ func TestEventsSSEDisconnectAndResume(t *testing.T) {
 
 		ctx2, cancel2 := context.WithCancel(context.Background())
 		defer cancel2()
-		resumed := e.openSSE(ctx2, "?types=completion,operator", lastSeen)
+		resumed := e.openSSE(ctx2, "/v1/events?types=completion,operator", lastSeen)
 		ev = next(t, resumed)
 		require.Equal(t, "completion", ev.event, "resumes right after the last event seen")
 		require.Contains(t, ev.data, third)
@@ -211,7 +150,7 @@ func TestEventsWaitersCapped(t *testing.T) {
 	eachBackend(t, func(t *testing.T, open opener) {
 		e := newEnv(t, open, server.Config{MaxLongPolls: 1}, nil)
 		ctx, cancel := context.WithCancel(context.Background())
-		stream := e.openSSE(ctx, "?after=latest", "") // waiting once its headers arrived
+		stream := e.openSSE(ctx, "/v1/events?after=latest", "") // waiting once its headers arrived
 		r := e.get("/v1/events?wait_ms=1000")
 		require.Equal(t, http.StatusTooManyRequests, r.status, "%s", r.body)
 		require.Equal(t, ff.ErrResourceExhausted, r.apiError(t).Kind)

@@ -1,14 +1,12 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -158,53 +156,6 @@ func TestStreamLongPollWokenByAppend(t *testing.T) {
 	})
 }
 
-// frameEvent is one parsed Server-Sent Event of a stream read.
-type frameEvent struct{ id, name, data string }
-
-type frameSSEConn struct {
-	resp *http.Response
-	rd   *bufio.Reader
-}
-
-func (e *env) openFrameSSE(path, lastID string) *frameSSEConn {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.ts.URL+path, nil)
-	require.NoError(e.t, err)
-	req.Header.Set("Accept", "text/event-stream")
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	resp, err := e.ts.Client().Do(req)
-	require.NoError(e.t, err)
-	require.Equal(e.t, http.StatusOK, resp.StatusCode)
-	require.Equal(e.t, "text/event-stream", resp.Header.Get("Content-Type"))
-	c := &frameSSEConn{resp: resp, rd: bufio.NewReader(resp.Body)}
-	e.t.Cleanup(func() { _ = resp.Body.Close() })
-	return c
-}
-
-// next reads the next event, skipping comments.
-func (c *frameSSEConn) next(t *testing.T) frameEvent {
-	t.Helper()
-	var ev frameEvent
-	for {
-		line, err := c.rd.ReadString('\n')
-		require.NoError(t, err, "stream ended before an event")
-		line = strings.TrimRight(line, "\n")
-		switch {
-		case line == "" && ev.name != "":
-			return ev
-		case strings.HasPrefix(line, ":"), line == "":
-		case strings.HasPrefix(line, "id: "):
-			ev.id = line[4:]
-		case strings.HasPrefix(line, "event: "):
-			ev.name = line[7:]
-		case strings.HasPrefix(line, "data: "):
-			ev.data = line[6:]
-		}
-	}
-}
-
 func TestStreamSSEDisconnectResumeAndClose(t *testing.T) {
 	eachBackend(t, func(t *testing.T, open opener) {
 		e := newEnv(t, open, server.Config{}, nil)
@@ -218,37 +169,37 @@ func TestStreamSSEDisconnectResumeAndClose(t *testing.T) {
 			}
 		}
 		appendN(1, 2)
-		c := e.openFrameSSE(path, "")
+		ctx, disconnect := context.WithCancel(t.Context())
+		c := e.openSSE(ctx, path, "")
 		for i := 1; i <= 2; i++ {
-			ev := c.next(t)
-			require.Equal(t, "frame", ev.name)
+			ev := next(t, c)
+			require.Equal(t, "frame", ev.event)
 			require.Equal(t, strconv.Itoa(i), ev.id)
 		}
 		appendN(3, 3) // delivered live, through the feed
-		ev := c.next(t)
+		ev := next(t, c)
 		require.Equal(t, "3", ev.id)
 		require.JSONEq(t, fmt.Sprintf(`{"id":3,"type":"n","payload":3,"durable":true,"at_ms":%d}`, e.store.clock.Now().UnixMilli()), ev.data)
-		require.NoError(t, c.resp.Body.Close(), "the client disconnects")
+		disconnect()
 
 		appendN(4, 6)
-		c = e.openFrameSSE(path, "3")
+		c = e.openSSE(t.Context(), path, "3")
 		for i := 4; i <= 6; i++ {
-			require.Equal(t, strconv.Itoa(i), c.next(t).id, "resumes after Last-Event-ID")
+			require.Equal(t, strconv.Itoa(i), next(t, c).id, "resumes after Last-Event-ID")
 		}
 		require.Equal(t, http.StatusNoContent, e.post("/v1/tasks/complete", map[string]any{"handle": h}).status)
-		ev = c.next(t)
-		require.Equal(t, "closed", ev.name)
+		ev = next(t, c)
+		require.Equal(t, "closed", ev.event)
 		var closed wire.StreamClosed
 		require.NoError(t, jsonUnmarshal(ev.data, &closed))
 		require.Equal(t, uint64(6), closed.LastFrameID)
 		require.Equal(t, ff.CloseSuccess, closed.ClosedReason)
-		_, err := c.rd.ReadString('\n')
-		require.Error(t, err, "the server ends the stream after closed")
+		streamEnds(t, c, "the server ends the stream after closed")
 
 		// A follower arriving after the end gets every frame, then closed.
-		c = e.openFrameSSE(path+"?after=5", "")
-		require.Equal(t, "6", c.next(t).id)
-		require.Equal(t, "closed", c.next(t).name)
+		c = e.openSSE(t.Context(), path+"?after=5", "")
+		require.Equal(t, "6", next(t, c).id)
+		require.Equal(t, "closed", next(t, c).event)
 	})
 }
 
@@ -342,9 +293,9 @@ func TestStreamFollowersShareOneReadPerAppend(t *testing.T) {
 		task := e.claimOne("fan")
 		path := execPath(id, "/attempts/0/stream")
 		const followers, appends = 20, 5
-		conns := make([]*frameSSEConn, followers)
+		conns := make([]<-chan sseEvent, followers)
 		for i := range conns {
-			conns[i] = e.openFrameSSE(path, "")
+			conns[i] = e.openSSE(t.Context(), path, "")
 		}
 		require.Eventually(t, func() bool { return e.scrape()["ff_stream_followers"] == followers }, 10*time.Second, 5*time.Millisecond)
 		before := counter.reads.Load()
@@ -352,7 +303,7 @@ func TestStreamFollowersShareOneReadPerAppend(t *testing.T) {
 		for i := 1; i <= appends; i++ {
 			require.Equal(t, http.StatusOK, e.appendFrames(task.Handle, map[string]any{"payload": i}).status)
 			for _, c := range conns {
-				require.Equal(t, strconv.Itoa(i), c.next(t).id)
+				require.Equal(t, strconv.Itoa(i), next(t, c).id)
 			}
 		}
 		reads := counter.reads.Load() - before
@@ -368,7 +319,7 @@ func TestStreamFollowersCapped(t *testing.T) {
 		id := e.create(map[string]any{"lane": "cap"})
 		e.claimOne("cap")
 		path := execPath(id, "/attempts/0/stream")
-		e.openFrameSSE(path, "")
+		e.openSSE(t.Context(), path, "")
 		r := e.do(http.MethodGet, path, nil, "Accept", "text/event-stream")
 		require.Equal(t, http.StatusTooManyRequests, r.status, "%s", r.body)
 		require.Equal(t, ff.ErrResourceExhausted, r.apiError(t).Kind)
