@@ -39,9 +39,14 @@ type svgData struct {
 }
 
 // SVG draws l as an inline <svg> element whose width and height are the
-// layout's, labelled for assistive technology with label.
-func SVG(l Layout, label string) (template.HTML, error) {
+// layout's, labelled for assistive technology with label. It defines an
+// arrowhead for each edge class in l and in edgeClasses (the classes a
+// live update may give an edge later).
+func SVG(l Layout, label string, edgeClasses ...string) (template.HTML, error) {
 	d := svgData{Width: l.Width, Height: l.Height, NodeWidth: NodeWidth, NodeHeight: NodeHeight, Label: label}
+	for _, c := range edgeClasses {
+		d.addMarker(cssIdent(c))
+	}
 	for _, n := range l.Nodes {
 		d.Nodes = append(d.Nodes, svgNode{ID: n.ID, Label: ff.CutText(n.Label, maxLabelBytes),
 			Sub: ff.CutText(n.Sub, maxLabelBytes), Title: n.Title, Class: cssIdent(n.Class), Href: n.Href, X: n.X, Y: n.Y})
@@ -49,15 +54,19 @@ func SVG(l Layout, label string) (template.HTML, error) {
 	for _, e := range l.Edges {
 		c := cssIdent(e.Class)
 		d.Edges = append(d.Edges, svgEdge{From: e.From, To: e.To, Class: c, Path: edgePath(e)})
-		if !slices.Contains(d.Markers, c) {
-			d.Markers = append(d.Markers, c)
-		}
+		d.addMarker(c)
 	}
 	var buf bytes.Buffer
 	if err := svgTemplate.Execute(&buf, d); err != nil {
 		return "", fmt.Errorf("draw dag: %w", err)
 	}
 	return template.HTML(buf.String()), nil //nolint:gosec // produced by html/template
+}
+
+func (d *svgData) addMarker(class string) {
+	if !slices.Contains(d.Markers, class) {
+		d.Markers = append(d.Markers, class)
+	}
 }
 
 // edgePath is a vertical S-curve from the upstream's bottom to the
