@@ -45,3 +45,11 @@ func requireWellFormed(t *testing.T, s string) {
 		}
 	}
 }
+
+func TestSVGDefinesArrowsForLaterEdgeStates(t *testing.T) {
+	out, err := SVG(Compute(nodesN(2), []Edge{{From: "n0", To: "n1", Class: "unresolved"}}), "x", "satisfied", "impossible", "unresolved")
+	require.NoError(t, err)
+	for _, c := range []string{"unresolved", "satisfied", "impossible"} {
+		require.Equal(t, 1, strings.Count(string(out), `id="dag-arrow-`+c+`"`))
+	}
+}
