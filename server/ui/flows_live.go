@@ -7,30 +7,17 @@ import (
 	"strings"
 
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
-// flowLive is the flow page's live part: a "flow" event with the flow's
-// state and its members' and edges' states, sent whenever they change.
-// assets/flows.js recolours the drawing in place; the layout depends only
-// on the graph, so nothing moves. A new graph revision (a member or edge
-// added) makes the script reload the page for a new layout.
+// flowLive is the flow page's live part: a "flow" event with the flow as
+// the API shows it (wire.Flow) and the member counts, sent whenever it
+// changes. assets/flows.js recolours the drawing in place; the layout
+// depends only on the graph, so nothing moves. A new graph revision (a
+// member or edge added) makes the script reload the page for a new layout.
 type flowLive struct {
-	State    string       `json:"state"`
-	Revision int64        `json:"revision"`
-	Counts   string       `json:"counts"`
-	Members  []memberLive `json:"members"`
-	Edges    []edgeLive   `json:"edges"`
-}
-
-type memberLive struct {
-	ID    string `json:"id"`
-	State string `json:"state"`
-}
-
-type edgeLive struct {
-	From  string `json:"from"`
-	To    string `json:"to"`
-	State string `json:"state"`
+	wire.Flow
+	Counts string `json:"counts"`
 }
 
 func (d *Dashboard) flowLiveFeed(w http.ResponseWriter, r *http.Request) error {
@@ -51,16 +38,7 @@ func (d *Dashboard) flowLiveFeed(w http.ResponseWriter, r *http.Request) error {
 }
 
 func flowLiveOf(snap backend.FlowSnapshot) flowLive {
-	out := flowLive{State: snap.PublicFlowState, Revision: snap.GraphRevision,
-		Counts:  countsText(memberCounts(snap.Members)),
-		Members: make([]memberLive, len(snap.Members)), Edges: make([]edgeLive, len(snap.Edges))}
-	for i, m := range snap.Members {
-		out.Members[i] = memberLive{ID: m.ExecutionID.String(), State: string(m.PublicState)}
-	}
-	for i, e := range snap.Edges {
-		out.Edges[i] = edgeLive{From: e.Upstream.String(), To: e.Downstream.String(), State: e.State}
-	}
-	return out
+	return flowLive{Flow: wire.FlowOf(snap), Counts: countsText(memberCounts(snap.Members))}
 }
 
 // countsText is the member counts as one line: "completed 2 · waiting 1".

@@ -39,9 +39,9 @@ func TestLookupIDs(t *testing.T) {
 
 func TestBudgetViewScalesMeters(t *testing.T) {
 	v := budgetViewOf(ff.BudgetStatus{ID: "b",
-		Usage:      map[string]int64{"tokens": 700, "calls": 10, "free": 4},
-		SoftLimits: map[string]int64{"tokens": 500},
-		HardLimits: map[string]int64{"tokens": 1000, "calls": 10},
+		Usage:               map[string]int64{"tokens": 700, "calls": 10, "free": 4},
+		SoftLimits:          map[string]int64{"tokens": 500},
+		HardLimits:          map[string]int64{"tokens": 1000, "calls": 10},
 		LastBreachDimension: "tokens", LastBreachAtMs: 1_700_000_000_000})
 	require.Equal(t, []dimView{
 		{Name: "calls", Usage: 10, Hard: 10, Max: 10, AtHard: true},

@@ -16,18 +16,19 @@
   }
 
   function member(m) {
-    var node = box.querySelector('g.dag-node[data-id="' + CSS.escape(m.id) + '"]');
+    var id = CSS.escape(m.execution_id);
+    var node = box.querySelector('g.dag-node[data-id="' + id + '"]');
     if (node) {
-      node.setAttribute('class', 'dag-node st-' + m.state);
+      node.setAttribute('class', 'dag-node st-' + m.public_state);
       var sub = node.querySelector('text.dag-sub');
-      if (sub) { sub.textContent = m.state; }
+      if (sub) { sub.textContent = m.public_state; }
     }
-    var row = document.querySelector('tr[data-member="' + CSS.escape(m.id) + '"] .state');
-    setState(row, m.state);
+    setState(document.querySelector('tr[data-member="' + id + '"] .state'), m.public_state);
   }
 
   function edge(e) {
-    var sel = 'path.dag-edge[data-from="' + CSS.escape(e.from) + '"][data-to="' + CSS.escape(e.to) + '"]';
+    var sel = 'path.dag-edge[data-from="' + CSS.escape(e.upstream_execution_id) +
+      '"][data-to="' + CSS.escape(e.downstream_execution_id) + '"]';
     var path = box.querySelector(sel);
     if (!path) { return; }
     path.setAttribute('class', 'dag-edge edge-' + e.state);
@@ -36,12 +37,12 @@
 
   source.addEventListener('flow', function (ev) {
     var f = JSON.parse(ev.data);
-    if (String(f.revision) !== revision) {
+    if (String(f.graph_revision) !== revision) {
       source.close();
       window.location.reload();
       return;
     }
-    setState(document.getElementById('flow-state'), f.state);
+    setState(document.getElementById('flow-state'), f.public_flow_state);
     var counts = document.getElementById('flow-counts');
     if (counts) { counts.textContent = f.counts; }
     f.members.forEach(member);
