@@ -25,7 +25,7 @@ func (d *Dashboard) flowLiveFeed(w http.ResponseWriter, r *http.Request) error {
 	if _, err := d.describeFlow(r.Context(), id); err != nil {
 		return err
 	}
-	s := startSSE(w)
+	s := startSSE(w, d.write)
 	var last []byte
 	d.follow(r.Context(), s, nil, livePoll, func(ctx context.Context) error {
 		snap, err := d.describeFlow(ctx, id)

@@ -48,7 +48,7 @@
     f.members.forEach(member);
     f.edges.forEach(edge);
   });
-  source.addEventListener('error', function (ev) {
+  source.addEventListener('failure', function (ev) {
     if (ev.data) { source.close(); }
   });
 }());
