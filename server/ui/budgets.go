@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
@@ -44,6 +45,7 @@ type dimView struct {
 
 type quotaView struct {
 	ff.QuotaStatus
+	Window                      string // the window as a duration, "1m0s"
 	WindowFull, ConcurrencyFull bool
 }
 
@@ -118,7 +120,7 @@ func budgetViewOf(st ff.BudgetStatus) budgetView {
 }
 
 func quotaViewOf(st ff.QuotaStatus) quotaView {
-	return quotaView{QuotaStatus: st,
+	return quotaView{QuotaStatus: st, Window: (time.Duration(st.WindowMs) * time.Millisecond).String(),
 		WindowFull:      st.MaxPerWindow > 0 && st.InWindow >= st.MaxPerWindow,
 		ConcurrencyFull: st.MaxConcurrent > 0 && st.ActiveConcurrency >= st.MaxConcurrent}
 }
