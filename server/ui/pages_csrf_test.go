@@ -37,17 +37,29 @@ func newCSRFClient(t *testing.T, b backend.Backend) *csrfClient {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-// page GETs path and returns its body and the CSRF token in its forms.
-func (c *csrfClient) page(path string) (string, string) {
+// get GETs path and returns its body; the answer must be 200.
+func (c *csrfClient) get(path string) string {
 	res, err := c.c.Get(c.base + path)
 	require.NoError(c.t, err)
+	body := readAll(c.t, res)
+	require.Equal(c.t, http.StatusOK, res.StatusCode, body)
+	return body
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	require.NoError(c.t, err)
-	require.Equal(c.t, http.StatusOK, res.StatusCode, string(body))
-	m := csrfField.FindStringSubmatch(string(body))
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// page GETs path and returns its body and the CSRF token in its forms.
+func (c *csrfClient) page(path string) (string, string) {
+	body := c.get(path)
+	m := csrfField.FindStringSubmatch(body)
 	require.NotNil(c.t, m, "a form with a CSRF token on %s", path)
-	return string(body), m[1]
+	return body, m[1]
 }
 
 func (c *csrfClient) post(path string, form url.Values) int {
