@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -52,29 +53,43 @@ type quotaView struct {
 func (d *Dashboard) budgets(r *http.Request) (page, error) {
 	q := r.URL.Query()
 	data := budgetsData{BudgetIDs: q.Get("budgets"), QuotaIDs: q.Get("quotas")}
-	for _, id := range lookupIDs(data.BudgetIDs) {
-		st, err := d.b.GetBudget(r.Context(), backend.GetBudgetParams{BudgetID: id})
-		if missing(err) {
-			data.Missing = append(data.Missing, "budget "+id)
-			continue
-		}
-		if err != nil {
-			return page{}, fmt.Errorf("read budget %s: %w", id, err)
-		}
-		data.Budgets = append(data.Budgets, budgetViewOf(st))
+	if err := d.lookupBudgets(r.Context(), &data); err != nil {
+		return page{}, err
 	}
-	for _, id := range lookupIDs(data.QuotaIDs) {
-		st, err := d.b.GetQuota(r.Context(), backend.GetQuotaParams{QuotaID: id})
-		if missing(err) {
-			data.Missing = append(data.Missing, "quota "+id)
-			continue
-		}
-		if err != nil {
-			return page{}, fmt.Errorf("read quota %s: %w", id, err)
-		}
-		data.Quotas = append(data.Quotas, quotaViewOf(st))
+	if err := d.lookupQuotas(r.Context(), &data); err != nil {
+		return page{}, err
 	}
 	return page{Template: "budgets", Title: "Budgets and quotas", Data: data}, nil
+}
+
+func (d *Dashboard) lookupBudgets(ctx context.Context, data *budgetsData) error {
+	for _, id := range lookupIDs(data.BudgetIDs) {
+		st, err := d.b.GetBudget(ctx, backend.GetBudgetParams{BudgetID: id})
+		switch {
+		case missing(err):
+			data.Missing = append(data.Missing, "budget "+id)
+		case err != nil:
+			return fmt.Errorf("read budget %s: %w", id, err)
+		default:
+			data.Budgets = append(data.Budgets, budgetViewOf(st))
+		}
+	}
+	return nil
+}
+
+func (d *Dashboard) lookupQuotas(ctx context.Context, data *budgetsData) error {
+	for _, id := range lookupIDs(data.QuotaIDs) {
+		st, err := d.b.GetQuota(ctx, backend.GetQuotaParams{QuotaID: id})
+		switch {
+		case missing(err):
+			data.Missing = append(data.Missing, "quota "+id)
+		case err != nil:
+			return fmt.Errorf("read quota %s: %w", id, err)
+		default:
+			data.Quotas = append(data.Quotas, quotaViewOf(st))
+		}
+	}
+	return nil
 }
 
 // missing reports an id that names nothing or is not an id at all: the
@@ -107,16 +122,19 @@ func budgetViewOf(st ff.BudgetStatus) budgetView {
 		}
 	}
 	for _, n := range slices.Sorted(maps.Keys(names)) {
-		dv := dimView{Name: n, Usage: st.Usage[n], Soft: st.SoftLimits[n], Hard: st.HardLimits[n]}
-		dv.Max = dv.Hard
-		if dv.Max == 0 {
-			dv.Max = max(dv.Soft, dv.Usage)
-		}
-		dv.OverSoft = dv.Soft > 0 && dv.Usage > dv.Soft
-		dv.AtHard = dv.Hard > 0 && dv.Usage >= dv.Hard
-		v.Dims = append(v.Dims, dv)
+		v.Dims = append(v.Dims, dimViewOf(n, st.Usage[n], st.SoftLimits[n], st.HardLimits[n]))
 	}
 	return v
+}
+
+func dimViewOf(name string, usage, soft, hard int64) dimView {
+	dv := dimView{Name: name, Usage: usage, Soft: soft, Hard: hard, Max: hard}
+	if dv.Max == 0 {
+		dv.Max = max(soft, usage)
+	}
+	dv.OverSoft = soft > 0 && usage > soft
+	dv.AtHard = hard > 0 && usage >= hard
+	return dv
 }
 
 func quotaViewOf(st ff.QuotaStatus) quotaView {
