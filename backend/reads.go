@@ -34,6 +34,9 @@ type Reads interface {
 // DescribeExecutionParams is the input of DescribeExecution.
 type DescribeExecutionParams struct {
 	ExecutionID ff.ExecutionID
+	// WithInput also reads the execution's input (ExecutionSnapshot.Input),
+	// up to ff.MaxInputBytes; the API's snapshot leaves it out.
+	WithInput bool
 }
 
 // ReadExecutionStateParams is the input of ReadExecutionState.
@@ -80,6 +83,9 @@ type ExecutionSnapshot struct {
 	StartedAt       time.Time
 	CompletedAt     time.Time
 	UpdatedAt       time.Time
+	// Input is the stored input, read only with
+	// DescribeExecutionParams.WithInput (nil otherwise, or when empty).
+	Input []byte
 }
 
 // AttemptRef names the current attempt.

@@ -131,8 +131,12 @@ func (s *Server) assemble() error {
 		}
 		s.sup = sup
 	}
-	s.api = server.New(c.HTTP, s.b, server.WithShutdownGrace(c.ShutdownGrace), server.WithClaimPollInterval(c.ClaimPollInterval),
-		server.WithTracerProvider(c.TracerProvider))
+	opts := []server.Option{server.WithShutdownGrace(c.ShutdownGrace), server.WithClaimPollInterval(c.ClaimPollInterval),
+		server.WithTracerProvider(c.TracerProvider)}
+	if s.sup != nil {
+		opts = append(opts, server.WithLeadership(s.sup.Leading))
+	}
+	s.api = server.New(c.HTTP, s.b, opts...)
 	return nil
 }
 

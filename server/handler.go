@@ -13,11 +13,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/server/ui"
 	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 // ServeHTTP runs the request through the stack: panic recovery, request
-// metrics, logging and tracing, CORS, route lookup, auth, then the route.
+// metrics, logging and tracing, then the dashboard (/ui/) or CORS, route
+// lookup, auth and the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -45,6 +47,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// (the server drains it after the handler); routes that read
 		// one lift this once it is in (timedBody).
 		_ = http.NewResponseController(sw).SetReadDeadline(time.Now().Add(s.timeouts.ReadBody))
+	}
+	if s.dashboard != nil && ui.Owns(r.URL.Path) {
+		label = ui.Prefix // the dashboard does its own auth (a login form, CSRF)
+		s.dashboard.ServeHTTP(sw, r)
+		return
 	}
 	if s.cors.apply(sw, r) {
 		label = "preflight"

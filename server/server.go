@@ -14,6 +14,7 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/internal/wakeup"
+	"github.com/flowfabric-go/flowfabric/server/ui"
 )
 
 // Config configures a Server. The zero value is usable: no auth, no CORS,
@@ -46,6 +47,11 @@ type Config struct {
 	// creates a private registry with the Go and process collectors.
 	// Register backend metrics (instrument.Wrap) in the same registry.
 	Registry *prometheus.Registry
+	// DisableUI turns the web dashboard at /ui/ off (package server/ui;
+	// behind APIToken, with its own login form, when one is set).
+	DisableUI bool
+	// Version is the build version the dashboard shows.
+	Version string
 }
 
 // BodyLimits are the request body caps, in bytes, by route tier.
@@ -148,6 +154,13 @@ func WithShutdownGrace(d time.Duration) Option {
 	}
 }
 
+// WithLeadership tells the dashboard whether this process leads the
+// reconcilers (leading is called on every overview); without it the
+// dashboard says they do not run here.
+func WithLeadership(leading func() bool) Option {
+	return func(s *Server) { s.leading = leading }
+}
+
 // Server is the HTTP API over one backend. It is an http.Handler; Serve
 // and ListenAndServe run it with graceful shutdown.
 type Server struct {
@@ -169,6 +182,9 @@ type Server struct {
 	hooks hooks
 	// tracer records request spans; nil when tracing is off.
 	tracer trace.Tracer
+	// dashboard serves /ui/; nil with Config.DisableUI.
+	dashboard *ui.Dashboard
+	leading   func() bool
 
 	mux      *http.ServeMux
 	routes   []*route
@@ -225,6 +241,10 @@ func New(cfg Config, b backend.Backend, opts ...Option) *Server {
 	s.streams = newStreamHub(b, s.log, s.maxLongPolls, func(n int) { s.metrics.followers.Set(float64(n)) })
 	s.events = newEventFeed(b, s.maxLongPolls, func(n int) { s.metrics.eventReaders.Set(float64(n)) })
 	s.metricsH = metricsHandler(s.reg, s.log)
+	if !cfg.DisableUI {
+		s.dashboard = ui.New(ui.Config{Backend: b, Token: cfg.APIToken, Logger: s.log, Version: cfg.Version,
+			Leading: s.leading, Closing: s.closing, WriteTimeout: s.timeouts.Write})
+	}
 	s.register(s.routeTable())
 	s.openapi = mustOpenAPI(s.routes)
 	return s

@@ -43,7 +43,15 @@ func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecu
 			e.ShowLanePaused()
 		}
 	}
-	return backend.SnapshotOf(e), nil
+	snap := backend.SnapshotOf(e)
+	if p.WithInput {
+		// The input never changes after create: the primary answers it.
+		err := b.pool.QueryRow(ctx, `SELECT input FROM ff_execution WHERE id = $1`, p.ExecutionID.String()).Scan(&snap.Input)
+		if err != nil {
+			return backend.ExecutionSnapshot{}, mapPgError("describe execution: input", err)
+		}
+	}
+	return snap, nil
 }
 
 // ReadExecutionState implements backend.Reads.

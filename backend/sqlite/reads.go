@@ -50,7 +50,13 @@ func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecu
 			r.e.ShowLanePaused()
 		}
 	}
-	return backend.SnapshotOf(&r.e), nil
+	snap := backend.SnapshotOf(&r.e)
+	if p.WithInput {
+		if err := b.r.QueryRowContext(ctx, `SELECT p.input FROM ff_execution_payload p JOIN ff_execution e ON e.seq = p.seq WHERE e.execution_id = ?`, p.ExecutionID.String()).Scan(&snap.Input); err != nil {
+			return backend.ExecutionSnapshot{}, driverError("sqlite: describe execution: input", err)
+		}
+	}
+	return snap, nil
 }
 
 // ReadExecutionState returns the public state of id.

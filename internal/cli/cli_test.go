@@ -263,7 +263,7 @@ func TestServerInProcess(t *testing.T) {
 
 // The edge limits and the metrics rule come from the environment too.
 func TestServerLimitFlagsFromEnv(t *testing.T) {
-	cmd := newServerCmd(Env{})
+	cmd := newServerCmd(Env{}, BuildInfo{})
 	vars := map[string]string{"FF_METRICS_PUBLIC": "true", "FF_MAX_LONG_POLLS": "7", "FF_READ_BODY_TIMEOUT": "3s",
 		"FF_WRITE_TIMEOUT": "4s", "FF_METRICS_MAX_LANES": "9"}
 	require.NoError(t, applyEnv(cmd, func(k string) string { return vars[k] }))

@@ -8,7 +8,7 @@ import (
 )
 
 func TestServerDatabaseReadURL(t *testing.T) {
-	cmd := newServerCmd(Env{})
+	cmd := newServerCmd(Env{}, BuildInfo{})
 	vars := map[string]string{"FF_DATABASE_READ_URL": "postgres://replica/ff"}
 	require.NoError(t, applyEnv(cmd, func(k string) string { return vars[k] }))
 	require.Equal(t, "postgres://replica/ff", cmd.Flags().Lookup("database-read-url").Value.String())

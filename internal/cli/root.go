@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -24,6 +25,18 @@ type Env struct {
 type BuildInfo struct {
 	Version string
 	Commit  string
+}
+
+// version is the build's version: the one set at build time, else the
+// module's, else "dev".
+func (info BuildInfo) version() string {
+	if info.Version != "" {
+		return info.Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }
 
 // Main runs the command line with args (without the program name) and
@@ -72,7 +85,7 @@ database configured it uses the embedded SQLite file ./flowfabric.db; set
 	root.SetErr(env.Stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
-		newServerCmd(env),
+		newServerCmd(env, info),
 		newMigrateCmd(env),
 		newExecCmd(env),
 		newLanesCmd(env),

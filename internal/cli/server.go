@@ -40,14 +40,16 @@ type serverOptions struct {
 	tracing        bool // set by startTracing, for the startup line
 }
 
-func newServerCmd(env Env) *cobra.Command {
-	var o serverOptions
+func newServerCmd(env Env, info BuildInfo) *cobra.Command {
+	o := serverOptions{}
+	o.cfg.HTTP.Version = info.version()
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the HTTP API and the reconcilers",
-		Long: `Run the FlowFabric server: the HTTP API under /v1, /healthz, /metrics, and
-the reconcilers (lease expiry, delayed promotion, attempt timeouts,
-deadlines). Several servers may share one Postgres database; exactly one
+		Long: `Run the FlowFabric server: the HTTP API under /v1, /healthz, /metrics, the
+web dashboard at /ui/ (unless --disable-ui; with --api-token it asks for
+the token on a login form), and the reconcilers (lease expiry, delayed
+promotion, attempt timeouts, deadlines). Several servers may share one Postgres database; exactly one
 of them runs the reconcilers at a time and another takes over if it dies.
 
 With --api-token every route but /healthz needs "Authorization: Bearer
@@ -126,6 +128,8 @@ OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...).`,
 	f.BoolVar(&o.cfg.HTTP.MetricsPublic, "metrics-public", false,
 		"serve /metrics without the API token (by default it needs the token when --api-token is set)")
 	bindEnv(f, "metrics-public", "FF_METRICS_PUBLIC")
+	f.BoolVar(&o.cfg.HTTP.DisableUI, "disable-ui", false, "do not serve the web dashboard at /ui/")
+	bindEnv(f, "disable-ui", "FF_DISABLE_UI")
 	f.IntVar(&o.cfg.MetricsMaxLanes, "metrics-max-lanes", instrument.DefaultMaxLaneLabels,
 		"lanes labelled on their own in /metrics; lanes beyond it, and lane names nobody created, count as lane \"_other\"")
 	bindEnv(f, "metrics-max-lanes", "FF_METRICS_MAX_LANES")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -24,14 +23,8 @@ func newVersionCmd(env Env, info BuildInfo) *cobra.Command {
 		Example: "  flowfabric version\n  flowfabric version --json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := versionInfo{Version: info.Version, Commit: info.Commit, GoVersion: runtime.Version(),
+			v := versionInfo{Version: info.version(), Commit: info.Commit, GoVersion: runtime.Version(),
 				Platform: runtime.GOOS + "/" + runtime.GOARCH}
-			if v.Version == "" {
-				v.Version = "dev"
-				if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-					v.Version = bi.Main.Version
-				}
-			}
 			return printer{env.Stdout, asJSON}.emit(v, func(w io.Writer) error {
 				_, err := fmt.Fprintf(w, "flowfabric %s (%s, %s)\n", v.Version, v.GoVersion, v.Platform)
 				return err

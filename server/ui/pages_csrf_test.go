@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,7 +14,8 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
-	"github.com/flowfabric-go/flowfabric/server/ui"
+	"github.com/flowfabric-go/flowfabric/internal/uitest"
+	"github.com/flowfabric-go/flowfabric/server"
 )
 
 // csrfClient is a browser-like client of a dashboard over real HTTP: it
@@ -27,8 +27,7 @@ type csrfClient struct {
 }
 
 func newCSRFClient(t *testing.T, b backend.Backend) *csrfClient {
-	srv := httptest.NewServer(ui.New(ui.Config{Backend: b}))
-	t.Cleanup(srv.Close)
+	srv := uitest.NewServer(t, b, server.Config{})
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	return &csrfClient{t: t, base: srv.URL, c: &http.Client{Jar: jar,
@@ -89,7 +88,7 @@ func (c *csrfClient) requireRefusedThenAccepted(path, token string, form url.Val
 }
 
 func TestPageActionsRefuseWithoutCSRF(t *testing.T) {
-	eachStore(t, func(t *testing.T, b backend.Backend) {
+	eachStore(t, func(t *testing.T, _ uitest.Store, b backend.Backend) {
 		ctx := context.Background()
 		c := newCSRFClient(t, b)
 		flow := seedFlow(t, b, "csrf-flows")

@@ -9,12 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/internal/uitest"
 )
 
 var nextFlows = regexp.MustCompile(`href="/ui/flows\?cursor=([0-9a-f-]+)" rel="next"`)
 
 func TestFlowsListPages(t *testing.T) {
-	eachStore(t, func(t *testing.T, b backend.Backend) {
+	eachStore(t, func(t *testing.T, _ uitest.Store, b backend.Backend) {
 		for range 51 {
 			_, err := b.CreateFlow(context.Background(), backend.CreateFlowParams{Kind: "batch"})
 			require.NoError(t, err)
@@ -32,7 +33,7 @@ func TestFlowsListPages(t *testing.T) {
 }
 
 func TestPagesAnswerBadInputWithTheAPIMessage(t *testing.T) {
-	eachStore(t, func(t *testing.T, b backend.Backend) {
+	eachStore(t, func(t *testing.T, _ uitest.Store, b backend.Backend) {
 		c := newCSRFClient(t, b)
 		for path, want := range map[string]string{
 			"/ui/flows/not-a-flow":                           "want a lowercase canonical uuid",

@@ -3,12 +3,12 @@ package ui_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/internal/uitest"
 )
 
 // Seeds of the Flows, Approvals and Budgets pages, written through the
@@ -35,22 +35,26 @@ func seedFlow(t *testing.T, b backend.Backend, lane string) seededFlow {
 	return seededFlow{ID: res.FlowID, Lane: lane, Refs: res.ExecutionIDs}
 }
 
-// claimOne claims the one claimable execution of lane.
-func claimOne(t *testing.T, b backend.Backend, lane string) backend.ClaimedTask {
-	t.Helper()
-	tasks, err := b.Claim(context.Background(), backend.ClaimParams{WorkerID: "ui-test", Lanes: []string{lane}, LeaseTTL: time.Minute})
-	require.NoError(t, err)
-	require.Len(t, tasks, 1, "a claimable execution on %s", lane)
-	return tasks[0]
-}
-
 // completeOn claims and completes the claimable execution of lane and
 // returns its id.
 func completeOn(t *testing.T, b backend.Backend, lane string) ff.ExecutionID {
 	t.Helper()
-	task := claimOne(t, b, lane)
-	require.NoError(t, b.Complete(context.Background(), backend.CompleteParams{Handle: task.Handle, Result: []byte(`{"ok":true}`)}))
+	task := uitest.Claim(t, b, lane)
+	uitest.Complete(t, b, task, []byte(`{"ok":true}`))
 	return task.ExecutionID
+}
+
+// eachStore runs f on every store of the dashboard tests.
+func eachStore(t *testing.T, f func(t *testing.T, st uitest.Store, b backend.Backend)) {
+	for _, st := range uitest.Stores() {
+		t.Run(st.Name, func(t *testing.T) { f(t, st, st.Open(t)) })
+	}
+}
+
+// publicState reads an execution's public state.
+func publicState(t *testing.T, b backend.Backend, id ff.ExecutionID) ff.PublicState {
+	t.Helper()
+	return uitest.Describe(t, b, id).PublicState
 }
 
 // seedSuspended creates an execution on lane and suspends it on a
@@ -61,9 +65,8 @@ func seedSuspended(t *testing.T, b backend.Backend, lane string) ff.ExecutionID 
 	ctx := context.Background()
 	_, err := b.SeedWaitpointKey(ctx, backend.SeedWaitpointKeyParams{Generate: true})
 	require.NoError(t, err)
-	_, err = b.CreateExecution(ctx, backend.CreateExecutionParams{Lane: lane, Kind: "publish", Input: []byte(`{"topic":"v1.4"}`)})
-	require.NoError(t, err)
-	task := claimOne(t, b, lane)
+	uitest.Create(t, b, backend.CreateExecutionParams{Lane: lane, Kind: "publish", Input: []byte(`{"topic":"v1.4"}`)})
+	task := uitest.Claim(t, b, lane)
 	out, err := b.Suspend(ctx, backend.SuspendParams{Handle: task.Handle, Request: ff.SuspendRequest{WaitpointKeys: []string{"review"}}})
 	require.NoError(t, err)
 	require.False(t, out.AlreadySatisfied)
@@ -89,12 +92,4 @@ func seedQuota(t *testing.T, b backend.Backend, id string) {
 	_, err := b.CreateQuota(context.Background(), backend.CreateQuotaParams{QuotaDefinition: ff.QuotaDefinition{ID: id,
 		WindowMs: 60_000, MaxPerWindow: 5, MaxConcurrent: 2}})
 	require.NoError(t, err)
-}
-
-// publicState reads an execution's public state.
-func publicState(t *testing.T, b backend.Backend, id ff.ExecutionID) ff.PublicState {
-	t.Helper()
-	st, err := b.ReadExecutionState(context.Background(), backend.ReadExecutionStateParams{ExecutionID: id})
-	require.NoError(t, err)
-	return st
 }

@@ -1,0 +1,67 @@
+package ui
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+
+	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/server/wire"
+)
+
+// An action's outcome travels to the page it returns to in a short-lived
+// flash cookie, read (and cleared) by that page: the page shows it in
+// place, and reloading it does not repeat the action.
+
+const (
+	flashCookie   = "ff_ui_flash"
+	maxFlashBytes = 1000
+)
+
+// flash is an action's outcome: its message, or the API's error.
+type flash struct {
+	OK      bool         `json:"ok"`
+	Kind    ff.ErrorKind `json:"kind,omitempty"`
+	Message string       `json:"msg"`
+}
+
+// serveAction runs a POST action and returns to the form's page with its
+// outcome.
+func (d *Dashboard) serveAction(act func(*Dashboard, *http.Request) (string, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg, err := act(d, r)
+		f := flash{OK: true, Message: msg}
+		if err != nil {
+			e := apiError(err)
+			if wire.StatusOf(e) >= 500 {
+				d.log.ErrorContext(r.Context(), "ui action failed", "path", r.URL.Path, "err", err)
+			}
+			f = flash{Kind: e.Kind, Message: wire.BodyOf(e).Error}
+		}
+		setFlash(w, r, f)
+		http.Redirect(w, r, localPath(r.PostForm.Get("back")), http.StatusSeeOther)
+	})
+}
+
+func setFlash(w http.ResponseWriter, r *http.Request, f flash) {
+	f.Message = ff.CutText(f.Message, maxFlashBytes)
+	b, _ := json.Marshal(f) // a flash always encodes
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/ui",
+		MaxAge: 60, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+// takeFlash returns the pending flash, if any, and clears it.
+func takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/ui", MaxAge: -1, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	var f flash
+	if err != nil || json.Unmarshal(b, &f) != nil {
+		return nil
+	}
+	return &f
+}
