@@ -187,3 +187,59 @@ func TestBudgetsInBrowser(t *testing.T) {
 		require.Equal(t, "0", tab.Text(budget+` tr[data-dimension="tokens"] .used`))
 	})
 }
+
+// TestFlowDrawingMatchesTheStore draws a flow in every kind of state and
+// checks each box and edge against the store; its screenshot is the
+// README's.
+func TestFlowDrawingMatchesTheStore(t *testing.T) {
+	eachStore(t, func(t *testing.T, st uitest.Store, b backend.Backend) {
+		tab := openPages(t, st, b)
+		flow := seedMixedFlow(t, b, "ui-mixed")
+		tab.Open("/ui/flows/" + flow.ID)
+		snap, err := b.DescribeFlow(context.Background(), backend.DescribeFlowParams{FlowID: flow.ID})
+		require.NoError(t, err)
+		for _, m := range snap.Members {
+			waitFor(tab, nodeSel(m.ExecutionID, m.PublicState))
+		}
+		for _, e := range snap.Edges {
+			waitFor(tab, fmt.Sprintf(`#flow-graph path.edge-%s[data-from=%q][data-to=%q]`, e.State, e.Upstream.String(), e.Downstream.String()))
+		}
+		states := map[ff.PublicState]bool{}
+		for _, m := range snap.Members {
+			states[m.PublicState] = true
+		}
+		for _, want := range []ff.PublicState{ff.PublicCompleted, ff.PublicFailed, ff.PublicActive, ff.PublicSkipped, ff.PublicWaitingChildren} {
+			require.True(t, states[want], "the seeded flow has a %s member", want)
+		}
+		tab.Screenshot("flow-states")
+	})
+}
+
+// seedMixedFlow is ingest → parse-a, parse-b, parse-c; merge needs a and
+// b, report needs a and c, notify needs report. parse-a completes,
+// parse-b fails (merge is skipped), parse-c runs (report and notify wait).
+func seedMixedFlow(t *testing.T, b backend.Backend, lane string) seededFlow {
+	t.Helper()
+	ctx := context.Background()
+	member := func(ref string, ups ...string) backend.FlowMemberParams {
+		return backend.FlowMemberParams{Ref: ref, DependsOnRefs: ups,
+			Execution: backend.CreateExecutionParams{Lane: lane, Kind: "report." + ref}}
+	}
+	res, err := b.CreateFlow(ctx, backend.CreateFlowParams{Kind: "nightly-report", Members: []backend.FlowMemberParams{
+		member("ingest"), member("parse-a", "ingest"), member("parse-b", "ingest"), member("parse-c", "ingest"),
+		member("merge", "parse-a", "parse-b"), member("report", "parse-a", "parse-c"), member("notify", "report")}})
+	require.NoError(t, err)
+	completeOn(t, b, lane)
+	tasks, err := b.Claim(ctx, backend.ClaimParams{WorkerID: "ui-test", Lanes: []string{lane}, Max: 3})
+	require.NoError(t, err)
+	require.Len(t, tasks, 3)
+	for _, task := range tasks {
+		switch task.ExecutionID {
+		case res.ExecutionIDs["parse-a"]:
+			uitest.Complete(t, b, task, []byte(`{"rows":120}`))
+		case res.ExecutionIDs["parse-b"]:
+			uitest.FailPermanently(t, b, task, "malformed input")
+		}
+	}
+	return seededFlow{ID: res.FlowID, Lane: lane, Refs: res.ExecutionIDs}
+}
