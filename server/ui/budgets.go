@@ -51,50 +51,50 @@ type quotaView struct {
 }
 
 func (d *Dashboard) budgets(r *http.Request) (page, error) {
-	q := r.URL.Query()
+	ctx, q := r.Context(), r.URL.Query()
 	data := budgetsData{BudgetIDs: q.Get("budgets"), QuotaIDs: q.Get("quotas")}
-	if err := d.lookupBudgets(r.Context(), &data); err != nil {
+	budgets, err := lookup(ctx, "budget", data.BudgetIDs, &data.Missing, func(ctx context.Context, id string) (ff.BudgetStatus, error) {
+		return d.b.GetBudget(ctx, backend.GetBudgetParams{BudgetID: id})
+	})
+	if err != nil {
 		return page{}, err
 	}
-	if err := d.lookupQuotas(r.Context(), &data); err != nil {
+	quotas, err := lookup(ctx, "quota", data.QuotaIDs, &data.Missing, func(ctx context.Context, id string) (ff.QuotaStatus, error) {
+		return d.b.GetQuota(ctx, backend.GetQuotaParams{QuotaID: id})
+	})
+	if err != nil {
 		return page{}, err
+	}
+	for _, st := range budgets {
+		data.Budgets = append(data.Budgets, budgetViewOf(st))
+	}
+	for _, st := range quotas {
+		data.Quotas = append(data.Quotas, quotaViewOf(st))
 	}
 	return page{Template: "budgets", Title: "Budgets and quotas", Data: data}, nil
 }
 
-func (d *Dashboard) lookupBudgets(ctx context.Context, data *budgetsData) error {
-	for _, id := range lookupIDs(data.BudgetIDs) {
-		st, err := d.b.GetBudget(ctx, backend.GetBudgetParams{BudgetID: id})
+// lookup reads each id of the list with get; an id that names nothing is
+// added to missing as "<kind> <id>".
+func lookup[T any](ctx context.Context, kind, list string, missing *[]string, get func(context.Context, string) (T, error)) ([]T, error) {
+	var out []T
+	for _, id := range lookupIDs(list) {
+		v, err := get(ctx, id)
 		switch {
-		case missing(err):
-			data.Missing = append(data.Missing, "budget "+id)
+		case namesNothing(err):
+			*missing = append(*missing, kind+" "+id)
 		case err != nil:
-			return fmt.Errorf("read budget %s: %w", id, err)
+			return nil, fmt.Errorf("read %s %s: %w", kind, id, err)
 		default:
-			data.Budgets = append(data.Budgets, budgetViewOf(st))
+			out = append(out, v)
 		}
 	}
-	return nil
+	return out, nil
 }
 
-func (d *Dashboard) lookupQuotas(ctx context.Context, data *budgetsData) error {
-	for _, id := range lookupIDs(data.QuotaIDs) {
-		st, err := d.b.GetQuota(ctx, backend.GetQuotaParams{QuotaID: id})
-		switch {
-		case missing(err):
-			data.Missing = append(data.Missing, "quota "+id)
-		case err != nil:
-			return fmt.Errorf("read quota %s: %w", id, err)
-		default:
-			data.Quotas = append(data.Quotas, quotaViewOf(st))
-		}
-	}
-	return nil
-}
-
-// missing reports an id that names nothing or is not an id at all: the
-// page lists it instead of failing.
-func missing(err error) bool {
+// namesNothing reports an id that names nothing or is not an id at all:
+// the page lists it instead of failing.
+func namesNothing(err error) bool {
 	return errors.Is(err, ff.ErrNotFound) || errors.Is(err, ff.ErrInvalidInput)
 }
 
