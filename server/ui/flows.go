@@ -65,7 +65,7 @@ type stateCount struct {
 }
 
 // cancelPolicies are the choices of the cancel form, the default first.
-var cancelPolicies = [...]string{ff.CancelFlowAll, ff.CancelFlowPending, ff.CancelFlowOnly}
+func cancelPolicies() []string { return []string{ff.CancelFlowAll, ff.CancelFlowPending, ff.CancelFlowOnly} }
 
 func (d *Dashboard) flow(r *http.Request) (page, error) {
 	snap, err := d.describeFlow(r.Context(), r.PathValue("id"))
@@ -77,7 +77,7 @@ func (d *Dashboard) flow(r *http.Request) (page, error) {
 		return page{}, err
 	}
 	data := flowData{Flow: snap, Created: formatMs(snap.CreatedAtMs), Cancelled: formatMs(snap.CancelledAtMs),
-		Graph: g, Counts: countsText(memberCounts(snap.Members)), Policies: cancelPolicies[:]}
+		Graph: g, Counts: countsText(memberCounts(snap.Members)), Policies: cancelPolicies()}
 	return page{Template: "flow", Title: "Flow " + snap.FlowID, Data: data}, nil
 }
 

@@ -17,7 +17,7 @@ type flowGraph struct {
 
 // edgeStates are the edge classes every drawing has an arrowhead for, so
 // a live update that changes an edge's state keeps its arrow.
-var edgeStates = [...]string{ff.EdgeUnresolved, ff.EdgeSatisfied, ff.EdgeImpossible}
+func edgeStates() []string { return []string{ff.EdgeUnresolved, ff.EdgeSatisfied, ff.EdgeImpossible} }
 
 // drawFlow lays out the flow's members (in their stored order, so the
 // drawing is stable) and draws them.
@@ -31,7 +31,7 @@ func drawFlow(snap backend.FlowSnapshot) (flowGraph, error) {
 		edges[i] = dag.Edge{From: e.Upstream.String(), To: e.Downstream.String(), Class: e.State}
 	}
 	l := dag.Compute(nodes, edges)
-	svg, err := dag.SVG(l, "Dependency graph of flow "+snap.FlowID, edgeStates[:]...)
+	svg, err := dag.SVG(l, "Dependency graph of flow "+snap.FlowID, edgeStates()...)
 	if err != nil {
 		return flowGraph{}, err
 	}
