@@ -2,12 +2,14 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/internal/uitest"
 )
@@ -46,5 +48,27 @@ func TestPagesAnswerBadInputWithTheAPIMessage(t *testing.T) {
 			require.GreaterOrEqual(t, res.StatusCode, 400, path)
 			require.Regexp(t, want, body, path)
 		}
+	})
+}
+
+// TestLargeFlowPageRenders draws a flow of the largest size one request
+// may create.
+func TestLargeFlowPageRenders(t *testing.T) {
+	eachStore(t, func(t *testing.T, _ uitest.Store, b backend.Backend) {
+		members := make([]backend.FlowMemberParams, ff.MaxFlowRequestExecutions)
+		for i := range members {
+			members[i] = backend.FlowMemberParams{Ref: fmt.Sprintf("m%d", i),
+				Execution: backend.CreateExecutionParams{Lane: "big", Kind: "step"}}
+			for _, back := range []int{1, 7, 31} {
+				if i >= back {
+					members[i].DependsOnRefs = append(members[i].DependsOnRefs, fmt.Sprintf("m%d", i-back))
+				}
+			}
+		}
+		res, err := b.CreateFlow(context.Background(), backend.CreateFlowParams{Kind: "big", Members: members})
+		require.NoError(t, err)
+		page := newCSRFClient(t, b).get("/ui/flows/" + res.FlowID)
+		require.Equal(t, ff.MaxFlowRequestExecutions, strings.Count(page, `class="dag-node st-`))
+		require.Equal(t, 3*ff.MaxFlowRequestExecutions-1-7-31, strings.Count(page, `class="dag-edge edge-`))
 	})
 }
