@@ -65,7 +65,9 @@ type stateCount struct {
 }
 
 // cancelPolicies are the choices of the cancel form, the default first.
-func cancelPolicies() []string { return []string{ff.CancelFlowAll, ff.CancelFlowPending, ff.CancelFlowOnly} }
+func cancelPolicies() []string {
+	return []string{ff.CancelFlowAll, ff.CancelFlowPending, ff.CancelFlowOnly}
+}
 
 func (d *Dashboard) flow(r *http.Request) (page, error) {
 	snap, err := d.describeFlow(r.Context(), r.PathValue("id"))
