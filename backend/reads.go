@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -144,13 +145,38 @@ func SnapshotOf(e *ff.Execution) ExecutionSnapshot {
 }
 
 // ListExecutionsParams filters and pages executions. Order is by
-// execution id text, ascending; Cursor is exclusive.
+// execution id text, ascending; Cursor is exclusive. Lane, public state
+// and partition are indexed; kind, tag and flow narrow what those (or
+// the id order) select, so a rare match of only those may read far.
 type ListExecutionsParams struct {
 	Partition   *uint16
 	Lane        string
 	PublicState ff.PublicState
-	Cursor      string
-	Limit       int // 0 = 50; at most 1000
+	Kind        string
+	// Tag, when Key is set, keeps executions tagged Key=Value.
+	Tag    TagFilter
+	FlowID string // only members of this flow
+	Cursor string
+	Limit  int // 0 = 50; at most 1000
+}
+
+// TagFilter is one tag an execution must carry.
+type TagFilter struct {
+	Key, Value string
+}
+
+// ParseTagFilter reads "key=value" (a tag key as ValidateTags wants it);
+// "" is no filter.
+func ParseTagFilter(s string) (TagFilter, error) {
+	if s == "" {
+		return TagFilter{}, nil
+	}
+	k, v, ok := strings.Cut(s, "=")
+	if !ok {
+		return TagFilter{}, ff.Validation(ff.ErrInvalidInput, "tag %q: want key=value", ff.CutText(s, 64))
+	}
+	f := TagFilter{Key: k, Value: v}
+	return f, ff.ValidateTags(map[string]string{k: v})
 }
 
 // Normalize validates p and applies defaults.
@@ -171,6 +197,26 @@ func (p *ListExecutionsParams) Normalize() error {
 	if p.Cursor != "" {
 		if _, err := ff.ParseExecutionID(p.Cursor); err != nil {
 			return ff.Validation(ff.ErrInvalidInput, "cursor: %v", err)
+		}
+	}
+	return p.normalizeNarrowing()
+}
+
+// normalizeNarrowing validates the kind, tag and flow filters.
+func (p *ListExecutionsParams) normalizeNarrowing() error {
+	if p.Kind != "" {
+		if err := ff.ValidateKind(p.Kind); err != nil {
+			return err
+		}
+	}
+	if p.Tag != (TagFilter{}) {
+		if err := ff.ValidateTags(map[string]string{p.Tag.Key: p.Tag.Value}); err != nil {
+			return err
+		}
+	}
+	if p.FlowID != "" {
+		if _, err := ff.ParseFlowID(p.FlowID); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -171,7 +171,10 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := backend.ListExecutionsParams{Lane: q.Get("lane"), PublicState: ff.PublicState(q.Get("public_state")),
-		Cursor: q.Get("cursor")}
+		Kind: q.Get("kind"), FlowID: q.Get("flow_id"), Cursor: q.Get("cursor")}
+	if p.Tag, err = backend.ParseTagFilter(q.Get("tag")); err != nil {
+		return err
+	}
 	if v, set, err := queryInt(q, "partition", 32); err != nil {
 		return err
 	} else if set {

@@ -80,6 +80,9 @@ func (s *Server) routeTable() []*route {
 			query: []param{
 				{"lane", "string", "only this lane", map[string]any{"maxLength": ff.MaxLaneBytes, "pattern": lanePattern}},
 				{"public_state", "string", "only this public state", map[string]any{"enum": strs(ff.PublicStates...)}},
+				{"kind", "string", "only this kind", map[string]any{"maxLength": ff.MaxKindBytes, "pattern": namePattern}},
+				{"tag", "string", "only executions with this tag, as key=value", map[string]any{"maxLength": ff.MaxTagBytes + 1}},
+				{"flow_id", "string", "only members of this flow", map[string]any{"pattern": flowIDPattern}},
 				{"partition", "integer", "only this partition", map[string]any{"minimum": 0, "maximum": 65535}},
 				{"cursor", "string", "exclusive execution id to start after", map[string]any{"pattern": executionIDPat}},
 				{"limit", "integer", "page size", map[string]any{"minimum": 1, "maximum": 1000, "default": 50}}},

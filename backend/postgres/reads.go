@@ -155,7 +155,10 @@ func listExecutions(ctx context.Context, q *pgxpool.Pool, p backend.ListExecutio
 	}
 	rows, err := q.Query(ctx, `SELECT id, lane, kind, public_state, priority, created_at_ms FROM ff_execution
 		WHERE ($1::smallint IS NULL OR partition = $1) AND ($2 = '' OR lane = $2) AND ($3 = '' OR public_state = $3)
-		AND id > $4 ORDER BY id LIMIT $5`, part, p.Lane, string(p.PublicState), p.Cursor, p.Limit+1)
+		AND ($6 = '' OR kind = $6) AND ($7 = '' OR tags @> jsonb_build_object($7::text, $8::text))
+		AND ($9 = '' OR id IN (SELECT execution_id FROM ff_flow_member WHERE flow_id = $9))
+		AND id > $4 ORDER BY id LIMIT $5`, part, p.Lane, string(p.PublicState), p.Cursor, p.Limit+1,
+		p.Kind, p.Tag.Key, p.Tag.Value, p.FlowID)
 	if err != nil {
 		return backend.ExecutionPage{}, mapPgError("list executions", err)
 	}

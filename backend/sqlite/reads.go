@@ -35,6 +35,23 @@ func (b *Backend) loadRead(ctx context.Context, id ff.ExecutionID) (*row, error)
 	return r, nil
 }
 
+// narrowExecutions adds the kind, tag and flow filters of p.
+func narrowExecutions(p backend.ListExecutionsParams, where []string, args []any) ([]string, []any) {
+	if p.Kind != "" {
+		where, args = append(where, "kind = ?"), append(args, p.Kind)
+	}
+	if p.Tag.Key != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM ff_execution_payload pl, json_each(pl.tags) t
+			WHERE pl.seq = ff_execution.seq AND t.key = ? AND t.value = ?)`)
+		args = append(args, p.Tag.Key, p.Tag.Value)
+	}
+	if p.FlowID != "" {
+		where = append(where, "execution_id IN (SELECT execution_id FROM ff_flow_member WHERE flow_id = ?)")
+		args = append(args, p.FlowID)
+	}
+	return where, args
+}
+
 // DescribeExecution returns the full snapshot of id.
 func (b *Backend) DescribeExecution(ctx context.Context, p backend.DescribeExecutionParams) (backend.ExecutionSnapshot, error) {
 	r, err := b.loadRead(ctx, p.ExecutionID)
@@ -171,6 +188,7 @@ func (b *Backend) ListExecutions(ctx context.Context, p backend.ListExecutionsPa
 	if p.PublicState != "" {
 		where, args = append(where, "public_state = ?"), append(args, string(p.PublicState))
 	}
+	where, args = narrowExecutions(p, where, args)
 	q := `SELECT execution_id, lane, kind, public_state, priority, created_at_ms FROM ff_execution`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -73,6 +73,28 @@ func (p *Tab) NoConsoleErrors() {
 	p.errs = nil
 }
 
+// ExpectConsoleError takes the console errors so far that contain want
+// (a page served with an error status logs one), failing the test when
+// there is none.
+func (p *Tab) ExpectConsoleError(want string) {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kept := p.errs[:0]
+	found := false
+	for _, e := range p.errs {
+		if strings.Contains(e, want) {
+			found = true
+			continue
+		}
+		kept = append(kept, e)
+	}
+	p.errs = kept
+	if !found {
+		p.t.Errorf("expected a browser console error containing %q", want)
+	}
+}
+
 // Do runs the steps, bounded by actionTimeout, failing the test on error.
 func (p *Tab) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
@@ -141,6 +163,17 @@ func (p *Tab) Submit(css string) {
 	_, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#confirm-ok"))))
 	if err != nil {
 		p.t.Fatalf("confirm %s: %v", css, err)
+	}
+}
+
+// SubmitForm submits the form of the element matching css (no confirm
+// step: a login, a filter) and waits for the page it leads to.
+func (p *Tab) SubmitForm(css string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS(css)))); err != nil {
+		p.t.Fatalf("submit %s: %v", css, err)
 	}
 }
 

@@ -32,15 +32,20 @@ func (d *Dashboard) serveAction(act func(*Dashboard, *http.Request) (string, err
 		msg, err := act(d, r)
 		f := flash{OK: true, Message: msg}
 		if err != nil {
-			e := apiError(err)
-			if wire.StatusOf(e) >= 500 {
+			if wire.StatusOf(apiError(err)) >= 500 {
 				d.log.ErrorContext(r.Context(), "ui action failed", "path", r.URL.Path, "err", err)
 			}
-			f = flash{Kind: e.Kind, Message: wire.BodyOf(e).Error}
+			f = flashOf(err)
 		}
 		setFlash(w, r, f)
 		http.Redirect(w, r, localPath(r.PostForm.Get("back")), http.StatusSeeOther)
 	})
+}
+
+// flashOf is err as the API words it.
+func flashOf(err error) flash {
+	e := apiError(err)
+	return flash{Kind: e.Kind, Message: wire.BodyOf(e).Error}
 }
 
 func setFlash(w http.ResponseWriter, r *http.Request, f flash) {

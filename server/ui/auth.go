@@ -14,6 +14,7 @@ import (
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 // The dashboard's session is a cookie the server can check without
@@ -24,6 +25,9 @@ import (
 // browser gets a session at once. Every POST carries a CSRF token derived
 // from the session by HMAC, checked in constant time, and must come from
 // this origin.
+
+// errForbidden is the kind of a POST refused by the CSRF check.
+const errForbidden ff.ErrorKind = "forbidden"
 
 const (
 	sessionCookie = "ff_ui_session"
@@ -134,7 +138,7 @@ func (d *Dashboard) signedIn(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		default:
-			d.serveError(w, r, &ff.Error{Class: ff.ClassValidation, Kind: "unauthorized", Detail: "sign in first"})
+			d.serveError(w, r, &ff.Error{Class: ff.ClassValidation, Kind: wire.ErrUnauthorized, Detail: "sign in first"})
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
@@ -151,7 +155,7 @@ func (d *Dashboard) checked(next http.Handler) http.Handler {
 			return
 		}
 		if !sameOrigin(r) || !d.auth.validCSRF(sessionOf(r.Context()), r.PostForm.Get("csrf")) {
-			d.serveError(w, r, &ff.Error{Class: ff.ClassValidation, Kind: "forbidden",
+			d.serveErrorStatus(w, r, http.StatusForbidden, &ff.Error{Class: ff.ClassValidation, Kind: errForbidden,
 				Detail: "the form is stale or came from another site (CSRF check failed); reload the page and try again"})
 			return
 		}

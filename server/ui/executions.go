@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
@@ -25,23 +26,38 @@ type executionsData struct {
 // executionFilter is the list's query string.
 type executionFilter struct {
 	Lane, State, Kind, Tag, Flow string
+	Limit                        string // page size; "" = executionsPage
 }
 
 func filterOf(q url.Values) executionFilter {
-	return executionFilter{Lane: q.Get("lane"), State: q.Get("state"), Kind: q.Get("kind"), Tag: q.Get("tag"), Flow: q.Get("flow")}
+	return executionFilter{Lane: q.Get("lane"), State: q.Get("state"), Kind: q.Get("kind"), Tag: q.Get("tag"),
+		Flow: q.Get("flow"), Limit: q.Get("limit")}
 }
 
 // params turns the filter into the API's listing parameters, normalised
 // as the API normalises them.
 func (f executionFilter) params(cursor string) (backend.ListExecutionsParams, error) {
-	p := backend.ListExecutionsParams{Lane: f.Lane, PublicState: ff.PublicState(f.State), Cursor: cursor, Limit: executionsPage}
+	p := backend.ListExecutionsParams{Lane: f.Lane, PublicState: ff.PublicState(f.State), Kind: f.Kind, FlowID: f.Flow,
+		Cursor: cursor, Limit: executionsPage}
+	if f.Limit != "" {
+		n, err := strconv.Atoi(f.Limit)
+		if err != nil {
+			return p, ff.Validation(ff.ErrInvalidInput, "limit %q: want a whole number", ff.CutText(f.Limit, 32))
+		}
+		p.Limit = n
+	}
+	var err error
+	if p.Tag, err = backend.ParseTagFilter(f.Tag); err != nil {
+		return p, err
+	}
 	return p, p.Normalize()
 }
 
 // query is the filter as a query string, with cursor when set.
 func (f executionFilter) query(cursor string) string {
 	q := url.Values{}
-	for k, v := range map[string]string{"lane": f.Lane, "state": f.State, "kind": f.Kind, "tag": f.Tag, "flow": f.Flow, "cursor": cursor} {
+	for k, v := range map[string]string{"lane": f.Lane, "state": f.State, "kind": f.Kind, "tag": f.Tag, "flow": f.Flow,
+		"limit": f.Limit, "cursor": cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -54,7 +70,8 @@ func (d *Dashboard) executions(r *http.Request) (page, error) {
 	f := filterOf(q)
 	p, err := f.params(q.Get("cursor"))
 	if err != nil {
-		return page{}, err
+		return page{Template: "executions", Title: "Executions", Refused: err,
+			Data: executionsData{Filter: f, States: ff.PublicStates}}, nil
 	}
 	list, err := d.b.ListExecutions(r.Context(), p)
 	if err != nil {

@@ -18,11 +18,14 @@ import (
 var templateFS embed.FS
 
 // page is what a GET handler answers: the template (a file of templates/
-// without .html), the page title and the template's data.
+// without .html), the page title and the template's data. A handler that
+// refuses its input but can still show its page (a filter form) sets the
+// refusal as Refused: shown in place, with the API's status.
 type page struct {
 	Template string
 	Title    string
 	Data     any
+	Refused  error
 }
 
 // view is the dot of every template: the layout's fields and the page's
@@ -87,7 +90,11 @@ func (d *Dashboard) servePage(get func(*Dashboard, *http.Request) (page, error))
 			d.serveError(w, r, err)
 			return
 		}
-		d.show(w, r, http.StatusOK, p)
+		status := http.StatusOK
+		if p.Refused != nil {
+			status = wire.StatusOf(apiError(p.Refused))
+		}
+		d.show(w, r, status, p)
 	})
 }
 
@@ -106,6 +113,10 @@ func (d *Dashboard) show(w http.ResponseWriter, r *http.Request, status int, p p
 func (d *Dashboard) viewOf(w http.ResponseWriter, r *http.Request, p page) view {
 	v := view{Title: p.Title, Nav: d.nav, Here: r.URL.RequestURI(), Backend: d.b.Label(), Version: d.version,
 		Data: p.Data, Flash: takeFlash(w, r)}
+	if p.Refused != nil {
+		f := flashOf(p.Refused)
+		v.Flash = &f
+	}
 	v.Current = currentNav(d.nav, r.URL.Path)
 	if s := sessionOf(r.Context()); s != "" {
 		v.CSRF, v.SignedIn = d.auth.csrfToken(s), d.auth.enabled()
@@ -135,9 +146,13 @@ type errorView struct {
 // serveError renders err as the API would word it, with its status.
 func (d *Dashboard) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apiError(err)
-	status := wire.StatusOf(e)
+	d.serveErrorStatus(w, r, wire.StatusOf(e), e)
+}
+
+// serveErrorStatus renders e with status.
+func (d *Dashboard) serveErrorStatus(w http.ResponseWriter, r *http.Request, status int, e *ff.Error) {
 	if status >= 500 {
-		d.log.ErrorContext(r.Context(), "ui page failed", "path", r.URL.Path, "err", err)
+		d.log.ErrorContext(r.Context(), "ui page failed", "path", r.URL.Path, "err", e)
 	}
 	d.show(w, r, status, page{Template: "error", Title: http.StatusText(status),
 		Data: errorView{Status: status, Kind: e.Kind, Message: wire.BodyOf(e).Error}})
