@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,12 +23,12 @@ func TestFlowsListPages(t *testing.T) {
 			_, err := b.CreateFlow(context.Background(), backend.CreateFlowParams{Kind: "batch"})
 			require.NoError(t, err)
 		}
-		c := newCSRFClient(t, b)
-		first := c.get("/ui/flows")
+		c := openClient(t, b)
+		first := c.getOK("/ui/flows")
 		require.Equal(t, 50, strings.Count(first, "<tr data-flow="))
 		m := nextFlows.FindStringSubmatch(first)
 		require.NotNil(t, m, "a next link")
-		second := c.get("/ui/flows?cursor=" + m[1])
+		second := c.getOK("/ui/flows?cursor=" + m[1])
 		require.Equal(t, 1, strings.Count(second, "<tr data-flow="))
 		require.NotRegexp(t, nextFlows, second)
 		require.Contains(t, second, "First page")
@@ -36,15 +37,13 @@ func TestFlowsListPages(t *testing.T) {
 
 func TestPagesAnswerBadInputWithTheAPIMessage(t *testing.T) {
 	eachStore(t, func(t *testing.T, _ uitest.Store, b backend.Backend) {
-		c := newCSRFClient(t, b)
+		c := openClient(t, b)
 		for path, want := range map[string]string{
 			"/ui/flows/not-a-flow":                           "want a lowercase canonical uuid",
 			"/ui/flows/6f1c1c9e-0000-4000-8000-000000000001": "not_found",
 			"/ui/flows?cursor=zzz":                           "cursor: not a flow id",
 		} {
-			res, err := c.c.Get(c.base + path)
-			require.NoError(t, err)
-			body := readAll(t, res)
+			res, body := c.do(http.MethodGet, path, nil, nil)
 			require.GreaterOrEqual(t, res.StatusCode, 400, path)
 			require.Regexp(t, want, body, path)
 		}
@@ -67,7 +66,7 @@ func TestLargeFlowPageRenders(t *testing.T) {
 		}
 		res, err := b.CreateFlow(context.Background(), backend.CreateFlowParams{Kind: "big", Members: members})
 		require.NoError(t, err)
-		page := newCSRFClient(t, b).get("/ui/flows/" + res.FlowID)
+		page := openClient(t, b).getOK("/ui/flows/" + res.FlowID)
 		require.Equal(t, ff.MaxFlowRequestExecutions, strings.Count(page, `class="dag-node st-`))
 		require.Equal(t, 3*ff.MaxFlowRequestExecutions-1-7-31, strings.Count(page, `class="dag-edge edge-`))
 	})
