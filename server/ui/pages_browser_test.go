@@ -243,3 +243,22 @@ func seedMixedFlow(t *testing.T, b backend.Backend, lane string) seededFlow {
 	}
 	return seededFlow{ID: res.FlowID, Lane: lane, Refs: res.ExecutionIDs}
 }
+
+// TestPagesFitAPhone opens the pages at a phone's width: the page never
+// scrolls sideways (wide tables and the drawing scroll in their boxes).
+func TestPagesFitAPhone(t *testing.T) {
+	eachStore(t, func(t *testing.T, st uitest.Store, b backend.Backend) {
+		tab := openPages(t, st, b)
+		flow := seedMixedFlow(t, b, "ui-phone")
+		seedSuspended(t, b, "ui-phone-approve")
+		seedBudget(t, b, "tenant-p")
+		tab.Do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+		for name, path := range map[string]string{"phone-flow": "/ui/flows/" + flow.ID, "phone-approvals": "/ui/approvals",
+			"phone-budgets": "/ui/budgets?budgets=tenant-p"} {
+			tab.Open(path)
+			require.LessOrEqual(t, uitest.Eval[int](tab, `document.documentElement.scrollWidth`),
+				uitest.Eval[int](tab, `window.innerWidth`), "%s scrolls sideways", path)
+			tab.Screenshot(name)
+		}
+	})
+}
