@@ -1,32 +1,28 @@
 package ui
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
-// The Budgets page shows the budgets and quotas the query names
-// (?budgets=a,b&quotas=q): the backend has no list of them, so the page
-// is a lookup whose URL can be bookmarked. Usage is drawn as <meter>
-// bars with the numbers written beside them.
+// The Budgets page lists the budgets and the quotas, each list paged by
+// id on its own. Usage is drawn as <meter> bars with the numbers written
+// beside them.
 
-// maxLookups bounds the ids one lookup reads, of each kind.
-const maxLookups = 20
+// budgetsPageSize is how many budgets (and quotas) one page shows.
+const budgetsPageSize = 20
 
 type budgetsData struct {
-	BudgetIDs, QuotaIDs string // the query, echoed in the form
-	Budgets             []budgetView
-	Quotas              []quotaView
-	Missing             []string // ids that name nothing
+	Budgets                   []budgetView
+	Quotas                    []quotaView
+	BudgetsAfter, QuotasAfter string // this page's cursors
+	NextBudgets, NextQuotas   string // "" on the last page
 }
 
 type budgetView struct {
@@ -51,63 +47,31 @@ type quotaView struct {
 }
 
 func (d *Dashboard) budgets(r *http.Request) (page, error) {
-	ctx, q := r.Context(), r.URL.Query()
-	data := budgetsData{BudgetIDs: q.Get("budgets"), QuotaIDs: q.Get("quotas")}
-	budgets, err := lookup(ctx, "budget", data.BudgetIDs, &data.Missing, func(ctx context.Context, id string) (ff.BudgetStatus, error) {
-		return d.b.GetBudget(ctx, backend.GetBudgetParams{BudgetID: id})
-	})
-	if err != nil {
+	q := r.URL.Query()
+	bp := backend.ListByIDParams{Cursor: q.Get("budgets_after"), Limit: budgetsPageSize}
+	qp := backend.ListByIDParams{Cursor: q.Get("quotas_after"), Limit: budgetsPageSize}
+	if err := bp.Normalize(); err != nil {
 		return page{}, err
 	}
-	quotas, err := lookup(ctx, "quota", data.QuotaIDs, &data.Missing, func(ctx context.Context, id string) (ff.QuotaStatus, error) {
-		return d.b.GetQuota(ctx, backend.GetQuotaParams{QuotaID: id})
-	})
-	if err != nil {
+	if err := qp.Normalize(); err != nil {
 		return page{}, err
 	}
-	for _, st := range budgets {
+	budgets, err := d.b.ListBudgets(r.Context(), bp)
+	if err != nil {
+		return page{}, fmt.Errorf("list budgets: %w", err)
+	}
+	quotas, err := d.b.ListQuotas(r.Context(), qp)
+	if err != nil {
+		return page{}, fmt.Errorf("list quotas: %w", err)
+	}
+	data := budgetsData{BudgetsAfter: bp.Cursor, QuotasAfter: qp.Cursor, NextBudgets: budgets.NextCursor, NextQuotas: quotas.NextCursor}
+	for _, st := range budgets.Budgets {
 		data.Budgets = append(data.Budgets, budgetViewOf(st))
 	}
-	for _, st := range quotas {
+	for _, st := range quotas.Quotas {
 		data.Quotas = append(data.Quotas, quotaViewOf(st))
 	}
 	return page{Template: "budgets", Title: "Budgets and quotas", Data: data}, nil
-}
-
-// lookup reads each id of the list with get; an id that names nothing is
-// added to missing as "<kind> <id>".
-func lookup[T any](ctx context.Context, kind, list string, missing *[]string, get func(context.Context, string) (T, error)) ([]T, error) {
-	var out []T
-	for _, id := range lookupIDs(list) {
-		v, err := get(ctx, id)
-		switch {
-		case namesNothing(err):
-			*missing = append(*missing, kind+" "+id)
-		case err != nil:
-			return nil, fmt.Errorf("read %s %s: %w", kind, id, err)
-		default:
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-
-// namesNothing reports an id that names nothing or is not an id at all:
-// the page lists it instead of failing.
-func namesNothing(err error) bool {
-	return errors.Is(err, ff.ErrNotFound) || errors.Is(err, ff.ErrInvalidInput)
-}
-
-// lookupIDs splits a list of ids on commas and spaces, without repeats,
-// at most maxLookups.
-func lookupIDs(s string) []string {
-	var out []string
-	for _, id := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if !slices.Contains(out, id) && len(out) < maxLookups {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 func budgetViewOf(st ff.BudgetStatus) budgetView {

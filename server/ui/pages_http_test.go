@@ -35,6 +35,27 @@ func TestFlowsListPages(t *testing.T) {
 	})
 }
 
+func TestBudgetsAndQuotasListsPage(t *testing.T) {
+	eachStore(t, func(t *testing.T, _ uitest.Store, b backend.Backend) {
+		ctx := context.Background()
+		for i := range 21 {
+			_, err := b.CreateBudget(ctx, backend.CreateBudgetParams{BudgetDefinition: ff.BudgetDefinition{
+				ID: fmt.Sprintf("b%02d", i), Limits: map[string]ff.BudgetLimit{"calls": {Hard: 10}}}})
+			require.NoError(t, err)
+		}
+		seedQuota(t, b, "q1")
+		c := openClient(t, b)
+		first := c.getOK("/ui/budgets")
+		require.Equal(t, 20, strings.Count(first, `<section class="card usage" data-budget=`))
+		require.Contains(t, first, `href="/ui/budgets?budgets_after=b19&amp;quotas_after=" rel="next"`)
+		require.Contains(t, first, `data-quota="q1"`)
+		second := c.getOK("/ui/budgets?budgets_after=b19")
+		require.Equal(t, 1, strings.Count(second, `<section class="card usage" data-budget=`))
+		require.Contains(t, second, `data-budget="b20"`)
+		require.Contains(t, second, `data-quota="q1"`, "the quotas keep their own page")
+	})
+}
+
 func TestPagesAnswerBadInputWithTheAPIMessage(t *testing.T) {
 	eachStore(t, func(t *testing.T, _ uitest.Store, b backend.Backend) {
 		c := openClient(t, b)
@@ -42,6 +63,7 @@ func TestPagesAnswerBadInputWithTheAPIMessage(t *testing.T) {
 			"/ui/flows/not-a-flow":                           "want a lowercase canonical uuid",
 			"/ui/flows/6f1c1c9e-0000-4000-8000-000000000001": "not_found",
 			"/ui/flows?cursor=zzz":                           "cursor: not a flow id",
+			"/ui/approvals?cursor=zzz":                       "cursor",
 		} {
 			res, body := c.do(http.MethodGet, path, nil, nil)
 			require.GreaterOrEqual(t, res.StatusCode, 400, path)

@@ -27,16 +27,6 @@ func TestDecisionSignal(t *testing.T) {
 	}
 }
 
-func TestLookupIDs(t *testing.T) {
-	require.Equal(t, []string{"a", "b", "c"}, lookupIDs(" a, b,,a c "))
-	require.Empty(t, lookupIDs(""))
-	many := ""
-	for i := range 30 {
-		many += string(rune('a'+i%26)) + string(rune('a'+i/26)) + ","
-	}
-	require.Len(t, lookupIDs(many), maxLookups)
-}
-
 func TestBudgetViewScalesMeters(t *testing.T) {
 	v := budgetViewOf(ff.BudgetStatus{ID: "b",
 		Usage:               map[string]int64{"tokens": 700, "calls": 10, "free": 4},
