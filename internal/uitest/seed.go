@@ -57,3 +57,22 @@ func Describe(t testing.TB, b backend.Backend, id ff.ExecutionID) backend.Execut
 	}
 	return snap
 }
+
+// Suspend parks a claimed task on the condition (its JSON wire form),
+// seeding a waitpoint signing key first when the store holds none.
+func Suspend(t testing.TB, b backend.Backend, task backend.ClaimedTask, condition string) backend.SuspendOutcome {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := b.SeedWaitpointKey(ctx, backend.SeedWaitpointKeyParams{Generate: true}); err != nil {
+		t.Fatalf("seed waitpoint key: %v", err)
+	}
+	c, err := ff.DecodeCondition([]byte(condition))
+	if err != nil {
+		t.Fatalf("condition %s: %v", condition, err)
+	}
+	out, err := b.Suspend(ctx, backend.SuspendParams{Handle: task.Handle, Request: ff.SuspendRequest{Condition: &c}})
+	if err != nil {
+		t.Fatalf("suspend %s: %v", task.ExecutionID, err)
+	}
+	return out
+}

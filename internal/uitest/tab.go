@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -174,6 +175,19 @@ func (p *Tab) SubmitForm(css string) {
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS(css)))); err != nil {
 		p.t.Fatalf("submit %s: %v", css, err)
+	}
+}
+
+// ColorScheme makes the page see prefers-color-scheme as scheme
+// ("light" or "dark").
+func (p *Tab) ColorScheme(scheme string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
+	defer cancel()
+	_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+	if err != nil {
+		p.t.Fatalf("color scheme %s: %v", scheme, err)
 	}
 }
 

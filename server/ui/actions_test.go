@@ -49,6 +49,16 @@ func TestActions(t *testing.T) {
 			require.Equal(t, ff.OwnershipLeaseRevoked, uitest.Describe(t, b, s.active).StateVector.OwnershipState)
 			tab.WaitText(`[data-k="ownership_state"]`, "lease_revoked")
 
+			uitest.Create(t, b, backend.CreateExecutionParams{Lane: "hold", Kind: "approval.wait"})
+			held := uitest.Claim(t, b, "hold")
+			uitest.Suspend(t, b, held, `{"type":"single","signal_name":"approve"}`)
+			tab.Open("/ui/executions/" + held.ExecutionID.String())
+			tab.WaitText("#h-wp + table", "approve")
+			tab.Screenshot("execution-suspended")
+			tab.Submit("#act-resume")
+			tab.WaitText(".flash.ok", "Resumed")
+			require.NotEqual(t, ff.PublicSuspended, uitest.Describe(t, b, held.ExecutionID).PublicState)
+
 			// A stale page: the execution ended meanwhile; the API's
 			// error is shown in place.
 			other := uitest.Create(t, b, backend.CreateExecutionParams{Lane: "mail", Kind: "email.send"})

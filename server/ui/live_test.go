@@ -21,10 +21,11 @@ func TestLiveUpdates(t *testing.T) {
 			b := st.Open(t)
 			seed(t, b)
 			ctx := context.Background()
-			srv := uitest.NewServer(t, b, server.Config{})
+			srv := uitest.NewServer(t, b, server.Config{Version: "v1.4.0"}, server.WithLeadership(func() bool { return true }))
 			tab := browser.Tab(t, srv.URL, st.Name)
 
 			tab.Open("/ui/") // the overview counts completions from its first view
+			tab.WaitText(".tiles", "this process leads the reconcilers")
 			id := uitest.Create(t, b, backend.CreateExecutionParams{Lane: "mail", Kind: "email.live"})
 			task := uitest.Claim(t, b, "mail")
 			require.NotEqual(t, id, task.ExecutionID, "the older waiting one is claimed first")
@@ -55,6 +56,7 @@ func TestLiveUpdates(t *testing.T) {
 			// Since the first view: a success, a cancel and now a failure.
 			tab.WaitText(`.tiles [data-k="failure_pct"]`, "33%")
 			require.NotEqual(t, before, tab.Text(".tiles"))
+			tab.Screenshot("overview-rates")
 		})
 	}
 }

@@ -92,9 +92,9 @@ func newLaneRow(l backend.LaneInfo, states []ff.PublicState, lr laneRate, span f
 // spanText says what the rates cover.
 func spanText(rt rates) string {
 	if rt.Minutes >= rateSpan {
-		return fmt.Sprintf("last %d minutes", rateSpan)
+		return fmt.Sprintf("the last %d minutes", rateSpan)
 	}
-	return "since " + rt.Since.UTC().Format("15:04:05") + " UTC (the dashboard counts from its first view)"
+	return "the time since " + rt.Since.UTC().Format("15:04:05") + " UTC (the dashboard counts from its first view)"
 }
 
 // leadership says whether this process runs the reconcilers.

@@ -41,7 +41,7 @@ func newRateWindow() *rateWindow {
 // minutes (or since counting began, when later).
 type rates struct {
 	Since   time.Time
-	Minutes float64 // the span the counts cover
+	Minutes float64 // the span the counts cover, at least 1
 	ByLane  map[string]laneRate
 	All     laneRate
 }
@@ -126,8 +126,10 @@ func (w *rateWindow) prune(now time.Time) {
 }
 
 func (w *rateWindow) sum(now time.Time) rates {
-	span := min(float64(rateSpan), now.Sub(w.since).Minutes())
-	out := rates{Since: w.since, Minutes: max(span, 1.0/60), ByLane: map[string]laneRate{}}
+	// Less than a minute counts as one: a few seconds of data would
+	// extrapolate wildly.
+	span := max(1, min(float64(rateSpan), now.Sub(w.since).Minutes()))
+	out := rates{Since: w.since, Minutes: span, ByLane: map[string]laneRate{}}
 	for _, lanes := range w.minutes {
 		for lane, lr := range lanes {
 			sum := out.ByLane[lane]

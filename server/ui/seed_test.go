@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -16,9 +17,9 @@ type seeded struct {
 	waiting, active, completed, failed ff.ExecutionID
 }
 
-// seed writes executions on two lanes: mail (waiting, active with a
-// stream and a summary, completed with a result, failed) and reports
-// (one waiting).
+// seed writes executions on three lanes: mail (waiting, active with a
+// stream and a summary, completed with a result, failed), reports (one
+// waiting) and billing (three waiting, one delayed).
 func seed(t *testing.T, b backend.Backend) seeded {
 	t.Helper()
 	ctx := context.Background()
@@ -40,6 +41,10 @@ func seed(t *testing.T, b backend.Backend) seeded {
 	require.NoError(t, err)
 	s.waiting = mk("mail", "email.send", nil)
 	mk("reports", "report.build", nil)
+	for range 3 {
+		mk("billing", "invoice.render", nil)
+	}
+	uitest.Create(t, b, backend.CreateExecutionParams{Lane: "billing", Kind: "invoice.remind", DelayUntil: time.Now().Add(time.Hour)})
 	require.Equal(t, ff.PublicFailed, uitest.Describe(t, b, s.failed).PublicState)
 	return s
 }
