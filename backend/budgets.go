@@ -203,13 +203,22 @@ func (p *ListByIDParams) Normalize() error {
 	return normalizePageLimit(&p.Limit, 50)
 }
 
-// PageOfIDs cuts ids, read with Limit+1, to one page and the cursor of
-// the next ("" on the last page).
-func (p ListByIDParams) PageOfIDs(ids []string) ([]string, string) {
-	if len(ids) <= p.Limit {
-		return ids, ""
+// ReadPage cuts ids, read with Limit+1, to one page and reads each with
+// get: the page and the cursor of the next one ("" on the last page).
+func ReadPage[T any](p ListByIDParams, ids []string, get func(id string) (T, error)) ([]T, string, error) {
+	next := ""
+	if len(ids) > p.Limit {
+		ids, next = ids[:p.Limit], ids[p.Limit-1]
 	}
-	return ids[:p.Limit], ids[p.Limit-1]
+	out := make([]T, 0, len(ids))
+	for _, id := range ids {
+		v, err := get(id)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
 }
 
 // BudgetPage is a page of ListBudgets.

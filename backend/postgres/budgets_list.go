@@ -5,7 +5,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
@@ -14,21 +13,14 @@ func (b *Backend) ListBudgets(ctx context.Context, p backend.ListByIDParams) (ba
 	if err := p.Normalize(); err != nil {
 		return backend.BudgetPage{}, err
 	}
-	page := backend.BudgetPage{Budgets: []ff.BudgetStatus{}}
+	var page backend.BudgetPage
 	err := b.budgetTx(ctx, "list budgets", func(t *budgetTx) error {
 		ids, err := t.idPage(`SELECT budget_id FROM ff_budget WHERE budget_id > $1 ORDER BY budget_id LIMIT $2`, p)
 		if err != nil {
 			return err
 		}
-		ids, page.NextCursor = p.PageOfIDs(ids)
-		for _, id := range ids {
-			st, err := t.budgetStatus(id)
-			if err != nil {
-				return err
-			}
-			page.Budgets = append(page.Budgets, st)
-		}
-		return nil
+		page.Budgets, page.NextCursor, err = backend.ReadPage(p, ids, t.budgetStatus)
+		return err
 	})
 	return page, err
 }
@@ -38,21 +30,14 @@ func (b *Backend) ListQuotas(ctx context.Context, p backend.ListByIDParams) (bac
 	if err := p.Normalize(); err != nil {
 		return backend.QuotaPage{}, err
 	}
-	page := backend.QuotaPage{Quotas: []ff.QuotaStatus{}}
+	var page backend.QuotaPage
 	err := b.budgetTx(ctx, "list quotas", func(t *budgetTx) error {
 		ids, err := t.idPage(`SELECT quota_id FROM ff_quota WHERE quota_id > $1 ORDER BY quota_id LIMIT $2`, p)
 		if err != nil {
 			return err
 		}
-		ids, page.NextCursor = p.PageOfIDs(ids)
-		for _, id := range ids {
-			st, err := t.quotaStatus(id)
-			if err != nil {
-				return err
-			}
-			page.Quotas = append(page.Quotas, st)
-		}
-		return nil
+		page.Quotas, page.NextCursor, err = backend.ReadPage(p, ids, t.quotaStatus)
+		return err
 	})
 	return page, err
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 
-	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 )
 
@@ -12,21 +11,14 @@ func (b *Backend) ListBudgets(ctx context.Context, p backend.ListByIDParams) (ba
 	if err := p.Normalize(); err != nil {
 		return backend.BudgetPage{}, err
 	}
-	page := backend.BudgetPage{Budgets: []ff.BudgetStatus{}}
+	var page backend.BudgetPage
 	err := b.write(ctx, "sqlite: list budgets", func(w *writeTx) error {
 		ids, err := w.idPage("sqlite: list budgets", `SELECT budget_id FROM ff_budget WHERE budget_id > ? ORDER BY budget_id LIMIT ?`, p)
 		if err != nil {
 			return err
 		}
-		ids, page.NextCursor = p.PageOfIDs(ids)
-		for _, id := range ids {
-			st, err := w.budgetStatus(id)
-			if err != nil {
-				return err
-			}
-			page.Budgets = append(page.Budgets, st)
-		}
-		return nil
+		page.Budgets, page.NextCursor, err = backend.ReadPage(p, ids, w.budgetStatus)
+		return err
 	})
 	return page, err
 }
@@ -36,21 +28,14 @@ func (b *Backend) ListQuotas(ctx context.Context, p backend.ListByIDParams) (bac
 	if err := p.Normalize(); err != nil {
 		return backend.QuotaPage{}, err
 	}
-	page := backend.QuotaPage{Quotas: []ff.QuotaStatus{}}
+	var page backend.QuotaPage
 	err := b.write(ctx, "sqlite: list quotas", func(w *writeTx) error {
 		ids, err := w.idPage("sqlite: list quotas", `SELECT quota_id FROM ff_quota WHERE quota_id > ? ORDER BY quota_id LIMIT ?`, p)
 		if err != nil {
 			return err
 		}
-		ids, page.NextCursor = p.PageOfIDs(ids)
-		for _, id := range ids {
-			st, err := w.quotaStatus(id)
-			if err != nil {
-				return err
-			}
-			page.Quotas = append(page.Quotas, st)
-		}
-		return nil
+		page.Quotas, page.NextCursor, err = backend.ReadPage(p, ids, w.quotaStatus)
+		return err
 	})
 	return page, err
 }
