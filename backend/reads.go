@@ -165,6 +165,14 @@ type TagFilter struct {
 	Key, Value string
 }
 
+// String is the filter as ParseTagFilter reads it ("" for none).
+func (f TagFilter) String() string {
+	if f.Key == "" {
+		return ""
+	}
+	return f.Key + "=" + f.Value
+}
+
 // ParseTagFilter reads "key=value" (a tag key as ValidateTags wants it);
 // "" is no filter.
 func ParseTagFilter(s string) (TagFilter, error) {

@@ -291,8 +291,23 @@ func TestListings(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "y", lanes.Lanes[0].Name)
 
+	tagged, err := e.c.CreateExecution(ctx, backend.CreateExecutionParams{Kind: "k2", Lane: "x",
+		Tags: map[string]string{"acme.team": "ops"}})
+	require.NoError(t, err)
+	for _, p := range []backend.ListExecutionsParams{{Kind: "k2"}, {Tag: backend.TagFilter{Key: "acme.team", Value: "ops"}}} {
+		page, err = e.c.ListExecutions(ctx, p)
+		require.NoError(t, err)
+		require.Len(t, page.Executions, 1, "%+v", p)
+		require.Equal(t, tagged.ExecutionID, page.Executions[0].ExecutionID)
+	}
+	page, err = e.c.ListExecutions(ctx, backend.ListExecutionsParams{FlowID: "0b9f5c9e-2f5e-4c43-9c1f-3f7c7f1d2a10"})
+	require.NoError(t, err)
+	require.Empty(t, page.Executions)
+
 	_, err = e.c.ListExecutions(ctx, backend.ListExecutionsParams{Limit: 5000})
 	requireKind(t, err, ff.ClassValidation, ff.ErrInvalidInput, false)
+	_, err = e.c.ListExecutions(ctx, backend.ListExecutionsParams{Tag: backend.TagFilter{Key: "team", Value: "x"}})
+	requireKind(t, err, ff.ClassValidation, ff.ErrInvalidTagKey, false)
 
 	doc, err := e.c.OpenAPI(ctx)
 	require.NoError(t, err)

@@ -111,8 +111,10 @@ func (c *Client) ListExecutions(ctx context.Context, p backend.ListExecutionsPar
 	if p.Partition != nil {
 		q.Set("partition", strconv.Itoa(int(*p.Partition)))
 	}
-	if p.Cursor != "" {
-		q.Set("cursor", p.Cursor)
+	for k, v := range map[string]string{"kind": p.Kind, "tag": p.Tag.String(), "flow_id": p.FlowID, "cursor": p.Cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
 	if p.Limit != 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))

@@ -41,7 +41,8 @@
 //	                                     delay_until_ms, deadline_at_ms, tags, policy.
 //	                                     201 {execution_id, public_state}; an idempotency key already seen
 //	                                     answers 200 with the same body plus "duplicate": true.
-//	GET  /v1/executions                  ?lane=&public_state=&partition=&cursor=&limit= (default 50, max 1000).
+//	GET  /v1/executions                  ?lane=&public_state=&partition=&kind=&tag=key%3Dvalue&flow_id=
+//	                                     &cursor=&limit= (default 50, max 1000).
 //	                                     {executions:[{execution_id, lane, kind, public_state, priority,
 //	                                     created_at_ms}], next_cursor} in id order; next_cursor is absent on
 //	                                     the last page.
@@ -157,6 +158,14 @@
 // allowed browser origins (["*"] for any); preflights are answered before
 // auth.
 //
+// # Dashboard
+//
+// /ui/ is the web dashboard (package server/ui), not part of the API
+// document: it does its own auth (with Config.APIToken, a login form and
+// a session cookie; a CSRF token on every action) and never accepts the
+// bearer header, and the API never accepts its cookie. WithLeadership
+// and Config.Version feed its overview; Config.DisableUI turns it off.
+//
 // # Observability
 //
 // One slog line per request (method, route pattern, path, status,
@@ -164,7 +173,8 @@
 // request whose client went away (a long-poll abandoned, a create
 // cancelled) is logged at Info as abandoned with status 499, never as a
 // server error. ff_http_requests_total / ff_http_request_duration_seconds
-// count by method, route pattern ("unmatched" for no route) and status,
+// count by method, route pattern ("unmatched" for no route, "/ui/" for
+// the dashboard) and status,
 // ff_http_long_polls_waiting gauges the waiting claims and
 // ff_http_event_readers_waiting the waiting event readers (capped like
 // the claims), in

@@ -238,6 +238,6 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) error {
 
 // errorBody renders one batch item's error.
 func errorBody(err error) *wire.ErrorBody {
-	b := wire.BodyOf(asAPIError(err))
+	b := wire.BodyOf(wire.ErrorOf(err))
 	return &b
 }

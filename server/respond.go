@@ -45,7 +45,7 @@ func (s *Server) writeJSONFlushed(w http.ResponseWriter, status int, v any) erro
 
 // writeError renders err as the API error body with its mapped status.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := asAPIError(err)
+	e := wire.ErrorOf(err)
 	body := wire.BodyOf(e)
 	status := wire.StatusOf(e)
 	var limit *limitError
@@ -63,20 +63,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("kind", string(e.Kind)), slog.String("error", e.Error()))
 	}
 	s.writeJSON(w, r, status, body)
-}
-
-// asAPIError turns any error into the engine's typed error. A done
-// context is the engine's context error (ff.ContextError: canceled or
-// timeout, as every store reports it); anything foreign is a
-// non-retryable transport failure.
-func asAPIError(err error) *ff.Error {
-	if e, ok := ff.AsError(err); ok {
-		return e
-	}
-	if e := ff.ContextError("request", err); e != nil {
-		return e
-	}
-	return ff.Transport("server", err, false)
 }
 
 // limitError is a body over its route's cap; it carries the cap for the

@@ -137,11 +137,12 @@ func timeText(t time.Time) string {
 
 func newExecListCmd(env Env, o *clientOptions) *cobra.Command {
 	var p backend.ListExecutionsParams
-	var state string
+	var state, tag string
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List executions, filtered by lane and state",
+		Short: "List executions, filtered by lane, state, kind, tag and flow",
 		Example: `  flowfabric exec list --lane default --state waiting --limit 20
+  flowfabric exec list --kind email.send --tag acme.team=growth
   flowfabric exec list --cursor '{fp:3}:...'   # the next page`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -151,6 +152,10 @@ func newExecListCmd(env Env, o *clientOptions) *cobra.Command {
 					return usageError{err}
 				}
 				p.PublicState = ps
+			}
+			var err error
+			if p.Tag, err = backend.ParseTagFilter(tag); err != nil {
+				return usageError{err}
 			}
 			c, ctx, cancel := o.client(cmd.Context())
 			defer cancel()
@@ -178,6 +183,9 @@ func newExecListCmd(env Env, o *clientOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&p.Lane, "lane", "", "only this lane")
 	f.StringVar(&state, "state", "", "only this public state (waiting, delayed, active, completed, failed, cancelled, expired, ...)")
+	f.StringVar(&p.Kind, "kind", "", "only this kind")
+	f.StringVar(&tag, "tag", "", "only executions with this tag, as key=value")
+	f.StringVar(&p.FlowID, "flow", "", "only members of this flow")
 	f.IntVar(&p.Limit, "limit", 50, "page size (at most 1000)")
 	f.StringVar(&p.Cursor, "cursor", "", "start after this execution id (from the previous page)")
 	return cmd

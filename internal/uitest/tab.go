@@ -99,23 +99,26 @@ func (p *Tab) ExpectConsoleError(want string) {
 // Do runs the steps, bounded by actionTimeout, failing the test on error.
 func (p *Tab) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
+	run(p, what, chromedp.Steps(steps...))
+}
+
+// run runs one action, bounded by actionTimeout, failing the test on
+// error.
+func run[T any](p *Tab, what string, a chromedp.Action[T]) T {
+	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
 		p.t.Fatalf("%s: %v", what, err)
 	}
+	return v
 }
 
 // Eval evaluates a JavaScript expression and returns its value.
 func Eval[T any](p *Tab, expr string) T {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		p.t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
+	return run(p, "evaluate "+expr, chromedp.Evaluate[T](expr))
 }
 
 // Open loads path (e.g. /ui/executions) and waits for the page.
@@ -133,13 +136,7 @@ func (p *Tab) Path() string {
 // Text is the visible text of the first element matching css.
 func (p *Tab) Text(css string) string {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil {
-		p.t.Fatalf("text of %s: %v", css, err)
-	}
-	return s
+	return run(p, "text of "+css, chromedp.Text(chromedp.CSS(css)))
 }
 
 // WaitText waits until the first element matching css shows want.
@@ -159,36 +156,25 @@ func (p *Tab) WaitText(css, want string) {
 func (p *Tab) Submit(css string) {
 	p.t.Helper()
 	p.Do("click "+css, chromedp.Click(chromedp.CSS(css)), chromedp.WaitVisible(chromedp.CSS("#confirm-ok")))
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#confirm-ok"))))
-	if err != nil {
-		p.t.Fatalf("confirm %s: %v", css, err)
-	}
+	run(p, "confirm "+css, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#confirm-ok"))))
 }
 
 // SubmitForm submits the form of the element matching css (no confirm
 // step: a login, a filter) and waits for the page it leads to.
 func (p *Tab) SubmitForm(css string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS(css)))); err != nil {
-		p.t.Fatalf("submit %s: %v", css, err)
-	}
+	run(p, "submit "+css, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Submit(chromedp.CSS(css))))
 }
 
 // ColorScheme makes the page see prefers-color-scheme as scheme
 // ("light" or "dark").
 func (p *Tab) ColorScheme(scheme string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
-	defer cancel()
-	_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
-	if err != nil {
-		p.t.Fatalf("color scheme %s: %v", scheme, err)
-	}
+	params := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}
+	p.Do("color scheme "+scheme, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, params)
+		return err
+	}))
 }
 
 // SetValue sets a form field's value.
@@ -207,12 +193,7 @@ func (p *Tab) HTML() string {
 // .artifacts/ui/<Prefix>-<name>.png at the repository root.
 func (p *Tab) Screenshot(name string) string {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		p.t.Fatalf("screenshot %s: %v", name, err)
-	}
+	png := run(p, "screenshot "+name, chromedp.FullScreenshot(100))
 	dir, err := ArtifactDir()
 	if err != nil {
 		p.t.Fatalf("screenshot %s: %v", name, err)

@@ -32,7 +32,7 @@ func (d *Dashboard) serveAction(act func(*Dashboard, *http.Request) (string, err
 		msg, err := act(d, r)
 		f := flash{OK: true, Message: msg}
 		if err != nil {
-			if wire.StatusOf(apiError(err)) >= 500 {
+			if wire.StatusOf(wire.ErrorOf(err)) >= 500 {
 				d.log.ErrorContext(r.Context(), "ui action failed", "path", r.URL.Path, "err", err)
 			}
 			f = flashOf(err)
@@ -44,7 +44,7 @@ func (d *Dashboard) serveAction(act func(*Dashboard, *http.Request) (string, err
 
 // flashOf is err as the API words it.
 func flashOf(err error) flash {
-	e := apiError(err)
+	e := wire.ErrorOf(err)
 	return flash{Kind: e.Kind, Message: wire.BodyOf(e).Error}
 }
 

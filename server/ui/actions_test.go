@@ -82,6 +82,12 @@ func TestActions(t *testing.T) {
 
 			tab.Submit(`tr[data-lane="reports"] button`)
 			tab.WaitText(".flash.ok", "Lane reports is resumed")
+
+			odd := "eu/west 1?x"
+			uitest.Create(t, b, backend.CreateExecutionParams{Lane: odd, Kind: "k"})
+			tab.Open("/ui/lanes")
+			tab.Submit(`tr[data-lane="eu/west 1?x"] button`)
+			tab.WaitText(".flash.ok", "Lane eu/west 1?x is paused")
 			paused, err = b.LaneStates(ctx, backend.LaneStatesParams{Lanes: []string{"reports"}})
 			require.NoError(t, err)
 			require.Empty(t, paused)

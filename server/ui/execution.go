@@ -69,22 +69,15 @@ func (d *Dashboard) execution(r *http.Request) (page, error) {
 	return page{Template: "execution", Title: "Execution " + id.String(), Data: data}, nil
 }
 
-// readExecutionParts reads the attempts, result, summary, stream,
-// waitpoints and signals; a part the backend does not support is noted,
-// not failed.
+// readExecutionParts reads the attempts and result, then the parts a
+// backend may not support (summary, stream, waitpoints, signals): those
+// are noted as unread, not failed.
 func (d *Dashboard) readExecutionParts(ctx context.Context, data *executionData) error {
+	if err := d.readAttemptsAndResult(ctx, data); err != nil {
+		return err
+	}
 	id := data.Snap.ExecutionID
-	var err error
-	if data.Attempts, err = d.b.ListAttempts(ctx, backend.ListAttemptsParams{ExecutionID: id}); err != nil {
-		return fmt.Errorf("list attempts: %w", err)
-	}
-	if data.Snap.PublicState == ff.PublicCompleted {
-		if data.Result, err = d.b.GetExecutionResult(ctx, backend.GetExecutionResultParams{ExecutionID: id}); err != nil {
-			return fmt.Errorf("read result: %w", err)
-		}
-		data.HasResult = true
-	}
-	parts := []struct {
+	optional := []struct {
 		name string
 		read func() error
 	}{
@@ -99,14 +92,31 @@ func (d *Dashboard) readExecutionParts(ctx context.Context, data *executionData)
 			return err
 		}},
 	}
-	for _, p := range parts {
-		if err := p.read(); err != nil {
-			if ff.KindOf(err) != ff.ErrUnavailable {
-				return fmt.Errorf("read %s: %w", p.name, err)
-			}
+	for _, p := range optional {
+		err := p.read()
+		switch {
+		case ff.KindOf(err) == ff.ErrUnavailable:
 			data.Unread = append(data.Unread, p.name)
+		case err != nil:
+			return fmt.Errorf("read %s: %w", p.name, err)
 		}
 	}
+	return nil
+}
+
+func (d *Dashboard) readAttemptsAndResult(ctx context.Context, data *executionData) error {
+	id := data.Snap.ExecutionID
+	var err error
+	if data.Attempts, err = d.b.ListAttempts(ctx, backend.ListAttemptsParams{ExecutionID: id}); err != nil {
+		return fmt.Errorf("list attempts: %w", err)
+	}
+	if data.Snap.PublicState != ff.PublicCompleted {
+		return nil
+	}
+	if data.Result, err = d.b.GetExecutionResult(ctx, backend.GetExecutionResultParams{ExecutionID: id}); err != nil {
+		return fmt.Errorf("read result: %w", err)
+	}
+	data.HasResult = true
 	return nil
 }
 

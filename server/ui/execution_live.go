@@ -7,12 +7,13 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 // executionLive follows one execution for its page: "state" when its
 // state changed, "frames" as its attempt's stream grows (after the frame
-// id the page already shows), "closed" when the stream ends and
-// "summary" when the summary changed.
+// id the page already shows), "closed" when the stream ends, "summary"
+// when the summary changed and "attempt" once a later attempt started.
 func (d *Dashboard) executionLive(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -60,38 +61,30 @@ func streamPosition(attempt, after string) (*uint32, uint64, error) {
 
 // executionFollower is one live connection's position.
 type executionFollower struct {
-	d       *Dashboard
-	s       *sse
-	id      ff.ExecutionID
-	attempt *uint32
-	after   uint64
-	closed  bool
-	state   []byte
-	summary int64
+	d         *Dashboard
+	s         *sse
+	id        ff.ExecutionID
+	attempt   *uint32
+	after     uint64
+	closed    bool
+	toldNewer bool
+	state     []byte
+	summary   int64
 }
 
 // stateView is the live part of the page; its keys are the data-k
 // names of the elements showing them.
 type stateView struct {
-	PublicState      ff.PublicState      `json:"public_state"`
-	LifecyclePhase   ff.LifecyclePhase   `json:"lifecycle_phase"`
-	OwnershipState   ff.OwnershipState   `json:"ownership_state"`
-	EligibilityState ff.EligibilityState `json:"eligibility_state"`
-	BlockingReason   ff.BlockingReason   `json:"blocking_reason"`
-	TerminalOutcome  ff.TerminalOutcome  `json:"terminal_outcome"`
-	AttemptState     ff.AttemptState     `json:"attempt_state"`
-	AttemptCount     uint32              `json:"attempt_count"`
-	Priority         int32               `json:"priority"`
-	Progress         string              `json:"progress"`
-	Updated          string              `json:"updated"`
+	wire.StateVector
+	AttemptCount uint32 `json:"attempt_count"`
+	Priority     int32  `json:"priority"`
+	Progress     string `json:"progress"`
+	Updated      string `json:"updated"`
 }
 
 func stateViewOf(s backend.ExecutionSnapshot) stateView {
-	v := s.StateVector
-	return stateView{PublicState: s.PublicState, LifecyclePhase: v.LifecyclePhase, OwnershipState: v.OwnershipState,
-		EligibilityState: v.EligibilityState, BlockingReason: v.BlockingReason, TerminalOutcome: v.TerminalOutcome,
-		AttemptState: v.AttemptState, AttemptCount: s.AttemptCount, Priority: s.Priority, Progress: progressText(s),
-		Updated: when(s.UpdatedAt)}
+	return stateView{StateVector: wire.StateVector(s.StateVector), AttemptCount: s.AttemptCount, Priority: s.Priority,
+		Progress: progressText(s), Updated: when(s.UpdatedAt)}
 }
 
 func (f *executionFollower) step(ctx context.Context) error {
@@ -102,13 +95,23 @@ func (f *executionFollower) step(ctx context.Context) error {
 	if err := f.s.sendChanged("state", stateViewOf(snap), &f.state); err != nil {
 		return err
 	}
-	if f.attempt == nil {
-		return nil
+	if err := f.newerAttempt(snap.AttemptCount); err != nil || f.attempt == nil {
+		return err
 	}
 	if err := f.frames(ctx); err != nil {
 		return err
 	}
 	return f.summaryChanged(ctx)
+}
+
+// newerAttempt tells the page, once, that an attempt later than the one
+// it follows started (the page follows the attempt it loaded with).
+func (f *executionFollower) newerAttempt(count uint32) error {
+	if f.toldNewer || count == 0 || (f.attempt != nil && count-1 <= *f.attempt) {
+		return nil
+	}
+	f.toldNewer = true
+	return f.s.send("attempt", map[string]uint32{"attempt": count - 1})
 }
 
 // frames sends the frames after the follower's position, and the close.

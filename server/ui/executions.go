@@ -38,19 +38,28 @@ func filterOf(q url.Values) executionFilter {
 // as the API normalises them.
 func (f executionFilter) params(cursor string) (backend.ListExecutionsParams, error) {
 	p := backend.ListExecutionsParams{Lane: f.Lane, PublicState: ff.PublicState(f.State), Kind: f.Kind, FlowID: f.Flow,
-		Cursor: cursor, Limit: executionsPage}
-	if f.Limit != "" {
-		n, err := strconv.Atoi(f.Limit)
-		if err != nil {
-			return p, ff.Validation(ff.ErrInvalidInput, "limit %q: want a whole number", ff.CutText(f.Limit, 32))
-		}
-		p.Limit = n
-	}
+		Cursor: cursor}
 	var err error
+	if p.Limit, err = pageLimit(f.Limit, executionsPage); err != nil {
+		return p, err
+	}
 	if p.Tag, err = backend.ParseTagFilter(f.Tag); err != nil {
 		return p, err
 	}
 	return p, p.Normalize()
+}
+
+// pageLimit reads a page size from a query value ("" is def); the
+// listing's Normalize checks its range.
+func pageLimit(raw string, def int) (int, error) {
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, ff.Validation(ff.ErrInvalidInput, "limit %q: want a whole number", ff.CutText(raw, 32))
+	}
+	return n, nil
 }
 
 // query is the filter as a query string, with cursor when set.

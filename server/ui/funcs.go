@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"net/url"
 	"time"
 	"unicode/utf8"
 )
@@ -17,6 +18,8 @@ func templateFuncs() template.FuncMap {
 		"payload":  payloadText,
 		"size":     sizeText,
 		"progress": progressText,
+		// pathEscape makes a value one path segment (a lane may hold "/").
+		"pathEscape": url.PathEscape,
 	}
 }
 

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -23,9 +25,9 @@ func actor(r *http.Request) ff.Actor {
 // lanesData is the Lanes page: a page of lanes with their depth and
 // pause state, paused lanes without live executions included.
 type lanesData struct {
-	States []ff.PublicState
-	Lanes  []laneState
-	Next   string
+	States  []ff.PublicState
+	Lanes   []laneState
+	NextURL string
 }
 
 type laneState struct {
@@ -34,7 +36,12 @@ type laneState struct {
 }
 
 func (d *Dashboard) lanes(r *http.Request) (page, error) {
-	p := backend.ListLanesParams{Cursor: r.URL.Query().Get("cursor")}
+	q := r.URL.Query()
+	p := backend.ListLanesParams{Cursor: q.Get("cursor")}
+	var err error
+	if p.Limit, err = pageLimit(q.Get("limit"), 0); err != nil {
+		return page{}, err
+	}
 	if err := p.Normalize(); err != nil {
 		return page{}, err
 	}
@@ -42,40 +49,48 @@ func (d *Dashboard) lanes(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, fmt.Errorf("list lanes: %w", err)
 	}
-	states, err := d.b.LaneStates(r.Context(), backend.LaneStatesParams{})
-	if err != nil && ff.KindOf(err) != ff.ErrUnavailable {
-		return page{}, fmt.Errorf("read lane states: %w", err)
+	states, err := d.laneStates(r.Context())
+	if err != nil {
+		return page{}, err
 	}
-	data := lanesData{States: liveStates(), Next: ls.NextCursor}
+	data := lanesData{States: liveStates(), NextURL: nextLanesURL(ls.NextCursor, q.Get("limit"))}
 	data.Lanes = mergeLanes(ls, states, data.States, p.Cursor)
 	return page{Template: "lanes", Title: "Lanes", Data: data}, nil
 }
 
-// mergeLanes lists the page's lanes and the paused lanes that fall in its
-// range, by name.
+// nextLanesURL is the link to the page after cursor ("" on the last).
+func nextLanesURL(cursor, limit string) string {
+	if cursor == "" {
+		return ""
+	}
+	next := url.Values{"cursor": {cursor}}
+	if limit != "" {
+		next.Set("limit", limit)
+	}
+	return "/ui/lanes?" + next.Encode()
+}
+
+// mergeLanes lists the page's lanes, and the paused lanes without live
+// executions that fall in its range, by name, with their pause state.
 func mergeLanes(ls backend.LanePage, states []backend.LaneState, order []ff.PublicState, from string) []laneState {
-	byName := map[string]*laneState{}
-	var out []laneState
+	byName := map[string]laneState{}
 	for _, l := range ls.Lanes {
-		out = append(out, laneState{laneRow: newLaneRow(l, order, laneRate{}, 0, false)})
+		byName[l.Name] = laneState{laneRow: newLaneRow(l, order, laneRate{}, 0, false)}
 	}
 	for _, st := range states {
-		inPage := st.Lane > from && (ls.NextCursor == "" || st.Lane <= ls.NextCursor)
-		if !slices.ContainsFunc(out, func(l laneState) bool { return l.Name == st.Lane }) && inPage {
-			out = append(out, laneState{laneRow: laneRow{Name: st.Lane, Depth: make([]int64, len(order))}})
+		l, listed := byName[st.Lane]
+		inRange := st.Lane > from && (ls.NextCursor == "" || st.Lane <= ls.NextCursor)
+		if !st.Paused || !listed && !inRange {
+			continue
 		}
-	}
-	for i := range out {
-		byName[out[i].Name] = &out[i]
-	}
-	for _, st := range states {
-		if l := byName[st.Lane]; l != nil && st.Paused {
-			l.Paused, l.PausedBy, l.Reason = true, st.Source, st.Reason
-			l.PausedAt = time.UnixMilli(st.PausedAtMs).UTC().Format(time.DateTime)
+		if !listed {
+			l.laneRow = laneRow{Name: st.Lane, Depth: make([]int64, len(order))}
 		}
+		l.Paused, l.PausedBy, l.Reason = true, st.Source, st.Reason
+		l.PausedAt = time.UnixMilli(st.PausedAtMs).UTC().Format(time.DateTime)
+		byName[st.Lane] = l
 	}
-	slices.SortFunc(out, func(a, b laneState) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return slices.SortedFunc(maps.Values(byName), func(a, b laneState) int { return strings.Compare(a.Name, b.Name) })
 }
 
 func (d *Dashboard) pauseLane(r *http.Request) (string, error) { return d.setLanePaused(r, true) }

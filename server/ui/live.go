@@ -10,6 +10,7 @@ import (
 	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/server/wire"
 )
 
 // Live parts of pages follow Server-Sent Events from a live route: the
@@ -137,7 +138,7 @@ func (s *sse) keepAlive() error {
 
 // sendError ends a stream with the API's message for err.
 func (s *sse) sendError(err error) {
-	e := apiError(err)
+	e := wire.ErrorOf(err)
 	_ = s.send("failure", map[string]string{"kind": string(e.Kind), "message": e.Error()})
 }
 

@@ -42,6 +42,13 @@ func TestLiveUpdates(t *testing.T) {
 			tab.WaitText(`[data-k="public_state"]`, "completed")
 			tab.WaitText(`[data-k="stream_state"]`, "closed: attempt_success")
 
+			tab.Open("/ui/executions/" + id.String())
+			tab.WaitText(`[data-k="stream_state"]`, "No attempt")
+			relay := uitest.Claim(t, b, "mail")
+			require.Equal(t, id, relay.ExecutionID)
+			tab.WaitText(`[data-k="stream_state"]`, "Attempt 0 started")
+			tab.WaitText(`[data-k="public_state"]`, "active")
+
 			tab.Open("/ui/events?type=operator")
 			_, err = b.CancelExecution(ctx, backend.CancelExecutionParams{ExecutionID: id, Reason: "live test"})
 			require.NoError(t, err)

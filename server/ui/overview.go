@@ -109,20 +109,27 @@ func (d *Dashboard) leadership() string {
 	}
 }
 
-// pausedLanes is the set of paused lanes.
-func (d *Dashboard) pausedLanes(ctx context.Context) (map[string]bool, error) {
+// laneStates reads the paused lanes; a backend without lane pausing has
+// none.
+func (d *Dashboard) laneStates(ctx context.Context) ([]backend.LaneState, error) {
 	states, err := d.b.LaneStates(ctx, backend.LaneStatesParams{})
+	if ff.KindOf(err) == ff.ErrUnavailable {
+		return nil, nil
+	}
 	if err != nil {
-		if ff.KindOf(err) == ff.ErrUnavailable {
-			return map[string]bool{}, nil
-		}
 		return nil, fmt.Errorf("read lane states: %w", err)
 	}
+	return states, nil
+}
+
+// pausedLanes is the set of paused lanes.
+func (d *Dashboard) pausedLanes(ctx context.Context) (map[string]bool, error) {
+	states, err := d.laneStates(ctx)
 	out := make(map[string]bool, len(states))
 	for _, s := range states {
 		out[s.Lane] = s.Paused
 	}
-	return out, nil
+	return out, err
 }
 
 // overviewLive sends the overview's numbers whenever they changed,

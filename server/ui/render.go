@@ -92,7 +92,7 @@ func (d *Dashboard) servePage(get func(*Dashboard, *http.Request) (page, error))
 		}
 		status := http.StatusOK
 		if p.Refused != nil {
-			status = wire.StatusOf(apiError(p.Refused))
+			status = wire.StatusOf(wire.ErrorOf(p.Refused))
 		}
 		d.show(w, r, status, p)
 	})
@@ -145,7 +145,7 @@ type errorView struct {
 
 // serveError renders err as the API would word it, with its status.
 func (d *Dashboard) serveError(w http.ResponseWriter, r *http.Request, err error) {
-	e := apiError(err)
+	e := wire.ErrorOf(err)
 	d.serveErrorStatus(w, r, wire.StatusOf(e), e)
 }
 
@@ -156,17 +156,6 @@ func (d *Dashboard) serveErrorStatus(w http.ResponseWriter, r *http.Request, sta
 	}
 	d.show(w, r, status, page{Template: "error", Title: http.StatusText(status),
 		Data: errorView{Status: status, Kind: e.Kind, Message: wire.BodyOf(e).Error}})
-}
-
-// apiError is err as the engine's typed error, as the API renders it.
-func apiError(err error) *ff.Error {
-	if e, ok := ff.AsError(err); ok {
-		return e
-	}
-	if e := ff.ContextError("dashboard", err); e != nil {
-		return e
-	}
-	return ff.Transport("dashboard", err, false)
 }
 
 func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) {

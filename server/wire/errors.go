@@ -43,6 +43,20 @@ type NotActiveDetail struct {
 	AttemptID       string             `json:"attempt_id,omitempty"`
 }
 
+// ErrorOf turns any error into the engine's typed error, as the API
+// renders it. A done context is the engine's context error
+// (ff.ContextError: canceled or timeout, as every store reports it);
+// anything foreign is a non-retryable transport failure.
+func ErrorOf(err error) *ff.Error {
+	if e, ok := ff.AsError(err); ok {
+		return e
+	}
+	if e := ff.ContextError("request", err); e != nil {
+		return e
+	}
+	return ff.Transport("server", err, false)
+}
+
 // BodyOf renders an engine error. The message is bounded: an echoed
 // input value is cut at MaxEchoBytes, the whole at MaxErrorBytes.
 func BodyOf(e *ff.Error) ErrorBody {

@@ -1,8 +1,10 @@
 package wire_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -96,4 +98,31 @@ func TestPayloadCodec(t *testing.T) {
 	require.Equal(t, `[1]`, string(got))
 	_, err = wire.DecodePayload("input", json.RawMessage(`1`), []byte{1})
 	require.ErrorIs(t, err, ff.ErrInvalidInput)
+}
+
+// A done context that reaches the generic mapping is the engine's context
+// error, the one every store returns: canceled or timeout, class timeout,
+// not retryable, still matching the context error.
+func TestErrorOfADoneContext(t *testing.T) {
+	for _, c := range []struct {
+		cause, root error
+		kind        ff.ErrorKind
+	}{
+		{context.Canceled, context.Canceled, ff.ErrCanceled},
+		{fmt.Errorf("claim: %w", context.Canceled), context.Canceled, ff.ErrCanceled},
+		{context.DeadlineExceeded, context.DeadlineExceeded, ff.ErrTimeout},
+		{fmt.Errorf("read: %w", context.DeadlineExceeded), context.DeadlineExceeded, ff.ErrTimeout},
+	} {
+		cause := c.cause
+		e := wire.ErrorOf(cause)
+		require.ErrorIs(t, e, c.kind, "%v", cause)
+		require.ErrorIs(t, e, ff.ClassTimeout)
+		require.ErrorIs(t, e, c.root, "the cause stays in the chain")
+		require.False(t, e.Retryable())
+		require.Equal(t, http.StatusGatewayTimeout, wire.StatusOf(e))
+		require.Equal(t, ff.ContextError("request", cause).Error(), e.Error())
+	}
+	engine := ff.StateError(ff.ErrStaleLease, "old")
+	require.Same(t, engine, wire.ErrorOf(fmt.Errorf("wrapped: %w", engine)))
+	require.ErrorIs(t, wire.ErrorOf(errors.New("boom")), ff.ErrTransportFatal)
 }

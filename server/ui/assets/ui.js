@@ -113,6 +113,9 @@
       setText(root, "stream_state", "closed: " + d.reason + " at " + d.at);
       live.stop();
     },
+    attempt: function (root, d) {
+      setText(root, "stream_state", "Attempt " + d.attempt + " started: reload the page to follow its stream.");
+    },
     summary: function (root, d) {
       var el = document.getElementById("summary");
       if (el) el.textContent = d.text;
