@@ -45,7 +45,7 @@ type approvalWaitpoint struct {
 	ID, Key         string
 	Wants           string // the names its condition asks for, or "any signal"
 	Approve, Reject string
-	Created         string
+	CreatedAtMs     int64
 }
 
 func (d *Dashboard) approvals(r *http.Request) (page, error) {
@@ -75,7 +75,7 @@ func (d *Dashboard) approvalItem(ctx context.Context, e backend.ExecutionSummary
 	}
 	item := approvalItem{ExecutionSummary: e}
 	for _, w := range ws {
-		aw := approvalWaitpoint{ID: w.ID, Key: w.Key, Wants: wantedNames(w.RequiredSignalNames), Created: formatMs(w.CreatedAtMs)}
+		aw := approvalWaitpoint{ID: w.ID, Key: w.Key, Wants: wantedNames(w.RequiredSignalNames), CreatedAtMs: w.CreatedAtMs}
 		aw.Approve, _ = decisionSignal(w.RequiredSignalNames, true)
 		aw.Reject, _ = decisionSignal(w.RequiredSignalNames, false)
 		item.Waitpoints = append(item.Waitpoints, aw)

@@ -27,9 +27,7 @@ type budgetsData struct {
 
 type budgetView struct {
 	ff.BudgetStatus
-	Dims       []dimView
-	LastBreach string
-	NextReset  string
+	Dims []dimView
 }
 
 // dimView is one dimension: usage against its limits (0 = none). Max is
@@ -75,10 +73,7 @@ func (d *Dashboard) budgets(r *http.Request) (page, error) {
 }
 
 func budgetViewOf(st ff.BudgetStatus) budgetView {
-	v := budgetView{BudgetStatus: st, NextReset: formatMs(st.NextResetAtMs)}
-	if st.LastBreachAtMs != 0 {
-		v.LastBreach = st.LastBreachDimension + " at " + formatMs(st.LastBreachAtMs)
-	}
+	v := budgetView{BudgetStatus: st}
 	names := map[string]bool{}
 	for _, m := range []map[string]int64{st.Usage, st.SoftLimits, st.HardLimits} {
 		for n := range m {
@@ -120,7 +115,7 @@ func (d *Dashboard) resetBudget(r *http.Request) (string, error) {
 	}
 	msg := fmt.Sprintf("Budget %s reset: usage is zero, %d blocked executions unblocked.", p.BudgetID, res.Unblocked)
 	if res.NextResetAtMs != 0 {
-		msg += " Next scheduled reset " + formatMs(res.NextResetAtMs) + " UTC."
+		msg += " Next scheduled reset " + whenMs(res.NextResetAtMs) + " UTC."
 	}
 	return msg, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
@@ -15,13 +14,8 @@ const flowsPageSize = 50
 
 // flowsData is the Flows list: a page of flows by id.
 type flowsData struct {
-	Flows      []flowRow
+	Flows      []backend.FlowSummary
 	Next, Prev string // cursors; Prev is "" on the first page
-}
-
-type flowRow struct {
-	backend.FlowSummary
-	Created string
 }
 
 func (d *Dashboard) flows(r *http.Request) (page, error) {
@@ -33,29 +27,16 @@ func (d *Dashboard) flows(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, fmt.Errorf("list flows: %w", err)
 	}
-	data := flowsData{Next: fp.NextCursor, Prev: p.Cursor}
-	for _, f := range fp.Flows {
-		data.Flows = append(data.Flows, flowRow{FlowSummary: f, Created: formatMs(f.CreatedAtMs)})
-	}
+	data := flowsData{Flows: fp.Flows, Next: fp.NextCursor, Prev: p.Cursor}
 	return page{Template: "flows", Title: "Flows", Data: data}, nil
-}
-
-// formatMs renders a stored instant in UTC; 0 (none) is "".
-func formatMs(ms int64) string {
-	if ms == 0 {
-		return ""
-	}
-	return time.UnixMilli(ms).UTC().Format(time.DateTime)
 }
 
 // flowData is the flow detail page.
 type flowData struct {
-	Flow      backend.FlowSnapshot
-	Created   string
-	Cancelled string
-	Graph     flowGraph
-	Counts    string // members by state, as countsText words them
-	Policies  []string
+	Flow     backend.FlowSnapshot
+	Graph    flowGraph
+	Counts   string // members by state, as countsText words them
+	Policies []string
 }
 
 // stateCount is how many members are in one public state.
@@ -78,8 +59,7 @@ func (d *Dashboard) flow(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	data := flowData{Flow: snap, Created: formatMs(snap.CreatedAtMs), Cancelled: formatMs(snap.CancelledAtMs),
-		Graph: g, Counts: countsText(memberCounts(snap.Members)), Policies: cancelPolicies()}
+	data := flowData{Flow: snap, Graph: g, Counts: countsText(memberCounts(snap.Members)), Policies: cancelPolicies()}
 	return page{Template: "flow", Title: "Flow " + snap.FlowID, Data: data}, nil
 }
 
