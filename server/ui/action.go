@@ -18,11 +18,11 @@ const (
 	maxFlashBytes = 1000
 )
 
-// flash is an action's outcome: its message, or the API's error.
+// flash is an action's outcome: its message, or the API's error message
+// (which starts with the error's kind).
 type flash struct {
-	OK      bool         `json:"ok"`
-	Kind    ff.ErrorKind `json:"kind,omitempty"`
-	Message string       `json:"msg"`
+	OK      bool   `json:"ok"`
+	Message string `json:"msg"`
 }
 
 // serveAction runs a POST action and returns to the form's page with its
@@ -44,8 +44,7 @@ func (d *Dashboard) serveAction(act func(*Dashboard, *http.Request) (string, err
 
 // flashOf is err as the API words it.
 func flashOf(err error) flash {
-	e := wire.ErrorOf(err)
-	return flash{Kind: e.Kind, Message: wire.BodyOf(e).Error}
+	return flash{Message: wire.BodyOf(wire.ErrorOf(err)).Error}
 }
 
 func setFlash(w http.ResponseWriter, r *http.Request, f flash) {

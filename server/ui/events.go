@@ -68,7 +68,7 @@ func eventsParams(q url.Values) (backend.ReadEventsParams, error) {
 }
 
 // eventsQuery is the filter (and cursor) as a query string.
-func eventsQuery(p backend.ReadEventsParams, after backend.EventCursor, extra ...string) string {
+func eventsQuery(p backend.ReadEventsParams, after backend.EventCursor) string {
 	q := url.Values{}
 	for _, t := range p.Types {
 		q.Add("type", string(t))
@@ -79,21 +79,18 @@ func eventsQuery(p backend.ReadEventsParams, after backend.EventCursor, extra ..
 	if after != "" {
 		q.Set("after", string(after))
 	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.Set(extra[i], extra[i+1])
-	}
 	return q.Encode()
 }
 
 func (d *Dashboard) events(r *http.Request) (page, error) {
 	q := r.URL.Query()
 	p, err := eventsParams(q)
-	if err != nil {
-		return page{}, err
-	}
 	data := eventsData{Lane: p.Lane, FromHere: q.Get("from") == "start" || p.After != ""}
 	for _, t := range backend.EventTypes {
 		data.Types = append(data.Types, eventTypeOption{Name: t, Checked: slices.Contains(p.Types, t)})
+	}
+	if err != nil {
+		return page{Template: "events", Title: "Events", Data: data, Refused: err}, nil
 	}
 	if !data.FromHere {
 		p.After = backend.EventCursorLatest

@@ -39,3 +39,16 @@ func TestLanesShowPausedLanesWithoutExecutions(t *testing.T) {
 	require.NotContains(t, first, `data-lane="zz-ghost"`, "one after the page is on a later page")
 	require.Contains(t, first, `href="/ui/lanes?cursor=mail&amp;limit=2"`)
 }
+
+// A refused filter keeps the page and its form, with the API's message.
+func TestEventsRefusedFilter(t *testing.T) {
+	b := uitest.OpenSQLite(t)
+	srv := uitest.NewServer(t, b, server.Config{})
+	c := newClient(t, srv.URL)
+	res, page := c.do("GET", "/ui/events?lane=a%09b&type=completion", nil, nil)
+	require.Equal(t, http.StatusBadRequest, res.StatusCode)
+	require.Contains(t, page, `class="flash err"`)
+	require.Contains(t, page, "value=\"a\tb\"", "the form keeps the input")
+	require.Contains(t, page, "invalid_input: lane")
+	require.NotContains(t, page, "data-live", "nothing to follow")
+}

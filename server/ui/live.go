@@ -138,8 +138,7 @@ func (s *sse) keepAlive() error {
 
 // sendError ends a stream with the API's message for err.
 func (s *sse) sendError(err error) {
-	e := wire.ErrorOf(err)
-	_ = s.send("failure", map[string]string{"kind": string(e.Kind), "message": e.Error()})
+	_ = s.send("failure", map[string]string{"message": wire.BodyOf(wire.ErrorOf(err)).Error})
 }
 
 // follow calls step at once, then after every wake-up and every poll

@@ -13,7 +13,8 @@ import (
 //     reads the backend (through the API's parameter types, so the same
 //     normalisation applies) and returns the template to render and its
 //     data. An error renders the error page with the API's message and
-//     status.
+//     status; input the page refuses but can still show (a filter) goes
+//     in page.Refused, shown in place with the form kept.
 //  2. A template templates/<name>.html that defines "content" (and may
 //     use the partials of layout.html: "csrf", "state", "flash"). Its dot
 //     is the view: .Data is the handler's data, $.CSRF and $.Here feed
@@ -34,7 +35,14 @@ import (
 //	</form>
 //
 // data-confirm makes the script ask first (a <dialog>); every action has
-// one. A live route streams Server-Sent Events (see live.go).
+// one. Put dynamic path segments through {{pathEscape .X}} (a lane may
+// hold "/"). The pages' styles are assets/ui.css: the CSP forbids inline
+// style and script, so draw sizes with SVG attributes or <meter>.
+//
+// A live route streams Server-Sent Events (see live.go): the page marks
+// an element data-live="<its URL>" and the script dispatches each named
+// event to its handler in assets/ui.js. Browser tests use
+// internal/uitest (see main_test.go and seed_test.go).
 type route struct {
 	pattern string // ServeMux path, e.g. /ui/executions/{id}
 	nav     string // nav label of a GET page; "" keeps it out of the nav

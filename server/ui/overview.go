@@ -68,11 +68,11 @@ func (d *Dashboard) overviewOf(ctx context.Context) (overviewData, error) {
 		return overviewData{}, err
 	}
 	rt, err := d.rates.read(ctx, d.b, time.Now())
-	if err != nil {
+	if err != nil && ff.KindOf(err) != ff.ErrUnavailable {
 		return overviewData{}, err
 	}
 	out := overviewData{States: liveStates(), More: lanes.NextCursor != "", Throughput: rt.All.PerMinute(rt.Minutes),
-		FailurePct: rt.All.FailurePct(), RateSpan: spanText(rt), Leadership: d.leadership(),
+		FailurePct: rt.All.FailurePct(), RateSpan: spanText(rt, err), Leadership: d.leadership(),
 		Backend: d.b.Label(), Version: d.version}
 	for _, l := range lanes.Lanes {
 		out.Lanes = append(out.Lanes, newLaneRow(l, out.States, rt.ByLane[l.Name], rt.Minutes, paused[l.Name]))
@@ -89,8 +89,12 @@ func newLaneRow(l backend.LaneInfo, states []ff.PublicState, lr laneRate, span f
 	return row
 }
 
-// spanText says what the rates cover.
-func spanText(rt rates) string {
+// spanText says what the rates cover; err is the read's (the backend
+// keeps no events).
+func spanText(rt rates, err error) string {
+	if err != nil {
+		return "nothing: this backend keeps no events"
+	}
 	if rt.Minutes >= rateSpan {
 		return fmt.Sprintf("the last %d minutes", rateSpan)
 	}

@@ -139,7 +139,6 @@ func currentNav(nav []navItem, p string) string {
 // errorView is the data of the error page.
 type errorView struct {
 	Status  int
-	Kind    ff.ErrorKind
 	Message string
 }
 
@@ -155,7 +154,7 @@ func (d *Dashboard) serveErrorStatus(w http.ResponseWriter, r *http.Request, sta
 		d.log.ErrorContext(r.Context(), "ui page failed", "path", r.URL.Path, "err", e)
 	}
 	d.show(w, r, status, page{Template: "error", Title: http.StatusText(status),
-		Data: errorView{Status: status, Kind: e.Kind, Message: wire.BodyOf(e).Error}})
+		Data: errorView{Status: status, Message: wire.BodyOf(e).Error}})
 }
 
 func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) {

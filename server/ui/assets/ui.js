@@ -156,7 +156,7 @@
         var p = document.createElement("p");
         p.className = "flash err";
         p.setAttribute("role", "alert");
-        p.textContent = "Live updates stopped: " + d.kind + " " + d.message;
+        p.textContent = "Live updates stopped: " + d.message;
         slot.replaceChildren(p);
       }
       live.stop();
