@@ -164,9 +164,9 @@ func requireDecision(t *testing.T, b backend.Backend, id ff.ExecutionID, name st
 func TestBudgetsInBrowser(t *testing.T) {
 	eachStore(t, func(t *testing.T, st uitest.Store, b backend.Backend) {
 		tab := openPages(t, st, b)
-		seedBudget(t, b, "tenant-a")
+		seedBudget(t, b, "tenant/a?")
 		seedQuota(t, b, "llm-rpm")
-		budget := `section[data-budget="tenant-a"]`
+		budget := `section[data-budget="tenant/a?"]`
 		tab.Open("/ui/budgets")
 		tokens := tab.Text(budget + ` tr[data-dimension="tokens"]`)
 		for _, want := range []string{"700", "500", "1000", "over soft limit"} {
@@ -179,8 +179,8 @@ func TestBudgetsInBrowser(t *testing.T) {
 		tab.Screenshot("budgets")
 
 		tab.Submit(budget + ` form button[type=submit]`)
-		require.Contains(t, tab.Text(".flash.ok"), "Budget tenant-a reset")
-		got, err := b.GetBudget(context.Background(), backend.GetBudgetParams{BudgetID: "tenant-a"})
+		require.Contains(t, tab.Text(".flash.ok"), "Budget tenant/a? reset")
+		got, err := b.GetBudget(context.Background(), backend.GetBudgetParams{BudgetID: "tenant/a?"})
 		require.NoError(t, err)
 		require.Zero(t, got.Usage["tokens"])
 		require.Equal(t, "0", tab.Text(budget+` tr[data-dimension="tokens"] .used`))

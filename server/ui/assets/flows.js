@@ -1,4 +1,5 @@
-// Live flow drawing: follows the flow page's event stream and recolours
+// Live flow drawing: follows the flow page's event stream (its own
+// data-flow-live attribute, so ui.js does not open a second one) and recolours
 // members and edges in place (class and text only, never markup), so the
 // reserved drawing never moves. A new graph revision reloads the page for
 // a new layout.
@@ -7,7 +8,7 @@
   var box = document.getElementById('flow-graph');
   if (!box || !window.EventSource) { return; }
   var revision = box.getAttribute('data-revision');
-  var source = new EventSource(box.getAttribute('data-live'));
+  var source = new EventSource(box.getAttribute('data-flow-live'));
 
   function setState(el, state) {
     if (!el) { return; }
