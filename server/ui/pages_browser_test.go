@@ -210,9 +210,9 @@ func TestFlowDrawingMatchesTheStore(t *testing.T) {
 		for _, want := range []ff.PublicState{ff.PublicCompleted, ff.PublicFailed, ff.PublicActive, ff.PublicSkipped, ff.PublicWaitingChildren} {
 			require.True(t, states[want], "the seeded flow has a %s member", want)
 		}
+		tab.Screenshot("flow-states")
 		require.True(t, uitest.Eval[bool](tab, `(() => { const a = document.querySelector('#flow-graph g.dag-node a');
 			a.focus(); return document.activeElement === a; })()`), "a member's box takes the keyboard focus")
-		tab.Screenshot("flow-states")
 	})
 }
 
