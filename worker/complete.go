@@ -46,6 +46,8 @@ func (c *completer) close() { close(c.in) }
 // retry has ended. Completions that fail with a retryable error are
 // retried together, with whatever else arrived meanwhile, after a
 // backoff, each until its lease's expiry as the worker knows it.
+// Config.Completers loops run side by side on the one queue, each
+// batching what arrived while the others' calls were in flight.
 func (c *completer) run(ctx context.Context) {
 	var retry []completion
 	bo := newBackoff(c.w.rnd)

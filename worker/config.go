@@ -16,6 +16,7 @@ const (
 	ConcurrencyDefault    = 10
 	LeaseTTLDefault       = 30 * time.Second
 	ClaimBatchMax         = 200 // the default ClaimBatch is min(Concurrency, ClaimBatchMax)
+	CompletersDefault     = 2
 	PollIntervalDefault   = 200 * time.Millisecond
 	PollBackoffMin        = 50 * time.Millisecond
 	PollBackoffMaxDefault = time.Second
@@ -53,6 +54,13 @@ type Config struct {
 	// 1). More overlap claim round trips when the database is remote and
 	// the handlers are short; locally one claimer is fastest.
 	Claimers int
+	// Completers is how many completion reports (Complete or
+	// CompleteMany calls) may be in flight at once (default
+	// CompletersDefault). Each batches what finished while the others
+	// were in flight. More than one keeps handlers' results flowing while
+	// a report is slow: a flow member's completion resolves its edges in
+	// the same transaction, several times the cost of a plain one.
+	Completers int
 	// PollInterval is how often an idle worker re-claims when the
 	// transport delivers wake-ups (a fallback for lost hints; default
 	// 200ms). Without wake-ups an idle worker polls with a backoff from
@@ -124,6 +132,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Claimers < 0 || c.Claimers > 16 {
 		return c, ff.Validation(ff.ErrInvalidInput, "claimers %d outside [1, 16]", c.Claimers)
+	}
+	if c.Completers == 0 {
+		c.Completers = CompletersDefault
+	}
+	if c.Completers < 0 || c.Completers > 16 {
+		return c, ff.Validation(ff.ErrInvalidInput, "completers %d outside [1, 16]", c.Completers)
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = PollIntervalDefault

@@ -131,7 +131,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	renewCtx, renewCancel := context.WithCancel(ioCtx)
 	var bg sync.WaitGroup
 	bg.Go(func() { w.renewer.run(renewCtx) })
-	bg.Go(func() { w.completer.run(ioCtx) })
+	for range w.cfg.Completers {
+		bg.Go(func() { w.completer.run(ioCtx) })
+	}
 	w.log.Info("worker: running", "lanes", w.cfg.Lanes, "concurrency", w.cfg.Concurrency)
 
 	w.executors = newExecutorPool(w.cfg.Concurrency, w.execute)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,19 +29,29 @@ type flowStore struct {
 	// events are the outbox rows of the pending writes, inserted by one
 	// statement when the batch is sent.
 	events []ff.Event
+	// members are the pending membership updates, by id (the last one
+	// wins), written by one statement when the batch is sent.
+	members map[ff.ExecutionID]*backend.FlowMemberRecord
+	// records are the held record rewrites, by id (the last one wins),
+	// written by one statement when the batch is sent: no queued
+	// statement reads a record (the one that does, a quota release, sends
+	// them first).
+	records map[ff.ExecutionID]*pendingRecord
 	// callerTx: the transaction is the caller's (CreateFlowTx), whose
 	// rollback would undo a lane registration, so none is remembered.
 	callerTx bool
 }
 
-// takeBatch returns the pending batch with the collected events queued
-// last, and starts a new one.
+// takeBatch returns the pending batch with the held record rewrites,
+// membership updates and events queued last, and starts a new one.
+// Holding them is safe: every read of the transaction goes through a
+// batch taken here, after them, and no queued statement reads them.
 func (s *flowStore) takeBatch() (*pgx.Batch, error) {
+	s.queueHeldRecords()
 	b := s.pending
 	s.pending = nil
-	if b == nil {
-		b = &pgx.Batch{}
-	}
+	queueMemberUpdates(b, s.members)
+	s.members = nil
 	evs := s.events
 	s.events = nil
 	return b, queueEvents(b, evs)
@@ -207,10 +220,38 @@ func (s *flowStore) InsertMember(m *backend.FlowMemberRecord) error {
 	return nil
 }
 
+// UpdateMember defers the write to the batch's one membership statement.
 func (s *flowStore) UpdateMember(m *backend.FlowMemberRecord) error {
-	s.queue(`UPDATE ff_flow_member SET join_policy = $2, join_n = $3, on_satisfied = $4, group_state = $5
-		WHERE execution_id = $1`, m.ExecutionID.String(), m.Join.Policy, m.Join.N, m.Join.OnSatisfied, m.GroupState)
+	if s.members == nil {
+		s.members = map[ff.ExecutionID]*backend.FlowMemberRecord{}
+	}
+	c := *m
+	s.members[m.ExecutionID] = &c
 	return nil
+}
+
+// queueMemberUpdates writes ms in one statement: a completion batch
+// deciding the joins of many downstreams updates their memberships
+// together (unnest of the columns), in id order.
+func queueMemberUpdates(b *pgx.Batch, ms map[ff.ExecutionID]*backend.FlowMemberRecord) {
+	if len(ms) == 0 {
+		return
+	}
+	n := len(ms)
+	ids, policies, onSat, states := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	joinN := make([]int32, 0, n)
+	sorted := slices.SortedFunc(maps.Values(ms), func(a, b *backend.FlowMemberRecord) int {
+		return strings.Compare(a.ExecutionID.String(), b.ExecutionID.String())
+	})
+	for _, m := range sorted {
+		ids = append(ids, m.ExecutionID.String())
+		policies, joinN = append(policies, m.Join.Policy), append(joinN, int32(m.Join.N))
+		onSat, states = append(onSat, m.Join.OnSatisfied), append(states, m.GroupState)
+	}
+	b.Queue(`UPDATE ff_flow_member m SET join_policy = v.policy, join_n = v.n, on_satisfied = v.on_satisfied,
+		group_state = v.state
+		FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[]) AS v(id, policy, n, on_satisfied, state)
+		WHERE m.execution_id = v.id`, ids, policies, joinN, onSat, states)
 }
 
 func (s *flowStore) FlowMemberRefs(flowID string) (map[string]ff.ExecutionID, error) {
@@ -298,35 +339,65 @@ func lockQuery(id ff.ExecutionID, nowait bool, found *bool, e **ff.Execution) qu
 }
 
 // LoadJoins reads the downstreams, their memberships and inbound edges
-// in one round trip (with the pending writes), locking them in order.
+// in one round trip (with the pending writes): three statements over the
+// whole id array whatever its length, the records locked in id order.
+// The arrays are joined with unnest, which plans as one index lookup per
+// id; "= ANY($1)" planned a scan on tables without statistics and was
+// slower than a statement per id.
 func (s *flowStore) LoadJoins(ds []ff.ExecutionID) ([]backend.JoinInputs, error) {
-	out := make([]backend.JoinInputs, len(ds))
-	found := make([]bool, len(ds))
-	qs := make([]query, 0, 3*len(ds))
-	for k, d := range ds {
-		qs = append(qs, lockQuery(d, false, &found[k], &out[k].Exec), memberQuery(d, &out[k].Member),
-			edgesQuery(&out[k].In, `downstream_id = $1 ORDER BY upstream_id`, d.String()))
-	}
-	if err := s.reads("load joins", qs...); err != nil {
+	strs := idStrings(ds)
+	recs := make(map[ff.ExecutionID]*ff.Execution, len(ds))
+	members := make(map[ff.ExecutionID]*backend.FlowMemberRecord, len(ds))
+	var in []backend.FlowEdge
+	err := s.reads("load joins", lockRecordsQuery(strs, recs), membersQuery(strs, members), inboundEdgesQuery(strs, &in))
+	if err != nil {
 		return nil, err
 	}
+	byDown := make(map[ff.ExecutionID][]backend.FlowEdge, len(ds))
+	for _, ed := range in {
+		byDown[ed.Downstream] = append(byDown[ed.Downstream], ed)
+	}
+	out := make([]backend.JoinInputs, len(ds))
 	for k, d := range ds {
-		if !found[k] {
+		if recs[d] == nil {
 			return nil, ff.NotFound("execution", "%s", d)
 		}
+		out[k] = backend.JoinInputs{Exec: recs[d], Member: members[d], In: byDown[d]}
 	}
 	return out, nil
 }
 
+// inboundEdgesQuery reads the edges into ds, by downstream then upstream.
+// Each id is its own index lookup (the LATERAL subquery, kept apart by
+// OFFSET 0): an id array gives the planner no row estimate, and without
+// statistics it would scan the table for "= ANY" or hash-join it.
+func inboundEdgesQuery(ds []string, out *[]backend.FlowEdge) query {
+	return query{sql: `SELECT x.* FROM unnest($1::text[]) AS v(id)
+		CROSS JOIN LATERAL (SELECT ` + edgeColumns + ` FROM ff_flow_edge WHERE downstream_id = v.id OFFSET 0) x
+		ORDER BY x.downstream_id, x.upstream_id`, args: []any{ds},
+		scan: func(rows pgx.Rows) (err error) { *out, err = scanEdges(rows); return err }}
+}
+
 // LockExecutions locks and reads ids in id order, in one statement.
 func (s *flowStore) LockExecutions(ids []ff.ExecutionID) (map[ff.ExecutionID]*ff.Execution, error) {
+	out := make(map[ff.ExecutionID]*ff.Execution, len(ids))
+	err := s.read("lock executions", lockRecordsQuery(idStrings(ids), out))
+	return out, err
+}
+
+func idStrings(ids []ff.ExecutionID) []string {
 	strs := make([]string, len(ids))
 	for i, id := range ids {
 		strs[i] = id.String()
 	}
-	out := make(map[ff.ExecutionID]*ff.Execution, len(ids))
-	err := s.read("lock executions", query{sql: `SELECT ` + recordColumns + recordFrom +
-		` WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`, args: []any{strs},
+	return strs
+}
+
+// lockRecordsQuery locks the records of ids in id order (one lock order
+// for every transaction that locks several) and reads them into out.
+func lockRecordsQuery(ids []string, out map[ff.ExecutionID]*ff.Execution) query {
+	return query{sql: `SELECT ` + recordColumns + recordFrom +
+		` JOIN unnest($1::text[]) AS v(id) ON e.id = v.id ORDER BY e.id FOR UPDATE OF e`, args: []any{ids},
 		scan: func(rows pgx.Rows) error {
 			for rows.Next() {
 				e, err := scanRecord(rows)
@@ -336,8 +407,22 @@ func (s *flowStore) LockExecutions(ids []ff.ExecutionID) (map[ff.ExecutionID]*ff
 				out[e.ID] = e
 			}
 			return nil
-		}})
-	return out, err
+		}}
+}
+
+// membersQuery reads the memberships of ids into out.
+func membersQuery(ids []string, out map[ff.ExecutionID]*backend.FlowMemberRecord) query {
+	return query{sql: `SELECT ` + memberColumns + ` FROM ff_flow_member JOIN unnest($1::text[]) AS v(id) ON execution_id = v.id`,
+		args: []any{ids}, scan: func(rows pgx.Rows) error {
+			for rows.Next() {
+				m, err := scanMember(rows)
+				if err != nil {
+					return err
+				}
+				out[m.ExecutionID] = m
+			}
+			return nil
+		}}
 }
 
 func (s *flowStore) SaveExecution(before, e *ff.Execution, fx *ff.Effects) error {
@@ -353,7 +438,39 @@ func (s *flowStore) SaveExecution(before, e *ff.Execution, fx *ff.Effects) error
 		rest.Events = nil
 		fx = &rest
 	}
-	return queueRecordWrite(s.pending, before, e, fx)
+	release := e.SettleQuotaSlots() // before the hooks are written
+	s.holdRecord(e, fx)
+	if release {
+		// Releasing quota slots wakes other records: the held rewrites
+		// go first, so none of them overwrites a wake-up.
+		s.queueHeldRecords()
+	}
+	return queueRecordEffects(s.pending, before, e, fx, release)
+}
+
+// holdRecord keeps e's rewrite for the batch's one record statement; a
+// later rewrite of the same record replaces it (a result stored by the
+// earlier one is kept).
+func (s *flowStore) holdRecord(e *ff.Execution, fx *ff.Effects) {
+	if s.records == nil {
+		s.records = map[ff.ExecutionID]*pendingRecord{}
+	}
+	c := *e
+	r := &pendingRecord{e: &c}
+	r.result, r.setResult = storedResult(fx)
+	if old := s.records[e.ID]; old != nil && !r.setResult {
+		r.result, r.setResult = old.result, old.setResult
+	}
+	s.records[e.ID] = r
+}
+
+// queueHeldRecords queues the held record rewrites.
+func (s *flowStore) queueHeldRecords() {
+	if s.pending == nil {
+		s.pending = &pgx.Batch{}
+	}
+	queueRecordUpdates(s.pending, s.records)
+	s.records = nil
 }
 
 const edgeColumns = `edge_id, flow_id, upstream_id, downstream_id, kind, state, created_at_ms, resolved_at_ms`
@@ -395,10 +512,7 @@ func (s *flowStore) FlowEdges(flowID string) ([]backend.FlowEdge, error) {
 }
 
 func (s *flowStore) ResolveEdgesFrom(ups []ff.ExecutionID, states map[string]string, nowMs int64) ([]ff.ExecutionID, error) {
-	strs := make([]string, len(ups))
-	for i, u := range ups {
-		strs[i] = u.String()
-	}
+	strs := idStrings(ups)
 	// Every upstream of the batch in one statement: unnest of the ids.
 	return s.ids(`UPDATE ff_flow_edge SET state = CASE kind WHEN 'completion' THEN $1 ELSE $2 END, resolved_at_ms = $3
 		WHERE upstream_id = ANY($4::text[]) AND state = 'unresolved' RETURNING downstream_id`,
@@ -433,10 +547,7 @@ func (s *flowStore) QueueCancels(flowID string, partition uint16, ids []ff.Execu
 	if len(ids) == 0 {
 		return nil
 	}
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
-	}
+	strs := idStrings(ids)
 	s.queue(`INSERT INTO ff_flow_cancel (flow_id, execution_id, partition)
 		SELECT $1, x, $3 FROM unnest($2::text[]) AS x ON CONFLICT DO NOTHING`, flowID, strs, int16(partition))
 	return nil
@@ -469,10 +580,7 @@ func (s *flowStore) MarkCancelsDone(flowID string, ids []ff.ExecutionID) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
-	}
+	strs := idStrings(ids)
 	s.queue(`UPDATE ff_flow_cancel SET done = true WHERE flow_id = $1 AND execution_id = ANY($2::text[])`, flowID, strs)
 	return nil
 }

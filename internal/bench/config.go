@@ -64,7 +64,10 @@ type Config struct {
 	Duration time.Duration
 	// ClaimBatch is the worker SDK's claim batch (0: the SDK default,
 	// min(workers, 200)).
-	ClaimBatch        int
+	ClaimBatch int
+	// Completers is the worker SDK's completion reports in flight (0:
+	// the SDK default).
+	Completers        int
 	InsertConcurrency int
 	// MaxConns sizes the Postgres pool (0: the backend default).
 	MaxConns int32
@@ -128,6 +131,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ClaimBatch < 0 {
 		return fmt.Errorf("batch %d: must not be negative", c.ClaimBatch)
+	}
+	if c.Completers < 0 {
+		return fmt.Errorf("completers %d: must not be negative", c.Completers)
 	}
 	if c.CapSets == 0 {
 		c.CapSets = DefaultCapSets

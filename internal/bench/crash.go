@@ -53,7 +53,7 @@ func runCrash(ctx context.Context, c *Config, b backend.Backend, name string) (w
 	rescue.probe = probe
 	t := ackTransport{Backend: b, s: rescue}
 	w, err := worker.New(t, worker.Config{WorkerID: WorkerID, Lanes: []string{Lane}, Concurrency: k,
-		ClaimBatch: c.ClaimBatch, Logger: c.Logger})
+		ClaimBatch: c.ClaimBatch, Completers: c.Completers, Logger: c.Logger})
 	if err != nil {
 		return res, err
 	}
@@ -100,7 +100,7 @@ func runCrash(ctx context.Context, c *Config, b backend.Backend, name string) (w
 // the victim. It returns the jobs' ids and the insert phase's duration.
 func holdAndKill(ctx context.Context, c *Config, b backend.Backend, k int) ([]ff.ExecutionID, time.Duration, error) {
 	victim, err := worker.New(b, worker.Config{WorkerID: WorkerID, Lanes: []string{Lane}, Concurrency: k,
-		LeaseTTL: c.LeaseTTL, ClaimBatch: c.ClaimBatch, Logger: c.Logger})
+		LeaseTTL: c.LeaseTTL, ClaimBatch: c.ClaimBatch, Completers: c.Completers, Logger: c.Logger})
 	if err != nil {
 		return nil, 0, err
 	}

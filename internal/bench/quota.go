@@ -109,7 +109,7 @@ func runQuotaWorker(ctx context.Context, c *Config, b backend.Backend, hold time
 	first := make(chan struct{})
 	var once sync.Once
 	w, err := worker.New(b, worker.Config{WorkerID: WorkerID, Lanes: []string{Lane}, Concurrency: c.Workers,
-		ClaimBatch: c.ClaimBatch, Logger: c.Logger})
+		ClaimBatch: c.ClaimBatch, Completers: c.Completers, Logger: c.Logger})
 	if err != nil {
 		return m, err
 	}

@@ -44,7 +44,7 @@ func runSignal(ctx context.Context, c *Config, b backend.Backend, name string) (
 	}
 	r := &signalRun{b: b, pending: make(chan worker.Waitpoint, c.Jobs), all: make(chan struct{}), jobs: int64(c.Jobs)}
 	w, err := worker.New(b, worker.Config{WorkerID: WorkerID, Lanes: []string{Lane}, Concurrency: c.Workers,
-		ClaimBatch: c.ClaimBatch, Logger: c.Logger})
+		ClaimBatch: c.ClaimBatch, Completers: c.Completers, Logger: c.Logger})
 	if err != nil {
 		return res, 0, err
 	}

@@ -60,7 +60,7 @@ func (s *system) Start(ctx context.Context, probe *workload.Probe) error {
 	for _, g := range s.groups {
 		w, err := worker.New(t, worker.Config{
 			WorkerID: WorkerID, Lanes: []string{Lane}, Capabilities: g.caps,
-			Concurrency: g.concurrency, ClaimBatch: s.cfg.ClaimBatch, Logger: s.cfg.Logger,
+			Concurrency: g.concurrency, ClaimBatch: s.cfg.ClaimBatch, Completers: s.cfg.Completers, Logger: s.cfg.Logger,
 		})
 		if err != nil {
 			return err

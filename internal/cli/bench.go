@@ -123,6 +123,7 @@ re-created by --schema-reset only if it holds nothing but bench data.
 	f.Float64Var(&c.Rate, "rate", workload.DefaultRate, "steady mode: jobs inserted per second")
 	f.DurationVar(&c.Duration, "duration", 0, "steady mode: stop inserting after this long (0: when --jobs are inserted)")
 	f.IntVar(&c.ClaimBatch, "batch", 0, "claim batch size (0: the worker SDK default, min(workers, 200))")
+	f.IntVar(&c.Completers, "completers", 0, "completion reports in flight at once (0: the worker SDK default, 2)")
 	f.IntVar(&c.InsertConcurrency, "insert-concurrency", workload.DefaultInsertConcurrency, "goroutines inserting, one job per insert call")
 	f.Int32Var(&c.MaxConns, "max-conns", 0, "Postgres pool size (0: the backend default, max(4, CPUs))")
 	f.StringVar(&c.Schema, "schema", bench.DefaultSchema, "Postgres schema the bench runs in")
