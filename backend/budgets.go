@@ -39,6 +39,10 @@ type Budgets interface {
 	CreateQuota(ctx context.Context, p CreateQuotaParams) (CreateResult, error)
 	// GetQuota returns a quota's definition and current use.
 	GetQuota(ctx context.Context, p GetQuotaParams) (ff.QuotaStatus, error)
+	// ListBudgets pages budgets by id, each as GetBudget answers it.
+	ListBudgets(ctx context.Context, p ListByIDParams) (BudgetPage, error)
+	// ListQuotas pages quotas by id, each as GetQuota answers it.
+	ListQuotas(ctx context.Context, p ListByIDParams) (QuotaPage, error)
 
 	// The reconcilers' sweeps (safe to repeat and to run concurrently).
 
@@ -183,6 +187,52 @@ func (p GetBudgetParams) Validate() error   { return ff.ValidateIdentifier("budg
 func (p ResetBudgetParams) Validate() error { return ff.ValidateIdentifier("budget_id", p.BudgetID) }
 func (p GetQuotaParams) Validate() error    { return ff.ValidateIdentifier("quota_id", p.QuotaID) }
 
+// ListByIDParams pages budgets or quotas by id, after Cursor (an id,
+// exclusive).
+type ListByIDParams struct {
+	Cursor string
+	Limit  int // 0 = 50; at most 1000
+}
+
+// Normalize validates the cursor and applies the paging rule every store
+// shares.
+func (p *ListByIDParams) Normalize() error {
+	if err := ff.ValidateKey("cursor", p.Cursor, ff.MaxIdentifierBytes); err != nil {
+		return err
+	}
+	return normalizePageLimit(&p.Limit, 50)
+}
+
+// ReadPage cuts ids, read with Limit+1, to one page and reads each with
+// get: the page and the cursor of the next one ("" on the last page).
+func ReadPage[T any](p ListByIDParams, ids []string, get func(id string) (T, error)) ([]T, string, error) {
+	next := ""
+	if len(ids) > p.Limit {
+		ids, next = ids[:p.Limit], ids[p.Limit-1]
+	}
+	out := make([]T, 0, len(ids))
+	for _, id := range ids {
+		v, err := get(id)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
+}
+
+// BudgetPage is a page of ListBudgets.
+type BudgetPage struct {
+	Budgets    []ff.BudgetStatus
+	NextCursor string // "" on the last page
+}
+
+// QuotaPage is a page of ListQuotas.
+type QuotaPage struct {
+	Quotas     []ff.QuotaStatus
+	NextCursor string // "" on the last page
+}
+
 // UnimplementedBudgets answers every budget and quota operation with
 // Unavailable. A backend embeds it until it builds the area;
 // Capabilities must agree.
@@ -214,6 +264,14 @@ func (UnimplementedBudgets) ReportTaskUsage(context.Context, ReportTaskUsagePara
 
 func (UnimplementedBudgets) CreateQuota(context.Context, CreateQuotaParams) (CreateResult, error) {
 	return CreateResult{}, ff.Unavailable("create_quota_policy")
+}
+
+func (UnimplementedBudgets) ListBudgets(context.Context, ListByIDParams) (BudgetPage, error) {
+	return BudgetPage{}, ff.Unavailable("list_budgets")
+}
+
+func (UnimplementedBudgets) ListQuotas(context.Context, ListByIDParams) (QuotaPage, error) {
+	return QuotaPage{}, ff.Unavailable("list_quotas")
 }
 
 func (UnimplementedBudgets) GetQuota(context.Context, GetQuotaParams) (ff.QuotaStatus, error) {

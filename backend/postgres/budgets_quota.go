@@ -33,21 +33,27 @@ func (b *Backend) GetQuota(ctx context.Context, p backend.GetQuotaParams) (ff.Qu
 	}
 	var st ff.QuotaStatus
 	err := b.budgetTx(ctx, "get quota", func(t *budgetTx) error {
-		st.ID = p.QuotaID
-		err := t.QueryRow(ctx, `SELECT window_ms, max_per_window, max_concurrent, created_at_ms,
-			(SELECT count(*) FROM ff_quota_admission a WHERE a.quota_id = q.quota_id AND a.admitted_at_ms > $2 - q.window_ms),
-			(SELECT count(*) FROM ff_quota_slot s WHERE s.quota_id = q.quota_id),
-			(SELECT count(*) FROM ff_admission_block b WHERE b.kind = 'quota' AND b.ref_id = q.quota_id)
-			FROM ff_quota q WHERE quota_id = $1`, p.QuotaID, t.now).
-			Scan(&st.WindowMs, &st.MaxPerWindow, &st.MaxConcurrent, &st.CreatedAtMs, &st.InWindow, &st.ActiveConcurrency, &st.Blocked)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ff.NotFound("quota", "%s", p.QuotaID)
-		}
-		if st.WindowMs == 0 {
-			st.InWindow = 0
-		}
+		var err error
+		st, err = t.quotaStatus(p.QuotaID)
 		return err
 	})
+	return st, err
+}
+
+func (t *budgetTx) quotaStatus(id string) (ff.QuotaStatus, error) {
+	st := ff.QuotaStatus{QuotaDefinition: ff.QuotaDefinition{ID: id}}
+	err := t.QueryRow(t.ctx, `SELECT window_ms, max_per_window, max_concurrent, created_at_ms,
+		(SELECT count(*) FROM ff_quota_admission a WHERE a.quota_id = q.quota_id AND a.admitted_at_ms > $2 - q.window_ms),
+		(SELECT count(*) FROM ff_quota_slot s WHERE s.quota_id = q.quota_id),
+		(SELECT count(*) FROM ff_admission_block b WHERE b.kind = 'quota' AND b.ref_id = q.quota_id)
+		FROM ff_quota q WHERE quota_id = $1`, id, t.now).
+		Scan(&st.WindowMs, &st.MaxPerWindow, &st.MaxConcurrent, &st.CreatedAtMs, &st.InWindow, &st.ActiveConcurrency, &st.Blocked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, ff.NotFound("quota", "%s", id)
+	}
+	if st.WindowMs == 0 {
+		st.InWindow = 0
+	}
 	return st, err
 }
 

@@ -292,15 +292,22 @@ func (b *Backend) GetQuota(ctx context.Context, p backend.GetQuotaParams) (ff.Qu
 	}
 	var st ff.QuotaStatus
 	err := b.write(ctx, "sqlite: get quota", func(w *writeTx) error {
-		q, err := w.quota(p.QuotaID)
-		if err != nil {
-			return err
-		}
-		st = ff.QuotaStatus{QuotaDefinition: q.def, InWindow: q.use.InWindow, ActiveConcurrency: q.use.ActiveSlots}
-		return w.queryRow(`SELECT created_at_ms, (SELECT count(*) FROM ff_admission_block WHERE kind = 'quota' AND ref_id = ?1)
-			FROM ff_quota WHERE quota_id = ?1`, p.QuotaID).Scan(&st.CreatedAtMs, &st.Blocked)
+		var err error
+		st, err = w.quotaStatus(p.QuotaID)
+		return err
 	})
 	return st, err
+}
+
+func (w *writeTx) quotaStatus(id string) (ff.QuotaStatus, error) {
+	q, err := w.quota(id)
+	if err != nil {
+		return ff.QuotaStatus{}, err
+	}
+	st := ff.QuotaStatus{QuotaDefinition: q.def, InWindow: q.use.InWindow, ActiveConcurrency: q.use.ActiveSlots}
+	err = w.queryRow(`SELECT created_at_ms, (SELECT count(*) FROM ff_admission_block WHERE kind = 'quota' AND ref_id = ?1)
+		FROM ff_quota WHERE quota_id = ?1`, id).Scan(&st.CreatedAtMs, &st.Blocked)
+	return st, driverError("sqlite: quota", err)
 }
 
 // quotaUse is a quota with its current use.

@@ -65,8 +65,15 @@ func (d *Dashboard) routes() []route {
 		{pattern: "/ui/executions/{id}/priority", post: (*Dashboard).changePriority},
 		{pattern: "/ui/executions/{id}/revoke-lease", post: (*Dashboard).revokeLease},
 		{pattern: "/ui/executions/{id}/resume", post: (*Dashboard).resumeExecution},
-		// Flows (/ui/flows), Approvals (/ui/approvals) and Budgets
-		// (/ui/budgets) are registered here, in this order.
+		{pattern: "/ui/flows", nav: "Flows", get: (*Dashboard).flows},
+		{pattern: "/ui/flows/{id}", get: (*Dashboard).flow},
+		{pattern: "/ui/flows/{id}/live", live: (*Dashboard).flowLiveFeed},
+		{pattern: "/ui/flows/{id}/cancel", post: (*Dashboard).cancelFlow},
+		{pattern: "/ui/approvals", nav: "Approvals", get: (*Dashboard).approvals},
+		{pattern: "/ui/approvals/{id}/approve", post: (*Dashboard).approveWaitpoint},
+		{pattern: "/ui/approvals/{id}/reject", post: (*Dashboard).rejectWaitpoint},
+		{pattern: "/ui/budgets", nav: "Budgets", get: (*Dashboard).budgets},
+		{pattern: "/ui/budgets/{id}/reset", post: (*Dashboard).resetBudget},
 		{pattern: "/ui/events", nav: "Events", get: (*Dashboard).events},
 		{pattern: "/ui/events/live", live: (*Dashboard).eventsLive},
 		{pattern: "/ui/lanes", nav: "Lanes", get: (*Dashboard).lanes},
