@@ -9,6 +9,7 @@ import (
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/internal/budgetcore"
+	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
 // Budgets and quotas (issue 13): the orchestration is budgetcore's; this
@@ -33,7 +34,7 @@ type budgetTx struct {
 var _ budgetcore.Tx = (*budgetTx)(nil)
 
 // budgetTx runs fn in one transaction stamped with the backend's clock,
-// then wakes the lanes fn unblocked work on. A *budgetcore.CommitThen
+// then wakes the lanes fn unblocked work on. A *wpcore.CommitThen
 // from fn commits and returns its error.
 func (b *Backend) budgetTx(ctx context.Context, op string, fn func(t *budgetTx) error) error {
 	tx, err := b.pool.Begin(ctx)
@@ -46,7 +47,7 @@ func (b *Backend) budgetTx(ctx context.Context, op string, fn func(t *budgetTx) 
 		return mapPgError(op, err)
 	}
 	ferr := fn(t)
-	var keep *budgetcore.CommitThen
+	var keep *wpcore.CommitThen
 	if ferr != nil && !errors.As(ferr, &keep) {
 		return opErr(op, ferr)
 	}

@@ -7,6 +7,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/budgetcore"
 	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
@@ -138,20 +139,13 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 		w.notify(e.Lane)
 		return backend.ClaimedTask{}, false, w.save(r, true, e.Expire(w.now, "execution_deadline"))
 	}
-	var quotas []quotaUse
+	var quotas []budgetcore.Quota
 	if e.Hooks.Any(ff.HookAdmission) {
-		refusal, uses, err := w.admit(e)
-		if err != nil {
+		admitted, ok, err := w.admit(r)
+		if err != nil || !ok {
 			return backend.ClaimedTask{}, false, err
 		}
-		if refusal != nil {
-			w.refused++
-			if err := w.block(r, *refusal); err != nil {
-				return backend.ClaimedTask{}, false, err
-			}
-			return backend.ClaimedTask{}, false, w.passOn(uses)
-		}
-		quotas = uses
+		quotas = admitted
 	}
 	h, fx, err := e.Claim(w.now, args, ff.BackendSQLite)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
 // CreateBudget inserts a budget with its limits; an existing ID answers
@@ -60,7 +61,7 @@ func resetLocked(t Tx, id string) (backend.ResetBudgetResult, error) {
 }
 
 // ReportTask checks the fence of the reporting lease (an expired lease
-// is marked and committed: CommitThen), then reports to every budget of
+// is marked and committed: wpcore.CommitThen), then reports to every budget of
 // the execution's policy, in the policy's order.
 func ReportTask(t Tx, tag ff.BackendTag, p backend.ReportTaskUsageParams) ([]ff.UsageResult, error) {
 	if err := p.Handle.CheckBackend(tag); err != nil {
@@ -84,13 +85,6 @@ func ReportTask(t Tx, tag ff.BackendTag, p backend.ReportTaskUsageParams) ([]ff.
 	return out, nil
 }
 
-// CommitThen asks the store to commit what was written and still return
-// Err: a fenced report that found the lease expired stores the mark.
-type CommitThen struct{ Err error }
-
-func (c *CommitThen) Error() string { return c.Err.Error() }
-func (c *CommitThen) Unwrap() error { return c.Err }
-
 func fenceFail(t Tx, e *ff.Execution, fr ff.FenceResult, err error) error {
 	if !fr.MarkedExpired {
 		return err
@@ -98,7 +92,7 @@ func fenceFail(t Tx, e *ff.Execution, fr ff.FenceResult, err error) error {
 	if serr := t.SaveExecution(e, fr.Effects); serr != nil {
 		return serr
 	}
-	return &CommitThen{Err: err}
+	return &wpcore.CommitThen{Err: err}
 }
 
 // Report applies one usage report to one budget (exec is the reporting

@@ -8,7 +8,8 @@ import (
 )
 
 // Runner runs fn in one store transaction named op (for errors) and
-// commits it; a *CommitThen from fn commits too and returns its Err.
+// commits it; a *wpcore.CommitThen from fn commits too and returns its
+// Err.
 type Runner func(ctx context.Context, op string, fn func(Tx) error) error
 
 // Ops is the part of backend.Budgets written here: each method
