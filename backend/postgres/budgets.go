@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	ff "github.com/flowfabric-go/flowfabric"
-	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/backend/internal/budgetcore"
 	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
@@ -61,67 +60,20 @@ func (b *Backend) budgetTx(ctx context.Context, op string, fn func(t *budgetTx) 
 	return nil
 }
 
-// budgets is the budget area written once in budgetcore, over this
-// store's transactions.
-func (b *Backend) budgets() budgetcore.Ops {
-	return budgetcore.Ops{Tag: ff.BackendPostgres, Run: func(ctx context.Context, op string, fn func(budgetcore.Tx) error) error {
-		return b.budgetTx(ctx, op, func(t *budgetTx) error { return fn(t) })
-	}}
+// budgetOps is budgetcore.Ops under a name Backend embeds unexported:
+// the budget operations of backend.Budgets written once in budgetcore
+// (CreateBudget, GetBudget, SetBudgetLimits, ResetBudget, ReportUsage,
+// ReportTaskUsage, CreateQuota, GetQuota, ResetDueBudgets, UnblockDue,
+// RepairQuotaSlots), each in one transaction of runBudgets.
+type budgetOps = budgetcore.Ops
+
+func (b *Backend) newBudgetOps() budgetOps {
+	return budgetOps{Tag: ff.BackendPostgres, Run: b.runBudgets}
 }
 
-// CreateBudget implements backend.Budgets.
-func (b *Backend) CreateBudget(ctx context.Context, p backend.CreateBudgetParams) (backend.CreateResult, error) {
-	return b.budgets().CreateBudget(ctx, p)
-}
-
-// GetBudget implements backend.Budgets.
-func (b *Backend) GetBudget(ctx context.Context, p backend.GetBudgetParams) (ff.BudgetStatus, error) {
-	return b.budgets().GetBudget(ctx, p)
-}
-
-// SetBudgetLimits implements backend.Budgets.
-func (b *Backend) SetBudgetLimits(ctx context.Context, p backend.SetBudgetLimitsParams) (ff.BudgetStatus, error) {
-	return b.budgets().SetBudgetLimits(ctx, p)
-}
-
-// ResetBudget implements backend.Budgets.
-func (b *Backend) ResetBudget(ctx context.Context, p backend.ResetBudgetParams) (backend.ResetBudgetResult, error) {
-	return b.budgets().ResetBudget(ctx, p)
-}
-
-// ReportUsage implements backend.Budgets.
-func (b *Backend) ReportUsage(ctx context.Context, p backend.ReportUsageParams) (ff.UsageResult, error) {
-	return b.budgets().ReportUsage(ctx, p)
-}
-
-// ReportTaskUsage implements backend.Budgets.
-func (b *Backend) ReportTaskUsage(ctx context.Context, p backend.ReportTaskUsageParams) ([]ff.UsageResult, error) {
-	return b.budgets().ReportTaskUsage(ctx, p)
-}
-
-// CreateQuota implements backend.Budgets.
-func (b *Backend) CreateQuota(ctx context.Context, p backend.CreateQuotaParams) (backend.CreateResult, error) {
-	return b.budgets().CreateQuota(ctx, p)
-}
-
-// GetQuota implements backend.Budgets.
-func (b *Backend) GetQuota(ctx context.Context, p backend.GetQuotaParams) (ff.QuotaStatus, error) {
-	return b.budgets().GetQuota(ctx, p)
-}
-
-// ResetDueBudgets implements backend.Budgets.
-func (b *Backend) ResetDueBudgets(ctx context.Context, p backend.SweepParams) (int, error) {
-	return b.budgets().ResetDueBudgets(ctx, p)
-}
-
-// UnblockDue implements backend.Budgets.
-func (b *Backend) UnblockDue(ctx context.Context, p backend.SweepParams) (int, error) {
-	return b.budgets().UnblockDue(ctx, p)
-}
-
-// RepairQuotaSlots implements backend.Budgets.
-func (b *Backend) RepairQuotaSlots(ctx context.Context, p backend.SweepParams) (int, error) {
-	return b.budgets().RepairQuotaSlots(ctx, p)
+// runBudgets is budgetcore's Runner over this store's transactions.
+func (b *Backend) runBudgets(ctx context.Context, op string, fn func(budgetcore.Tx) error) error {
+	return b.budgetTx(ctx, op, func(t *budgetTx) error { return fn(t) })
 }
 
 func (t *budgetTx) Now() int64 { return t.now }

@@ -50,6 +50,7 @@ type Backend struct {
 	lanes   map[string]struct{} // lanes known to be registered
 
 	admission backend.AdmissionCounter
+	budgetOps
 
 	closeOnce sync.Once
 }
@@ -91,6 +92,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		lanes:   map[string]struct{}{},
 		limits:  opts.StreamLimits.WithDefaults(),
 	}
+	b.budgetOps = b.newBudgetOps()
 	if opts.AutoMigrate {
 		if applied, err := migrateUp(ctx, pool); err != nil {
 			pool.Close()

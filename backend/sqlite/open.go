@@ -63,7 +63,8 @@ type Backend struct {
 	leader    leaders
 	closed    atomic.Bool
 	admission backend.AdmissionCounter
-	limits    ff.StreamLimits
+	budgetOps
+	limits ff.StreamLimits
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -97,6 +98,7 @@ func Open(ctx context.Context, o Options) (*Backend, error) {
 	}
 	b := &Backend{path: abs, clock: o.Clock, log: log, hub: wakeup.New(), caps: newCapCache(),
 		limits: o.StreamLimits.WithDefaults()}
+	b.budgetOps = b.newBudgetOps()
 	if b.clock == nil {
 		b.clock = clock.Real{}
 	}
