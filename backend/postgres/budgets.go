@@ -20,7 +20,8 @@ import (
 // in a cycle.
 
 // budgetTx is a transaction with its statement time, the records it
-// locked as they were, and the lanes to wake once it commits.
+// locked as they were, and what to wake once it commits: the lanes of
+// the work it made claimable, and event followers when it wrote events.
 type budgetTx struct {
 	pgx.Tx
 	ctx    context.Context
@@ -28,6 +29,7 @@ type budgetTx struct {
 	nowArg any // the backend's clock argument (nil: the database's)
 	before map[*ff.Execution]ff.Execution
 	lanes  []string
+	events bool
 }
 
 var _ budgetcore.Tx = (*budgetTx)(nil)
@@ -54,6 +56,9 @@ func (b *Backend) budgetTx(ctx context.Context, op string, fn func(t *budgetTx) 
 		return mapPgError(op, err)
 	}
 	b.wake(t.lanes...)
+	if t.events {
+		b.eventsCommitted()
+	}
 	if keep != nil {
 		return keep.Err
 	}
@@ -124,6 +129,7 @@ func (t *budgetTx) recordBatch(e *ff.Execution, fx *ff.Effects) (*pgx.Batch, err
 	if e.Claimable() {
 		t.lanes = append(t.lanes, e.Lane)
 	}
+	t.events = t.events || (fx != nil && len(fx.Events) > 0)
 	return batch, nil
 }
 
@@ -133,5 +139,6 @@ func (t *budgetTx) InsertEvent(ev ff.Event) error {
 	if err := queueEvents(batch, []ff.Event{ev}); err != nil {
 		return err
 	}
+	t.events = true
 	return execBatch(t.ctx, t, batch)
 }
