@@ -46,8 +46,9 @@ func (b *Backend) claimGated(ctx context.Context, picked []claimedRow, p backend
 // admitOne runs admission for one execution and claims or blocks it.
 func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.ClaimParams, ttl int64) (claimedRow, bool, error) {
 	var (
-		got claimedRow
-		ok  bool
+		got       claimedRow
+		ok        bool
+		refusedBy ff.EligibilityState
 	)
 	err := b.budgetTx(ctx, "claim: admission", func(t *budgetTx) error {
 		var input []byte
@@ -63,13 +64,16 @@ func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.Cla
 			return err
 		}
 		if refusal != nil {
-			b.admission.Refused(refusal.By)
+			refusedBy = refusal.By
 			return budgetcore.Refuse(t, e, *refusal, quotas)
 		}
 		got, err = t.claimAdmitted(e, input, quotas, p, ttl)
 		ok = err == nil
 		return err
 	})
+	if err == nil && refusedBy != "" {
+		b.admission.Refused(refusedBy) // counted once committed, as on SQLite
+	}
 	return got, ok && err == nil, err
 }
 
@@ -166,11 +170,8 @@ func (t *budgetTx) claimAdmitted(e *ff.Execution, input []byte, quotas []budgetc
 		return claimedRow{}, err
 	}
 	batch := &pgx.Batch{}
-	for _, q := range quotas {
-		queueAdmission(batch, q.Def, e, t.now)
-		if q.Def.MaxConcurrent > 0 {
-			e.TakeQuotaSlots()
-		}
+	if err := budgetcore.RecordAdmission(queuedAdmission{batch, t.now}, e, quotas); err != nil {
+		return claimedRow{}, err
 	}
 	before := t.before[e]
 	if err := queueRecordWrite(batch, &before, e, fx); err != nil {
@@ -187,19 +188,25 @@ func (t *budgetTx) claimAdmitted(e *ff.Execution, input []byte, quotas []budgetc
 	}}, nil
 }
 
-// queueAdmission appends the admission's row in the quota's window and
-// its slot under the concurrency cap.
-func queueAdmission(batch *pgx.Batch, q ff.QuotaDefinition, e *ff.Execution, now int64) {
-	if q.WindowMs > 0 {
-		batch.Queue(`INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id) VALUES ($1, $2, $3)`,
-			q.ID, now, e.ID.String())
-	}
-	if q.MaxConcurrent > 0 {
-		batch.Queue(`INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (quota_id, execution_id)
-			DO UPDATE SET lease_epoch = EXCLUDED.lease_epoch, acquired_at_ms = EXCLUDED.acquired_at_ms`,
-			q.ID, e.ID.String(), e.LeaseEpoch, now)
-	}
+// queuedAdmission is budgetcore.AdmissionRows queued into the batch
+// that writes the claimed record.
+type queuedAdmission struct {
+	batch *pgx.Batch
+	now   int64
+}
+
+func (a queuedAdmission) AdmitInWindow(q ff.QuotaDefinition, e *ff.Execution) error {
+	a.batch.Queue(`INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id) VALUES ($1, $2, $3)`,
+		q.ID, a.now, e.ID.String())
+	return nil
+}
+
+func (a queuedAdmission) TakeSlot(q ff.QuotaDefinition, e *ff.Execution) error {
+	a.batch.Queue(`INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (quota_id, execution_id)
+		DO UPDATE SET lease_epoch = EXCLUDED.lease_epoch, acquired_at_ms = EXCLUDED.acquired_at_ms`,
+		q.ID, e.ID.String(), e.LeaseEpoch, a.now)
+	return nil
 }
 
 // unblockSet is flowfabric.Execution.Unblock as SQL over the rows of

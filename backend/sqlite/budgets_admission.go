@@ -177,27 +177,19 @@ func (w *writeTx) admit(r *row) (quotas []budgetcore.Quota, ok bool, err error) 
 	return nil, false, budgetcore.Refuse(t, e, *refusal, quotas)
 }
 
-// recordAdmission remembers an admission in each quota's window and
-// takes a slot under each concurrency cap.
-func (w *writeTx) recordAdmission(e *ff.Execution, quotas []budgetcore.Quota) error {
-	for _, q := range quotas {
-		if q.Def.WindowMs > 0 {
-			if _, err := w.exec("sqlite: admit", `INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id)
-				VALUES (?, ?, ?)`, q.Def.ID, w.now, e.ID.String()); err != nil {
-				return err
-			}
-		}
-		if q.Def.MaxConcurrent == 0 {
-			continue
-		}
-		if _, err := w.exec("sqlite: admit", `INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
-			VALUES (?, ?, ?, ?) ON CONFLICT (quota_id, execution_id) DO UPDATE SET lease_epoch = excluded.lease_epoch,
-			acquired_at_ms = excluded.acquired_at_ms`, q.Def.ID, e.ID.String(), int64(e.LeaseEpoch), w.now); err != nil {
-			return err
-		}
-		e.TakeQuotaSlots()
-	}
-	return nil
+// AdmitInWindow implements budgetcore.AdmissionRows.
+func (w *writeTx) AdmitInWindow(q ff.QuotaDefinition, e *ff.Execution) error {
+	_, err := w.exec("sqlite: admit", `INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id)
+		VALUES (?, ?, ?)`, q.ID, w.now, e.ID.String())
+	return err
+}
+
+// TakeSlot implements budgetcore.AdmissionRows.
+func (w *writeTx) TakeSlot(q ff.QuotaDefinition, e *ff.Execution) error {
+	_, err := w.exec("sqlite: admit", `INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
+		VALUES (?, ?, ?, ?) ON CONFLICT (quota_id, execution_id) DO UPDATE SET lease_epoch = excluded.lease_epoch,
+		acquired_at_ms = excluded.acquired_at_ms`, q.ID, e.ID.String(), int64(e.LeaseEpoch), w.now)
+	return err
 }
 
 // settleAdmission is called by save for every record it writes, before

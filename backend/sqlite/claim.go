@@ -151,7 +151,7 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 	if err != nil {
 		return backend.ClaimedTask{}, false, err
 	}
-	if err := w.recordAdmission(e, quotas); err != nil {
+	if err := budgetcore.RecordAdmission(w, e, quotas); err != nil {
 		return backend.ClaimedTask{}, false, err
 	}
 	if err := w.save(r, true, fx); err != nil {

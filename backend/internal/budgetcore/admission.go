@@ -116,3 +116,36 @@ func Unblock(t Tx, r Ref) (int, error) {
 	}
 	return UnblockQuota(t, q)
 }
+
+// AdmissionRows writes the rows of one admission; a store may queue them
+// into the statement that writes the claimed record (no round trip of
+// their own on the claim path).
+type AdmissionRows interface {
+	// AdmitInWindow records e's admission, at the transaction's time, in
+	// the window of quota q.
+	AdmitInWindow(q ff.QuotaDefinition, e *ff.Execution) error
+	// TakeSlot takes, for e's lease, a slot under quota q's concurrency
+	// cap.
+	TakeSlot(q ff.QuotaDefinition, e *ff.Execution) error
+}
+
+// RecordAdmission records the admission of e, just claimed, in the
+// quotas Admit returned: a row in each window, and a slot under each
+// cap, which e then holds until its lease ends.
+func RecordAdmission(w AdmissionRows, e *ff.Execution, quotas []Quota) error {
+	for _, q := range quotas {
+		if q.Def.WindowMs > 0 {
+			if err := w.AdmitInWindow(q.Def, e); err != nil {
+				return err
+			}
+		}
+		if q.Def.MaxConcurrent == 0 {
+			continue
+		}
+		if err := w.TakeSlot(q.Def, e); err != nil {
+			return err
+		}
+		e.TakeQuotaSlots()
+	}
+	return nil
+}
