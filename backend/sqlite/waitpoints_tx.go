@@ -10,8 +10,8 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
-// sqTx is wpcore.Tx and budgetcore.Tx on one write transaction: BEGIN IMMEDIATE already
-// serializes every writer, so LockExecution only loads.
+// sqTx is wpcore.Tx and budgetcore.Tx on one write transaction: BEGIN
+// IMMEDIATE already serializes every writer, so the locks only load.
 type sqTx struct {
 	w    *writeTx
 	rows map[*ff.Execution]*row
