@@ -43,38 +43,53 @@ func (b *Backend) claimGated(ctx context.Context, picked []claimedRow, p backend
 	return out, refused
 }
 
-// admitOne runs admission for one execution and claims or blocks it.
+// admitOne runs admission for one execution and claims or blocks it; a
+// refusal is counted once committed.
 func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.ClaimParams, ttl int64) (claimedRow, bool, error) {
-	var (
-		got       claimedRow
-		ok        bool
-		refusedBy ff.EligibilityState
-	)
+	var out admission
 	err := b.budgetTx(ctx, "claim: admission", func(t *budgetTx) error {
-		var input []byte
-		e, err := t.lockExecution(id, &input)
-		if err != nil || !e.Claimable() {
-			return err
-		}
-		if e.DeadlinePassed(t.now) {
-			return t.SaveExecution(e, e.Expire(t.now, "execution_deadline"))
-		}
-		refusal, quotas, err := budgetcore.Admit(t, e)
-		if err != nil {
-			return err
-		}
-		if refusal != nil {
-			refusedBy = refusal.By
-			return budgetcore.Refuse(t, e, *refusal, quotas)
-		}
-		got, err = t.claimAdmitted(e, input, quotas, p, ttl)
-		ok = err == nil
+		var err error
+		out, err = t.admitOrBlock(id, p, ttl)
 		return err
 	})
-	if err == nil && refusedBy != "" {
-		b.admission.Refused(refusedBy) // counted once committed, as on SQLite
+	if err != nil {
+		return claimedRow{}, false, err
 	}
-	return got, ok && err == nil, err
+	if out.refusedBy != "" {
+		b.admission.Refused(out.refusedBy)
+	}
+	return out.row, out.claimed, nil
+}
+
+// admission is what admission did with one execution: claimed it,
+// refused it, or neither (no longer claimable, or expired at its
+// deadline).
+type admission struct {
+	row       claimedRow
+	claimed   bool
+	refusedBy ff.EligibilityState
+}
+
+// admitOrBlock locks a gated execution and claims it through admission
+// or blocks it (budgetcore.Admit, budgetcore.Refuse).
+func (t *budgetTx) admitOrBlock(id ff.ExecutionID, p backend.ClaimParams, ttl int64) (admission, error) {
+	var input []byte
+	e, err := t.lockExecution(id, &input)
+	if err != nil || !e.Claimable() {
+		return admission{}, err
+	}
+	if e.DeadlinePassed(t.now) {
+		return admission{}, t.SaveExecution(e, e.Expire(t.now, "execution_deadline"))
+	}
+	refusal, quotas, err := budgetcore.Admit(t, e)
+	if err != nil {
+		return admission{}, err
+	}
+	if refusal != nil {
+		return admission{refusedBy: refusal.By}, budgetcore.Refuse(t, e, *refusal, quotas)
+	}
+	row, err := t.claimAdmitted(e, input, quotas, p, ttl)
+	return admission{row: row, claimed: err == nil}, err
 }
 
 // refreshNow reads the transaction's time again (the clock, or the
