@@ -218,11 +218,14 @@ func (e *env) awaitWake(ch <-chan struct{}, what string) {
 	}
 }
 
-// drain empties a pending wake-up, if any.
-func drain(ch <-chan struct{}) {
+// drain empties a pending wake-up, if any, without waiting, and tells
+// whether there was one.
+func drain(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
+		return true
 	default:
+		return false
 	}
 }
 

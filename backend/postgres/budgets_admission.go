@@ -3,12 +3,12 @@ package postgres
 import (
 	"context"
 	"errors"
-	"math"
 
 	"github.com/jackc/pgx/v5"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/budgetcore"
 )
 
 // Admission at claim. claimSQL never leases a row with HookAdmission: it
@@ -43,91 +43,53 @@ func (b *Backend) claimGated(ctx context.Context, picked []claimedRow, p backend
 	return out, refused
 }
 
-// admitOne runs admission for one execution and claims or blocks it.
+// admitOne runs admission for one execution and claims or blocks it; a
+// refusal is counted once committed.
 func (b *Backend) admitOne(ctx context.Context, id ff.ExecutionID, p backend.ClaimParams, ttl int64) (claimedRow, bool, error) {
-	var (
-		got claimedRow
-		ok  bool
-	)
+	var out admission
 	err := b.budgetTx(ctx, "claim: admission", func(t *budgetTx) error {
-		var input []byte
-		e, err := t.lockExecution(id, &input)
-		if err != nil || !e.Claimable() {
-			return err
-		}
-		before := *e
-		if e.DeadlinePassed(t.now) {
-			return t.writeRecord(&before, e, e.Expire(t.now, "execution_deadline"))
-		}
-		refusal, quotas, err := t.admit(e)
-		if err != nil {
-			return err
-		}
-		if refusal != nil {
-			b.admission.Refused(refusal.By)
-			if err := t.block(&before, e, *refusal); err != nil {
-				return err
-			}
-			return t.passOn(quotas)
-		}
-		got, err = t.claimAdmitted(&before, e, input, quotas, p, ttl)
-		ok = err == nil
+		var err error
+		out, err = t.admitOrBlock(id, p, ttl)
 		return err
 	})
-	return got, ok && err == nil, err
+	if err != nil {
+		return claimedRow{}, false, err
+	}
+	if out.refusedBy != "" {
+		b.admission.Refused(out.refusedBy)
+	}
+	return out.row, out.claimed, nil
 }
 
-// admit checks e's budgets, then its quotas; it returns the refusal, or
-// the quotas to record the admission in. With a refusal by a quota, the
-// quotas returned are those that admitted it before (see passOn).
-func (t *budgetTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, error) {
-	for _, id := range e.Policy.Budgets() {
-		dims, err := t.lockBudget(id, "SHARE")
-		if errors.Is(err, ff.ErrNotFound) {
-			continue // budgets are never deleted; fail open like the reference
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if dim, full := ff.BudgetExhausted(dims); full {
-			return &ff.AdmissionRefusal{By: ff.BlockedByBudget, RefID: id,
-				Detail: "budget " + id + " at its hard limit on " + dim}, nil, nil
-		}
-	}
-	uses, err := t.lockQuotaRows(e.Policy.Quotas())
-	if err != nil || len(uses) == 0 {
-		return nil, nil, err
-	}
-	// The admission's time is read once its quotas are locked, so the
-	// admissions of a quota are stamped in the order they commit and a
-	// window is never filled behind a later admission's back.
-	if err := t.refreshNow(); err != nil {
-		return nil, nil, err
-	}
-	for i := range uses {
-		if err := t.quotaUse(&uses[i]); err != nil {
-			return nil, nil, err
-		}
-	}
-	return decideQuotas(uses)
+// admission is what admission did with one execution: claimed it,
+// refused it, or neither (no longer claimable, or expired at its
+// deadline).
+type admission struct {
+	row       claimedRow
+	claimed   bool
+	refusedBy ff.EligibilityState
 }
 
-// decideQuotas applies ff.AdmitQuotas: the refusal with the quotas that
-// had room, or the quotas to record the admission in.
-func decideQuotas(uses []quotaUse) (*ff.AdmissionRefusal, []quotaUse, error) {
-	defs, us := make([]ff.QuotaDefinition, len(uses)), make([]ff.QuotaUse, len(uses))
-	for i, q := range uses {
-		defs[i], us[i] = q.def, q.use
+// admitOrBlock locks a gated execution and claims it through admission
+// or blocks it (budgetcore.Admit, budgetcore.Refuse).
+func (t *budgetTx) admitOrBlock(id ff.ExecutionID, p backend.ClaimParams, ttl int64) (admission, error) {
+	var input []byte
+	e, err := t.lockExecution(id, &input)
+	if err != nil || !e.Claimable() {
+		return admission{}, err
 	}
-	refusal, passed := ff.AdmitQuotas(defs, us)
-	if refusal == nil {
-		return nil, uses, nil
+	if e.DeadlinePassed(t.now) {
+		return admission{}, t.SaveExecution(e, e.Expire(t.now, "execution_deadline"))
 	}
-	room := make([]quotaUse, 0, len(passed))
-	for _, i := range passed {
-		room = append(room, uses[i])
+	refusal, quotas, err := budgetcore.Admit(t, e)
+	if err != nil {
+		return admission{}, err
 	}
-	return refusal, room, nil
+	if refusal != nil {
+		return admission{refusedBy: refusal.By}, budgetcore.Refuse(t, e, *refusal, quotas)
+	}
+	row, err := t.claimAdmitted(e, input, quotas, p, ttl)
+	return admission{row: row, claimed: err == nil}, err
 }
 
 // refreshNow reads the transaction's time again (the clock, or the
@@ -136,41 +98,23 @@ func (t *budgetTx) refreshNow() error {
 	return t.QueryRow(t.ctx, `SELECT coalesce($1::bigint, ff_now_ms())`, t.nowArg).Scan(&t.now)
 }
 
-// passOn hands the room an execution refused by one quota leaves in the
-// quotas that admitted it to the executions they block: a slot release
-// unblocks one execution per freed slot, and when that one is then
-// refused by its other quota, the slot would otherwise stay free while
-// others wait for it. Each handed-on execution, refused in turn, hands
-// on again, so blocked work drains to the quota that binds it.
-func (t *budgetTx) passOn(passed []quotaUse) error {
-	for _, q := range passed {
-		if _, err := t.unblockRef("quota", q.def.ID, q.def.Free(q.use)); err != nil {
-			return err
-		}
+// LockQuota implements budgetcore.Tx.
+func (t *budgetTx) LockQuota(id string) (budgetcore.Quota, error) {
+	q := budgetcore.Quota{Def: ff.QuotaDefinition{ID: id}}
+	err := t.QueryRow(t.ctx, `SELECT window_ms, max_per_window, max_concurrent FROM ff_quota WHERE quota_id = $1 FOR UPDATE`, id).
+		Scan(&q.Def.WindowMs, &q.Def.MaxPerWindow, &q.Def.MaxConcurrent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return q, ff.NotFound("quota", "%s", id)
 	}
-	return nil
-}
-
-// quotaUse is a locked quota with its current use.
-type quotaUse struct {
-	def ff.QuotaDefinition
-	use ff.QuotaUse
-}
-
-// lockQuota locks a quota row, drops the admissions that left its window
-// and counts its use.
-func (t *budgetTx) lockQuota(id string) (quotaUse, error) {
-	q, err := t.lockQuotaRow(id)
 	if err != nil {
 		return q, err
 	}
 	return q, t.quotaUse(&q)
 }
 
-// lockQuotaRows locks the quota rows of ids in id order, in one
-// statement (unknown ids are left out: quotas are never deleted, so only
-// a policy older than its quota's creation can name one; it fails open).
-func (t *budgetTx) lockQuotaRows(ids []string) ([]quotaUse, error) {
+// LockQuotas implements budgetcore.Tx: the rows are locked in one
+// statement, then the time is read again, then each quota's use.
+func (t *budgetTx) LockQuotas(ids []string) ([]budgetcore.Quota, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -179,29 +123,29 @@ func (t *budgetTx) lockQuotaRows(ids []string) ([]quotaUse, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []quotaUse
-	var q quotaUse
-	_, err = pgx.ForEachRow(rows, []any{&q.def.ID, &q.def.WindowMs, &q.def.MaxPerWindow, &q.def.MaxConcurrent}, func() error {
+	var out []budgetcore.Quota
+	var q budgetcore.Quota
+	_, err = pgx.ForEachRow(rows, []any{&q.Def.ID, &q.Def.WindowMs, &q.Def.MaxPerWindow, &q.Def.MaxConcurrent}, func() error {
 		out = append(out, q)
 		return nil
 	})
-	return out, err
-}
-
-// lockQuotaRow locks a quota row and reads its definition.
-func (t *budgetTx) lockQuotaRow(id string) (quotaUse, error) {
-	q := quotaUse{def: ff.QuotaDefinition{ID: id}}
-	err := t.QueryRow(t.ctx, `SELECT window_ms, max_per_window, max_concurrent FROM ff_quota WHERE quota_id = $1 FOR UPDATE`, id).
-		Scan(&q.def.WindowMs, &q.def.MaxPerWindow, &q.def.MaxConcurrent)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return q, ff.NotFound("quota", "%s", id)
+	if err != nil || len(out) == 0 {
+		return nil, err
 	}
-	return q, err
+	if err := t.refreshNow(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := t.quotaUse(&out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
-func (t *budgetTx) quotaUse(q *quotaUse) error {
-	return t.QueryRow(t.ctx, quotaUseSQL, q.def.ID, q.def.WindowStart(t.now), q.def.WindowMs > 0).
-		Scan(&q.use.InWindow, &q.use.OldestInWin, &q.use.ActiveSlots)
+func (t *budgetTx) quotaUse(q *budgetcore.Quota) error {
+	return t.QueryRow(t.ctx, quotaUseSQL, q.Def.ID, q.Def.WindowStart(t.now), q.Def.WindowMs > 0).
+		Scan(&q.Use.InWindow, &q.Use.OldestInWin, &q.Use.ActiveSlots)
 }
 
 // quotaUseSQL drops the admissions that left a quota's window ($2 is its
@@ -215,52 +159,37 @@ SELECT count(*) FILTER (WHERE $3), coalesce(min(a.admitted_at_ms) FILTER (WHERE 
 	(SELECT count(*) FROM ff_quota_slot WHERE quota_id = $1)
 FROM ff_quota_admission a WHERE a.quota_id = $1 AND a.admitted_at_ms > $2`
 
-// block moves a refused ready execution out of the ready index and
-// records what it waits for (a full window also records its due time on
-// the quota). A refused lost lease is left as it is: blocking applies to
-// runnable work only.
-func (t *budgetTx) block(before, e *ff.Execution, r ff.AdmissionRefusal) error {
-	if e.State.LifecyclePhase != ff.PhaseRunnable {
-		return nil
-	}
-	if err := e.BlockForAdmission(t.now, r); err != nil {
-		return err
-	}
-	kind := "budget"
-	if r.By == ff.BlockedByQuota {
-		kind = "quota"
-	}
-	batch := &pgx.Batch{}
-	if err := queueRecordWrite(batch, before, e, nil); err != nil {
+// SaveBlocked implements budgetcore.Tx in one round trip.
+func (t *budgetTx) SaveBlocked(e *ff.Execution, ref budgetcore.Ref, dueAtMs int64) error {
+	batch, err := t.recordBatch(e, nil)
+	if err != nil {
 		return err
 	}
 	batch.Queue(`INSERT INTO ff_admission_block (execution_id, kind, ref_id, lane, priority, seq, blocked_at_ms)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (execution_id) DO UPDATE SET kind = EXCLUDED.kind,
 		ref_id = EXCLUDED.ref_id, blocked_at_ms = EXCLUDED.blocked_at_ms`,
-		e.ID.String(), kind, r.RefID, e.Lane, e.Priority, e.Seq, t.now)
-	if r.DueAtMs > 0 {
+		e.ID.String(), string(ref.Kind), ref.ID, e.Lane, e.Priority, e.Seq, t.now)
+	if dueAtMs > 0 {
 		batch.Queue(`UPDATE ff_quota SET unblock_due_at_ms = $2
-			WHERE quota_id = $1 AND (unblock_due_at_ms = 0 OR unblock_due_at_ms > $2)`, r.RefID, r.DueAtMs)
+			WHERE quota_id = $1 AND (unblock_due_at_ms = 0 OR unblock_due_at_ms > $2)`, ref.ID, dueAtMs)
 	}
 	return execBatch(t.ctx, t, batch)
 }
 
 // claimAdmitted leases an admitted execution through the state machine
 // and records its quota admissions and slots.
-func (t *budgetTx) claimAdmitted(before, e *ff.Execution, input []byte, quotas []quotaUse, p backend.ClaimParams, ttl int64) (claimedRow, error) {
+func (t *budgetTx) claimAdmitted(e *ff.Execution, input []byte, quotas []budgetcore.Quota, p backend.ClaimParams, ttl int64) (claimedRow, error) {
 	h, fx, err := e.Claim(t.now, ff.ClaimArgs{WorkerID: p.WorkerID, WorkerInstanceID: p.WorkerInstanceID, LeaseTTLMs: ttl},
 		ff.BackendPostgres)
 	if err != nil {
 		return claimedRow{}, err
 	}
 	batch := &pgx.Batch{}
-	for _, q := range quotas {
-		queueAdmission(batch, q.def, e, t.now)
-		if q.def.MaxConcurrent > 0 {
-			e.TakeQuotaSlots()
-		}
+	if err := budgetcore.RecordAdmission(queuedAdmission{batch, t.now}, e, quotas); err != nil {
+		return claimedRow{}, err
 	}
-	if err := queueRecordWrite(batch, before, e, fx); err != nil {
+	before := t.before[e]
+	if err := queueRecordWrite(batch, &before, e, fx); err != nil {
 		return claimedRow{}, err
 	}
 	if err := execBatch(t.ctx, t, batch); err != nil {
@@ -274,19 +203,25 @@ func (t *budgetTx) claimAdmitted(before, e *ff.Execution, input []byte, quotas [
 	}}, nil
 }
 
-// queueAdmission appends the admission's row in the quota's window and
-// its slot under the concurrency cap.
-func queueAdmission(batch *pgx.Batch, q ff.QuotaDefinition, e *ff.Execution, now int64) {
-	if q.WindowMs > 0 {
-		batch.Queue(`INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id) VALUES ($1, $2, $3)`,
-			q.ID, now, e.ID.String())
-	}
-	if q.MaxConcurrent > 0 {
-		batch.Queue(`INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (quota_id, execution_id)
-			DO UPDATE SET lease_epoch = EXCLUDED.lease_epoch, acquired_at_ms = EXCLUDED.acquired_at_ms`,
-			q.ID, e.ID.String(), e.LeaseEpoch, now)
-	}
+// queuedAdmission is budgetcore.AdmissionRows queued into the batch
+// that writes the claimed record.
+type queuedAdmission struct {
+	batch *pgx.Batch
+	now   int64
+}
+
+func (a queuedAdmission) AdmitInWindow(q ff.QuotaDefinition, e *ff.Execution) error {
+	a.batch.Queue(`INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id) VALUES ($1, $2, $3)`,
+		q.ID, a.now, e.ID.String())
+	return nil
+}
+
+func (a queuedAdmission) TakeSlot(q ff.QuotaDefinition, e *ff.Execution) error {
+	a.batch.Queue(`INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (quota_id, execution_id)
+		DO UPDATE SET lease_epoch = EXCLUDED.lease_epoch, acquired_at_ms = EXCLUDED.acquired_at_ms`,
+		q.ID, e.ID.String(), e.LeaseEpoch, a.now)
+	return nil
 }
 
 // unblockSet is flowfabric.Execution.Unblock as SQL over the rows of
@@ -312,12 +247,13 @@ const unblockRefSQL = `WITH pick AS (
 )
 ` + unblockSet
 
-// unblockRef unblocks up to n executions blocked by (kind, ref).
-func (t *budgetTx) unblockRef(kind, ref string, n int64) (int, error) {
+// UnblockRef implements budgetcore.Tx; the lanes it woke are notified
+// at commit.
+func (t *budgetTx) UnblockRef(ref budgetcore.Ref, n int64) (int, error) {
 	if n <= 0 {
 		return 0, nil
 	}
-	rows, err := t.Query(t.ctx, unblockRefSQL, kind, ref, n, t.now)
+	rows, err := t.Query(t.ctx, unblockRefSQL, string(ref.Kind), ref.ID, n, t.now)
 	if err != nil {
 		return 0, err
 	}
@@ -326,40 +262,18 @@ func (t *budgetTx) unblockRef(kind, ref string, n int64) (int, error) {
 	return len(lanes), err
 }
 
-// unblockBudget unblocks every execution blocked by a locked budget once
-// no dimension of it is at its hard limit.
-func (t *budgetTx) unblockBudget(id string) (int, error) {
-	dims, err := t.budgetDims(id)
-	if err != nil {
-		return 0, err
-	}
-	if _, full := ff.BudgetExhausted(dims); full {
-		return 0, nil
-	}
-	return t.unblockRef("budget", id, math.MaxInt64)
+// Blocks implements budgetcore.Tx.
+func (t *budgetTx) Blocks(ref budgetcore.Ref) (bool, error) {
+	var waiting bool
+	err := t.QueryRow(t.ctx, `SELECT EXISTS (SELECT 1 FROM ff_admission_block WHERE kind = $1 AND ref_id = $2)`,
+		string(ref.Kind), ref.ID).Scan(&waiting)
+	return waiting, err
 }
 
-// unblockQuota unblocks as many executions blocked by a locked quota as
-// it has room for, and records when its window frees next if some still
-// wait for it.
-func (t *budgetTx) unblockQuota(q quotaUse) (int, error) {
-	n, err := t.unblockRef("quota", q.def.ID, q.def.Free(q.use))
-	if err != nil {
-		return n, err
-	}
-	due := int64(0)
-	if q.def.MaxPerWindow > 0 && q.use.InWindow > 0 {
-		var waiting bool
-		if err := t.QueryRow(t.ctx, `SELECT EXISTS (SELECT 1 FROM ff_admission_block WHERE kind = 'quota' AND ref_id = $1)`,
-			q.def.ID).Scan(&waiting); err != nil {
-			return n, err
-		}
-		if waiting {
-			due = q.use.OldestInWin + q.def.WindowMs
-		}
-	}
-	_, err = t.Exec(t.ctx, `UPDATE ff_quota SET unblock_due_at_ms = $2 WHERE quota_id = $1`, q.def.ID, due)
-	return n, err
+// SetUnblockDue implements budgetcore.Tx.
+func (t *budgetTx) SetUnblockDue(quotaID string, dueAtMs int64) error {
+	_, err := t.Exec(t.ctx, `UPDATE ff_quota SET unblock_due_at_ms = $2 WHERE quota_id = $1`, quotaID, dueAtMs)
+	return err
 }
 
 // releaseSlotsSQL is the release of a lease's quota slots, queued in the

@@ -8,39 +8,24 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/budgetcore"
 )
 
-// CreateQuota implements backend.Budgets.
-func (b *Backend) CreateQuota(ctx context.Context, p backend.CreateQuotaParams) (backend.CreateResult, error) {
-	if err := p.Normalize(); err != nil {
-		return backend.CreateResult{}, err
-	}
-	var res backend.CreateResult
-	err := b.budgetTx(ctx, "create quota", func(t *budgetTx) error {
-		tag, err := t.Exec(ctx, `INSERT INTO ff_quota (quota_id, window_ms, max_per_window, max_concurrent, created_at_ms, updated_at_ms)
-			VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (quota_id) DO NOTHING`,
-			p.ID, p.WindowMs, p.MaxPerWindow, p.MaxConcurrent, t.now)
-		res.Created = err == nil && tag.RowsAffected() == 1
-		return err
-	})
-	return res, err
+// The quota statements of budgetcore.Tx, and the sweeps and reads that
+// are one statement each.
+
+// InsertQuota implements budgetcore.Tx.
+func (t *budgetTx) InsertQuota(def ff.QuotaDefinition) (bool, error) {
+	tag, err := t.Exec(t.ctx, `INSERT INTO ff_quota (quota_id, window_ms, max_per_window, max_concurrent, created_at_ms, updated_at_ms)
+		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (quota_id) DO NOTHING`,
+		def.ID, def.WindowMs, def.MaxPerWindow, def.MaxConcurrent, t.now)
+	return err == nil && tag.RowsAffected() == 1, err
 }
 
-// GetQuota implements backend.Budgets.
-func (b *Backend) GetQuota(ctx context.Context, p backend.GetQuotaParams) (ff.QuotaStatus, error) {
-	if err := p.Validate(); err != nil {
-		return ff.QuotaStatus{}, err
-	}
-	var st ff.QuotaStatus
-	err := b.budgetTx(ctx, "get quota", func(t *budgetTx) error {
-		var err error
-		st, err = t.quotaStatus(p.QuotaID)
-		return err
-	})
-	return st, err
-}
-
-func (t *budgetTx) quotaStatus(id string) (ff.QuotaStatus, error) {
+// QuotaStatus implements budgetcore.Tx in one statement (the admissions
+// that left the window are not counted, nor deleted: a read writes
+// nothing).
+func (t *budgetTx) QuotaStatus(id string) (ff.QuotaStatus, error) {
 	st := ff.QuotaStatus{QuotaDefinition: ff.QuotaDefinition{ID: id}}
 	err := t.QueryRow(t.ctx, `SELECT window_ms, max_per_window, max_concurrent, created_at_ms,
 		(SELECT count(*) FROM ff_quota_admission a WHERE a.quota_id = q.quota_id AND a.admitted_at_ms > $2 - q.window_ms),
@@ -75,134 +60,41 @@ func (b *Backend) checkAdmissionRefs(ctx context.Context, e *ff.Execution) error
 	return ff.UnknownAdmissionRefs(missingBudgets, missingQuotas)
 }
 
-// ResetDueBudgets implements backend.Budgets.
-func (b *Backend) ResetDueBudgets(ctx context.Context, p backend.SweepParams) (int, error) {
-	if err := p.Normalize(); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := b.budgetTx(ctx, "reset due budgets", func(t *budgetTx) error {
-		rows, err := t.Query(ctx, `SELECT budget_id FROM ff_budget WHERE next_reset_at_ms > 0 AND next_reset_at_ms <= $1
-			ORDER BY next_reset_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED`, t.now, p.Limit)
-		if err != nil {
-			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if _, err := t.resetBudget(id); err != nil {
-				return err
-			}
-			if err := t.budgetEvent(ff.BudgetResetEvent(id, t.now)); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
-		return nil
-	})
-	return n, err
-}
-
-func (t *budgetTx) budgetEvent(ev ff.Event) error {
-	batch := &pgx.Batch{}
-	if err := queueEvents(batch, []ff.Event{ev}); err != nil {
-		return err
-	}
-	return execBatch(t.ctx, t, batch)
-}
-
-// UnblockDue implements backend.Budgets: the quotas whose window is due,
-// each re-checked under its lock.
-func (b *Backend) UnblockDue(ctx context.Context, p backend.SweepParams) (int, error) {
-	if err := p.Normalize(); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := b.budgetTx(ctx, "unblock due", func(t *budgetTx) error {
-		rows, err := t.Query(ctx, `SELECT 'quota', quota_id FROM ff_quota
-			WHERE unblock_due_at_ms > 0 AND unblock_due_at_ms <= $1 ORDER BY unblock_due_at_ms LIMIT $2`, t.now, p.Limit)
-		if err != nil {
-			return err
-		}
-		refs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[admissionRef])
-		if err != nil {
-			return err
-		}
-		for _, r := range refs {
-			k, err := t.unblockOne(r)
-			if err != nil {
-				return err
-			}
-			n += k
-		}
-		return nil
-	})
-	return n, err
-}
-
-// admissionRef names a budget or a quota.
-type admissionRef struct {
-	Kind, ID string
-}
-
-// unblockOne unblocks what a budget or quota has room for, under its
-// lock.
-func (t *budgetTx) unblockOne(r admissionRef) (int, error) {
-	if r.Kind == "budget" {
-		if _, err := t.lockBudget(r.ID, "UPDATE"); err != nil {
-			return 0, err
-		}
-		return t.unblockBudget(r.ID)
-	}
-	q, err := t.lockQuota(r.ID)
+// DueQuotas implements budgetcore.Tx.
+func (t *budgetTx) DueQuotas(limit int) ([]string, error) {
+	rows, err := t.Query(t.ctx, `SELECT quota_id FROM ff_quota
+		WHERE unblock_due_at_ms > 0 AND unblock_due_at_ms <= $1 ORDER BY unblock_due_at_ms LIMIT $2`, t.now, limit)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return t.unblockQuota(q)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// RepairQuotaSlots implements backend.Budgets: a slot whose execution
-// holds no live lease of the epoch that took it is drift; deleting it
-// frees room. Then, as the backstop of every unblocking event, each
-// budget or quota with blocked executions unblocks what it has room for.
-func (b *Backend) RepairQuotaSlots(ctx context.Context, p backend.SweepParams) (int, error) {
-	if err := p.Normalize(); err != nil {
-		return 0, err
+// DeleteDriftSlots implements budgetcore.Tx: a slot whose execution
+// holds no live lease of the epoch that took it is drift.
+func (t *budgetTx) DeleteDriftSlots(limit int) (int, error) {
+	tag, err := t.Exec(t.ctx, `DELETE FROM ff_quota_slot s WHERE (s.quota_id, s.execution_id) IN (
+		SELECT s2.quota_id, s2.execution_id FROM ff_quota_slot s2 LEFT JOIN ff_execution e ON e.id = s2.execution_id
+		WHERE e.id IS NULL OR e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' OR e.lease_epoch <> s2.lease_epoch
+		LIMIT $1)`, limit)
+	return int(tag.RowsAffected()), err
+}
+
+// BlockingRefs implements budgetcore.Tx.
+func (t *budgetTx) BlockingRefs() ([]budgetcore.Ref, error) {
+	rows, err := t.Query(t.ctx, `SELECT DISTINCT kind, ref_id FROM ff_admission_block`)
+	if err != nil {
+		return nil, err
 	}
-	n := 0
-	err := b.budgetTx(ctx, "repair quota slots", func(t *budgetTx) error {
-		rows, err := t.Query(ctx, `DELETE FROM ff_quota_slot s WHERE (s.quota_id, s.execution_id) IN (
-			SELECT s2.quota_id, s2.execution_id FROM ff_quota_slot s2 LEFT JOIN ff_execution e ON e.id = s2.execution_id
-			WHERE e.id IS NULL OR e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' OR e.lease_epoch <> s2.lease_epoch
-			LIMIT $1) RETURNING s.quota_id`, p.Limit)
-		if err != nil {
-			return err
-		}
-		quotas, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		n = len(quotas)
-		rows, err = t.Query(ctx, `SELECT DISTINCT kind, ref_id FROM ff_admission_block`)
-		if err != nil {
-			return err
-		}
-		refs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[admissionRef])
-		if err != nil {
-			return err
-		}
-		for _, r := range refs {
-			k, err := t.unblockOne(r)
-			if err != nil {
-				return err
-			}
-			n += k
-		}
+	var (
+		refs     []budgetcore.Ref
+		kind, id string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&kind, &id}, func() error {
+		refs = append(refs, budgetcore.Ref{Kind: budgetcore.Kind(kind), ID: id})
 		return nil
 	})
-	return n, err
+	return refs, err
 }
 
 // ExpireUsageDedup implements backend.Budgets.

@@ -36,6 +36,9 @@ type Options struct {
 }
 
 // Backend is the Postgres implementation of backend.Backend.
+// Most budget and quota operations of backend.Budgets are promoted from
+// an embedded implementation shared by every store (godoc does not list
+// them here).
 type Backend struct {
 	pool   *pgxpool.Pool
 	read   *pgxpool.Pool // reads that tolerate lag; nil without Options.ReadURL
@@ -50,6 +53,7 @@ type Backend struct {
 	lanes   map[string]struct{} // lanes known to be registered
 
 	admission backend.AdmissionCounter
+	budgetOps
 
 	closeOnce sync.Once
 }
@@ -91,6 +95,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		lanes:   map[string]struct{}{},
 		limits:  opts.StreamLimits.WithDefaults(),
 	}
+	b.budgetOps = b.newBudgetOps()
 	if opts.AutoMigrate {
 		if applied, err := migrateUp(ctx, pool); err != nil {
 			pool.Close()

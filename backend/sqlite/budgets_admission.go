@@ -2,119 +2,194 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/budgetcore"
 )
 
-// admit runs admission for a claimable execution with HookAdmission:
-// it returns the quotas to record the admission in, or the refusal.
-func (w *writeTx) admit(e *ff.Execution) (*ff.AdmissionRefusal, []quotaUse, error) {
-	for _, id := range e.Policy.Budgets() {
-		dims, err := w.budgetDims(id)
-		if errors.Is(err, ff.ErrNotFound) {
-			continue // budgets are never deleted; fail open like the reference
+// The quota and blocked-execution statements of budgetcore.Tx, the
+// admission writes of a claim and of a record's save, and the sweeps and
+// reads that are one statement each.
+
+// InsertQuota implements budgetcore.Tx.
+func (t *sqTx) InsertQuota(def ff.QuotaDefinition) (bool, error) {
+	r, err := t.w.exec("sqlite: create quota", `INSERT INTO ff_quota (quota_id, window_ms, max_per_window, max_concurrent,
+		created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (quota_id) DO NOTHING`,
+		def.ID, def.WindowMs, def.MaxPerWindow, def.MaxConcurrent, t.w.now)
+	return rowsChanged(r, err)
+}
+
+// QuotaStatus implements budgetcore.Tx.
+func (t *sqTx) QuotaStatus(id string) (ff.QuotaStatus, error) {
+	q, err := t.LockQuota(id)
+	if err != nil {
+		return ff.QuotaStatus{}, err
+	}
+	st := ff.QuotaStatus{QuotaDefinition: q.Def, InWindow: q.Use.InWindow, ActiveConcurrency: q.Use.ActiveSlots}
+	err = t.w.queryRow(`SELECT created_at_ms, (SELECT count(*) FROM ff_admission_block WHERE kind = 'quota' AND ref_id = ?1)
+		FROM ff_quota WHERE quota_id = ?1`, id).Scan(&st.CreatedAtMs, &st.Blocked)
+	return st, driverError("sqlite: get quota", err)
+}
+
+// LockQuota implements budgetcore.Tx (the writer lock is held already).
+func (t *sqTx) LockQuota(id string) (budgetcore.Quota, error) {
+	q := budgetcore.Quota{Def: ff.QuotaDefinition{ID: id}}
+	err := t.w.queryRow(`SELECT window_ms, max_per_window, max_concurrent FROM ff_quota WHERE quota_id = ?`, id).
+		Scan(&q.Def.WindowMs, &q.Def.MaxPerWindow, &q.Def.MaxConcurrent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return q, ff.NotFound("quota", "%s", id)
+	}
+	if err != nil {
+		return q, driverError("sqlite: quota", err)
+	}
+	return q, t.quotaUse(&q)
+}
+
+// quotaUse drops the admissions that left q's window and counts the
+// rest and the slots held.
+func (t *sqTx) quotaUse(q *budgetcore.Quota) error {
+	if q.Def.WindowMs > 0 {
+		if err := t.exec("sqlite: quota", `DELETE FROM ff_quota_admission WHERE quota_id = ? AND admitted_at_ms <= ?`,
+			q.Def.ID, q.Def.WindowStart(t.w.now)); err != nil {
+			return err
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if dim, full := ff.BudgetExhausted(dims); full {
-			return &ff.AdmissionRefusal{By: ff.BlockedByBudget, RefID: id,
-				Detail: "budget " + id + " at its hard limit on " + dim}, nil, nil
+		if err := t.w.queryRow(`SELECT count(*), coalesce(min(admitted_at_ms), 0) FROM ff_quota_admission WHERE quota_id = ?`,
+			q.Def.ID).Scan(&q.Use.InWindow, &q.Use.OldestInWin); err != nil {
+			return driverError("sqlite: quota", err)
 		}
 	}
-	var uses []quotaUse
-	for _, id := range e.Policy.Quotas() {
-		q, err := w.quota(id)
+	if q.Def.MaxConcurrent == 0 {
+		return nil
+	}
+	err := t.w.queryRow(`SELECT count(*) FROM ff_quota_slot WHERE quota_id = ?`, q.Def.ID).Scan(&q.Use.ActiveSlots)
+	return driverError("sqlite: quota", err)
+}
+
+// LockQuotas implements budgetcore.Tx (a single writer needs no second
+// read of the time).
+func (t *sqTx) LockQuotas(ids []string) ([]budgetcore.Quota, error) {
+	var out []budgetcore.Quota
+	for _, id := range ids {
+		q, err := t.LockQuota(id)
 		if errors.Is(err, ff.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		uses = append(uses, q)
+		out = append(out, q)
 	}
-	defs, us := make([]ff.QuotaDefinition, len(uses)), make([]ff.QuotaUse, len(uses))
-	for i, q := range uses {
-		defs[i], us[i] = q.def, q.use
-	}
-	refusal, passed := ff.AdmitQuotas(defs, us)
-	if refusal == nil {
-		return nil, uses, nil
-	}
-	room := make([]quotaUse, 0, len(passed))
-	for _, i := range passed {
-		room = append(room, uses[i])
-	}
-	return refusal, room, nil
+	return out, nil
 }
 
-// block moves a refused ready execution out of the ready index and
-// records what it waits for. A refused lost lease stays as it is.
-func (w *writeTx) block(r *row, ref ff.AdmissionRefusal) error {
-	e := &r.e
-	w.after = append(w.after, func() { w.b.admission.Refused(ref.By) })
-	if e.State.LifecyclePhase != ff.PhaseRunnable {
-		return nil
-	}
-	if err := e.BlockForAdmission(w.now, ref); err != nil {
+// SaveBlocked implements budgetcore.Tx.
+func (t *sqTx) SaveBlocked(e *ff.Execution, ref budgetcore.Ref, dueAtMs int64) error {
+	if err := t.SaveExecution(e, nil); err != nil {
 		return err
 	}
-	if err := w.save(r, true, nil); err != nil {
-		return err
-	}
-	kind := "budget"
-	if ref.By == ff.BlockedByQuota {
-		kind = "quota"
-	}
-	if _, err := w.exec("sqlite: block", `INSERT INTO ff_admission_block (execution_id, kind, ref_id, lane, priority, seq,
+	if err := t.exec("sqlite: block", `INSERT INTO ff_admission_block (execution_id, kind, ref_id, lane, priority, seq,
 		blocked_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (execution_id) DO UPDATE SET kind = excluded.kind,
 		ref_id = excluded.ref_id, blocked_at_ms = excluded.blocked_at_ms`,
-		e.ID.String(), kind, ref.RefID, e.Lane, e.Priority, e.Seq, w.now); err != nil {
+		e.ID.String(), string(ref.Kind), ref.ID, e.Lane, e.Priority, e.Seq, t.w.now); err != nil {
 		return err
 	}
-	if ref.DueAtMs == 0 {
+	if dueAtMs == 0 {
 		return nil
 	}
-	_, err := w.exec("sqlite: block", `UPDATE ff_quota SET unblock_due_at_ms = ?1
-		WHERE quota_id = ?2 AND (unblock_due_at_ms = 0 OR unblock_due_at_ms > ?1)`, ref.DueAtMs, ref.RefID)
+	return t.exec("sqlite: block", `UPDATE ff_quota SET unblock_due_at_ms = ?1
+		WHERE quota_id = ?2 AND (unblock_due_at_ms = 0 OR unblock_due_at_ms > ?1)`, dueAtMs, ref.ID)
+}
+
+// UnblockRef implements budgetcore.Tx: each execution goes through the
+// state machine.
+func (t *sqTx) UnblockRef(ref budgetcore.Ref, n int64) (int, error) {
+	return t.w.unblockRef(string(ref.Kind), ref.ID, n)
+}
+
+// Blocks implements budgetcore.Tx.
+func (t *sqTx) Blocks(ref budgetcore.Ref) (bool, error) {
+	var one int
+	err := t.w.queryRow(`SELECT 1 FROM ff_admission_block WHERE kind = ? AND ref_id = ? LIMIT 1`, string(ref.Kind), ref.ID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, driverError("sqlite: unblock", err)
+}
+
+// SetUnblockDue implements budgetcore.Tx.
+func (t *sqTx) SetUnblockDue(quotaID string, dueAtMs int64) error {
+	return t.exec("sqlite: unblock", `UPDATE ff_quota SET unblock_due_at_ms = ? WHERE quota_id = ?`, dueAtMs, quotaID)
+}
+
+// DueQuotas implements budgetcore.Tx.
+func (t *sqTx) DueQuotas(limit int) ([]string, error) {
+	return t.w.strings(`SELECT quota_id FROM ff_quota WHERE unblock_due_at_ms > 0 AND unblock_due_at_ms <= ?
+		ORDER BY unblock_due_at_ms LIMIT ?`, t.w.now, limit)
+}
+
+// DeleteDriftSlots implements budgetcore.Tx: a slot whose execution
+// holds no live lease of the epoch that took it is drift.
+func (t *sqTx) DeleteDriftSlots(limit int) (int, error) {
+	r, err := t.w.exec("sqlite: repair quota slots", `DELETE FROM ff_quota_slot WHERE (quota_id, execution_id) IN (
+		SELECT s.quota_id, s.execution_id FROM ff_quota_slot s LEFT JOIN ff_execution e ON e.execution_id = s.execution_id
+		WHERE e.seq IS NULL OR e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' OR e.lease_epoch <> s.lease_epoch
+		LIMIT ?)`, limit)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := r.RowsAffected()
+	return int(n), nil
+}
+
+// BlockingRefs implements budgetcore.Tx.
+func (t *sqTx) BlockingRefs() ([]budgetcore.Ref, error) {
+	rows, err := t.w.query("sqlite: repair quota slots", `SELECT DISTINCT kind, ref_id FROM ff_admission_block`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var refs []budgetcore.Ref
+	for rows.Next() {
+		var kind, id string
+		if err := rows.Scan(&kind, &id); err != nil {
+			return nil, driverError("sqlite: repair quota slots", err)
+		}
+		refs = append(refs, budgetcore.Ref{Kind: budgetcore.Kind(kind), ID: id})
+	}
+	return refs, driverError("sqlite: repair quota slots", rows.Err())
+}
+
+// admit runs admission for a claimable execution with HookAdmission
+// (budgetcore.Admit): it returns the quotas to record the admission in,
+// or ok false when it refused and blocked the execution.
+func (w *writeTx) admit(r *row) (quotas []budgetcore.Quota, ok bool, err error) {
+	t := newSqTx(w)
+	e := t.track(r)
+	refusal, quotas, err := budgetcore.Admit(t, e)
+	if err != nil || refusal == nil {
+		return quotas, err == nil, err
+	}
+	w.refused++
+	w.after = append(w.after, func() { w.b.admission.Refused(refusal.By) })
+	return nil, false, budgetcore.Refuse(t, e, *refusal, quotas)
+}
+
+// AdmitInWindow implements budgetcore.AdmissionRows.
+func (w *writeTx) AdmitInWindow(q ff.QuotaDefinition, e *ff.Execution) error {
+	_, err := w.exec("sqlite: admit", `INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id)
+		VALUES (?, ?, ?)`, q.ID, w.now, e.ID.String())
 	return err
 }
 
-// passOn hands the room an execution refused by one quota leaves in the
-// quotas that admitted it to the executions they block (see the
-// Postgres store's passOn).
-func (w *writeTx) passOn(passed []quotaUse) error {
-	for _, q := range passed {
-		if _, err := w.unblockRef("quota", q.def.ID, q.def.Free(q.use)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// recordAdmission remembers an admission in each quota's window and
-// takes a slot under each concurrency cap.
-func (w *writeTx) recordAdmission(e *ff.Execution, quotas []quotaUse) error {
-	for _, q := range quotas {
-		if q.def.WindowMs > 0 {
-			if _, err := w.exec("sqlite: admit", `INSERT INTO ff_quota_admission (quota_id, admitted_at_ms, execution_id)
-				VALUES (?, ?, ?)`, q.def.ID, w.now, e.ID.String()); err != nil {
-				return err
-			}
-		}
-		if q.def.MaxConcurrent == 0 {
-			continue
-		}
-		if _, err := w.exec("sqlite: admit", `INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
-			VALUES (?, ?, ?, ?) ON CONFLICT (quota_id, execution_id) DO UPDATE SET lease_epoch = excluded.lease_epoch,
-			acquired_at_ms = excluded.acquired_at_ms`, q.def.ID, e.ID.String(), int64(e.LeaseEpoch), w.now); err != nil {
-			return err
-		}
-		e.TakeQuotaSlots()
-	}
-	return nil
+// TakeSlot implements budgetcore.AdmissionRows.
+func (w *writeTx) TakeSlot(q ff.QuotaDefinition, e *ff.Execution) error {
+	_, err := w.exec("sqlite: admit", `INSERT INTO ff_quota_slot (quota_id, execution_id, lease_epoch, acquired_at_ms)
+		VALUES (?, ?, ?, ?) ON CONFLICT (quota_id, execution_id) DO UPDATE SET lease_epoch = excluded.lease_epoch,
+		acquired_at_ms = excluded.acquired_at_ms`, q.ID, e.ID.String(), int64(e.LeaseEpoch), w.now)
+	return err
 }
 
 // settleAdmission is called by save for every record it writes, before
@@ -134,49 +209,40 @@ func (w *writeTx) settleAdmission(e *ff.Execution) error {
 	if !e.SettleQuotaSlots() {
 		return nil
 	}
-	rows, err := w.query("sqlite: release slots", `DELETE FROM ff_quota_slot WHERE execution_id = ? RETURNING quota_id`, e.ID.String())
+	quotas, err := w.strings(`DELETE FROM ff_quota_slot WHERE execution_id = ? RETURNING quota_id`, e.ID.String())
 	if err != nil {
 		return err
 	}
-	var quotas []string
-	for rows.Next() {
-		var q string
-		if err := rows.Scan(&q); err != nil {
-			rows.Close()
-			return driverError("sqlite: release slots", err)
-		}
-		quotas = append(quotas, q)
-	}
-	rows.Close()
 	for _, q := range quotas {
-		if _, err := w.unblockRef("quota", q, 1); err != nil {
+		if _, err := w.unblockRef(string(budgetcore.KindQuota), q, 1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ResetDueBudgets implements backend.Budgets.
-func (b *Backend) ResetDueBudgets(ctx context.Context, p backend.SweepParams) (int, error) {
-	if err := p.Normalize(); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := b.write(ctx, "sqlite: reset due budgets", func(w *writeTx) error {
-		ids, err := w.strings(`SELECT budget_id FROM ff_budget WHERE next_reset_at_ms > 0 AND next_reset_at_ms <= ?
-			ORDER BY next_reset_at_ms LIMIT ?`, w.now, p.Limit)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if _, err := w.resetBudget(id); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
+// checkAdmissionRefs refuses a policy naming an unknown budget or quota.
+func (w *writeTx) checkAdmissionRefs(e *ff.Execution) error {
+	if !e.Hooks.Any(ff.HookAdmission) {
 		return nil
-	})
-	return n, err
+	}
+	var missingB, missingQ []string
+	for _, id := range e.Policy.Budgets() {
+		if !w.exists(`SELECT 1 FROM ff_budget WHERE budget_id = ?`, id) {
+			missingB = append(missingB, id)
+		}
+	}
+	for _, id := range e.Policy.Quotas() {
+		if !w.exists(`SELECT 1 FROM ff_quota WHERE quota_id = ?`, id) {
+			missingQ = append(missingQ, id)
+		}
+	}
+	return ff.UnknownAdmissionRefs(missingB, missingQ)
+}
+
+func (w *writeTx) exists(q string, args ...any) bool {
+	var one int
+	return w.queryRow(q, args...).Scan(&one) == nil
 }
 
 // strings runs a query of one text column.
@@ -195,81 +261,6 @@ func (w *writeTx) strings(q string, args ...any) ([]string, error) {
 		out = append(out, s)
 	}
 	return out, driverError("sqlite: query", rows.Err())
-}
-
-// UnblockDue implements backend.Budgets.
-func (b *Backend) UnblockDue(ctx context.Context, p backend.SweepParams) (int, error) {
-	if err := p.Normalize(); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := b.write(ctx, "sqlite: unblock due", func(w *writeTx) error {
-		due, err := w.strings(`SELECT 'quota:' || quota_id FROM ff_quota WHERE unblock_due_at_ms > 0 AND unblock_due_at_ms <= ?
-			ORDER BY unblock_due_at_ms LIMIT ?`, w.now, p.Limit)
-		if err != nil {
-			return err
-		}
-		for _, ref := range due {
-			k, err := w.unblockOne(ref)
-			if err != nil {
-				return err
-			}
-			n += k
-		}
-		return nil
-	})
-	return n, err
-}
-
-// unblockOne unblocks what the budget or quota "kind:id" has room for.
-func (w *writeTx) unblockOne(ref string) (int, error) {
-	if id, ok := cutPrefix(ref, "budget:"); ok {
-		return w.unblockBudget(id)
-	}
-	id, _ := cutPrefix(ref, "quota:")
-	q, err := w.quota(id)
-	if err != nil {
-		return 0, err
-	}
-	return w.unblockQuota(q)
-}
-
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return s, false
-}
-
-// RepairQuotaSlots implements backend.Budgets.
-func (b *Backend) RepairQuotaSlots(ctx context.Context, p backend.SweepParams) (int, error) {
-	if err := p.Normalize(); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := b.write(ctx, "sqlite: repair quota slots", func(w *writeTx) error {
-		quotas, err := w.strings(`DELETE FROM ff_quota_slot WHERE (quota_id, execution_id) IN (
-			SELECT s.quota_id, s.execution_id FROM ff_quota_slot s LEFT JOIN ff_execution e ON e.execution_id = s.execution_id
-			WHERE e.seq IS NULL OR e.lifecycle_phase <> 'active' OR e.ownership_state <> 'leased' OR e.lease_epoch <> s.lease_epoch
-			LIMIT ?) RETURNING quota_id`, p.Limit)
-		if err != nil {
-			return err
-		}
-		n = len(quotas)
-		refs, err := w.strings(`SELECT DISTINCT kind || ':' || ref_id FROM ff_admission_block`)
-		if err != nil {
-			return err
-		}
-		for _, ref := range refs {
-			k, err := w.unblockOne(ref)
-			if err != nil {
-				return err
-			}
-			n += k
-		}
-		return nil
-	})
-	return n, err
 }
 
 // ExpireUsageDedup implements backend.Budgets.

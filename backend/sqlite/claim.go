@@ -7,6 +7,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/budgetcore"
 	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
@@ -138,26 +139,19 @@ func (w *writeTx) claimOne(seq int64, args ff.ClaimArgs) (backend.ClaimedTask, b
 		w.notify(e.Lane)
 		return backend.ClaimedTask{}, false, w.save(r, true, e.Expire(w.now, "execution_deadline"))
 	}
-	var quotas []quotaUse
+	var quotas []budgetcore.Quota
 	if e.Hooks.Any(ff.HookAdmission) {
-		refusal, uses, err := w.admit(e)
-		if err != nil {
+		admitted, ok, err := w.admit(r)
+		if err != nil || !ok {
 			return backend.ClaimedTask{}, false, err
 		}
-		if refusal != nil {
-			w.refused++
-			if err := w.block(r, *refusal); err != nil {
-				return backend.ClaimedTask{}, false, err
-			}
-			return backend.ClaimedTask{}, false, w.passOn(uses)
-		}
-		quotas = uses
+		quotas = admitted
 	}
 	h, fx, err := e.Claim(w.now, args, ff.BackendSQLite)
 	if err != nil {
 		return backend.ClaimedTask{}, false, err
 	}
-	if err := w.recordAdmission(e, quotas); err != nil {
+	if err := budgetcore.RecordAdmission(w, e, quotas); err != nil {
 		return backend.ClaimedTask{}, false, err
 	}
 	if err := w.save(r, true, fx); err != nil {

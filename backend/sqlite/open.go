@@ -47,6 +47,9 @@ type Options struct {
 
 // Backend is the embedded SQLite implementation of backend.Backend. It is
 // safe for concurrent use.
+// Most budget and quota operations of backend.Budgets are promoted from
+// an embedded implementation shared by every store (godoc does not list
+// them here).
 type Backend struct {
 	path  string
 	clock clock.Clock
@@ -63,7 +66,8 @@ type Backend struct {
 	leader    leaders
 	closed    atomic.Bool
 	admission backend.AdmissionCounter
-	limits    ff.StreamLimits
+	budgetOps
+	limits ff.StreamLimits
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -97,6 +101,7 @@ func Open(ctx context.Context, o Options) (*Backend, error) {
 	}
 	b := &Backend{path: abs, clock: o.Clock, log: log, hub: wakeup.New(), caps: newCapCache(),
 		limits: o.StreamLimits.WithDefaults()}
+	b.budgetOps = b.newBudgetOps()
 	if b.clock == nil {
 		b.clock = clock.Real{}
 	}

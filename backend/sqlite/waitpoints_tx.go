@@ -10,8 +10,8 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
-// sqTx is wpcore.Tx on one write transaction: BEGIN IMMEDIATE already
-// serializes every writer, so LockExecution only loads.
+// sqTx is wpcore.Tx and budgetcore.Tx on one write transaction: BEGIN
+// IMMEDIATE already serializes every writer, so the locks only load.
 type sqTx struct {
 	w    *writeTx
 	rows map[*ff.Execution]*row
@@ -20,11 +20,15 @@ type sqTx struct {
 
 var _ wpcore.Tx = (*sqTx)(nil)
 
+func newSqTx(w *writeTx) *sqTx {
+	return &sqTx{w: w, rows: map[*ff.Execution]*row{}, was: map[*ff.Execution]bool{}}
+}
+
 // wpWrite runs fn in one write transaction; a *wpcore.CommitThen commits
 // and returns its error.
 func (b *Backend) wpWrite(ctx context.Context, op string, fn func(t *sqTx) error) error {
 	return b.write(ctx, op, func(w *writeTx) error {
-		err := fn(&sqTx{w: w, rows: map[*ff.Execution]*row{}, was: map[*ff.Execution]bool{}})
+		err := fn(newSqTx(w))
 		var keep *wpcore.CommitThen
 		if errors.As(err, &keep) {
 			return &commitThen{keep.Err}
@@ -40,9 +44,15 @@ func (t *sqTx) LockExecution(id ff.ExecutionID) (*ff.Execution, error) {
 	if err != nil {
 		return nil, err
 	}
+	return t.track(r), nil
+}
+
+// track remembers a loaded row, and whether it was claimable, for
+// SaveExecution.
+func (t *sqTx) track(r *row) *ff.Execution {
 	t.rows[&r.e] = r
 	t.was[&r.e] = r.e.Claimable()
-	return &r.e, nil
+	return &r.e
 }
 
 func (t *sqTx) ExecutionExists(id ff.ExecutionID) error {
