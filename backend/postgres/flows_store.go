@@ -32,24 +32,21 @@ type flowStore struct {
 	// members are the pending membership updates, by id (the last one
 	// wins), written by one statement when the batch is sent.
 	members map[ff.ExecutionID]*backend.FlowMemberRecord
-	// records are the held record rewrites, by id (the last one wins),
-	// written by one statement when the batch is sent: no queued
-	// statement reads a record (the one that does, a quota release, sends
-	// them first).
-	records map[ff.ExecutionID]*pendingRecord
 	// callerTx: the transaction is the caller's (CreateFlowTx), whose
 	// rollback would undo a lane registration, so none is remembered.
 	callerTx bool
 }
 
-// takeBatch returns the pending batch with the held record rewrites,
-// membership updates and events queued last, and starts a new one.
-// Holding them is safe: every read of the transaction goes through a
-// batch taken here, after them, and no queued statement reads them.
+// takeBatch returns the pending batch with the collected membership
+// updates and events queued last, and starts a new one. Deferring them
+// is safe: every read of the transaction goes through a batch taken here,
+// after them, and no queued statement reads what they write.
 func (s *flowStore) takeBatch() (*pgx.Batch, error) {
-	s.queueHeldRecords()
 	b := s.pending
 	s.pending = nil
+	if b == nil {
+		b = &pgx.Batch{}
+	}
 	queueMemberUpdates(b, s.members)
 	s.members = nil
 	evs := s.events
@@ -438,39 +435,7 @@ func (s *flowStore) SaveExecution(before, e *ff.Execution, fx *ff.Effects) error
 		rest.Events = nil
 		fx = &rest
 	}
-	release := e.SettleQuotaSlots() // before the hooks are written
-	s.holdRecord(e, fx)
-	if release {
-		// Releasing quota slots wakes other records: the held rewrites
-		// go first, so none of them overwrites a wake-up.
-		s.queueHeldRecords()
-	}
-	return queueRecordEffects(s.pending, before, e, fx, release)
-}
-
-// holdRecord keeps e's rewrite for the batch's one record statement; a
-// later rewrite of the same record replaces it (a result stored by the
-// earlier one is kept).
-func (s *flowStore) holdRecord(e *ff.Execution, fx *ff.Effects) {
-	if s.records == nil {
-		s.records = map[ff.ExecutionID]*pendingRecord{}
-	}
-	c := *e
-	r := &pendingRecord{e: &c}
-	r.result, r.setResult = storedResult(fx)
-	if old := s.records[e.ID]; old != nil && !r.setResult {
-		r.result, r.setResult = old.result, old.setResult
-	}
-	s.records[e.ID] = r
-}
-
-// queueHeldRecords queues the held record rewrites.
-func (s *flowStore) queueHeldRecords() {
-	if s.pending == nil {
-		s.pending = &pgx.Batch{}
-	}
-	queueRecordUpdates(s.pending, s.records)
-	s.records = nil
+	return queueRecordWrite(s.pending, before, e, fx)
 }
 
 const edgeColumns = `edge_id, flow_id, upstream_id, downstream_id, kind, state, created_at_ms, resolved_at_ms`

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -92,61 +89,27 @@ func scanRecord(row pgx.Row, extra ...any) (*ff.Execution, error) {
 	return &e, nil
 }
 
-// recordSetColumns are the columns a record rewrite sets, in the order of
-// updateArgs after the id ($1), with their SQL types: the state vector is
-// always written whole. The statements below are built from this list.
-var recordSetColumns = [...]struct{ name, typ string }{
-	{"priority", "integer"}, {"lifecycle_phase", "text"}, {"ownership_state", "text"},
-	{"eligibility_state", "text"}, {"blocking_reason", "text"}, {"terminal_outcome", "text"},
-	{"attempt_state", "text"}, {"public_state", "text"}, {"ready", "boolean"}, {"blocking_detail", "text"},
-	{"attempt_count", "integer"}, {"current_attempt_id", "text"}, {"lease_id", "text"},
-	{"lease_epoch", "bigint"}, {"lease_expires_at_ms", "bigint"}, {"lease_ttl_ms", "bigint"},
-	{"worker_id", "text"}, {"worker_instance_id", "text"}, {"last_heartbeat_ms", "bigint"},
-	{"retry_count", "integer"}, {"reclaim_count", "integer"}, {"replay_count", "integer"},
-	{"ready_at_ms", "bigint"}, {"attempt_deadline_ms", "bigint"}, {"execution_deadline_ms", "bigint"},
-	{"started_at_ms", "bigint"}, {"completed_at_ms", "bigint"}, {"updated_at_ms", "bigint"},
-	{"progress_pct", "smallint"}, {"progress_message", "text"}, {"failure_reason", "text"},
-	{"failure_class", "text"}, {"cancel_reason", "text"}, {"cancelled_by", "text"},
-	{"attempt_type", "text"}, {"attempt_started_ms", "bigint"}, {"attempt_worker_id", "text"},
-	{"attempt_worker_instance_id", "text"}, {"hooks", "smallint"}, {"lease_acquired_ms", "bigint"},
-	{"revoked_lease_epoch", "bigint"},
-}
-
-// recordSetList is "col = <value of column i>, ..." for every column.
-func recordSetList(value func(i int, name string) string) string {
-	parts := make([]string, len(recordSetColumns))
-	for i, c := range recordSetColumns {
-		parts[i] = c.name + " = " + value(i, c.name)
-	}
-	return strings.Join(parts, ", ")
-}
+// updateRecordSet sets every mutable column of the hot row: the state
+// vector is always written whole.
+const updateRecordSet = `UPDATE ff_execution SET
+	priority = $2, lifecycle_phase = $3, ownership_state = $4, eligibility_state = $5, blocking_reason = $6,
+	terminal_outcome = $7, attempt_state = $8, public_state = $9, ready = $10, blocking_detail = $11,
+	attempt_count = $12, current_attempt_id = $13, lease_id = $14, lease_epoch = $15, lease_expires_at_ms = $16,
+	lease_ttl_ms = $17, worker_id = $18, worker_instance_id = $19, last_heartbeat_ms = $20,
+	retry_count = $21, reclaim_count = $22, replay_count = $23,
+	ready_at_ms = $24, attempt_deadline_ms = $25, execution_deadline_ms = $26,
+	started_at_ms = $27, completed_at_ms = $28, updated_at_ms = $29,
+	progress_pct = $30, progress_message = $31, failure_reason = $32, failure_class = $33,
+	cancel_reason = $34, cancelled_by = $35,
+	attempt_type = $36, attempt_started_ms = $37, attempt_worker_id = $38, attempt_worker_instance_id = $39,
+	hooks = $40, lease_acquired_ms = $41, revoked_lease_epoch = $42`
 
 // updateRecordSQL rewrites a record; updateRecordResultSQL stores its
 // result ($43) too, a completion in one statement.
-var (
-	updateRecordSet = `UPDATE ff_execution SET ` +
-		recordSetList(func(i int, _ string) string { return fmt.Sprintf("$%d", i+2) })
+const (
 	updateRecordSQL       = updateRecordSet + ` WHERE id = $1`
-	updateRecordResultSQL = updateRecordSet + fmt.Sprintf(`, result = $%d WHERE id = $1`, len(recordSetColumns)+2)
+	updateRecordResultSQL = updateRecordSet + `, result = $43 WHERE id = $1`
 )
-
-// updateRecordsSQL rewrites many records in one statement: one array per
-// column (unnest), then whether to store the result and the result.
-var updateRecordsSQL = func() string {
-	arrays := []string{"$1::text[]"}
-	names := []string{"id"}
-	for i, c := range recordSetColumns {
-		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", i+2, c.typ))
-		names = append(names, c.name)
-	}
-	n := len(recordSetColumns) + 2
-	arrays = append(arrays, fmt.Sprintf("$%d::boolean[]", n), fmt.Sprintf("$%d::bytea[]", n+1))
-	names = append(names, "set_result", "result")
-	return `UPDATE ff_execution e SET ` + recordSetList(func(_ int, name string) string { return "v." + name }) +
-		`, result = CASE WHEN v.set_result THEN v.result ELSE e.result END
-		FROM unnest(` + strings.Join(arrays, ", ") + `) AS v(` + strings.Join(names, ", ") + `)
-		WHERE e.id = v.id`
-}()
 
 func updateArgs(e *ff.Execution) []any {
 	s := e.State
@@ -176,12 +139,6 @@ func hooksArg(h ff.Hooks) int16 { return int16(h) }
 func queueRecordWrite(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects) error {
 	release := e.SettleQuotaSlots() // before the hooks are written
 	queueRecordUpdate(batch, e, fx)
-	return queueRecordEffects(batch, before, e, fx, release)
-}
-
-// queueRecordEffects appends the writes of a record rewrite other than
-// the ff_execution row's own: release says SettleQuotaSlots freed slots.
-func queueRecordEffects(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effects, release bool) error {
 	queueAdmissionWrites(batch, before, e, release)
 	if fx == nil {
 		return nil
@@ -219,54 +176,15 @@ func queueRecordEffects(batch *pgx.Batch, before, e *ff.Execution, fx *ff.Effect
 // queueRecordUpdate rewrites e's record, with its result when fx stores
 // one.
 func queueRecordUpdate(batch *pgx.Batch, e *ff.Execution, fx *ff.Effects) {
-	if res, ok := storedResult(fx); ok {
-		batch.Queue(updateRecordResultSQL, append(updateArgs(e), res)...)
-		return
-	}
-	batch.Queue(updateRecordSQL, updateArgs(e)...)
-}
-
-// storedResult is the result fx stores, if it stores one (never nil: the
-// column is NOT NULL).
-func storedResult(fx *ff.Effects) ([]byte, bool) {
 	if fx == nil || !fx.StoreResult {
-		return nil, false
-	}
-	if fx.Result == nil {
-		return []byte{}, true
-	}
-	return fx.Result, true
-}
-
-// pendingRecord is a record rewrite held back for queueRecordUpdates.
-type pendingRecord struct {
-	e         *ff.Execution
-	result    []byte
-	setResult bool
-}
-
-// queueRecordUpdates rewrites recs in one statement, in id order.
-func queueRecordUpdates(batch *pgx.Batch, recs map[ff.ExecutionID]*pendingRecord) {
-	if len(recs) == 0 {
+		batch.Queue(updateRecordSQL, updateArgs(e)...)
 		return
 	}
-	sorted := slices.SortedFunc(maps.Values(recs), func(a, b *pendingRecord) int {
-		return strings.Compare(a.e.ID.String(), b.e.ID.String())
-	})
-	cols := make([][]any, len(recordSetColumns)+3)
-	for _, r := range sorted {
-		for c, v := range updateArgs(r.e) {
-			cols[c] = append(cols[c], v)
-		}
-		n := len(recordSetColumns) + 1
-		cols[n] = append(cols[n], r.setResult)
-		cols[n+1] = append(cols[n+1], r.result)
+	res := fx.Result
+	if res == nil {
+		res = []byte{}
 	}
-	args := make([]any, len(cols))
-	for c := range cols {
-		args[c] = cols[c]
-	}
-	batch.Queue(updateRecordsSQL, args...)
+	batch.Queue(updateRecordResultSQL, append(updateArgs(e), res)...)
 }
 
 // closeAttemptWaitpointsSQL and closeAttemptSuspensionSQL apply
