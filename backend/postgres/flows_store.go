@@ -336,65 +336,35 @@ func lockQuery(id ff.ExecutionID, nowait bool, found *bool, e **ff.Execution) qu
 }
 
 // LoadJoins reads the downstreams, their memberships and inbound edges
-// in one round trip (with the pending writes): three statements over the
-// whole id array whatever its length, the records locked in id order.
-// The arrays are joined with unnest, which plans as one index lookup per
-// id; "= ANY($1)" planned a scan on tables without statistics and was
-// slower than a statement per id.
+// in one round trip (with the pending writes), locking them in order:
+// three statements per downstream. Array forms of the three reads
+// ("= ANY", unnest joins) were measured slower: a 100-member flow cancel
+// took p50 30-36 ms with them against 26-27 ms.
 func (s *flowStore) LoadJoins(ds []ff.ExecutionID) ([]backend.JoinInputs, error) {
-	strs := idStrings(ds)
-	recs := make(map[ff.ExecutionID]*ff.Execution, len(ds))
-	members := make(map[ff.ExecutionID]*backend.FlowMemberRecord, len(ds))
-	var in []backend.FlowEdge
-	err := s.reads("load joins", lockRecordsQuery(strs, recs), membersQuery(strs, members), inboundEdgesQuery(strs, &in))
-	if err != nil {
+	out := make([]backend.JoinInputs, len(ds))
+	found := make([]bool, len(ds))
+	qs := make([]query, 0, 3*len(ds))
+	for k, d := range ds {
+		qs = append(qs, lockQuery(d, false, &found[k], &out[k].Exec), memberQuery(d, &out[k].Member),
+			edgesQuery(&out[k].In, `downstream_id = $1 ORDER BY upstream_id`, d.String()))
+	}
+	if err := s.reads("load joins", qs...); err != nil {
 		return nil, err
 	}
-	byDown := make(map[ff.ExecutionID][]backend.FlowEdge, len(ds))
-	for _, ed := range in {
-		byDown[ed.Downstream] = append(byDown[ed.Downstream], ed)
-	}
-	out := make([]backend.JoinInputs, len(ds))
 	for k, d := range ds {
-		if recs[d] == nil {
+		if !found[k] {
 			return nil, ff.NotFound("execution", "%s", d)
 		}
-		out[k] = backend.JoinInputs{Exec: recs[d], Member: members[d], In: byDown[d]}
 	}
 	return out, nil
 }
 
-// inboundEdgesQuery reads the edges into ds, by downstream then upstream.
-// Each id is its own index lookup (the LATERAL subquery, kept apart by
-// OFFSET 0): an id array gives the planner no row estimate, and without
-// statistics it would scan the table for "= ANY" or hash-join it.
-func inboundEdgesQuery(ds []string, out *[]backend.FlowEdge) query {
-	return query{sql: `SELECT x.* FROM unnest($1::text[]) AS v(id)
-		CROSS JOIN LATERAL (SELECT ` + edgeColumns + ` FROM ff_flow_edge WHERE downstream_id = v.id OFFSET 0) x
-		ORDER BY x.downstream_id, x.upstream_id`, args: []any{ds},
-		scan: func(rows pgx.Rows) (err error) { *out, err = scanEdges(rows); return err }}
-}
-
 // LockExecutions locks and reads ids in id order, in one statement.
 func (s *flowStore) LockExecutions(ids []ff.ExecutionID) (map[ff.ExecutionID]*ff.Execution, error) {
+	strs := idStrings(ids)
 	out := make(map[ff.ExecutionID]*ff.Execution, len(ids))
-	err := s.read("lock executions", lockRecordsQuery(idStrings(ids), out))
-	return out, err
-}
-
-func idStrings(ids []ff.ExecutionID) []string {
-	strs := make([]string, len(ids))
-	for i, id := range ids {
-		strs[i] = id.String()
-	}
-	return strs
-}
-
-// lockRecordsQuery locks the records of ids in id order (one lock order
-// for every transaction that locks several) and reads them into out.
-func lockRecordsQuery(ids []string, out map[ff.ExecutionID]*ff.Execution) query {
-	return query{sql: `SELECT ` + recordColumns + recordFrom +
-		` JOIN unnest($1::text[]) AS v(id) ON e.id = v.id ORDER BY e.id FOR UPDATE OF e`, args: []any{ids},
+	err := s.read("lock executions", query{sql: `SELECT ` + recordColumns + recordFrom +
+		` WHERE e.id = ANY($1::text[]) ORDER BY e.id FOR UPDATE OF e`, args: []any{strs},
 		scan: func(rows pgx.Rows) error {
 			for rows.Next() {
 				e, err := scanRecord(rows)
@@ -404,22 +374,16 @@ func lockRecordsQuery(ids []string, out map[ff.ExecutionID]*ff.Execution) query 
 				out[e.ID] = e
 			}
 			return nil
-		}}
+		}})
+	return out, err
 }
 
-// membersQuery reads the memberships of ids into out.
-func membersQuery(ids []string, out map[ff.ExecutionID]*backend.FlowMemberRecord) query {
-	return query{sql: `SELECT ` + memberColumns + ` FROM ff_flow_member JOIN unnest($1::text[]) AS v(id) ON execution_id = v.id`,
-		args: []any{ids}, scan: func(rows pgx.Rows) error {
-			for rows.Next() {
-				m, err := scanMember(rows)
-				if err != nil {
-					return err
-				}
-				out[m.ExecutionID] = m
-			}
-			return nil
-		}}
+func idStrings(ids []ff.ExecutionID) []string {
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = id.String()
+	}
+	return strs
 }
 
 func (s *flowStore) SaveExecution(before, e *ff.Execution, fx *ff.Effects) error {
