@@ -66,8 +66,12 @@ type Budgets interface {
 	// AdmissionStats reads how many executions wait blocked by a budget
 	// and by a quota (from the store), and how many claims this process's
 	// backend refused since it was opened (a process-local counter).
-	AdmissionStats(ctx context.Context) (AdmissionStats, error)
+	AdmissionStats(ctx context.Context, p AdmissionStatsParams) (AdmissionStats, error)
 }
+
+// AdmissionStatsParams selects the admission statistics; it has no field
+// yet (every statistic is read), and keeps the seam's (ctx, params) shape.
+type AdmissionStatsParams struct{}
 
 // AdmissionStats is the input of the admission metrics.
 type AdmissionStats struct {
@@ -294,6 +298,6 @@ func (UnimplementedBudgets) ExpireUsageDedup(context.Context, SweepParams) (int,
 	return 0, ff.Unavailable("expire_usage_dedup")
 }
 
-func (UnimplementedBudgets) AdmissionStats(context.Context) (AdmissionStats, error) {
+func (UnimplementedBudgets) AdmissionStats(context.Context, AdmissionStatsParams) (AdmissionStats, error) {
 	return AdmissionStats{}, ff.Unavailable("admission_stats")
 }

@@ -97,7 +97,7 @@ func (c *admissionCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *admissionCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	st, err := c.b.AdmissionStats(ctx)
+	st, err := c.b.AdmissionStats(ctx, backend.AdmissionStatsParams{})
 	if err != nil {
 		return // a store without budgets, or a failed read: no sample
 	}

@@ -112,7 +112,7 @@ func (b *Backend) ExpireUsageDedup(ctx context.Context, p backend.SweepParams) (
 }
 
 // AdmissionStats implements backend.Budgets.
-func (b *Backend) AdmissionStats(ctx context.Context) (backend.AdmissionStats, error) {
+func (b *Backend) AdmissionStats(ctx context.Context, _ backend.AdmissionStatsParams) (backend.AdmissionStats, error) {
 	var st backend.AdmissionStats
 	err := b.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE kind = 'budget'), count(*) FILTER (WHERE kind = 'quota')
 		FROM ff_admission_block`).Scan(&st.BlockedByBudget, &st.BlockedByQuota)

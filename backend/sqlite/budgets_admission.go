@@ -283,7 +283,7 @@ func (b *Backend) ExpireUsageDedup(ctx context.Context, p backend.SweepParams) (
 }
 
 // AdmissionStats implements backend.Budgets.
-func (b *Backend) AdmissionStats(ctx context.Context) (backend.AdmissionStats, error) {
+func (b *Backend) AdmissionStats(ctx context.Context, _ backend.AdmissionStatsParams) (backend.AdmissionStats, error) {
 	var st backend.AdmissionStats
 	err := b.r.QueryRowContext(ctx, `SELECT coalesce(sum(kind = 'budget'), 0), coalesce(sum(kind = 'quota'), 0)
 		FROM ff_admission_block`).Scan(&st.BlockedByBudget, &st.BlockedByQuota)
