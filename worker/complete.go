@@ -18,6 +18,13 @@ const (
 	completeLinger   = time.Millisecond
 )
 
+// slowReport is how long a report call must have been in flight before
+// the extra completers (Config.Completers beyond the first) take the
+// next batch: plain completions report within it, so they keep one
+// completer and its large batches; a flow member's (its edges resolve in
+// the same transaction) often does not.
+const slowReport = 5 * time.Millisecond
+
 type completion struct {
 	task   *Task
 	result []byte
@@ -29,10 +36,14 @@ type completion struct {
 type completer struct {
 	w  *Worker
 	in chan completion
+	// slow receives a token when a call has been in flight for
+	// slowReport; done is closed by close.
+	slow chan struct{}
+	done chan struct{}
 }
 
 func newCompleter(w *Worker, buffer int) *completer {
-	return &completer{w: w, in: make(chan completion, buffer)}
+	return &completer{w: w, in: make(chan completion, buffer), slow: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // submit queues a completion; it blocks only while the queue is full.
@@ -40,21 +51,27 @@ func (c *completer) submit(x completion) { c.in <- x }
 
 // close ends the queue; run flushes what is left and returns. Only call it
 // once no handler can submit any more.
-func (c *completer) close() { close(c.in) }
+func (c *completer) close() {
+	close(c.in)
+	close(c.done)
+}
 
 // run reports completions until the queue is closed and every pending
 // retry has ended. Completions that fail with a retryable error are
 // retried together, with whatever else arrived meanwhile, after a
 // backoff, each until its lease's expiry as the worker knows it.
-// Config.Completers loops run side by side on the one queue, each
-// batching what arrived while the others' calls were in flight.
-func (c *completer) run(ctx context.Context) {
+// Config.Completers loops run side by side on the one queue; an extra
+// one takes a batch only while a call has been in flight for slowReport.
+func (c *completer) run(ctx context.Context, extra bool) {
 	var retry []completion
 	bo := newBackoff(c.w.rnd)
 	open := true
 	for open || len(retry) > 0 {
 		var batch []completion
 		if len(retry) == 0 {
+			if extra && !c.awaitSlow() {
+				return
+			}
 			x, ok := <-c.in
 			if !ok {
 				return
@@ -69,6 +86,28 @@ func (c *completer) run(ctx context.Context) {
 		}
 		retry = c.flushAll(ctx, batch)
 	}
+}
+
+// awaitSlow waits until a call has been in flight for slowReport; false
+// once the queue is closed (the first completer drains it).
+func (c *completer) awaitSlow() bool {
+	select {
+	case <-c.slow:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+// watchSlow signals c.slow if the call it starts for is still in flight
+// after slowReport; call the returned func when the call ends.
+func (c *completer) watchSlow() (stop func() bool) {
+	return time.AfterFunc(slowReport, func() {
+		select {
+		case c.slow <- struct{}{}:
+		default:
+		}
+	}).Stop
 }
 
 // retryWait is the wait before retrying pending: the next backoff, but
@@ -182,6 +221,7 @@ func (c *completer) call(ctx context.Context, batch []completion) []error {
 	errs := make([]error, len(batch))
 	ctx, spans := c.spans(ctx, tasks)
 	defer endSpans(spans, errs)
+	defer c.watchSlow()()
 	_ = c.w.try(ctx, latestExpiry(tasks), func(cctx context.Context) error {
 		if len(ps) == 1 {
 			errs[0] = c.w.transport.Complete(cctx, ps[0])

@@ -56,10 +56,12 @@ type Config struct {
 	Claimers int
 	// Completers is how many completion reports (Complete or
 	// CompleteMany calls) may be in flight at once (default
-	// CompletersDefault). Each batches what finished while the others
-	// were in flight. More than one keeps handlers' results flowing while
-	// a report is slow: a flow member's completion resolves its edges in
-	// the same transaction, several times the cost of a plain one.
+	// CompletersDefault). The ones beyond the first report only while a
+	// call has been in flight for 5 ms, batching what finished meanwhile:
+	// a slow report (a flow member's completion resolves its edges in the
+	// same transaction, several times the cost of a plain one) does not
+	// hold back the results behind it, and fast ones keep one completer
+	// and its larger batches.
 	Completers int
 	// PollInterval is how often an idle worker re-claims when the
 	// transport delivers wake-ups (a fallback for lost hints; default

@@ -164,7 +164,7 @@ func TestCompletionsRetriedTogetherUntilTheirLeasesRunOut(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c.run(context.Background())
+		c.run(context.Background(), false)
 	}()
 	// A completion that arrives during the outage joins the retries.
 	c.in <- completion{task: late}

@@ -131,8 +131,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	renewCtx, renewCancel := context.WithCancel(ioCtx)
 	var bg sync.WaitGroup
 	bg.Go(func() { w.renewer.run(renewCtx) })
-	for range w.cfg.Completers {
-		bg.Go(func() { w.completer.run(ioCtx) })
+	for i := range w.cfg.Completers {
+		bg.Go(func() { w.completer.run(ioCtx, i > 0) })
 	}
 	w.log.Info("worker: running", "lanes", w.cfg.Lanes, "concurrency", w.cfg.Concurrency)
 
