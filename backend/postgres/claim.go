@@ -11,6 +11,7 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
 // claimSQL takes up to $3 claimable executions in one statement.
@@ -181,7 +182,7 @@ func (b *Backend) loadResumedSignals(ctx context.Context, picked []claimedRow) e
 	if err != nil {
 		return mapPgError("claim: resumed signals", err)
 	}
-	sigs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Signal, error) { return scanSignal(r) })
+	sigs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Signal, error) { return wpcore.ScanSignal(r) })
 	if err != nil {
 		return mapPgError("claim: resumed signals", err)
 	}
@@ -200,7 +201,7 @@ func (b *Backend) loadResumedSignals(ctx context.Context, picked []claimedRow) e
 // resumedSignalsSQL reads, for each execution in $1, the satisfiers of
 // its latest suspension when it is closed (wpcore.ResumedSignals in one
 // statement for a whole claim), in signal order.
-const resumedSignalsSQL = sigCols + ` WHERE execution_id = ANY($1::text[]) AND signal_id IN (
+const resumedSignalsSQL = wpcore.SelectSignals + ` WHERE execution_id = ANY($1::text[]) AND signal_id IN (
 	SELECT jsonb_array_elements_text(s.satisfiers::jsonb) FROM unnest($1::text[]) AS x(id)
 	CROSS JOIN LATERAL (SELECT satisfiers, closed_at_ms FROM ff_suspension WHERE execution_id = x.id
 		ORDER BY created_at_ms DESC, suspension_id LIMIT 1) s

@@ -7,43 +7,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
 // Suspensions.
 
-const susCols = `SELECT suspension_id, execution_id, attempt_index, condition, reason_code, timeout_at_ms,
-	timeout_behavior, waitpoint_ids, idempotency_key, idempotency_expires_at_ms, created_at_ms, closed_at_ms,
-	close_reason, satisfiers FROM ff_suspension`
-
-func scanSuspension(row pgx.Row) (ff.Suspension, error) {
-	var (
-		s               ff.Suspension
-		exec, cond, beh string
-		wps, sats       string
-		idx             int32
-	)
-	if err := row.Scan(&s.ID, &exec, &idx, &cond, &s.ReasonCode, &s.TimeoutAtMs, &beh, &wps, &s.IdempotencyKey,
-		&s.IdempotencyExpiresAtMs, &s.CreatedAtMs, &s.ClosedAtMs, &s.CloseReason, &sats); err != nil {
-		return s, err
-	}
-	id, err := ff.ParseExecutionID(exec)
-	if err != nil {
-		return s, ff.Corruption("suspension %s: execution id: %v", s.ID, err)
-	}
-	s.ExecutionID, s.AttemptIndex, s.TimeoutBehavior = id, uint32(idx), ff.TimeoutBehavior(beh)
-	for _, f := range []struct {
-		raw string
-		dst any
-	}{{cond, &s.Condition}, {wps, &s.WaitpointIDs}, {sats, &s.Satisfiers}} {
-		if err := json.Unmarshal([]byte(f.raw), f.dst); err != nil {
-			return s, ff.Corruption("suspension %s: %v", s.ID, err)
-		}
-	}
-	return s, nil
-}
-
 func (t *pgTx) oneSuspension(q string, args ...any) (ff.Suspension, bool, error) {
-	s, err := scanSuspension(t.tx.QueryRow(t.ctx, q, args...))
+	s, err := wpcore.ScanSuspension(t.tx.QueryRow(t.ctx, q, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, false, nil
 	}
@@ -54,17 +24,17 @@ func (t *pgTx) oneSuspension(q string, args ...any) (ff.Suspension, bool, error)
 }
 
 func (t *pgTx) OpenSuspension(exec ff.ExecutionID) (ff.Suspension, bool, error) {
-	return t.oneSuspension(susCols+` WHERE execution_id = $1 AND closed_at_ms = 0
+	return t.oneSuspension(wpcore.SelectSuspensions+` WHERE execution_id = $1 AND closed_at_ms = 0
 		ORDER BY created_at_ms DESC LIMIT 1`, exec.String())
 }
 
 func (t *pgTx) SuspensionByKey(exec ff.ExecutionID, key string) (ff.Suspension, bool, error) {
-	return t.oneSuspension(susCols+` WHERE execution_id = $1 AND idempotency_key = $2
+	return t.oneSuspension(wpcore.SelectSuspensions+` WHERE execution_id = $1 AND idempotency_key = $2
 		ORDER BY created_at_ms DESC LIMIT 1`, exec.String(), key)
 }
 
 func (t *pgTx) LatestSuspension(exec ff.ExecutionID) (ff.Suspension, bool, error) {
-	return t.oneSuspension(susCols+` WHERE execution_id = $1 ORDER BY created_at_ms DESC, suspension_id LIMIT 1`, exec.String())
+	return t.oneSuspension(wpcore.SelectSuspensions+` WHERE execution_id = $1 ORDER BY created_at_ms DESC, suspension_id LIMIT 1`, exec.String())
 }
 
 func (t *pgTx) PutSuspension(s ff.Suspension) error {
@@ -82,12 +52,12 @@ func (t *pgTx) PutSuspension(s ff.Suspension) error {
 }
 
 func (t *pgTx) DueSuspensions(limit int) ([]ff.Suspension, error) {
-	rows, err := t.tx.Query(t.ctx, susCols+` WHERE closed_at_ms = 0 AND timeout_at_ms > 0 AND timeout_at_ms <= $1
+	rows, err := t.tx.Query(t.ctx, wpcore.SelectSuspensions+` WHERE closed_at_ms = 0 AND timeout_at_ms > 0 AND timeout_at_ms <= $1
 		ORDER BY timeout_at_ms LIMIT $2`, t.now, limit)
 	if err != nil {
 		return nil, mapPgError("due suspensions", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Suspension, error) { return scanSuspension(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Suspension, error) { return wpcore.ScanSuspension(r) })
 	if err != nil {
 		return nil, mapPgError("due suspensions", err)
 	}
@@ -96,32 +66,12 @@ func (t *pgTx) DueSuspensions(limit int) ([]ff.Suspension, error) {
 
 // Signals.
 
-const sigCols = `SELECT signal_id, execution_id, waitpoint_id, waitpoint_key, signal_name, payload, source_type,
-	source_identity, idempotency_key, effect, received_at_ms FROM ff_signal`
-
-func scanSignal(row pgx.Row) (ff.Signal, error) {
-	var (
-		s            ff.Signal
-		exec, effect string
-	)
-	if err := row.Scan(&s.ID, &exec, &s.WaitpointID, &s.WaitpointKey, &s.Name, &s.Payload, &s.Source.Type,
-		&s.Source.Identity, &s.IdempotencyKey, &effect, &s.ReceivedAtMs); err != nil {
-		return s, err
-	}
-	id, err := ff.ParseExecutionID(exec)
-	if err != nil {
-		return s, ff.Corruption("signal %s: execution id: %v", s.ID, err)
-	}
-	s.ExecutionID, s.Effect = id, ff.SignalEffect(effect)
-	return s, nil
-}
-
 func (t *pgTx) signals(op, q string, args ...any) ([]ff.Signal, error) {
 	rows, err := t.tx.Query(t.ctx, q, args...)
 	if err != nil {
 		return nil, mapPgError(op, err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Signal, error) { return scanSignal(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ff.Signal, error) { return wpcore.ScanSignal(r) })
 	if err != nil {
 		return nil, mapPgError(op, err)
 	}
@@ -129,22 +79,22 @@ func (t *pgTx) signals(op, q string, args ...any) ([]ff.Signal, error) {
 }
 
 func (t *pgTx) SignalsOn(ids []string) ([]ff.Signal, error) {
-	return t.signals("signals of waitpoints", sigCols+` WHERE waitpoint_id = ANY($1::text[]) ORDER BY seq`, ids)
+	return t.signals("signals of waitpoints", wpcore.SelectSignals+` WHERE waitpoint_id = ANY($1::text[]) ORDER BY seq`, ids)
 }
 
 func (t *pgTx) SignalsOf(exec ff.ExecutionID) ([]ff.Signal, error) {
-	return t.signals("signals of execution", sigCols+` WHERE execution_id = $1 ORDER BY seq`, exec.String())
+	return t.signals("signals of execution", wpcore.SelectSignals+` WHERE execution_id = $1 ORDER BY seq`, exec.String())
 }
 
 func (t *pgTx) SignalsByID(ids []string) ([]ff.Signal, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return t.signals("signals by id", sigCols+` WHERE signal_id = ANY($1::text[]) ORDER BY seq`, ids)
+	return t.signals("signals by id", wpcore.SelectSignals+` WHERE signal_id = ANY($1::text[]) ORDER BY seq`, ids)
 }
 
 func (t *pgTx) SignalByKey(wp, key string) (ff.Signal, bool, error) {
-	s, err := scanSignal(t.tx.QueryRow(t.ctx, sigCols+` WHERE waitpoint_id = $1 AND idempotency_key = $2`, wp, key))
+	s, err := wpcore.ScanSignal(t.tx.QueryRow(t.ctx, wpcore.SelectSignals+` WHERE waitpoint_id = $1 AND idempotency_key = $2`, wp, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, false, nil
 	}

@@ -6,39 +6,10 @@ import (
 	"errors"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend/internal/wpcore"
 )
 
 // Suspensions.
-
-const sqSusCols = `SELECT suspension_id, execution_id, attempt_index, condition, reason_code, timeout_at_ms,
-  timeout_behavior, waitpoint_ids, idempotency_key, idempotency_expires_at_ms, created_at_ms, closed_at_ms,
-  close_reason, satisfiers FROM ff_suspension`
-
-func scanSqSuspension(r scanner) (ff.Suspension, error) {
-	var (
-		s                         ff.Suspension
-		exec, cond, beh, wps, sat string
-		idx                       int64
-	)
-	if err := r.Scan(&s.ID, &exec, &idx, &cond, &s.ReasonCode, &s.TimeoutAtMs, &beh, &wps, &s.IdempotencyKey,
-		&s.IdempotencyExpiresAtMs, &s.CreatedAtMs, &s.ClosedAtMs, &s.CloseReason, &sat); err != nil {
-		return s, err
-	}
-	id, err := ff.ParseExecutionID(exec)
-	if err != nil {
-		return s, ff.Corruption("suspension %s: execution id: %v", s.ID, err)
-	}
-	s.ExecutionID, s.AttemptIndex, s.TimeoutBehavior = id, uint32(idx), ff.TimeoutBehavior(beh)
-	for _, f := range []struct {
-		raw string
-		dst any
-	}{{cond, &s.Condition}, {wps, &s.WaitpointIDs}, {sat, &s.Satisfiers}} {
-		if err := json.Unmarshal([]byte(f.raw), f.dst); err != nil {
-			return s, ff.Corruption("suspension %s: %v", s.ID, err)
-		}
-	}
-	return s, nil
-}
 
 func (t *sqTx) suspensions(op, q string, args ...any) ([]ff.Suspension, error) {
 	rows, err := t.w.query(op, q, args...)
@@ -48,7 +19,7 @@ func (t *sqTx) suspensions(op, q string, args ...any) ([]ff.Suspension, error) {
 	defer rows.Close()
 	var out []ff.Suspension
 	for rows.Next() {
-		s, err := scanSqSuspension(rows)
+		s, err := wpcore.ScanSuspension(rows)
 		if err != nil {
 			return nil, driverError(op, err)
 		}
@@ -58,7 +29,7 @@ func (t *sqTx) suspensions(op, q string, args ...any) ([]ff.Suspension, error) {
 }
 
 func (t *sqTx) oneSuspension(q string, args ...any) (ff.Suspension, bool, error) {
-	s, err := scanSqSuspension(t.w.queryRow(q, args...))
+	s, err := wpcore.ScanSuspension(t.w.queryRow(q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, false, nil
 	}
@@ -69,17 +40,17 @@ func (t *sqTx) oneSuspension(q string, args ...any) (ff.Suspension, bool, error)
 }
 
 func (t *sqTx) OpenSuspension(exec ff.ExecutionID) (ff.Suspension, bool, error) {
-	return t.oneSuspension(sqSusCols+` WHERE execution_id = ? AND closed_at_ms = 0
+	return t.oneSuspension(wpcore.SelectSuspensions+` WHERE execution_id = ? AND closed_at_ms = 0
 ORDER BY created_at_ms DESC LIMIT 1`, exec.String())
 }
 
 func (t *sqTx) SuspensionByKey(exec ff.ExecutionID, key string) (ff.Suspension, bool, error) {
-	return t.oneSuspension(sqSusCols+` WHERE execution_id = ? AND idempotency_key = ?
+	return t.oneSuspension(wpcore.SelectSuspensions+` WHERE execution_id = ? AND idempotency_key = ?
 ORDER BY created_at_ms DESC LIMIT 1`, exec.String(), key)
 }
 
 func (t *sqTx) LatestSuspension(exec ff.ExecutionID) (ff.Suspension, bool, error) {
-	return t.oneSuspension(sqSusCols+` WHERE execution_id = ? ORDER BY created_at_ms DESC, rowid DESC LIMIT 1`, exec.String())
+	return t.oneSuspension(wpcore.SelectSuspensions+` WHERE execution_id = ? ORDER BY created_at_ms DESC, rowid DESC LIMIT 1`, exec.String())
 }
 
 func (t *sqTx) PutSuspension(s ff.Suspension) error {
@@ -97,31 +68,11 @@ ON CONFLICT (suspension_id) DO UPDATE SET closed_at_ms = excluded.closed_at_ms,
 }
 
 func (t *sqTx) DueSuspensions(limit int) ([]ff.Suspension, error) {
-	return t.suspensions("sqlite: due suspensions", sqSusCols+` WHERE closed_at_ms = 0 AND timeout_at_ms > 0
+	return t.suspensions("sqlite: due suspensions", wpcore.SelectSuspensions+` WHERE closed_at_ms = 0 AND timeout_at_ms > 0
   AND timeout_at_ms <= ? ORDER BY timeout_at_ms LIMIT ?`, t.w.now, limit)
 }
 
 // Signals.
-
-const sqSigCols = `SELECT signal_id, execution_id, waitpoint_id, waitpoint_key, signal_name, payload, source_type,
-  source_identity, idempotency_key, effect, received_at_ms FROM ff_signal`
-
-func scanSqSignal(r scanner) (ff.Signal, error) {
-	var (
-		s            ff.Signal
-		exec, effect string
-	)
-	if err := r.Scan(&s.ID, &exec, &s.WaitpointID, &s.WaitpointKey, &s.Name, &s.Payload, &s.Source.Type,
-		&s.Source.Identity, &s.IdempotencyKey, &effect, &s.ReceivedAtMs); err != nil {
-		return s, err
-	}
-	id, err := ff.ParseExecutionID(exec)
-	if err != nil {
-		return s, ff.Corruption("signal %s: execution id: %v", s.ID, err)
-	}
-	s.ExecutionID, s.Effect = id, ff.SignalEffect(effect)
-	return s, nil
-}
 
 func (t *sqTx) signals(op, q string, args ...any) ([]ff.Signal, error) {
 	rows, err := t.w.query(op, q, args...)
@@ -131,7 +82,7 @@ func (t *sqTx) signals(op, q string, args ...any) ([]ff.Signal, error) {
 	defer rows.Close()
 	var out []ff.Signal
 	for rows.Next() {
-		s, err := scanSqSignal(rows)
+		s, err := wpcore.ScanSignal(rows)
 		if err != nil {
 			return nil, driverError(op, err)
 		}
@@ -146,24 +97,24 @@ func jsonList(ids []string) string {
 }
 
 func (t *sqTx) SignalsOn(ids []string) ([]ff.Signal, error) {
-	return t.signals("sqlite: signals of waitpoints", sqSigCols+` WHERE waitpoint_id IN (SELECT value FROM json_each(?))
+	return t.signals("sqlite: signals of waitpoints", wpcore.SelectSignals+` WHERE waitpoint_id IN (SELECT value FROM json_each(?))
 ORDER BY seq`, jsonList(ids))
 }
 
 func (t *sqTx) SignalsOf(exec ff.ExecutionID) ([]ff.Signal, error) {
-	return t.signals("sqlite: signals of execution", sqSigCols+` WHERE execution_id = ? ORDER BY seq`, exec.String())
+	return t.signals("sqlite: signals of execution", wpcore.SelectSignals+` WHERE execution_id = ? ORDER BY seq`, exec.String())
 }
 
 func (t *sqTx) SignalsByID(ids []string) ([]ff.Signal, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return t.signals("sqlite: signals by id", sqSigCols+` WHERE signal_id IN (SELECT value FROM json_each(?))
+	return t.signals("sqlite: signals by id", wpcore.SelectSignals+` WHERE signal_id IN (SELECT value FROM json_each(?))
 ORDER BY seq`, jsonList(ids))
 }
 
 func (t *sqTx) SignalByKey(wp, key string) (ff.Signal, bool, error) {
-	s, err := scanSqSignal(t.w.queryRow(sqSigCols+` WHERE waitpoint_id = ? AND idempotency_key = ?`, wp, key))
+	s, err := wpcore.ScanSignal(t.w.queryRow(wpcore.SelectSignals+` WHERE waitpoint_id = ? AND idempotency_key = ?`, wp, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, false, nil
 	}
