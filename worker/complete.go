@@ -61,7 +61,8 @@ func (c *completer) close() {
 // retried together, with whatever else arrived meanwhile, after a
 // backoff, each until its lease's expiry as the worker knows it.
 // Config.Completers loops run side by side on the one queue; an extra
-// one takes a batch only while a call has been in flight for slowReport.
+// one waits until a call has been in flight for slowReport, then takes
+// the next batch (the next completion may arrive after that call ended).
 func (c *completer) run(ctx context.Context, extra bool) {
 	var retry []completion
 	bo := newBackoff(c.w.rnd)
