@@ -448,7 +448,13 @@ func (s *flowStore) ResolveEdgesFrom(ups []ff.ExecutionID, states map[string]str
 		states[ff.EdgeCompletion], states[ff.EdgeSuccessOnly], nowMs, strs)
 }
 
+// InsertEdge stores ed and rewrites its upstream's row (a new version
+// of it, content unchanged; the downstream's is rewritten by every caller):
+// completeFlowSQL, which plans from a snapshot, completes an upstream only
+// while its row is the version it planned from, so it never misses an
+// edge that commits while it runs.
 func (s *flowStore) InsertEdge(ed backend.FlowEdge) error {
+	s.queue(`UPDATE ff_execution SET updated_at_ms = updated_at_ms WHERE id = $1`, ed.Upstream.String())
 	var found bool
 	err := s.read("insert edge", one(`INSERT INTO ff_flow_edge (`+edgeColumns+`, partition)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (upstream_id, downstream_id) DO NOTHING RETURNING 1`,

@@ -45,28 +45,46 @@ var completeSQL = `WITH i AS (
 	SELECT x.*, coalesce($6::bigint, ff_now_ms()) AS now
 	FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bytea[]) AS x(id, lease_id, epoch, attempt_id, result)
 ), upd AS (
-	UPDATE ff_execution e SET
-		lifecycle_phase = 'terminal', ownership_state = 'unowned', eligibility_state = 'not_applicable',
+	UPDATE ff_execution e SET ` + completeSet + `
+	FROM i
+	WHERE ` + fenceSQL + hooksGuard(ff.HooksCompleteSlow) + `
+	RETURNING ` + completeReturning + `
+), ev AS (
+	` + completionEventSQL + `
+)
+SELECT id FROM upd`
+
+// completeSet is the state change of a successful completion
+// (flowfabric.Execution.Complete) over an input row i with (now, result).
+const completeSet = `lifecycle_phase = 'terminal', ownership_state = 'unowned', eligibility_state = 'not_applicable',
 		blocking_reason = 'none', terminal_outcome = 'success', attempt_state = 'attempt_terminal',
 		public_state = 'completed', ready = false, blocking_detail = '',
 		lease_id = '', lease_expires_at_ms = 0, worker_id = '', worker_instance_id = '',
 		ready_at_ms = 0, attempt_deadline_ms = 0, completed_at_ms = i.now, updated_at_ms = i.now,
-		result = i.result
-	FROM i
-	WHERE ` + fenceSQL + hooksGuard(ff.HooksCompleteSlow) + `
-	RETURNING e.id, e.partition, e.lane, e.namespace, i.now, e.attempt_count - 1 AS attempt_index,
+		result = i.result`
+
+// completeReturning is what the completion event of an updated row
+// needs: the attempt and lease columns are not cleared by completeSet.
+const completeReturning = `e.id, e.partition, e.lane, e.namespace, i.now, e.attempt_count - 1 AS attempt_index,
 		e.current_attempt_id, e.attempt_type, e.lease_epoch, e.attempt_worker_id, e.attempt_worker_instance_id,
-		e.lease_acquired_ms, e.attempt_type = 'reclaim' AND e.lease_acquired_ms = e.attempt_started_ms AS reclaim
-), ev AS (
-	INSERT INTO ff_event (type, action, execution_id, partition, lane, namespace, at_ms,
+		e.lease_acquired_ms, e.attempt_type = 'reclaim' AND e.lease_acquired_ms = e.attempt_started_ms AS reclaim`
+
+// completionEventSQL writes the completion outbox row of every row of
+// upd (returned with completeReturning).
+const completionEventSQL = eventInsertHead + `
+	SELECT ` + completionEventCols + ` FROM upd`
+
+// eventInsertHead names the outbox columns the fast statements write.
+const eventInsertHead = `INSERT INTO ff_event (type, action, execution_id, partition, lane, namespace, at_ms,
 		attempt_index, attempt_id, attempt_type, lease_epoch, worker_id, worker_instance_id, acquired_at_ms,
-		lease_end, acquired_action)
-	SELECT 'completion', 'success', id, partition, lane, namespace, now,
+		lease_end, acquired_action, data)`
+
+// completionEventCols is the completion event of a row returned with
+// completeReturning, in eventInsertHead's order; reclaim is the rule of
+// flowfabric.Execution.heldLease.
+const completionEventCols = `'completion', 'success', id, partition, lane, namespace, now,
 		attempt_index, current_attempt_id, attempt_type, lease_epoch, attempt_worker_id, attempt_worker_instance_id,
-		lease_acquired_ms, 'released', CASE WHEN reclaim THEN 'reclaimed' ELSE 'acquired' END
-	FROM upd
-)
-SELECT id FROM upd`
+		lease_acquired_ms, 'released', CASE WHEN reclaim THEN 'reclaimed' ELSE 'acquired' END, NULL::jsonb`
 
 // renewSQL extends many leases in one statement, each by the TTL stored
 // at claim (never one a handle carries), mirroring
@@ -160,11 +178,7 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 		if !f.add(i, p.Handle.Lease) {
 			continue
 		}
-		res := p.Result
-		if res == nil {
-			res = []byte{}
-		}
-		results = append(results, res)
+		results = append(results, nonNil(p.Result))
 	}
 	if len(f.ids) > 0 {
 		rows, err := b.pool.Query(ctx, completeSQL, f.ids, f.leaseIDs, f.epochs, f.attemptIDs, results, b.nowArg())
@@ -184,7 +198,8 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 			b.eventsCommitted()
 		}
 	}
-	b.completeSlowMany(ctx, ps, f.slowPath(), errs)
+	slow := b.completeFlowMany(ctx, ps, f.slowPath(), errs)
+	b.completeSlowMany(ctx, ps, slow, errs)
 	return errs
 }
 

@@ -236,9 +236,11 @@ func (t *pgTx) CloseWaitpoints(ids []string, state ff.WaitpointState, reason str
 		WHERE waitpoint_id = ANY($1::text[]) AND state IN ('pending', 'active')`, ids, string(state), t.now, reason)
 }
 
-func nonNil(xs []string) []string {
+// nonNil is xs, or an empty slice for nil (a NULL array or bytea is not
+// an empty one).
+func nonNil[T any](xs []T) []T {
 	if xs == nil {
-		return []string{}
+		return []T{}
 	}
 	return xs
 }
