@@ -35,6 +35,17 @@ type flowStore struct {
 	// callerTx: the transaction is the caller's (CreateFlowTx), whose
 	// rollback would undo a lane registration, so none is remembered.
 	callerTx bool
+	// written are the executions this transaction inserted or rewrote:
+	// InsertEdge need not rewrite them again.
+	written map[ff.ExecutionID]bool
+}
+
+// wrote records that this transaction wrote id's row.
+func (s *flowStore) wrote(id ff.ExecutionID) {
+	if s.written == nil {
+		s.written = map[ff.ExecutionID]bool{}
+	}
+	s.written[id] = true
 }
 
 // takeBatch returns the pending batch with the collected membership
@@ -310,6 +321,7 @@ func (s *flowStore) InsertExecution(e *ff.Execution, input []byte) error {
 	if inserted != 1 {
 		return ff.Conflict(ff.ErrDuplicateExecution, "execution %s (or its idempotency key) already exists", e.ID)
 	}
+	s.wrote(e.ID)
 	if e.Claimable() {
 		s.Wake(e.Lane)
 	}
@@ -393,6 +405,7 @@ func (s *flowStore) SaveExecution(before, e *ff.Execution, fx *ff.Effects) error
 	if s.pending == nil {
 		s.pending = &pgx.Batch{}
 	}
+	s.wrote(e.ID)
 	if fx != nil && len(fx.Events) > 0 {
 		s.events = append(s.events, fx.Events...)
 		rest := *fx
@@ -448,13 +461,17 @@ func (s *flowStore) ResolveEdgesFrom(ups []ff.ExecutionID, states map[string]str
 		states[ff.EdgeCompletion], states[ff.EdgeSuccessOnly], nowMs, strs)
 }
 
-// InsertEdge stores ed and rewrites its upstream's row (a new version
-// of it, content unchanged; the downstream's is rewritten by every caller):
+// InsertEdge stores ed and makes sure this transaction writes its
+// upstream's row (a new version of it, content unchanged, unless the
+// transaction already wrote it; every caller writes the downstream's):
 // completeFlowSQL, which plans from a snapshot, completes an upstream only
 // while its row is the version it planned from, so it never misses an
 // edge that commits while it runs.
 func (s *flowStore) InsertEdge(ed backend.FlowEdge) error {
-	s.queue(`UPDATE ff_execution SET updated_at_ms = updated_at_ms WHERE id = $1`, ed.Upstream.String())
+	if !s.written[ed.Upstream] {
+		s.queue(`UPDATE ff_execution SET updated_at_ms = updated_at_ms WHERE id = $1`, ed.Upstream.String())
+		s.wrote(ed.Upstream)
+	}
 	var found bool
 	err := s.read("insert edge", one(`INSERT INTO ff_flow_edge (`+edgeColumns+`, partition)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (upstream_id, downstream_id) DO NOTHING RETURNING 1`,

@@ -159,7 +159,8 @@ func (f *fencedBatch) slowPath() []int {
 }
 
 // CompleteMany implements backend.Lifecycle: one statement for every
-// attempt whose fence holds, then the slow path for the rest.
+// plain attempt whose fence holds, then one for flow upstreams
+// (completeFlowMany), then the slow path for the rest.
 func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams) []error {
 	errs := make([]error, len(ps))
 	var (
@@ -282,8 +283,9 @@ func (b *Backend) renewSlow(ctx context.Context, h ff.Handle) (backend.LeaseRene
 }
 
 // completeSlowMany settles the slow-path entries idx of a batch. Rows
-// with hooks (a flow upstream resolving its edges) take the slow path by
-// design, so several of them are settled in ONE transaction, locked in id
+// with hooks (waitpoints, quota slots, a flow upstream the flow statement
+// left) take the slow path by design, so several of them are settled in
+// ONE transaction, locked in id
 // order, each entry failing alone as Complete would (a failed fence
 // writes nothing, an expired lease its mark): one commit per batch, as on
 // the fast path. When that transaction cannot commit (contention left
