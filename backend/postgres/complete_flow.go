@@ -125,45 +125,20 @@ GROUP BY u.id`
 // resolved at once by resolveLeftEdges; the claimers of promoted
 // downstreams' lanes are woken.
 func (b *Backend) completeFlowMany(ctx context.Context, ps []backend.CompleteParams, idx []int, errs []error) []int {
-	var (
-		f       fencedBatch
-		results [][]byte
-	)
+	var c completionBatch
 	for _, i := range idx {
-		if !f.add(i, ps[i].Handle.Lease) {
-			continue
-		}
-		results = append(results, nonNil(ps[i].Result))
+		c.add(i, ps[i])
 	}
-	if len(f.ids) == 0 {
-		return f.slow
+	if len(c.ids) == 0 {
+		return c.slow
 	}
-	var (
-		left  []ff.ExecutionID
-		lanes []string
-	)
-	rows, err := b.pool.Query(ctx, completeFlowSQL, f.ids, f.leaseIDs, f.epochs, f.attemptIDs, results, b.nowArg())
-	if err == nil {
-		var (
-			id       string
-			unsolved int64
-			woken    []string
-		)
-		_, err = pgx.ForEachRow(rows, []any{&id, &unsolved, &woken}, func() error {
-			i := f.settle(id)
-			lanes = append(lanes, woken...)
-			if unsolved > 0 {
-				left = append(left, ps[i].Handle.Lease.ExecutionID)
-			}
-			return nil
-		})
-	}
+	left, lanes, err := b.runCompleteFlow(ctx, &c, ps)
 	if err != nil {
 		err = mapPgError("complete", err)
-		f.failAll(func(i int) { errs[i] = err })
-		return f.slow
+		c.failAll(func(i int) { errs[i] = err })
+		return c.slow
 	}
-	if len(f.pos) < len(f.ids) {
+	if len(c.pos) < len(c.ids) {
 		b.eventsCommitted()
 	}
 	b.wake(lanes...)
@@ -171,10 +146,34 @@ func (b *Backend) completeFlowMany(ctx context.Context, ps []backend.CompletePar
 		// The completions have committed: a failure here leaves the
 		// edges to RepairFlowEdges, it does not fail them.
 		if err := b.resolveLeftEdges(ctx, left); err != nil {
-			b.log.Warn("complete: resolving flow edges left for the backstop", "error", err)
+			b.log.Warn("complete: flow edges left to the repair sweep", "error", err)
 		}
 	}
-	return f.slowPath()
+	return c.slowPath()
+}
+
+// runCompleteFlow runs completeFlowSQL over c, settling what it
+// completed, and returns the upstreams whose edges it left and the lanes
+// of the downstreams it promoted.
+func (b *Backend) runCompleteFlow(ctx context.Context, c *completionBatch, ps []backend.CompleteParams) (left []ff.ExecutionID, lanes []string, err error) {
+	rows, err := b.pool.Query(ctx, completeFlowSQL, c.args(b.nowArg())...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		id       string
+		unsolved int64
+		woken    []string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &unsolved, &woken}, func() error {
+		i := c.settle(id)
+		lanes = append(lanes, woken...)
+		if unsolved > 0 {
+			left = append(left, ps[i].Handle.Lease.ExecutionID)
+		}
+		return nil
+	})
+	return left, lanes, err
 }
 
 // resolveLeftEdges resolves, in one transaction, the unresolved outgoing

@@ -158,15 +158,32 @@ func (f *fencedBatch) slowPath() []int {
 	return f.slow
 }
 
+// completionBatch is a fencedBatch of completions with their results,
+// the arguments of completeSQL and completeFlowSQL.
+type completionBatch struct {
+	fencedBatch
+	results [][]byte
+}
+
+// add queues completion i (false: it went to the slow path).
+func (c *completionBatch) add(i int, p backend.CompleteParams) bool {
+	if !c.fencedBatch.add(i, p.Handle.Lease) {
+		return false
+	}
+	c.results = append(c.results, nonNil(p.Result))
+	return true
+}
+
+func (c *completionBatch) args(now any) []any {
+	return []any{c.ids, c.leaseIDs, c.epochs, c.attemptIDs, c.results, now}
+}
+
 // CompleteMany implements backend.Lifecycle: one statement for every
 // plain attempt whose fence holds, then one for flow upstreams
 // (completeFlowMany), then the slow path for the rest.
 func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams) []error {
 	errs := make([]error, len(ps))
-	var (
-		f       fencedBatch
-		results [][]byte
-	)
+	var c completionBatch
 	for i, p := range ps {
 		if err := p.Handle.CheckBackend(ff.BackendPostgres); err != nil {
 			errs[i] = err
@@ -176,30 +193,27 @@ func (b *Backend) CompleteMany(ctx context.Context, ps []backend.CompleteParams)
 			errs[i] = ff.Validation(ff.ErrPayloadTooLarge, "result: %d bytes, at most %d", len(p.Result), ff.MaxResultBytes)
 			continue
 		}
-		if !f.add(i, p.Handle.Lease) {
-			continue
-		}
-		results = append(results, nonNil(p.Result))
+		c.add(i, p)
 	}
-	if len(f.ids) > 0 {
-		rows, err := b.pool.Query(ctx, completeSQL, f.ids, f.leaseIDs, f.epochs, f.attemptIDs, results, b.nowArg())
+	if len(c.ids) > 0 {
+		rows, err := b.pool.Query(ctx, completeSQL, c.args(b.nowArg())...)
 		var done []string
 		if err == nil {
 			done, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		}
 		if err != nil {
 			err = mapPgError("complete", err)
-			f.failAll(func(i int) { errs[i] = err })
+			c.failAll(func(i int) { errs[i] = err })
 			return errs
 		}
 		for _, id := range done {
-			f.settle(id)
+			c.settle(id)
 		}
 		if len(done) > 0 {
 			b.eventsCommitted()
 		}
 	}
-	slow := b.completeFlowMany(ctx, ps, f.slowPath(), errs)
+	slow := b.completeFlowMany(ctx, ps, c.slowPath(), errs)
 	b.completeSlowMany(ctx, ps, slow, errs)
 	return errs
 }
