@@ -13,6 +13,7 @@ import (
 	"github.com/flowfabric-go/flowfabric/clock"
 	"github.com/flowfabric-go/flowfabric/engine"
 	"github.com/flowfabric-go/flowfabric/server"
+	"github.com/flowfabric-go/flowfabric/server/ui"
 )
 
 // MigrateMode says whether Open applies pending schema migrations.
@@ -173,6 +174,11 @@ func (c Config) Validate() error {
 	}
 	if err := c.Engine.Validate(); err != nil {
 		return invalidf("%v", err)
+	}
+	if c.HTTP.PublicURL != "" {
+		if _, err := ui.PublicOrigin(c.HTTP.PublicURL); err != nil {
+			return invalidf("ffserver: %v", err)
+		}
 	}
 	p := backend.SeedWaitpointKeyParams{Kid: c.WaitpointHMACKid, SecretHex: c.WaitpointHMACSecret}
 	if _, err := p.Normalize(); err != nil {

@@ -229,6 +229,8 @@ func TestConfigValidate(t *testing.T) {
 		"negative long polls": {HTTP: server.Config{MaxLongPolls: -1}},
 		"engine interval":     {Engine: engine.Config{PromoterInterval: time.Millisecond}},
 		"engine batch":        {Engine: engine.Config{BatchSize: backend.MaxSweepLimit + 1}},
+		"public url path":     {HTTP: server.Config{PublicURL: "https://ff.example.com/ui"}},
+		"public url scheme":   {HTTP: server.Config{PublicURL: "ff.example.com"}},
 	} {
 		err := c.Validate()
 		require.ErrorIs(t, err, ff.ErrInvalidInput, name)
@@ -237,6 +239,7 @@ func TestConfigValidate(t *testing.T) {
 		require.False(t, strings.HasPrefix(err.Error(), "invalid_input"), "a config error reads as a usage message: %v", err)
 	}
 	require.NoError(t, ffserver.Config{}.Validate())
+	require.NoError(t, ffserver.Config{HTTP: server.Config{PublicURL: "https://ff.example.com"}}.Validate())
 }
 
 func create(t *testing.T, srv *ffserver.Server, lane, kind string) ff.ExecutionID {

@@ -52,6 +52,10 @@ type Config struct {
 	DisableUI bool
 	// Version is the build version the dashboard shows.
 	Version string
+	// PublicURL is the address browsers reach the server at behind a
+	// reverse proxy that rewrites the Host header (ui.Config.PublicURL):
+	// the dashboard accepts its forms from that origin.
+	PublicURL string
 }
 
 // BodyLimits are the request body caps, in bytes, by route tier.
@@ -243,7 +247,7 @@ func New(cfg Config, b backend.Backend, opts ...Option) *Server {
 	s.metricsH = metricsHandler(s.reg, s.log)
 	if !cfg.DisableUI {
 		s.dashboard = ui.New(ui.Config{Backend: b, Token: cfg.APIToken, Logger: s.log, Version: cfg.Version,
-			Leading: s.leading, Closing: s.closing, WriteTimeout: s.timeouts.Write})
+			Leading: s.leading, Closing: s.closing, WriteTimeout: s.timeouts.Write, PublicURL: cfg.PublicURL})
 	}
 	s.register(s.routeTable())
 	s.openapi = mustOpenAPI(s.routes)

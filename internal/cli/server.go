@@ -130,6 +130,10 @@ OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...).`,
 	bindEnv(f, "metrics-public", "FF_METRICS_PUBLIC")
 	f.BoolVar(&o.cfg.HTTP.DisableUI, "disable-ui", false, "do not serve the web dashboard at /ui/")
 	bindEnv(f, "disable-ui", "FF_DISABLE_UI")
+	f.StringVar(&o.cfg.HTTP.PublicURL, "public-url", "",
+		"the address browsers use when a reverse proxy that rewrites Host stands in front (e.g. https://ff.example.com): "+
+			"the dashboard accepts its forms from that origin, and its cookies are Secure when it is https")
+	bindEnv(f, "public-url", "FF_PUBLIC_URL")
 	f.IntVar(&o.cfg.MetricsMaxLanes, "metrics-max-lanes", instrument.DefaultMaxLaneLabels,
 		"lanes labelled on their own in /metrics; lanes beyond it, and lane names nobody created, count as lane \"_other\"")
 	bindEnv(f, "metrics-max-lanes", "FF_METRICS_MAX_LANES")

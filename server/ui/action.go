@@ -37,7 +37,7 @@ func (d *Dashboard) serveAction(act func(*Dashboard, *http.Request) (string, err
 			}
 			f = flashOf(err)
 		}
-		setFlash(w, r, f)
+		d.setFlash(w, r, f)
 		http.Redirect(w, r, localPath(r.PostForm.Get("back")), http.StatusSeeOther)
 	})
 }
@@ -47,21 +47,19 @@ func flashOf(err error) flash {
 	return flash{Message: wire.BodyOf(wire.ErrorOf(err)).Error}
 }
 
-func setFlash(w http.ResponseWriter, r *http.Request, f flash) {
+func (d *Dashboard) setFlash(w http.ResponseWriter, r *http.Request, f flash) {
 	f.Message = ff.CutText(f.Message, maxFlashBytes)
 	b, _ := json.Marshal(f) // a flash always encodes
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/ui",
-		MaxAge: 60, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, d.site.cookie(r, flashCookie, base64.RawURLEncoding.EncodeToString(b), 60))
 }
 
 // takeFlash returns the pending flash, if any, and clears it.
-func takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+func (d *Dashboard) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 	c, err := r.Cookie(flashCookie)
 	if err != nil {
 		return nil
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/ui", MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, d.site.cookie(r, flashCookie, "", -1))
 	b, err := base64.RawURLEncoding.DecodeString(c.Value)
 	var f flash
 	if err != nil || json.Unmarshal(b, &f) != nil {

@@ -110,9 +110,8 @@ func (a authenticator) validCSRF(session, got string) bool {
 	return session != "" && hmac.Equal([]byte(got), []byte(a.csrfToken(session)))
 }
 
-func sessionCookieOf(r *http.Request, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: sessionCookie, Value: value, Path: "/ui", MaxAge: maxAge, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode}
+func (d *Dashboard) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	return d.site.cookie(r, sessionCookie, value, maxAge)
 }
 
 type sessionKey struct{}
@@ -133,7 +132,7 @@ func (d *Dashboard) signedIn(next http.Handler) http.Handler {
 		case ok:
 		case !d.auth.enabled():
 			s = d.auth.newSession(time.Now())
-			http.SetCookie(w, sessionCookieOf(r, s, int(sessionTTL/time.Second)))
+			http.SetCookie(w, d.sessionCookie(r, s, int(sessionTTL/time.Second)))
 		case r.Method == http.MethodGet && r.Header.Get("Accept") != "text/event-stream":
 			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
@@ -154,27 +153,13 @@ func (d *Dashboard) checked(next http.Handler) http.Handler {
 			d.serveError(w, r, ff.Validation(ff.ErrInvalidInput, "form: %v", err))
 			return
 		}
-		if !sameOrigin(r) || !d.auth.validCSRF(sessionOf(r.Context()), r.PostForm.Get("csrf")) {
+		if !d.site.sameOrigin(r) || !d.auth.validCSRF(sessionOf(r.Context()), r.PostForm.Get("csrf")) {
 			d.serveErrorStatus(w, r, http.StatusForbidden, &ff.Error{Class: ff.ClassValidation, Kind: errForbidden,
 				Detail: "the form is stale or came from another site (CSRF check failed); reload the page and try again"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// sameOrigin refuses a request a browser marks as cross-site: by
-// Sec-Fetch-Site, or an Origin that is not this host.
-func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		return false
-	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && u.Host == r.Host
 }
 
 // localPath returns p when it is a dashboard path (so a redirect to it

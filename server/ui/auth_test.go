@@ -14,6 +14,7 @@ import (
 	"github.com/flowfabric-go/flowfabric/backend"
 	"github.com/flowfabric-go/flowfabric/internal/uitest"
 	"github.com/flowfabric-go/flowfabric/server"
+	"github.com/flowfabric-go/flowfabric/server/ui"
 )
 
 const testToken = "tok-7f3a9c1e5b2d-secret"
@@ -175,4 +176,63 @@ func TestLoginInBrowser(t *testing.T) {
 	tab.WaitText("#lanes", "mail")
 	require.Equal(t, "/ui/lanes", tab.Path())
 	require.NotContains(t, tab.HTML(), testToken)
+}
+
+// Behind a reverse proxy that rewrites Host, the dashboard accepts forms
+// whose Origin is --public-url's, still refuses other origins, and marks
+// its cookies Secure when the public URL is https.
+func TestPublicURLBehindProxy(t *testing.T) {
+	b := uitest.OpenSQLite(t)
+	seed(t, b)
+	const public = "https://ff.example.com"
+	srv := uitest.NewServer(t, b, server.Config{APIToken: testToken, PublicURL: public + "/"})
+	c := newClient(t, srv.URL)
+	fromPublic := map[string]string{"Origin": public, "Sec-Fetch-Site": "same-origin"}
+
+	res, _ := c.do("POST", "/ui/login", url.Values{"token": {testToken}, "next": {"/ui/lanes"}}, fromPublic)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "a login from the public origin")
+	cookies := res.Cookies()
+	require.Len(t, cookies, 1)
+	require.True(t, cookies[0].Secure, "https public URL: Secure cookie")
+	// The jar keeps a Secure cookie from plain http, as a TLS proxy's
+	// client would send it: hand it over as the proxy does.
+	session := map[string]string{"Cookie": cookies[0].Name + "=" + cookies[0].Value}
+	with := func(h map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, m := range []map[string]string{session, h} {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	_, page := c.do("GET", "/ui/lanes", nil, session)
+	csrf := csrfOf(t, page)
+	res, _ = c.do("POST", "/ui/lanes/mail/pause", url.Values{"csrf": {csrf}}, with(map[string]string{"Origin": "https://evil.example"}))
+	require.Equal(t, http.StatusForbidden, res.StatusCode, "another origin")
+	res, _ = c.do("POST", "/ui/lanes/mail/pause", url.Values{"csrf": {csrf}, "back": {"/ui/lanes"}}, with(fromPublic))
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "the public origin")
+	for _, ck := range res.Cookies() {
+		require.True(t, ck.Secure, "flash cookie %s", ck.Name)
+	}
+	paused, err := b.LaneStates(t.Context(), backend.LaneStatesParams{})
+	require.NoError(t, err)
+	require.Len(t, paused, 1)
+}
+
+func TestPublicOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://FF.example.com":      "https://ff.example.com",
+		"http://10.0.0.7:8080/":       "http://10.0.0.7:8080",
+		"https://ff.example.com:8443": "https://ff.example.com:8443",
+	} {
+		got, err := ui.PublicOrigin(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"ff.example.com", "ftp://ff.example.com", "https://", "https://u:p@ff.example.com",
+		"https://ff.example.com/ui", "https://ff.example.com/?x=1", "https://ff.example.com/#top", "http://[::1"} {
+		_, err := ui.PublicOrigin(bad)
+		require.Error(t, err, bad)
+	}
 }

@@ -29,17 +29,17 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	next := localPath(r.PostFormValue("next"))
-	if !sameOrigin(r) || !d.auth.tokenMatches(r.PostFormValue("token")) {
+	if !d.site.sameOrigin(r) || !d.auth.tokenMatches(r.PostFormValue("token")) {
 		d.show(w, r, http.StatusUnauthorized, page{Template: "login", Title: "Sign in",
 			Data: loginView{Next: next, Error: "That token is not the server's API token."}})
 		return
 	}
 	s := d.auth.newSession(time.Now())
-	http.SetCookie(w, sessionCookieOf(r, s, int(sessionTTL/time.Second)))
+	http.SetCookie(w, d.sessionCookie(r, s, int(sessionTTL/time.Second)))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, sessionCookieOf(r, "", -1))
+	http.SetCookie(w, d.sessionCookie(r, "", -1))
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }

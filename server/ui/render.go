@@ -112,7 +112,7 @@ func (d *Dashboard) show(w http.ResponseWriter, r *http.Request, status int, p p
 
 func (d *Dashboard) viewOf(w http.ResponseWriter, r *http.Request, p page) view {
 	v := view{Title: p.Title, Nav: d.nav, Here: r.URL.RequestURI(), Backend: d.b.Label(), Version: d.version,
-		Data: p.Data, Flash: takeFlash(w, r)}
+		Data: p.Data, Flash: d.takeFlash(w, r)}
 	if p.Refused != nil {
 		f := flashOf(p.Refused)
 		v.Flash = &f

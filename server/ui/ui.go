@@ -41,6 +41,13 @@ type Config struct {
 	WriteTimeout time.Duration
 	// MaxLive caps the live (SSE) connections at once (0 = 100).
 	MaxLive int
+	// PublicURL is the address browsers reach the server at when a
+	// reverse proxy that rewrites the Host header stands in front (for
+	// example https://ff.example.com): form posts whose Origin is its
+	// origin are accepted besides the request's own host, and cookies are
+	// Secure when it is https. Empty: the request's host only, cookies
+	// Secure over TLS. See PublicOrigin for what is accepted.
+	PublicURL string
 }
 
 // Prefix is the path the dashboard is served under.
@@ -64,6 +71,7 @@ type Dashboard struct {
 	nav   []navItem
 	live  *liveLimit
 	rates *rateWindow
+	site  site
 }
 
 // New builds the dashboard. It panics only on programming errors (a
@@ -74,6 +82,10 @@ func New(cfg Config) *Dashboard {
 		live: newLiveLimit(cfg.MaxLive), rates: newRateWindow()}
 	if d.log == nil {
 		d.log = slog.Default()
+	}
+	var err error
+	if d.site, err = newSite(cfg.PublicURL); err != nil {
+		d.log.Error("ui: public url ignored", "error", err)
 	}
 	if d.version == "" {
 		d.version = "dev"
