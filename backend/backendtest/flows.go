@@ -1,6 +1,8 @@
 package backendtest
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -26,6 +28,7 @@ func init() {
 	register("Flows/AddExecutionAndEdge", testFlowAddExecution)
 	register("Flows/ConcurrentCycleEdges", testFlowConcurrentCycle)
 	register("Flows/ConcurrentUpstreamsPromoteOnce", testFlowPromoteOnce)
+	register("Flows/EdgesAddedWhileUpstreamsComplete", testFlowEdgesRacingCompletions)
 	register("Flows/CancelAllWait", testFlowCancelAll)
 	register("Flows/CancelPendingLeavesRunning", testFlowCancelPending)
 	register("Flows/CancelAsyncBacklogAfterRestart", testFlowCancelAsync)
@@ -422,6 +425,63 @@ func testFlowPromoteOnce(t *testing.T, h Harness) {
 		e.claimNone("once-d")
 	}
 	require.Len(t, e.flowEvents(ff.FlowEventJoinSatisfied), 3, "each join fired exactly once")
+}
+
+// Edges added while their upstreams complete: whatever the interleaving,
+// no edge out of a completed upstream stays unresolved, a downstream that
+// gained an inbound edge from a member that never runs stays blocked, and
+// one whose only edge comes from a completed upstream is claimable. Pair
+// i: root ri (running, completed by one goroutine while another adds the
+// edges xi → di and ri → yi); di depends on ri from the start.
+func testFlowEdgesRacingCompletions(t *testing.T, h Harness) {
+	e := newFlowEnv(t, h)
+	const n = 12
+	var ms []backend.FlowMemberParams
+	for i := range n {
+		r, d, x, y := fmt.Sprint("r", i), fmt.Sprint("d", i), fmt.Sprint("x", i), fmt.Sprint("y", i)
+		ms = append(ms, member(r, "er"), member(d, "er-down", r), member(x, "er-idle"), member(y, "er-down"))
+	}
+	f := e.createFlow(ms...)
+	ids := f.ExecutionIDs
+	tasks := make(map[ff.ExecutionID]backend.ClaimedTask, n)
+	for range n {
+		task := e.claim("er")
+		tasks[task.ExecutionID] = task
+	}
+	edge := func(up, down string) error {
+		_, err := e.b.AddFlowEdge(e.ctx, backend.AddFlowEdgeParams{FlowID: f.FlowID, Upstream: ids[up], Downstream: ids[down]})
+		return err
+	}
+	errs := runConcurrently(func() error {
+		for i := range n {
+			if err := e.b.Complete(e.ctx, backend.CompleteParams{Handle: tasks[ids[fmt.Sprint("r", i)]].Handle}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func() error {
+		for i := range n {
+			if err := errors.Join(edge(fmt.Sprint("x", i), fmt.Sprint("d", i)), edge(fmt.Sprint("r", i), fmt.Sprint("y", i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, errors.Join(errs...))
+	snap := e.describe(f.FlowID)
+	states := map[ff.ExecutionID]ff.PublicState{}
+	for _, m := range snap.Members {
+		states[m.ExecutionID] = m.PublicState
+	}
+	for _, ed := range snap.Edges {
+		if states[ed.Upstream] == ff.PublicCompleted {
+			require.Equal(t, ff.EdgeSatisfied, ed.State, "edge %s → %s out of a completed upstream", ed.Upstream, ed.Downstream)
+		}
+	}
+	for i := range n {
+		require.Equal(t, ff.PublicWaitingChildren, states[ids[fmt.Sprint("d", i)]], "d%d waits for x%d", i, i)
+		require.Equal(t, ff.PublicWaiting, states[ids[fmt.Sprint("y", i)]], "y%d's only upstream completed", i)
+	}
 }
 
 func testFlowCancelAll(t *testing.T, h Harness) {
