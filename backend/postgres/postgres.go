@@ -54,6 +54,7 @@ type Backend struct {
 
 	admission backend.AdmissionCounter
 	budgetOps
+	waitpointOps
 
 	closeOnce sync.Once
 }
@@ -96,6 +97,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		limits:  opts.StreamLimits.WithDefaults(),
 	}
 	b.budgetOps = b.newBudgetOps()
+	b.waitpointOps = b.newWaitpointOps()
 	if opts.AutoMigrate {
 		if applied, err := migrateUp(ctx, pool); err != nil {
 			pool.Close()

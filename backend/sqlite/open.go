@@ -67,6 +67,7 @@ type Backend struct {
 	closed    atomic.Bool
 	admission backend.AdmissionCounter
 	budgetOps
+	waitpointOps
 	limits ff.StreamLimits
 }
 
@@ -102,6 +103,7 @@ func Open(ctx context.Context, o Options) (*Backend, error) {
 	b := &Backend{path: abs, clock: o.Clock, log: log, hub: wakeup.New(), caps: newCapCache(),
 		limits: o.StreamLimits.WithDefaults()}
 	b.budgetOps = b.newBudgetOps()
+	b.waitpointOps = b.newWaitpointOps()
 	if b.clock == nil {
 		b.clock = clock.Real{}
 	}

@@ -5,12 +5,13 @@ import (
 
 	ff "github.com/flowfabric-go/flowfabric"
 	"github.com/flowfabric-go/flowfabric/backend"
+	"github.com/flowfabric-go/flowfabric/backend/internal/txrun"
 )
 
 // Runner runs fn in one store transaction named op (for errors) and
 // commits it; a *wpcore.CommitThen from fn commits too and returns its
 // Err.
-type Runner func(ctx context.Context, op string, fn func(Tx) error) error
+type Runner = txrun.Runner[Tx]
 
 // Ops is the part of backend.Budgets written here: each method
 // validates its input and runs the operation in one transaction of Run.
@@ -22,13 +23,7 @@ type Ops struct {
 
 // inTx runs fn in one transaction and returns its result.
 func inTx[T any](ctx context.Context, o Ops, op string, fn func(Tx) (T, error)) (T, error) {
-	var out T
-	err := o.Run(ctx, op, func(t Tx) error {
-		var err error
-		out, err = fn(t)
-		return err
-	})
-	return out, err
+	return txrun.In(ctx, o.Run, op, fn)
 }
 
 // CreateBudget implements backend.Budgets.
