@@ -354,6 +354,26 @@ type ListFlowsParams struct {
 	Limit     int // 0 = 100; at most 1000
 }
 
+// FlowPageOf cuts recs, read with p.Limit+1 in id order, to one page of
+// summaries, each with its public flow state from state.
+func FlowPageOf(p ListFlowsParams, recs []*FlowRecord, state func(*FlowRecord) (string, error)) (FlowPage, error) {
+	var page FlowPage
+	if len(recs) > p.Limit {
+		recs = recs[:p.Limit]
+		page.NextCursor = recs[len(recs)-1].ID
+	}
+	page.Flows = make([]FlowSummary, 0, len(recs))
+	for _, f := range recs {
+		st, err := state(f)
+		if err != nil {
+			return FlowPage{}, err
+		}
+		page.Flows = append(page.Flows, FlowSummary{FlowID: f.ID, Namespace: f.Namespace, Kind: f.Kind,
+			PublicFlowState: st, GraphRevision: f.GraphRevision, CreatedAtMs: f.CreatedAtMs})
+	}
+	return page, nil
+}
+
 // Normalize applies the paging rule every store shares.
 func (p *ListFlowsParams) Normalize() error {
 	if p.Limit == 0 {

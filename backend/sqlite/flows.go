@@ -285,21 +285,7 @@ func (b *Backend) ListFlows(ctx context.Context, p backend.ListFlowsParams) (bac
 	if err := rows.Err(); err != nil {
 		return backend.FlowPage{}, driverError("sqlite: list flows", err)
 	}
-	var page backend.FlowPage
-	if len(recs) > p.Limit {
-		recs = recs[:p.Limit]
-		page.NextCursor = recs[len(recs)-1].ID
-	}
-	page.Flows = make([]backend.FlowSummary, 0, len(recs))
-	for _, f := range recs {
-		st, err := b.flowState(ctx, f.ID, f.State)
-		if err != nil {
-			return backend.FlowPage{}, err
-		}
-		page.Flows = append(page.Flows, backend.FlowSummary{FlowID: f.ID, Namespace: f.Namespace, Kind: f.Kind,
-			PublicFlowState: st, GraphRevision: f.GraphRevision, CreatedAtMs: f.CreatedAtMs})
-	}
-	return page, nil
+	return backend.FlowPageOf(p, recs, func(f *backend.FlowRecord) (string, error) { return b.flowState(ctx, f.ID, f.State) })
 }
 
 // UpstreamResults implements backend.Flows.
