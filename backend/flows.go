@@ -354,6 +354,14 @@ type ListFlowsParams struct {
 	Limit     int // 0 = 100; at most 1000
 }
 
+// FlowSnapshotOf is DescribeFlow's answer for the stored flow f with its
+// members and edges: the public flow state derived from the members.
+func FlowSnapshotOf(f *FlowRecord, members []FlowMemberState, edges []FlowEdge) FlowSnapshot {
+	return FlowSnapshot{FlowID: f.ID, Namespace: f.Namespace, Kind: f.Kind, GraphRevision: f.GraphRevision,
+		CreatedAtMs: f.CreatedAtMs, CancelledAtMs: f.CancelledAtMs, CancelPolicy: f.CancelPolicy, CancelReason: f.CancelReason,
+		Members: members, Edges: edges, PublicFlowState: ff.DeriveFlowState(f.State, FlowStateCounts(members))}
+}
+
 // FlowPageOf cuts recs, read with p.Limit+1 in id order, to one page of
 // summaries, each with its public flow state from state.
 func FlowPageOf(p ListFlowsParams, recs []*FlowRecord, state func(*FlowRecord) (string, error)) (FlowPage, error) {

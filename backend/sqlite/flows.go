@@ -187,16 +187,15 @@ func (b *Backend) DescribeFlow(ctx context.Context, p backend.DescribeFlowParams
 	if err != nil {
 		return backend.FlowSnapshot{}, driverError("sqlite: describe flow", err)
 	}
-	snap := backend.FlowSnapshot{FlowID: f.ID, Namespace: f.Namespace, Kind: f.Kind, GraphRevision: f.GraphRevision,
-		CreatedAtMs: f.CreatedAtMs, CancelledAtMs: f.CancelledAtMs, CancelPolicy: f.CancelPolicy, CancelReason: f.CancelReason}
-	if snap.Members, err = b.flowMembers(ctx, f.ID); err != nil {
+	members, err := b.flowMembers(ctx, f.ID)
+	if err != nil {
 		return backend.FlowSnapshot{}, err
 	}
-	if snap.Edges, err = b.ListFlowEdges(ctx, backend.ListFlowEdgesParams{FlowID: f.ID}); err != nil {
+	edges, err := b.ListFlowEdges(ctx, backend.ListFlowEdgesParams{FlowID: f.ID})
+	if err != nil {
 		return backend.FlowSnapshot{}, err
 	}
-	snap.PublicFlowState = ff.DeriveFlowState(f.State, backend.FlowStateCounts(snap.Members))
-	return snap, nil
+	return backend.FlowSnapshotOf(f, members, edges), nil
 }
 
 func (b *Backend) flowMembers(ctx context.Context, flowID string) ([]backend.FlowMemberState, error) {
