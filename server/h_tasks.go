@@ -116,20 +116,14 @@ func (s *Server) renewMany(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	if len(req.Handles) > wire.MaxBatchItems {
-		return ff.Validation(ff.ErrInvalidInput, "handles: %d given, at most %d", len(req.Handles), wire.MaxBatchItems)
-	}
 	out := make([]wire.RenewItem, len(req.Handles))
-	var ps []backend.RenewParams
-	var at []int
-	for i, text := range req.Handles {
-		h, err := parseHandle("handles", text)
-		if err != nil {
-			out[i].Error = errorBody(err)
-			continue
-		}
-		ps = append(ps, backend.RenewParams{Handle: h})
-		at = append(at, i)
+	hs, at, err := parseHandles(req.Handles, func(i int, err error) { out[i].Error = errorBody(err) })
+	if err != nil {
+		return err
+	}
+	ps := make([]backend.RenewParams, len(hs))
+	for i, h := range hs {
+		ps[i] = backend.RenewParams{Handle: h}
 	}
 	if len(ps) > 0 {
 		for j, res := range s.b.RenewMany(r.Context(), ps) {
@@ -155,20 +149,14 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	if len(req.Handles) > wire.MaxBatchItems {
-		return ff.Validation(ff.ErrInvalidInput, "handles: %d given, at most %d", len(req.Handles), wire.MaxBatchItems)
-	}
 	out := make([]wire.ItemResult, len(req.Handles))
-	var ps []backend.ReleaseClaimParams
-	var at []int
-	for i, text := range req.Handles {
-		h, err := parseHandle("handles", text)
-		if err != nil {
-			out[i].Error = errorBody(err)
-			continue
-		}
-		ps = append(ps, backend.ReleaseClaimParams{Handle: h})
-		at = append(at, i)
+	hs, at, err := parseHandles(req.Handles, func(i int, err error) { out[i].Error = errorBody(err) })
+	if err != nil {
+		return err
+	}
+	ps := make([]backend.ReleaseClaimParams, len(hs))
+	for i, h := range hs {
+		ps[i] = backend.ReleaseClaimParams{Handle: h}
 	}
 	if len(ps) > 0 {
 		for j, err := range s.b.ReleaseClaims(r.Context(), ps) {
@@ -240,4 +228,22 @@ func (s *Server) cancelTask(w http.ResponseWriter, r *http.Request) error {
 func errorBody(err error) *wire.ErrorBody {
 	b := wire.BodyOf(wire.ErrorOf(err))
 	return &b
+}
+
+// parseHandles parses the handles of a batch request: more than
+// wire.MaxBatchItems is refused whole; a handle that does not parse fails
+// alone (fail(i, err)), and the others come back with their positions.
+func parseHandles(texts []string, fail func(i int, err error)) (hs []ff.Handle, at []int, err error) {
+	if len(texts) > wire.MaxBatchItems {
+		return nil, nil, ff.Validation(ff.ErrInvalidInput, "handles: %d given, at most %d", len(texts), wire.MaxBatchItems)
+	}
+	for i, text := range texts {
+		h, err := parseHandle("handles", text)
+		if err != nil {
+			fail(i, err)
+			continue
+		}
+		hs, at = append(hs, h), append(at, i)
+	}
+	return hs, at, nil
 }
