@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -81,23 +82,23 @@ func (s *Server) changePriority(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) replayExecution(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathExecutionID(r)
-	if err != nil {
-		return err
-	}
-	var req wire.OperatorRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	st, err := s.b.ReplayExecution(r.Context(), backend.ReplayExecutionParams{ExecutionID: id, Who: req.Actor()})
-	if err != nil {
-		return err
-	}
-	s.writeJSON(w, r, http.StatusOK, wire.ReplayResponse{ExecutionID: id, PublicState: st})
-	return nil
+	return s.operatorOn(w, r, func(ctx context.Context, id ff.ExecutionID, who ff.Actor) (any, error) {
+		st, err := s.b.ReplayExecution(ctx, backend.ReplayExecutionParams{ExecutionID: id, Who: who})
+		return wire.ReplayResponse{ExecutionID: id, PublicState: st}, err
+	})
 }
 
 func (s *Server) revokeLease(w http.ResponseWriter, r *http.Request) error {
+	return s.operatorOn(w, r, func(ctx context.Context, id ff.ExecutionID, who ff.Actor) (any, error) {
+		res, err := s.b.RevokeLease(ctx, backend.RevokeLeaseParams{ExecutionID: id, Who: who})
+		return wire.RevokeLeaseResponse{Revoked: res.Revoked, LeaseEpoch: res.LeaseEpoch}, err
+	})
+}
+
+// operatorOn serves an operator action on the execution of the path: it
+// decodes the optional wire.OperatorRequest, runs call with who did it,
+// and answers 200 with call's response unless call failed.
+func (s *Server) operatorOn(w http.ResponseWriter, r *http.Request, call func(ctx context.Context, id ff.ExecutionID, who ff.Actor) (any, error)) error {
 	id, err := pathExecutionID(r)
 	if err != nil {
 		return err
@@ -106,11 +107,11 @@ func (s *Server) revokeLease(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	res, err := s.b.RevokeLease(r.Context(), backend.RevokeLeaseParams{ExecutionID: id, Who: req.Actor()})
+	resp, err := call(r.Context(), id, req.Actor())
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, wire.RevokeLeaseResponse{Revoked: res.Revoked, LeaseEpoch: res.LeaseEpoch})
+	s.writeJSON(w, r, http.StatusOK, resp)
 	return nil
 }
 
