@@ -140,7 +140,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 func (c *Client) ChangePriority(ctx context.Context, p backend.ChangePriorityParams) error {
 	prio := p.Priority
 	_, err := c.do(ctx, call{method: http.MethodPut, path: executionPath(p.ExecutionID, "/priority"),
-		in: wire.PriorityRequest{Priority: &prio, Reason: p.Who.Reason, Source: p.Who.Source}}, nil)
+		in: wire.PriorityRequest{Priority: &prio, OperatorRequest: wire.OperatorOf(p.Who)}}, nil)
 	return err
 }
 
@@ -148,7 +148,7 @@ func (c *Client) ChangePriority(ctx context.Context, p backend.ChangePriorityPar
 func (c *Client) ReplayExecution(ctx context.Context, p backend.ReplayExecutionParams) (ff.PublicState, error) {
 	var out wire.ReplayResponse
 	_, err := c.do(ctx, call{method: http.MethodPost, path: executionPath(p.ExecutionID, "/replay"),
-		in: wire.OperatorRequest{Reason: p.Who.Reason, Source: p.Who.Source}}, &out)
+		in: wire.OperatorOf(p.Who)}, &out)
 	return out.PublicState, err
 }
 
@@ -156,7 +156,7 @@ func (c *Client) ReplayExecution(ctx context.Context, p backend.ReplayExecutionP
 func (c *Client) RevokeLease(ctx context.Context, p backend.RevokeLeaseParams) (backend.RevokeLeaseResult, error) {
 	var out wire.RevokeLeaseResponse
 	_, err := c.do(ctx, call{method: http.MethodPost, path: executionPath(p.ExecutionID, "/revoke-lease"),
-		in: wire.OperatorRequest{Reason: p.Who.Reason, Source: p.Who.Source}}, &out)
+		in: wire.OperatorOf(p.Who)}, &out)
 	return backend.RevokeLeaseResult{Revoked: out.Revoked, LeaseEpoch: out.LeaseEpoch}, err
 }
 
@@ -169,7 +169,7 @@ func (c *Client) SetLanePaused(ctx context.Context, p backend.SetLanePausedParam
 	}
 	var out wire.LaneState
 	_, err := c.do(ctx, call{method: http.MethodPost, path: lanePath(p.Lane, action),
-		in: wire.OperatorRequest{Reason: p.Who.Reason, Source: p.Who.Source}}, &out)
+		in: wire.OperatorOf(p.Who)}, &out)
 	return laneStateOf(out), err
 }
 
@@ -195,7 +195,7 @@ func (c *Client) LaneStates(ctx context.Context, p backend.LaneStatesParams) ([]
 func (c *Client) Bulk(ctx context.Context, p backend.BulkParams) (backend.BulkResult, error) {
 	var out wire.BulkResponse
 	_, err := c.do(ctx, call{method: http.MethodPost, path: lanePath(p.Lane, "/bulk-"+string(p.Action)),
-		in: wire.BulkRequest{PublicState: p.PublicState, Cursor: p.Cursor, Limit: p.Limit, Reason: p.Who.Reason, Source: p.Who.Source}}, &out)
+		in: wire.BulkRequest{PublicState: p.PublicState, Cursor: p.Cursor, Limit: p.Limit, OperatorRequest: wire.OperatorOf(p.Who)}}, &out)
 	if err != nil {
 		return backend.BulkResult{}, err
 	}

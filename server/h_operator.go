@@ -73,7 +73,7 @@ func (s *Server) changePriority(w http.ResponseWriter, r *http.Request) error {
 		return ff.Validation(ff.ErrInvalidInput, "priority: required")
 	}
 	err = s.b.ChangePriority(r.Context(), backend.ChangePriorityParams{ExecutionID: id, Priority: *req.Priority,
-		Who: ff.Actor{Source: req.Source, Reason: req.Reason}})
+		Who: req.Actor()})
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, action backend.Bul
 		return err
 	}
 	res, err := backend.RunBulk(r.Context(), s.b, backend.BulkParams{Lane: r.PathValue("lane"), PublicState: req.PublicState,
-		Action: action, Cursor: req.Cursor, Limit: req.Limit, Who: ff.Actor{Source: req.Source, Reason: req.Reason}})
+		Action: action, Cursor: req.Cursor, Limit: req.Limit, Who: req.Actor()})
 	if err != nil {
 		return err
 	}

@@ -107,11 +107,13 @@ type OperatorRequest struct {
 // Actor is the actor of r.
 func (r OperatorRequest) Actor() ff.Actor { return ff.Actor{Source: r.Source, Reason: r.Reason} }
 
+// OperatorOf is the request naming actor a (the inverse of Actor).
+func OperatorOf(a ff.Actor) OperatorRequest { return OperatorRequest{Source: a.Source, Reason: a.Reason} }
+
 // PriorityRequest is the body of PUT /v1/executions/{id}/priority.
 type PriorityRequest struct {
 	Priority *int64 `json:"priority"`
-	Reason   string `json:"reason,omitempty"`
-	Source   string `json:"source,omitempty"`
+	OperatorRequest
 }
 
 // PriorityResponse is its reply.
@@ -159,8 +161,7 @@ type BulkRequest struct {
 	PublicState ff.PublicState `json:"public_state"`
 	Cursor      string         `json:"cursor,omitempty"`
 	Limit       int            `json:"limit,omitempty"`
-	Reason      string         `json:"reason,omitempty"`
-	Source      string         `json:"source,omitempty"`
+	OperatorRequest
 }
 
 // BulkItem is the outcome for one execution: its state after the action,
