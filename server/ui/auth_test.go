@@ -236,3 +236,20 @@ func TestPublicOrigin(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// Failed sign-ins are bounded per client address: past the burst even
+// the right token is answered 429 with Retry-After, without a session.
+func TestLoginThrottlesFailures(t *testing.T) {
+	b := uitest.OpenSQLite(t)
+	srv := uitest.NewServer(t, b, server.Config{APIToken: testToken})
+	c := newClient(t, srv.URL)
+	for i := range 10 {
+		res, _ := c.do("POST", "/ui/login", url.Values{"token": {"guess"}}, nil)
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode, "failure %d", i)
+	}
+	res, body := c.do("POST", "/ui/login", url.Values{"token": {testToken}}, nil)
+	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	require.NotEmpty(t, res.Header.Get("Retry-After"))
+	require.Contains(t, body, "Too many failed sign-ins")
+	require.Empty(t, res.Cookies(), "no session while throttled")
+}

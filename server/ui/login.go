@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -29,7 +31,16 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	next := localPath(r.PostFormValue("next"))
+	addr := clientAddr(r)
+	if ok, wait := d.logins.allow(addr); !ok {
+		secs := int(wait/time.Second) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		d.show(w, r, http.StatusTooManyRequests, page{Template: "login", Title: "Sign in",
+			Data: loginView{Next: next, Error: fmt.Sprintf("Too many failed sign-ins from this address; try again in %d s.", secs)}})
+		return
+	}
 	if !d.site.sameOrigin(r) || !d.auth.tokenMatches(r.PostFormValue("token")) {
+		d.logins.failed(addr)
 		d.show(w, r, http.StatusUnauthorized, page{Template: "login", Title: "Sign in",
 			Data: loginView{Next: next, Error: "That token is not the server's API token."}})
 		return

@@ -72,6 +72,8 @@ type Dashboard struct {
 	live  *liveLimit
 	rates *rateWindow
 	site  site
+	// logins bounds failed sign-ins per client address.
+	logins *loginLimit
 }
 
 // New builds the dashboard. It panics only on programming errors (a
@@ -79,7 +81,7 @@ type Dashboard struct {
 func New(cfg Config) *Dashboard {
 	d := &Dashboard{b: cfg.Backend, log: cfg.Logger, version: cfg.Version, leading: cfg.Leading,
 		closing: cfg.Closing, write: cfg.WriteTimeout, auth: newAuthenticator(cfg.Token),
-		live: newLiveLimit(cfg.MaxLive), rates: newRateWindow()}
+		live: newLiveLimit(cfg.MaxLive), rates: newRateWindow(), logins: newLoginLimit(time.Now)}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
