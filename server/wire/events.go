@@ -108,7 +108,9 @@ type OperatorRequest struct {
 func (r OperatorRequest) Actor() ff.Actor { return ff.Actor{Source: r.Source, Reason: r.Reason} }
 
 // OperatorOf is the request naming actor a (the inverse of Actor).
-func OperatorOf(a ff.Actor) OperatorRequest { return OperatorRequest{Source: a.Source, Reason: a.Reason} }
+func OperatorOf(a ff.Actor) OperatorRequest {
+	return OperatorRequest{Source: a.Source, Reason: a.Reason}
+}
 
 // PriorityRequest is the body of PUT /v1/executions/{id}/priority.
 type PriorityRequest struct {
