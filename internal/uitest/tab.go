@@ -139,10 +139,12 @@ func (p *Tab) Text(css string) string {
 	return run(p, "text of "+css, chromedp.Text(chromedp.CSS(css)))
 }
 
-// WaitText waits until the first element matching css shows want.
+// WaitText waits until the first element matching css shows want: it is
+// rendered (innerText of a hidden element is its text all the same) and
+// its text includes want.
 func (p *Tab) WaitText(css, want string) {
 	p.t.Helper()
-	expr := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.innerText.includes(%q); })()`, css, want)
+	expr := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.getClientRects().length > 0 && e.innerText.includes(%q); })()`, css, want)
 	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {

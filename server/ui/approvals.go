@@ -2,9 +2,12 @@ package ui
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	ff "github.com/flowfabric-go/flowfabric"
@@ -30,6 +33,9 @@ const (
 type approvalsData struct {
 	Items      []approvalItem
 	Next, Prev string
+	// LiveURL is the page's live feed, Fingerprint what the page shows
+	// (approvalsFingerprint): the feed compares it.
+	LiveURL, Fingerprint string
 }
 
 // approvalItem is one suspended execution and its open waitpoints.
@@ -49,23 +55,78 @@ type approvalWaitpoint struct {
 }
 
 func (d *Dashboard) approvals(r *http.Request) (page, error) {
-	p := backend.ListExecutionsParams{PublicState: ff.PublicSuspended, Cursor: r.URL.Query().Get("cursor"), Limit: approvalsPageSize}
-	if err := p.Normalize(); err != nil {
+	data, err := d.approvalsPage(r.Context(), r.URL.Query().Get("cursor"))
+	if err != nil {
 		return page{}, err
 	}
-	ep, err := d.b.ListExecutions(r.Context(), p)
-	if err != nil {
-		return page{}, fmt.Errorf("list suspended executions: %w", err)
+	return page{Template: "approvals", Title: "Approvals", Data: data}, nil
+}
+
+// approvalsPage reads one page of suspended executions, from cursor, with
+// their open waitpoints.
+func (d *Dashboard) approvalsPage(ctx context.Context, cursor string) (approvalsData, error) {
+	p := backend.ListExecutionsParams{PublicState: ff.PublicSuspended, Cursor: cursor, Limit: approvalsPageSize}
+	if err := p.Normalize(); err != nil {
+		return approvalsData{}, err
 	}
-	data := approvalsData{Next: ep.NextCursor, Prev: p.Cursor}
+	ep, err := d.b.ListExecutions(ctx, p)
+	if err != nil {
+		return approvalsData{}, fmt.Errorf("list suspended executions: %w", err)
+	}
+	data := approvalsData{Next: ep.NextCursor, Prev: p.Cursor, LiveURL: "/ui/approvals/live"}
+	if p.Cursor != "" {
+		data.LiveURL += "?cursor=" + url.QueryEscape(p.Cursor)
+	}
 	for _, e := range ep.Executions {
-		item, err := d.approvalItem(r.Context(), e)
+		item, err := d.approvalItem(ctx, e)
 		if err != nil {
-			return page{}, err
+			return approvalsData{}, err
 		}
 		data.Items = append(data.Items, item)
 	}
-	return page{Template: "approvals", Title: "Approvals", Data: data}, nil
+	data.Fingerprint = approvalsFingerprint(data.Items)
+	return data, nil
+}
+
+// approvalsFingerprint names what a page shows: its executions and their
+// open waitpoints, in order.
+func approvalsFingerprint(items []approvalItem) string {
+	h := sha256.New()
+	for _, it := range items {
+		fmt.Fprintf(h, "%s;", it.ExecutionID)
+		for _, w := range it.Waitpoints {
+			fmt.Fprintf(h, "%s,", w.ID)
+		}
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// approvalsChange is the live feed's event: the page's fingerprint now
+// and how many suspended executions it holds.
+type approvalsChange struct {
+	Fingerprint string `json:"fingerprint"`
+	Count       int    `json:"count"`
+}
+
+// approvalsLive re-reads the page once per poll and sends "approvals"
+// when what it shows changed; the script then offers a reload (the list is
+// not rewritten under the operator's pointer).
+func (d *Dashboard) approvalsLive(w http.ResponseWriter, r *http.Request) error {
+	cursor := r.URL.Query().Get("cursor")
+	if _, err := d.approvalsPage(r.Context(), cursor); err != nil {
+		return err
+	}
+	s := startSSE(w, d.write)
+	var last []byte
+	d.follow(r.Context(), s, nil, livePoll, func(ctx context.Context) error {
+		data, err := d.approvalsPage(ctx, cursor)
+		if err != nil {
+			return err
+		}
+		return s.sendChanged("approvals", approvalsChange{Fingerprint: data.Fingerprint, Count: len(data.Items)}, &last)
+	})
+	return nil
 }
 
 func (d *Dashboard) approvalItem(ctx context.Context, e backend.ExecutionSummary) (approvalItem, error) {

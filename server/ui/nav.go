@@ -70,6 +70,7 @@ func (d *Dashboard) routes() []route {
 		{pattern: "/ui/flows/{id}/live", live: (*Dashboard).flowLiveFeed},
 		{pattern: "/ui/flows/{id}/cancel", post: (*Dashboard).cancelFlow},
 		{pattern: "/ui/approvals", nav: "Approvals", get: (*Dashboard).approvals},
+		{pattern: "/ui/approvals/live", live: (*Dashboard).approvalsLive},
 		{pattern: "/ui/approvals/{id}/approve", post: (*Dashboard).approveWaitpoint},
 		{pattern: "/ui/approvals/{id}/reject", post: (*Dashboard).rejectWaitpoint},
 		{pattern: "/ui/budgets", nav: "Budgets", get: (*Dashboard).budgets},

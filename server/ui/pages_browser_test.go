@@ -133,6 +133,24 @@ func TestApprovalsInBrowser(t *testing.T) {
 	})
 }
 
+// The approvals page notices a newly suspended execution while it is
+// open and offers a reload instead of rewriting the list under the
+// pointer; reloaded, it lists it.
+func TestApprovalsLive(t *testing.T) {
+	eachStore(t, func(t *testing.T, st uitest.Store, b backend.Backend) {
+		tab := openPages(t, st, b)
+		row := func(id ff.ExecutionID) string { return fmt.Sprintf(`tr[data-execution=%q]`, id.String()) }
+		first := seedSuspended(t, b, "ui-live-a")
+		tab.Open("/ui/approvals")
+		tab.WaitText(row(first), "review")
+		later := seedSuspended(t, b, "ui-live-b")
+		tab.WaitText(`[data-k="approvals_changed"]`, "The list changed")
+		tab.Screenshot("approvals-changed")
+		tab.Open("/ui/approvals")
+		tab.WaitText(row(later), "review")
+	})
+}
+
 func waitpointToken(t *testing.T, b backend.Backend, id ff.ExecutionID) string {
 	t.Helper()
 	ctx := context.Background()

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ff "github.com/flowfabric-go/flowfabric"
+	"github.com/flowfabric-go/flowfabric/backend"
 )
 
 func TestDecisionSignal(t *testing.T) {
@@ -43,4 +44,20 @@ func TestBudgetViewScalesMeters(t *testing.T) {
 func TestCountsText(t *testing.T) {
 	require.Equal(t, "waiting 2 · completed 1", countsText([]stateCount{{ff.PublicWaiting, 2}, {ff.PublicCompleted, 1}}))
 	require.Empty(t, countsText(nil))
+}
+
+// The approvals fingerprint names exactly what the page shows: the same
+// items give the same one, another waitpoint or execution another.
+func TestApprovalsFingerprint(t *testing.T) {
+	a := approvalItem{ExecutionSummary: backend.ExecutionSummary{ExecutionID: ff.NewExecutionID("l")},
+		Waitpoints: []approvalWaitpoint{{ID: "wp-1"}}}
+	b := approvalItem{ExecutionSummary: backend.ExecutionSummary{ExecutionID: ff.NewExecutionID("l")}}
+	base := approvalsFingerprint([]approvalItem{a, b})
+	require.Equal(t, base, approvalsFingerprint([]approvalItem{a, b}))
+	require.NotEqual(t, base, approvalsFingerprint([]approvalItem{a}))
+	require.NotEqual(t, base, approvalsFingerprint([]approvalItem{b, a}))
+	a2 := a
+	a2.Waitpoints = append([]approvalWaitpoint{}, a.Waitpoints...)
+	a2.Waitpoints = append(a2.Waitpoints, approvalWaitpoint{ID: "wp-2"})
+	require.NotEqual(t, base, approvalsFingerprint([]approvalItem{a2, b}))
 }

@@ -116,6 +116,13 @@
     attempt: function (root, d) {
       setText(root, "stream_state", "Attempt " + d.attempt + " started: reload the page to follow its stream.");
     },
+    approvals: function (root, d) {
+      if (d.fingerprint === root.dataset.fingerprint) return;
+      var note = root.querySelector('[data-k="approvals_changed"]');
+      if (!note) return;
+      setText(root, "approvals_count", String(d.count));
+      note.hidden = false;
+    },
     summary: function (root, d) {
       var el = document.getElementById("summary");
       if (el) el.textContent = d.text;
