@@ -33,6 +33,7 @@ func init() {
 	register("Waitpoints/RaceSignalTimeout", testWPRaceSignalTimeout)
 	register("Waitpoints/RaceSignalCancel", testWPRaceSignalCancel)
 	register("Waitpoints/RaceSeedAndRotate", testWPRaceSeedRotate)
+	register("Waitpoints/RaceSeedSameKid", testWPRaceSeedSameKid)
 	register("Waitpoints/DeadlineAndLeaseLossClose", testWPDeadlineAndLeaseLoss)
 	register("Waitpoints/ResumeBatchClaim", testWPResumeBatchClaim)
 }
@@ -536,6 +537,31 @@ func testWPRaceSignalCancel(t *testing.T, h Harness) {
 
 // Servers starting together seed one key; concurrent rotations leave one
 // current key, the loser answered rotation_conflict.
+// Servers that start together with the same configured key all seed it:
+// one stores it, the others find it current (none reads the kid as
+// reused).
+func testWPRaceSeedSameKid(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	secret := strings.Repeat("5e", 32)
+	res := make([]backend.SeedWaitpointKeyResult, 6)
+	var fns []func() error
+	for i := range res {
+		fns = append(fns, func() (err error) {
+			res[i], err = e.b.SeedWaitpointKey(e.ctx, backend.SeedWaitpointKeyParams{Kid: "k1", SecretHex: secret})
+			return err
+		})
+	}
+	seeded := 0
+	for i, err := range runConcurrently(fns...) {
+		require.NoError(t, err, "seed %d", i)
+		require.Equal(t, "k1", res[i].Kid)
+		if res[i].Seeded {
+			seeded++
+		}
+	}
+	require.Equal(t, 1, seeded)
+}
+
 func testWPRaceSeedRotate(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	res := make([]backend.SeedWaitpointKeyResult, 4)

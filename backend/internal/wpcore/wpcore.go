@@ -410,22 +410,34 @@ func Seed(tx Tx, p backend.SeedWaitpointKeyParams) (backend.SeedWaitpointKeyResu
 		}
 		secret, res.Generated = ff.NewSecret(), true
 	}
-	if _, used, err := tx.Key(p.Kid); err != nil || used {
-		if used {
-			err = ff.Conflict(ff.ErrRotationConflict, "kid %q was used before", p.Kid)
-		}
+	if _, used, err := tx.Key(p.Kid); err != nil {
 		return backend.SeedWaitpointKeyResult{}, err
+	} else if used {
+		return seededElsewhere(tx, p.Kid)
 	}
 	inserted, err := tx.InsertKey(ff.SigningKey{Kid: p.Kid, Secret: secret, CreatedAtMs: tx.Now()})
 	if err != nil || inserted {
 		return res, err
 	}
-	// Another server seeded at the same moment: its key is current.
-	cur, ok, err = tx.CurrentKey()
-	if err == nil && !ok {
-		err = ff.HMACNotInitialized()
+	return seededElsewhere(tx, "")
+}
+
+// seededElsewhere answers a seed that found its key taken after it found
+// no current key: another server seeded at the same moment (often with
+// the same kid, from the same configuration), and its key is now
+// current. With none current, a taken kid is one used before (retired),
+// which a seed may not reuse.
+func seededElsewhere(tx Tx, kid string) (backend.SeedWaitpointKeyResult, error) {
+	cur, ok, err := tx.CurrentKey()
+	switch {
+	case err != nil:
+		return backend.SeedWaitpointKeyResult{}, err
+	case ok:
+		return backend.SeedWaitpointKeyResult{Kid: cur.Kid}, nil
+	case kid != "":
+		return backend.SeedWaitpointKeyResult{}, ff.Conflict(ff.ErrRotationConflict, "kid %q was used before", kid)
 	}
-	return backend.SeedWaitpointKeyResult{Kid: cur.Kid}, err
+	return backend.SeedWaitpointKeyResult{}, ff.HMACNotInitialized()
 }
 
 // Rotate implements backend.Waitpoints.RotateWaitpointKey in tx.
