@@ -20,9 +20,10 @@ const (
 
 // slowReport is how long a report call must have been in flight before
 // the extra completers (Config.Completers beyond the first) take the
-// next batch: plain completions report within it, so they keep one
-// completer and its large batches; a flow member's (its edges resolve in
-// the same transaction) often does not.
+// next batch: plain completions, and on Postgres most flow members',
+// report within it, so they keep one completer and its large batches; a
+// report that waits on locks or resolves joins of several edges in a
+// transaction of its own may not, and the next batch need not wait for it.
 const slowReport = 5 * time.Millisecond
 
 type completion struct {
