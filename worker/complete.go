@@ -20,11 +20,13 @@ const (
 
 // slowReport is how long a report call must have been in flight before
 // the extra completers (Config.Completers beyond the first) take the
-// next batch: plain completions, and on Postgres most flow members',
-// report within it, so they keep one completer and its large batches; a
-// report that waits on locks or resolves joins of several edges in a
-// transaction of its own may not, and the next batch need not wait for it.
-const slowReport = 5 * time.Millisecond
+// next batch: most plain completions report within it, so they keep one
+// completer and its large batches; a flow upstream's report (its
+// downstreams promoted in the same statement) often takes a little
+// longer, and the next batch need not wait for its commit. Measured
+// against 5 ms on a 2-core machine: chain members/s +10 % (medians of 7
+// alternating runs), the 20 000-job drain unchanged within the noise.
+const slowReport = 2 * time.Millisecond
 
 type completion struct {
 	task   *Task

@@ -57,11 +57,11 @@ type Config struct {
 	// Completers is how many completion reports (Complete or
 	// CompleteMany calls) may be in flight at once (default
 	// CompletersDefault). The ones beyond the first report only while a
-	// call has been in flight for 5 ms, batching what finished meanwhile:
-	// a slow report (a flow member's completion resolves its edges in the
-	// same transaction, several times the cost of a plain one) does not
-	// hold back the results behind it, and fast ones keep one completer
-	// and its larger batches.
+	// call has been in flight for 2 ms, batching what finished meanwhile:
+	// a slow report (a flow upstream's completion promotes its
+	// downstreams in the same statement, several times the cost of a
+	// plain one) does not hold back the results behind it, and fast ones
+	// keep one completer and its larger batches.
 	Completers int
 	// PollInterval is how often an idle worker re-claims when the
 	// transport delivers wake-ups (a fallback for lost hints; default
