@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -177,9 +176,9 @@ func (b *Backend) runCompleteFlow(ctx context.Context, c *completionBatch, ps []
 }
 
 // resolveLeftEdges resolves, in one transaction, the unresolved outgoing
-// edges of ups, which have ended, and decides their downstreams' joins.
+// edges of ups, which have ended, and decides their downstreams' joins
+// (LockExecutions locks ups in id order).
 func (b *Backend) resolveLeftEdges(ctx context.Context, ups []ff.ExecutionID) error {
-	slices.SortFunc(ups, func(a, b ff.ExecutionID) int { return strings.Compare(a.String(), b.String()) })
 	return b.inFlowTx(ctx, "resolve flow edges", func(s *flowStore) error {
 		recs, err := s.LockExecutions(ups)
 		if err != nil {

@@ -165,13 +165,12 @@ type completionBatch struct {
 	results [][]byte
 }
 
-// add queues completion i (false: it went to the slow path).
-func (c *completionBatch) add(i int, p backend.CompleteParams) bool {
-	if !c.fencedBatch.add(i, p.Handle.Lease) {
-		return false
+// add queues completion i, or sends it to the slow path (a second entry
+// for the same execution).
+func (c *completionBatch) add(i int, p backend.CompleteParams) {
+	if c.fencedBatch.add(i, p.Handle.Lease) {
+		c.results = append(c.results, nonNil(p.Result))
 	}
-	c.results = append(c.results, nonNil(p.Result))
-	return true
 }
 
 func (c *completionBatch) args(now any) []any {

@@ -36,9 +36,9 @@ type Options struct {
 }
 
 // Backend is the Postgres implementation of backend.Backend.
-// Most budget and quota operations of backend.Budgets are promoted from
-// an embedded implementation shared by every store (godoc does not list
-// them here).
+// Most budget and quota operations of backend.Budgets, and every
+// operation of backend.Waitpoints, are promoted from embedded
+// implementations shared by every store (godoc does not list them here).
 type Backend struct {
 	pool   *pgxpool.Pool
 	read   *pgxpool.Pool // reads that tolerate lag; nil without Options.ReadURL

@@ -47,9 +47,9 @@ type Options struct {
 
 // Backend is the embedded SQLite implementation of backend.Backend. It is
 // safe for concurrent use.
-// Most budget and quota operations of backend.Budgets are promoted from
-// an embedded implementation shared by every store (godoc does not list
-// them here).
+// Most budget and quota operations of backend.Budgets, and every
+// operation of backend.Waitpoints, are promoted from embedded
+// implementations shared by every store (godoc does not list them here).
 type Backend struct {
 	path  string
 	clock clock.Clock
